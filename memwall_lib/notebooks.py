@@ -1,0 +1,89 @@
+"""Executing the notebooks with papermill (``make figures``, ``make one`` and the tests).
+
+Executed copies go to ``build/notebooks/`` (ignored by git), never over the sources.
+
+Command line::
+
+    python -m memwall_lib.notebooks --all                     # every notebook, then claims.md
+    python -m memwall_lib.notebooks notebooks/01_hardware_scaling.ipynb -p year_max 2025
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import sys
+import time
+from pathlib import Path
+from typing import Any, Mapping
+
+from .paths import BUILD_DIR, FIGURES_DIR, NOTEBOOKS_DIR, REPO_ROOT, resolve
+
+#: The Jupyter kernel the Makefile installs into .venv; python3 is the fallback.
+KERNEL_NAME = "memwall"
+
+
+def kernel_name() -> str:
+    """``memwall`` if that kernel is installed for this Python, else ``python3``."""
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    return KERNEL_NAME if KERNEL_NAME in KernelSpecManager().find_kernel_specs() else "python3"
+
+
+def notebook_paths() -> list[Path]:
+    """Every notebook in ``notebooks/``, in figure order."""
+    return sorted(NOTEBOOKS_DIR.glob("[0-9][0-9]_*.ipynb"))
+
+
+def run_notebook(notebook: str | Path, parameters: Mapping[str, Any] | None = None,
+                 output: str | Path | None = None, log_output: bool = False) -> Path:
+    """Execute ``notebook`` with papermill and ``parameters``; return the executed copy's path.
+
+    The kernel's working directory is the notebook's folder (as in JupyterLab). Raises
+    papermill's PapermillExecutionError (with the failing cell's traceback) on failure.
+    """
+    import papermill as pm
+
+    nb = resolve(notebook)
+    out = Path(output) if output is not None else BUILD_DIR / "notebooks" / nb.name
+    out.parent.mkdir(parents=True, exist_ok=True)
+    pm.execute_notebook(str(nb), str(out), parameters=dict(parameters or {}),
+                        kernel_name=kernel_name(), cwd=str(nb.parent), progress_bar=False,
+                        log_output=log_output)
+    return out
+
+
+def _literal(text: str) -> Any:
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("notebooks", nargs="*", help="notebooks to run (default with --all: every one)")
+    parser.add_argument("--all", action="store_true", help="run every notebook in notebooks/")
+    parser.add_argument("-p", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
+                        help="parameter (a Python literal), as papermill's -p")
+    args = parser.parse_args(argv)
+    paths = notebook_paths() if args.all else [resolve(p) for p in args.notebooks]
+    if not paths:
+        parser.error("name a notebook or pass --all")
+    params = {k: _literal(v) for k, v in args.p}
+    total = time.perf_counter()
+    for p in paths:
+        t0 = time.perf_counter()
+        print(f"running {p.relative_to(REPO_ROOT) if p.is_relative_to(REPO_ROOT) else p} ...", flush=True)
+        out = run_notebook(p, params)
+        print(f"  done in {time.perf_counter() - t0:.1f} s -> {out.relative_to(REPO_ROOT) if out.is_relative_to(REPO_ROOT) else out}",
+              flush=True)
+    from .figures import write_claims_summary
+
+    summary = write_claims_summary(FIGURES_DIR)
+    print(f"wrote {summary.relative_to(REPO_ROOT)}; total {time.perf_counter() - total:.1f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

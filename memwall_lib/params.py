@@ -1,0 +1,167 @@
+"""Validating a notebook's papermill parameters.
+
+Each notebook declares its parameters in a ``parameters`` cell; the first cell after it
+calls :func:`check_parameters` with the notebook's namespace and its spec (a mapping of
+name -> :class:`Param`, kept in the library next to the code that uses them). A mistyped
+name (``papermill -p yaer_max 2025``), a wrong type, a value out of range or a missing
+path stops the notebook at once with a message naming the parameter and what was expected.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence
+
+from .paths import resolve
+
+# Names IPython puts in a kernel's namespace; never parameters.
+_IPYTHON_NAMES = {"In", "Out", "exit", "quit", "get_ipython", "display"}
+
+
+class ParameterError(ValueError):
+    """A notebook parameter is unknown, of the wrong type, out of range, or a bad path."""
+
+
+@dataclass(frozen=True)
+class Param:
+    """The contract of one parameter.
+
+    ``type``: one of bool, int, float, str, list (a list of ``item_type``).
+    ``choices``: allowed values (for a list: allowed items). ``minimum``/``maximum``: bounds
+    for numbers (or each item of a list of numbers). ``path``: "file"/"dir" must exist,
+    "out_dir" is created if missing; relative paths are taken from the repository root.
+    ``check``: an extra predicate with its ``check_message``.
+    """
+
+    type: type
+    help: str
+    item_type: type | None = None
+    choices: Sequence[Any] | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+    path: str | None = None
+    min_items: int = 0
+    check: Callable[[Any], bool] | None = None
+    check_message: str = ""
+
+    def describe(self) -> str:
+        t = self.type.__name__
+        if self.type is list and self.item_type is not None:
+            t = f"list of {self.item_type.__name__}"
+        parts = [t]
+        if self.choices is not None:
+            parts.append(f"from {list(self.choices)}")
+        if self.minimum is not None or self.maximum is not None:
+            parts.append(f"in [{self.minimum}, {self.maximum}]")
+        return " ".join(parts)
+
+
+def _check_scalar(name: str, value: Any, typ: type, spec: Param) -> Any:
+    if typ is bool:
+        if not isinstance(value, bool):
+            raise ParameterError(f"parameter {name!r}: expected True or False, got {value!r}")
+        return value
+    if typ is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            if isinstance(value, float) and value.is_integer():
+                value = int(value)
+            else:
+                raise ParameterError(f"parameter {name!r}: expected an integer, got {value!r}")
+    elif typ is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ParameterError(f"parameter {name!r}: expected a number, got {value!r}")
+        value = float(value)
+    elif typ is str:
+        if not isinstance(value, str):
+            raise ParameterError(f"parameter {name!r}: expected a string, got {value!r}")
+    if spec.choices is not None and value not in spec.choices:
+        close = difflib.get_close_matches(str(value), [str(c) for c in spec.choices], n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise ParameterError(f"parameter {name!r}: expected one of {list(spec.choices)}, got {value!r}{hint}")
+    if typ in (int, float):
+        if spec.minimum is not None and value < spec.minimum:
+            raise ParameterError(f"parameter {name!r}: expected >= {spec.minimum}, got {value!r}")
+        if spec.maximum is not None and value > spec.maximum:
+            raise ParameterError(f"parameter {name!r}: expected <= {spec.maximum}, got {value!r}")
+    return value
+
+
+def _check_one(name: str, value: Any, spec: Param) -> Any:
+    if spec.type is list:
+        if isinstance(value, tuple):
+            value = list(value)
+        if not isinstance(value, list):
+            raise ParameterError(f"parameter {name!r}: expected a list ({spec.describe()}), got {value!r}")
+        if len(value) < spec.min_items:
+            raise ParameterError(f"parameter {name!r}: expected at least {spec.min_items} item(s), got {value!r}")
+        item_type = spec.item_type or str
+        value = [_check_scalar(f"{name}[{i}]", v, item_type, spec) for i, v in enumerate(value)]
+    else:
+        value = _check_scalar(name, value, spec.type, spec)
+    if spec.path is not None:
+        p = resolve(value)
+        if spec.path == "file" and not p.is_file():
+            raise ParameterError(f"parameter {name!r}: file {str(p)!r} does not exist")
+        if spec.path == "dir" and not p.is_dir():
+            raise ParameterError(f"parameter {name!r}: folder {str(p)!r} does not exist")
+        if spec.path == "out_dir":
+            try:
+                p.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise ParameterError(f"parameter {name!r}: cannot create output folder {str(p)!r}: {exc}") from None
+    if spec.check is not None and not spec.check(value):
+        raise ParameterError(f"parameter {name!r}: {spec.check_message}, got {value!r}")
+    return value
+
+
+#: Types a papermill parameter can have (papermill writes Python literals).
+_PARAMETER_TYPES = (bool, int, float, str, list, tuple, type(None))
+
+
+def user_names(namespace: Mapping[str, Any]) -> dict[str, Any]:
+    """The parameter-like values in ``namespace``: names not starting with an underscore,
+    bound to a bool, number, string, list, tuple or None (papermill's literal types).
+
+    Modules, functions, dicts, data frames and figures are not parameter-like, so
+    re-running the check in JupyterLab after later cells ran does not trip over them;
+    notebooks keep later plain scalars out of the top level (or prefix them with ``_``).
+    """
+    return {k: v for k, v in namespace.items()
+            if not k.startswith("_") and k not in _IPYTHON_NAMES
+            and isinstance(v, _PARAMETER_TYPES)}
+
+
+def check_parameters(namespace: Mapping[str, Any], spec: Mapping[str, Param]) -> dict[str, Any]:
+    """Validate the notebook's parameters; return them as a dict (for the sidecar).
+
+    ``namespace`` is the notebook's ``globals()`` right after the parameters cell (and the
+    cell papermill injects). Every name in it must be in ``spec`` and every name of
+    ``spec`` must be present. Path parameters come back as given (strings); use
+    :func:`memwall_lib.paths.resolve` to turn them into paths.
+    """
+    given = user_names(namespace)
+    unknown = sorted(set(given) - set(spec))
+    if unknown:
+        msgs = []
+        for u in unknown:
+            close = difflib.get_close_matches(u, list(spec), n=1)
+            msgs.append(f"{u!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+        raise ParameterError(f"unknown parameter(s) {', '.join(msgs)}; known: {sorted(spec)}")
+    missing = sorted(set(spec) - set(given))
+    if missing:
+        raise ParameterError(f"missing parameter(s) {missing}: the parameters cell must define them")
+    return {name: _check_one(name, given[name], p) for name, p in spec.items()}
+
+
+def describe_parameters(spec: Mapping[str, Param]) -> str:
+    """A Markdown list of the parameters (for notebooks and the README)."""
+    return "\n".join(f"- `{n}` ({p.describe()}): {p.help}" for n, p in spec.items())
+
+
+def output_dir(value: str | Path) -> Path:
+    """Resolve an output-folder parameter (relative to the repository root) and create it."""
+    p = resolve(value)
+    p.mkdir(parents=True, exist_ok=True)
+    return Path(p)
