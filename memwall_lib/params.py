@@ -133,13 +133,15 @@ def user_names(namespace: Mapping[str, Any]) -> dict[str, Any]:
             and isinstance(v, _PARAMETER_TYPES)}
 
 
-def check_parameters(namespace: Mapping[str, Any], spec: Mapping[str, Param]) -> dict[str, Any]:
+def check_parameters(namespace: Mapping[str, Any], spec: Mapping[str, Param],
+                     relations: Sequence[tuple[Callable[[dict[str, Any]], bool], str]] = ()) -> dict[str, Any]:
     """Validate the notebook's parameters; return them as a dict (for the sidecar).
 
     ``namespace`` is the notebook's ``globals()`` right after the parameters cell (and the
     cell papermill injects). Every name in it must be in ``spec`` and every name of
     ``spec`` must be present. Path parameters come back as given (strings); use
-    :func:`memwall_lib.paths.resolve` to turn them into paths.
+    :func:`memwall_lib.paths.resolve` to turn them into paths. ``relations`` are checks
+    across parameters: (predicate on the checked dict, message naming the parameters).
     """
     given = user_names(namespace)
     unknown = sorted(set(given) - set(spec))
@@ -152,7 +154,11 @@ def check_parameters(namespace: Mapping[str, Any], spec: Mapping[str, Param]) ->
     missing = sorted(set(spec) - set(given))
     if missing:
         raise ParameterError(f"missing parameter(s) {missing}: the parameters cell must define them")
-    return {name: _check_one(name, given[name], p) for name, p in spec.items()}
+    checked = {name: _check_one(name, given[name], p) for name, p in spec.items()}
+    for predicate, message in relations:
+        if not predicate(checked):
+            raise ParameterError(message)
+    return checked
 
 
 def describe_parameters(spec: Mapping[str, Param]) -> str:

@@ -83,11 +83,12 @@ def plot_trend(ax: plt.Axes, years: Sequence[float], values: Sequence[float],
 
 def annotate_points(ax: plt.Axes, xs: Iterable[float], ys: Iterable[float],
                     labels: Iterable[str], color: str = "0.2", fontsize: float = 8.5,
-                    offset: tuple[float, float] = (4, 4)) -> None:
-    """Write ``labels`` next to points, skipping empty labels."""
+                    offset: tuple[float, float] = (4, 4), ha: str = "left") -> None:
+    """Write ``labels`` next to points (``offset`` in points, ``ha`` the text alignment),
+    skipping empty labels."""
     for x, y, text in zip(xs, ys, labels):
         if text:
-            ax.annotate(text, (x, y), xytext=offset, textcoords="offset points",
+            ax.annotate(text, (x, y), xytext=offset, textcoords="offset points", ha=ha,
                         fontsize=fontsize, color=color, zorder=4)
 
 

@@ -1,0 +1,84 @@
+"""Figure writing: atomic, deterministic PDF/PNG, sidecar contract, claims summary."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import pytest
+
+from memwall_lib import figures
+
+
+def _fig():
+    fig, ax = plt.subplots()
+    ax.plot([1, 2, 3], [1, 10, 100])
+    ax.set_yscale("log")
+    return fig
+
+
+def _claims():
+    return [figures.growth_claim("c1", "grows 3x", 3.0, 2.9, [2.5, 3.2]),
+            figures.Claim("c2", "qualitative", "yes", "no", None, False, rule="manual")]
+
+
+def test_write_figure_writes_three_files_and_the_contract(tmp_path: Path) -> None:
+    paths = figures.write_figure(_fig(), "figx", parameters={"a": 1}, claims=_claims(),
+                                 data={"x": [1.0, float("nan")]}, out_dir=tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["figx.json", "figx.pdf", "figx.png"]
+    assert paths["pdf"].read_bytes().startswith(b"%PDF")
+    sc = json.loads(paths["json"].read_text())
+    assert set(sc) == {"figure", "parameters", "claims", "data", "provenance"}
+    assert sc["figure"] == "figx" and sc["data"]["x"] == [1.0, None]
+    for c in sc["claims"]:
+        assert {"id", "text", "paper", "reproduced", "ci95", "holds"} <= set(c)
+    assert sc["claims"][0]["holds"] is True and sc["claims"][0]["ci95"] == [2.5, 3.2]
+    assert set(sc["provenance"]) == {"git_commit", "packages", "python", "machine", "created"}
+    assert sc["provenance"]["packages"]["numpy"]
+
+
+def test_growth_claim_verdict_follows_the_ci() -> None:
+    assert figures.growth_claim("a", "t", 3.0, 2.8, [2.5, 3.1]).holds
+    assert not figures.growth_claim("a", "t", 3.0, 2.3, [2.0, 2.6]).holds
+
+
+def test_same_inputs_give_the_same_pdf_and_png_bytes(tmp_path: Path) -> None:
+    a, b = tmp_path / "a", tmp_path / "b"
+    figures.write_figure(_fig(), "f", parameters={}, claims=[], data={}, out_dir=a)
+    figures.write_figure(_fig(), "f", parameters={}, claims=[], data={}, out_dir=b)
+    assert (a / "f.pdf").read_bytes() == (b / "f.pdf").read_bytes()
+    assert (a / "f.png").read_bytes() == (b / "f.png").read_bytes()
+
+
+def test_failed_write_leaves_the_old_files_and_no_temporaries(tmp_path: Path) -> None:
+    figures.write_figure(_fig(), "f", parameters={}, claims=[], data={"v": 1}, out_dir=tmp_path)
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    with pytest.raises(TypeError):
+        figures.write_figure(_fig(), "f", parameters={}, claims=[], data={"v": object()}, out_dir=tmp_path)
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+
+
+def test_atomic_write_cleans_up_when_interrupted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    target = tmp_path / "x.json"
+    target.write_text("old")
+
+    def boom(src, dst):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(figures.os, "replace", boom)
+    with pytest.raises(KeyboardInterrupt):
+        figures.atomic_write_text(target, "new")
+    assert target.read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["x.json"]
+
+
+def test_claims_summary_lists_every_claim(tmp_path: Path) -> None:
+    figures.write_figure(_fig(), "figa", parameters={}, claims=_claims(), data={}, out_dir=tmp_path)
+    text = figures.write_claims_summary(tmp_path).read_text()
+    assert "1 of 2 claims hold" in text
+    assert "| figa | grows 3x | 3 | 2.9 | [2.5, 3.2] | holds |" in text
+    assert "does not hold" in text

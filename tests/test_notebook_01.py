@@ -1,0 +1,90 @@
+"""Notebook 01 end to end: papermill run, sidecar contract, claims computed from the data,
+and the committed Figure 1 still reproduces."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from papermill.exceptions import PapermillExecutionError
+
+from conftest import assert_numbers_close, committed_sidecar
+from memwall_lib import trends
+from memwall_lib.notebooks import run_notebook
+from memwall_lib.paths import DATA_DIR, NOTEBOOKS_DIR
+
+pytestmark = pytest.mark.notebook
+NB = "01_hardware_scaling"
+FIGS = ("fig1_hardware_scaling", "fig1b_hardware_scaling_extension")
+
+
+def _sidecar(folder: Path, name: str) -> dict:
+    return json.loads((folder / f"{name}.json").read_text())
+
+
+def test_writes_png_pdf_json(notebook_run) -> None:
+    out = notebook_run(NB)
+    for name in FIGS:
+        for ext in ("png", "pdf", "json"):
+            assert (out / f"{name}.{ext}").stat().st_size > 1000
+
+
+@pytest.mark.parametrize("name", FIGS)
+def test_committed_figure_still_reproduces(notebook_run, name: str) -> None:
+    new = _sidecar(notebook_run(NB), name)
+    old = committed_sidecar(name)
+    assert new["parameters"] | {"output_dir": None} == old["parameters"] | {"output_dir": None}
+    assert_numbers_close(new["data"], old["data"], rtol=1e-9)
+    assert_numbers_close([{k: c[k] for k in ("id", "paper", "reproduced", "ci95", "holds")} for c in new["claims"]],
+                         [{k: c[k] for k in ("id", "paper", "reproduced", "ci95", "holds")} for c in old["claims"]],
+                         rtol=1e-9, path="claims")
+
+
+def test_claims_are_computed_from_the_plotted_points(notebook_run) -> None:
+    sc = _sidecar(notebook_run(NB), FIGS[0])
+    claims = {c["id"]: c for c in sc["claims"]}
+    for key in ("flops", "dram", "interconnect"):
+        pts = sc["data"][key]["points"]
+        era = ~np.asarray(pts["extension"])
+        fit = trends.fit_growth(np.asarray(pts["year"])[era], np.asarray(pts["value"])[era])
+        # years are rounded to 4 decimals in the sidecar
+        assert claims[f"fig1.{key}.per_2yr"]["reproduced"] == pytest.approx(fit.per_2yr, rel=1e-4)
+        assert claims[f"fig1.{key}.per_20yr"]["reproduced"] == pytest.approx(fit.per_20yr, rel=1e-3)
+        lo, hi = claims[f"fig1.{key}.per_2yr"]["ci95"]
+        assert claims[f"fig1.{key}.per_2yr"]["holds"] == (lo <= claims[f"fig1.{key}.per_2yr"]["paper"] <= hi)
+
+
+def test_changing_the_data_moves_the_claims(notebook_run, tmp_path: Path) -> None:
+    data_copy = tmp_path / "data"
+    shutil.copytree(DATA_DIR, data_copy)
+    flops = data_copy / "compute_peak_flops.csv"
+    lines = flops.read_text().splitlines()
+    # multiply every H100 SXM5 figure by 100: the FLOPS fit must get steeper
+    out_lines = []
+    for line in lines:
+        if line.startswith("H100 SXM5 80GB,"):
+            parts = line.split(",")
+            parts[4] = str(float(parts[4]) * 100)
+            line = ",".join(parts)
+        out_lines.append(line)
+    flops.write_text("\n".join(out_lines) + "\n")
+    changed = _sidecar(notebook_run(NB, data_dir=str(data_copy), extension=False), FIGS[0])
+    base = _sidecar(notebook_run(NB), FIGS[0])
+    get = lambda sc: {c["id"]: c["reproduced"] for c in sc["claims"]}["fig1.flops.per_2yr"]
+    assert get(changed) > get(base)
+
+
+def test_mistyped_parameter_fails_at_once(tmp_path: Path) -> None:
+    with pytest.raises(PapermillExecutionError, match="unknown parameter.*'yaer_max'.*did you mean 'year_max'"):
+        run_notebook(NOTEBOOKS_DIR / f"{NB}.ipynb", {"yaer_max": 2025, "output_dir": str(tmp_path)},
+                     output=tmp_path / "out.ipynb")
+    assert not list(tmp_path.glob("*.json"))
+
+
+def test_bad_value_names_the_parameter(tmp_path: Path) -> None:
+    with pytest.raises(PapermillExecutionError, match="'flops_policy': expected one of"):
+        run_notebook(NOTEBOOKS_DIR / f"{NB}.ipynb", {"flops_policy": "fastest", "output_dir": str(tmp_path)},
+                     output=tmp_path / "out.ipynb")
