@@ -395,8 +395,25 @@ MODELS = Schema(
     ),
 )
 
+AUTHORS_TABLES = Schema(
+    name="authors_tables.csv",
+    description="the values the paper's authors published in their tables, errors included",
+    key=("model",),
+    columns=(
+        Column("model", "str", "a name from models.csv"),
+        Column("authors_name", "str", "the model's name in the authors' table"),
+        Column("authors_date", "date", "the authors' date, YYYY-MM-DD"),
+        Column("parameters_billions", "float", "the authors' parameter count in billions",
+               required=False, positive=True),
+        Column("training_compute_pflops", "float", "the authors' training compute in PFLOPs (1e15 FLOPs)",
+               required=False, positive=True),
+        SOURCE,
+    ),
+)
+
 SCHEMAS: dict[str, Schema] = {s.name: s for s in
-                              (COMPUTE_DEVICES, COMPUTE_PEAK_FLOPS, DRAM_TECHNOLOGIES, INTERCONNECTS, MODELS)}
+                              (COMPUTE_DEVICES, COMPUTE_PEAK_FLOPS, DRAM_TECHNOLOGIES, INTERCONNECTS, MODELS,
+                               AUTHORS_TABLES)}
 
 
 @dataclass
@@ -446,6 +463,15 @@ def load_models(data_dir: str | Path = DATA_DIR) -> pd.DataFrame:
                if r.parameters_active_billions > r.parameters_total_billions]
     if errors:
         raise DataValidationError(errors)
+    return frame
+
+
+def load_authors_tables(data_dir: str | Path = DATA_DIR, models: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Read ``authors_tables.csv`` (the authors' published values); every ``model`` must be a
+    name in ``models.csv``."""
+    d = Path(data_dir)
+    frame = read_table(d / AUTHORS_TABLES.name, AUTHORS_TABLES)
+    check_references(frame, "model", models if models is not None else load_models(d), "name")
     return frame
 
 

@@ -144,9 +144,12 @@ def normalize(values: Sequence[float] | np.ndarray, reference: float) -> np.ndar
 def leave_one_out(years: Sequence[float] | np.ndarray, values: Sequence[float] | np.ndarray,
                   horizon_years: float = 2.0) -> tuple[float, float]:
     """Range (min, max) of the growth factor over ``horizon_years`` when each point in turn
-    is left out of the fit: how much one point moves the trend."""
+    is left out of the fit: how much one point moves the trend. (NaN, NaN) with fewer than
+    4 points, where leaving one out leaves no CI-capable fit."""
     x = np.asarray(years, dtype=float)
     y = np.asarray(values, dtype=float)
+    if len(x) < 4:
+        return float("nan"), float("nan")
     rates = []
     for i in range(len(x)):
         keep = np.arange(len(x)) != i

@@ -26,6 +26,10 @@ CORPUS = {
     "bad_date_format.csv": (data.COMPUTE_DEVICES, 1, "announce_date", "YYYY-MM-DD"),
     "date_out_of_range.csv": (data.COMPUTE_DEVICES, 1, "announce_date", "between 1940-01-01 and 2030-12-31"),
     "unknown_device_type.csv": (data.COMPUTE_DEVICES, 1, "device_type", "expected one of cpu, gpu"),
+    "model_unknown_domain.csv": (data.MODELS, 2, "domain", "expected one of cv, nlp, speech, recsys; got 'language'"),
+    "model_bad_boolean.csv": (data.MODELS, 1, "parameters_is_estimate", "expected 'true' or 'false'"),
+    "model_unknown_panel.csv": (data.MODELS, 1, "paper_figures", "got '3c'"),
+    "model_zero_parameters.csv": (data.MODELS, 1, "parameters_total_billions", "expected a positive number"),
 }
 
 

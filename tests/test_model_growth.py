@@ -1,0 +1,94 @@
+"""Figure 2 logic: point selection, MoE counting, authors' values, memory / divisor, claims."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from memwall_lib import data, model_growth as mg
+from memwall_lib.data import HardwareData
+
+
+def _models() -> pd.DataFrame:
+    rows = [  # name, date, domain, family, total, active, compute, figs
+        ("T1", dt.date(2017, 6, 1), "nlp", "transformer", 0.1, np.nan, 1e4, ("2a", "2b")),
+        ("T2", dt.date(2018, 6, 1), "nlp", "transformer", 1.0, np.nan, 1e5, ("2a", "2b")),
+        ("T3", dt.date(2019, 6, 1), "nlp", "transformer", 10.0, np.nan, 1e6, ("2a", "2b")),
+        ("M1", dt.date(2020, 6, 1), "nlp", "moe", 1000.0, 10.0, np.nan, ("2a",)),
+        ("C1", dt.date(2016, 1, 1), "cv", "cnn", 0.05, np.nan, 1e4, ("2a", "2b")),
+        ("X1", dt.date(2019, 1, 1), "nlp", "transformer", 5.0, np.nan, 1e5, ()),
+        ("N1", dt.date(2024, 6, 1), "nlp", "moe", 600.0, 40.0, 1e9, ()),
+    ]
+    t = pd.DataFrame(rows, columns=["name", "date", "domain", "family", "parameters_total_billions",
+                                    "parameters_active_billions", "training_compute_pflops", "paper_figures"])
+    return t
+
+
+def test_moe_parameters_total_or_active() -> None:
+    total = mg.model_table(_models(), mg.Settings())
+    active = mg.model_table(_models(), mg.Settings(moe_parameters="active"))
+    get = lambda t, n: t.set_index("name").loc[n, "parameters_billions"]
+    assert get(total, "M1") == 1000.0 and get(active, "M1") == 10.0
+    assert get(active, "T3") == 10.0
+
+
+def test_paper_set_extension_and_families() -> None:
+    t = mg.model_table(_models(), mg.Settings())
+    paper = mg.size_points(t, mg.Settings())
+    assert list(paper["transformer"]["name"]) == ["T1", "T2", "T3", "M1"]  # X1 not in the paper's set
+    assert list(paper["cv"]["name"]) == ["C1"]
+    dense = mg.size_points(t, mg.Settings(fit_families=("transformer",)))
+    assert "M1" not in set(dense["transformer"]["name"])
+    allm = mg.size_points(t, mg.Settings(model_set="all"))
+    assert "X1" in set(allm["transformer"]["name"])
+    ext = mg.size_points(t, mg.Settings(), extension=True)
+    assert ext["transformer"].set_index("name").loc["N1", "extension"]
+    comp = mg.compute_points(t, mg.Settings())
+    assert list(comp["transformer"]["name"]) == ["T1", "T2", "T3"]  # M1 has no compute
+
+
+def test_authors_values_replace_primary_ones() -> None:
+    authors = pd.DataFrame({"model": ["T1"], "authors_date": [dt.date(2017, 12, 6)],
+                            "parameters_billions": [0.2], "training_compute_pflops": [np.nan]})
+    t = mg.model_table(_models(), mg.Settings(values="authors"), authors).set_index("name")
+    assert t.loc["T1", "parameters_billions"] == 0.2
+    assert t.loc["T1", "compute_pflops"] == 1e4  # kept: the authors give none
+    assert t.loc["T1", "date"] == dt.date(2017, 12, 6)
+    with pytest.raises(ValueError, match="authors_tables.csv"):
+        mg.model_table(_models(), mg.Settings(values="authors"), None)
+
+
+def test_memory_divided_by_the_divisor() -> None:
+    devices = pd.DataFrame({"name": ["G1", "G2", "G3"], "device_type": ["gpu"] * 3,
+                            "announce_date": [dt.date(2016, 1, 1), dt.date(2020, 1, 1), dt.date(2024, 1, 1)],
+                            "availability_date": [None] * 3, "memory_capacity_GB": [12.0, 80.0, 192.0],
+                            "paper_figures": [("2a",), ("1", "2a"), ()]})
+    hw = HardwareData(devices, pd.DataFrame(), pd.DataFrame(), pd.DataFrame())
+    pts = mg.memory_points(hw, mg.Settings(memory_divisor=4.0))
+    assert list(pts["largest_model_billions"]) == [3.0, 20.0]
+    assert len(mg.memory_points(hw, mg.Settings(), extension=True)) == 3
+
+
+def test_claims_follow_the_fits() -> None:
+    t = mg.model_table(_models(), mg.Settings())
+    devices = pd.DataFrame({"name": ["G1", "G2", "G3"], "device_type": ["gpu"] * 3,
+                            "announce_date": [dt.date(2016, 1, 1), dt.date(2018, 1, 1), dt.date(2020, 1, 1)],
+                            "availability_date": [None] * 3, "memory_capacity_GB": [12.0, 32.0, 80.0],
+                            "paper_figures": [("2a",)] * 3})
+    era = mg.analyse(t, HardwareData(devices, pd.DataFrame(), pd.DataFrame(), pd.DataFrame()), mg.Settings(),
+                     resamples=200)
+    claims = {c.id: c for c in mg.claims_2a(era) + mg.claims_2b(era)}
+    assert claims["fig2b.transformer_compute.per_2yr"].reproduced == pytest.approx(100.0)  # 10x / yr exactly
+    assert claims["fig2a.transformer_size.per_2yr"].reproduced == pytest.approx(era.size_fit.fit.per_2yr)
+    assert "leave-one-out" in claims["fig2a.transformer_size.per_2yr"].note
+
+
+def test_real_authors_table_refers_to_known_models() -> None:
+    models = data.load_models()
+    authors = data.load_authors_tables(models=models)
+    assert len(authors) >= 20
+    paper_2a = models[models["paper_figures"].apply(lambda f: "2a" in f)]
+    assert len(paper_2a) >= 15

@@ -1,0 +1,60 @@
+"""Notebook 02 end to end: both Figure 2 files, claims computed from the data, committed
+figures reproduce."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import assert_numbers_close, committed_sidecar
+from memwall_lib import trends
+
+pytestmark = pytest.mark.notebook
+NB = "02_model_growth"
+FIGS = ("fig2a_model_size_vs_memory", "fig2b_training_compute")
+
+
+def _sidecar(folder: Path, name: str) -> dict:
+    return json.loads((folder / f"{name}.json").read_text())
+
+
+@pytest.mark.parametrize("name", FIGS)
+def test_committed_figure_still_reproduces(notebook_run, name: str) -> None:
+    out = notebook_run(NB)
+    for ext in ("png", "pdf", "json"):
+        assert (out / f"{name}.{ext}").stat().st_size > 1000
+    new, old = _sidecar(out, name), committed_sidecar(name)
+    assert_numbers_close(new["data"], old["data"], rtol=1e-9)
+    keys = ("id", "paper", "reproduced", "ci95", "holds", "note")
+    assert_numbers_close([{k: c[k] for k in keys} for c in new["claims"]],
+                         [{k: c[k] for k in keys} for c in old["claims"]], rtol=1e-9, path="claims")
+
+
+def test_claims_are_computed_from_the_plotted_points(notebook_run) -> None:
+    out = notebook_run(NB)
+    a, b = _sidecar(out, FIGS[0]), _sidecar(out, FIGS[1])
+    checks = [(a, "fig2a.transformer_size.per_2yr", a["data"]["paper_era"]["size"]["transformer"]),
+              (a, "fig2a.accelerator_memory.per_2yr", a["data"]["paper_era"]["memory"]),
+              (b, "fig2b.transformer_compute.per_2yr", b["data"]["paper_era"]["compute"]["transformer"])]
+    for sc, claim_id, pts in checks:
+        claim = {c["id"]: c for c in sc["claims"]}[claim_id]
+        fit = trends.fit_growth(np.asarray(pts["year"]), np.asarray(pts["value"]))
+        assert claim["reproduced"] == pytest.approx(fit.per_2yr, rel=1e-3), claim_id
+        assert claim["holds"] == (claim["ci95"][0] <= claim["paper"] <= claim["ci95"][1])
+
+
+def test_extension_claims_exist(notebook_run) -> None:
+    a = _sidecar(notebook_run(NB), FIGS[0])
+    ids = {c["id"] for c in a["claims"]}
+    assert "fig2a.transformer_size.per_2yr.ext2025" in ids
+    assert "fig2a.transformer_size.per_2yr.ext2025_active" in ids
+
+
+def test_authors_values_change_the_fit(notebook_run) -> None:
+    primary = _sidecar(notebook_run(NB, extension=False, bootstrap_resamples=200), FIGS[0])
+    authors = _sidecar(notebook_run(NB, extension=False, bootstrap_resamples=200, values="authors"), FIGS[0])
+    get = lambda sc: {c["id"]: c["reproduced"] for c in sc["claims"]}["fig2a.transformer_size.per_2yr"]
+    assert get(authors) != pytest.approx(get(primary))
