@@ -106,12 +106,23 @@ def dumps(obj: Any) -> str:
 
 
 # --------------------------------------------------------------------------- atomic I/O
+def _default_file_mode() -> int:
+    """The mode a plain ``open(path, "w")`` would give (0o666 less the umask)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
 def atomic_write_bytes(path: str | Path, payload: bytes) -> Path:
-    """Write ``payload`` to ``path`` via a temporary file in the same folder and a rename."""
+    """Write ``payload`` to ``path`` via a temporary file in the same folder and a rename.
+
+    The file gets the usual permissions (mkstemp's private 0600 is widened to 0666 - umask).
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.chmod(tmp, _default_file_mode())
         with os.fdopen(fd, "wb") as fh:
             fh.write(payload)
             fh.flush()

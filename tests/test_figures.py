@@ -82,3 +82,13 @@ def test_claims_summary_lists_every_claim(tmp_path: Path) -> None:
     assert "1 of 2 claims hold" in text
     assert "| figa | grows 3x | 3 | 2.9 | [2.5, 3.2] | holds |" in text
     assert "does not hold" in text
+
+
+def test_written_files_get_the_usual_permissions(tmp_path: Path) -> None:
+    import os
+    umask = os.umask(0o022)
+    try:
+        p = figures.atomic_write_text(tmp_path / "a.json", "{}")
+    finally:
+        os.umask(umask)
+    assert p.stat().st_mode & 0o777 == 0o644
