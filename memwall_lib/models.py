@@ -102,3 +102,91 @@ def build_torchvision(name: str, device: str = "cpu") -> Any:
     _check_name(name, TORCHVISION_MODELS, "torchvision model")
     with torch.device(device):
         return getattr(torchvision.models, name)(weights=None)
+
+
+# --------------------------------------------------------------------------- Figure 4 additions
+#: GPT-3 175B (Brown et al. 2020, Table 2.1): hidden 12288, 96 layers, 96 heads, 2048 tokens.
+GPT3_175B: dict[str, int] = dict(n_embd=12288, n_layer=96, n_head=96, n_positions=2048)
+
+
+def gpt3_config(max_positions: int = 2048, attn_implementation: str = "eager") -> Any:
+    """A ``transformers.GPT2Config`` with GPT-3 175B's sizes (GPT-3 uses GPT-2's architecture,
+    with alternating sparse attention that changes neither parameters nor saved activations
+    of the dense layers; vocabulary 50257)."""
+    from transformers import GPT2Config
+
+    sizes = dict(GPT3_175B, n_positions=max(GPT3_175B["n_positions"], int(max_positions)))
+    return GPT2Config(**sizes, attn_implementation=attn_implementation)
+
+
+def build_bert_mlm(name: str = "bert-large", max_positions: int = 512, device: str = "cpu",
+                   dtype: Any = None) -> Any:
+    """BERT with its masked-language-model head (``BertForMaskedLM``, the pre-training
+    model minus next-sentence prediction), random weights, in train mode."""
+    import torch
+    from transformers import BertForMaskedLM
+
+    config = bert_config(name, max_positions)
+    with torch.device(device):
+        model = BertForMaskedLM(config)
+    if dtype is not None:
+        model = model.to(dtype)
+    return model.train()
+
+
+def _seq2seq_transformer_class() -> Any:
+    import math
+
+    import torch
+    from torch import nn
+
+    class Seq2SeqTransformer(nn.Module):
+        """``torch.nn.Transformer`` with a shared (tied) source/target/output embedding and
+        sinusoidal positions, as in Vaswani et al. (2017). ``forward(src, tgt)`` takes token
+        ids of shape (batch, tokens) and returns logits (batch, tgt tokens, vocab)."""
+
+        def __init__(self, vocab_size: int, d_model: int, nhead: int, num_encoder_layers: int,
+                     num_decoder_layers: int, dim_feedforward: int, dropout: float,
+                     max_positions: int) -> None:
+            super().__init__()
+            self.d_model = d_model
+            self.embedding = nn.Embedding(vocab_size, d_model)
+            self.transformer = nn.Transformer(d_model, nhead, num_encoder_layers, num_decoder_layers,
+                                              dim_feedforward, dropout, batch_first=True)
+            self.dropout = nn.Dropout(dropout)
+            position = torch.arange(max_positions, dtype=torch.float32).unsqueeze(1)
+            div = torch.exp(torch.arange(0, d_model, 2, dtype=torch.float32) * (-math.log(10000.0) / d_model))
+            pe = torch.zeros(max_positions, d_model)
+            pe[:, 0::2] = torch.sin(position * div)
+            pe[:, 1::2] = torch.cos(position * div)
+            self.register_buffer("positions", pe, persistent=False)
+
+        def embed(self, tokens: Any) -> Any:
+            x = self.embedding(tokens) * math.sqrt(self.d_model)
+            return self.dropout(x + self.positions[: tokens.shape[1]].to(x.dtype))
+
+        def forward(self, src: Any, tgt: Any) -> Any:
+            n = tgt.shape[1]
+            mask = torch.triu(torch.full((n, n), float("-inf"), device=tgt.device), diagonal=1)
+            h = self.transformer(self.embed(src), self.embed(tgt), tgt_mask=mask.to(self.positions.dtype),
+                                 tgt_is_causal=True)
+            return nn.functional.linear(h, self.embedding.weight)  # tied output projection
+
+    return Seq2SeqTransformer
+
+
+def build_transformer_big(device: str = "cpu", dtype: Any = None, vocab_size: int = 37000,
+                          d_model: int = 1024, nhead: int = 16, dim_feedforward: int = 4096,
+                          num_layers: int = 6, dropout: float = 0.3, max_positions: int = 1024) -> Any:
+    """Transformer big for WMT English-German (Vaswani et al. 2017, Table 3): d_model 1024,
+    16 heads, FFN 4096, 6 encoder + 6 decoder layers, dropout 0.3, a shared BPE vocabulary
+    of about 37000 tokens (tied embeddings), about 213M parameters. Random weights, train mode."""
+    import torch
+
+    cls = _seq2seq_transformer_class()
+    with torch.device(device):
+        model = cls(vocab_size, d_model, nhead, num_layers, num_layers, dim_feedforward, dropout,
+                    max_positions)
+    if dtype is not None:
+        model = model.to(dtype)
+    return model.train()

@@ -1,0 +1,210 @@
+"""Training-memory accounting: activations counted on meta equal a real run, optimizer state
+and parameters equal torch.optim's after a real step, the GPU step line, bad input."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+import pandas as pd
+import pytest
+import torch
+from torch import nn
+
+from memwall_lib import memory, models
+from memwall_lib.params import ParameterError
+
+
+class TinyNet(nn.Module):
+    """Conv -> BN -> in-place ReLU -> view -> linear: views and in-place results share storages,
+    and the linear layer saves its (parameter) weight."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3, padding=1)
+        self.bn = nn.BatchNorm2d(4)
+        self.relu = nn.ReLU(inplace=True)
+        self.fc = nn.Linear(4 * 8 * 8, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(self.relu(self.bn(self.conv(x))).flatten(1))
+
+
+def _tiny(device: str, dtype: torch.dtype = torch.float32) -> tuple[nn.Module, object]:
+    torch.manual_seed(0)
+    with torch.device(device):
+        model = TinyNet().train().to(dtype)
+        x = (torch.randn(2, 3, 8, 8) if device != "meta" else torch.empty(2, 3, 8, 8)).to(dtype)
+        y = torch.zeros(2, dtype=torch.long)
+    return model, lambda m: nn.functional.cross_entropy(m(x), y)
+
+
+def _tiny_gpt2(device: str, dtype: torch.dtype = torch.float32) -> tuple[nn.Module, object]:
+    from transformers import GPT2Config
+
+    torch.manual_seed(0)
+    cfg = GPT2Config(n_embd=32, n_layer=2, n_head=4, n_positions=64, vocab_size=100,
+                     attn_implementation="eager")
+    model = models.build_from_config(cfg, device=device, dtype=dtype).train()
+    ids = torch.zeros(2, 16, dtype=torch.long, device=device)
+    return model, lambda m: m(input_ids=ids, labels=ids).loss
+
+
+def _graph_saved_bytes(loss: torch.Tensor, exclude: set[int]) -> int:
+    """Bytes of the distinct storages in the autograd graph's ``_saved_*`` attributes: an
+    independent count from the graph itself, not from the hooks."""
+    seen: dict[int, int] = {}
+    stack, visited = [loss.grad_fn], set()
+    while stack:
+        fn = stack.pop()
+        if fn is None or fn in visited:
+            continue
+        visited.add(fn)
+        for name in dir(fn):
+            # only SavedVariables (they have a _raw_saved_ twin); Scalars read back as new tensors
+            if not name.startswith("_saved_") or not hasattr(fn, "_raw" + name):
+                continue
+            try:
+                value = getattr(fn, name)
+            except RuntimeError:
+                continue
+            for t in value if isinstance(value, (tuple, list)) else (value,):
+                # Python numbers (float64/int64 0-d "wrapped numbers") are kept without pack hooks
+                if isinstance(t, torch.Tensor) and not (t.dim() == 0 and t.dtype in (torch.float64, torch.int64)):
+                    key = memory.storage_key(t)
+                    if key not in exclude:
+                        seen.setdefault(key, memory.storage_nbytes(t))
+        stack.extend(f for f, _ in fn.next_functions)
+    return sum(seen.values())
+
+
+def test_storage_key_is_shared_by_views_and_inplace_results_on_meta() -> None:
+    t = torch.empty(4, 6, device="meta")
+    assert t.untyped_storage().data_ptr() == 0  # why data_ptr cannot be the identity
+    assert memory.storage_key(t) == memory.storage_key(t.view(24)) == memory.storage_key(t.t())
+    assert memory.storage_key(t) == memory.storage_key(t.relu_())
+    assert memory.storage_key(t) != memory.storage_key(torch.empty(4, 6, device="meta"))
+    assert memory.storage_nbytes(t[1]) == 96  # a view counts its whole storage
+
+
+@pytest.mark.parametrize("build", [_tiny, _tiny_gpt2], ids=["cnn", "gpt2"])
+def test_meta_count_equals_real_count(build) -> None:
+    check = memory.cross_check_meta_vs_real(build, "tiny")
+    assert check.equal, check.to_dict()
+    assert check.meta.saved_bytes > 0 and check.meta.parameter_saves > 0
+
+
+def test_hook_count_equals_the_autograd_graph() -> None:
+    for build in (_tiny, _tiny_gpt2):
+        model, forward = build("cpu")
+        counted = memory.measure_activations(model, forward).saved_bytes
+        loss = forward(model)
+        exclude = {memory.storage_key(t) for t in [*model.parameters(), *model.buffers()]}
+        assert _graph_saved_bytes(loss, exclude) == counted
+
+
+def test_tiny_cnn_activations_by_hand() -> None:
+    # conv saves its input (2*3*8*8 fp32); BN saves its input (the conv output), mean and invstd;
+    # in-place ReLU saves its result (the BN output storage); fc saves the flattened view of it
+    # (same storage) and its weight (a parameter: excluded); cross-entropy saves log-softmax
+    # output (2*10), the targets (2 int64) and nll_loss's total weight (a 0-d fp32).
+    model, forward = _tiny("meta")
+    count = memory.measure_activations(model, forward)
+    expected = 4 * (2 * 3 * 64) + 4 * (2 * 4 * 64) + 2 * 4 * 4 + 4 * (2 * 4 * 64) + 4 * 20 + 8 * 2 + 4
+    assert count.saved_bytes == expected
+    # feature maps: conv, BN (= ReLU, in place) and fc outputs
+    assert count.feature_map_bytes == 4 * (2 * 4 * 64) * 2 + 4 * 20
+
+
+@pytest.mark.parametrize("optimizer", memory.OPTIMIZERS)
+@pytest.mark.parametrize("precision", memory.PRECISIONS)
+def test_optimizer_state_and_parameters_match_a_real_step(optimizer: str, precision: str) -> None:
+    for build in (_tiny, _tiny_gpt2):
+        model, forward = build("cpu", torch.bfloat16 if precision == "mixed" else torch.float32)
+        real = memory.measure_optimizer_step(model, forward, optimizer, precision)
+        assert real["optimizer_state"] == memory.optimizer_state_bytes(model, optimizer, precision)
+        assert real["parameters"] == memory.parameter_bytes(model, precision)
+        assert real["gradients"] == memory.gradient_bytes(model, precision)
+
+
+def test_tied_weights_are_counted_once() -> None:
+    model, _ = _tiny_gpt2("meta")
+    n, _ = memory.parameter_count(model)
+    assert n == sum(p.numel() for p in {id(p): p for p in model.parameters()}.values())
+    assert model.lm_head.weight is model.transformer.wte.weight
+
+
+def test_both_accountings() -> None:
+    model, forward = _tiny("meta")
+    r = memory.account(model, forward, optimizer="adam", name="tiny", batch_size=2)
+    n, tensors = memory.parameter_count(model)
+    full, paper = r.accounting("full"), r.accounting("paper_convention")
+    assert full["parameters_gb"] == paper["parameters_gb"] == 4 * n / 1e9
+    assert full["gradients_gb"] == 4 * n / 1e9 and paper["gradients_gb"] == 0
+    assert full["optimizer_gb"] == (8 * n + 4 * tensors) / 1e9
+    assert full["activations_gb"] == r.activation_bytes / 1e9
+    assert paper["activations_gb"] == r.feature_map_bytes / 1e9
+    for acc, conv in ((full, "full"), (paper, "paper_convention")):
+        parts = acc["parameters_gb"] + acc["gradients_gb"] + acc["optimizer_gb"] + acc["activations_gb"]
+        assert acc["total_gb"] == pytest.approx(parts, rel=1e-12)
+        assert acc["total_gb"] == pytest.approx(r.total_bytes(conv) / 1e9, rel=1e-12)
+
+
+def test_mixed_precision_halves_parameters_and_activations() -> None:
+    fp32 = memory.paper_model_memory("alexnet", batch_size=2, input_size=64)
+    mixed = memory.paper_model_memory("alexnet", batch_size=2, input_size=64, precision="mixed")
+    assert mixed.parameter_bytes * 2 == fp32.parameter_bytes
+    assert mixed.optimizer_bytes == fp32.optimizer_bytes + fp32.parameter_bytes  # + the fp32 master copy
+    assert mixed.activation_bytes < fp32.activation_bytes
+
+
+def test_paper_model_sizes() -> None:
+    # parameter counts of the Figure 4 models (meta: instant)
+    expected = {"alexnet": 61.1e6, "vgg19": 143.7e6, "resnet152": 60.2e6, "transformer_big": 214e6,
+                "gpt2_xl": 1558e6}
+    for key, n in expected.items():
+        model, _ = memory.build_paper_model(key, batch_size=1, input_size=32)
+        assert memory.parameter_count(model)[0] == pytest.approx(n, rel=0.01), key
+
+
+def _devices() -> pd.DataFrame:
+    d = dt.date
+    rows = [("old gpu", "gpu", d(2011, 5, 1), None, 6.0), ("cpu", "cpu", d(2012, 1, 1), None, 512.0),
+            ("big gpu", "gpu", d(2013, 11, 1), d(2014, 2, 1), 12.0),
+            ("unknown", "gpu", d(2013, 1, 1), None, math.nan),
+            ("Dual-GPU board", "gpu", d(2014, 6, 1), None, 24.0), ("tpu", "tpu", d(2015, 1, 1), None, 64.0)]
+    return pd.DataFrame(rows, columns=["name", "device_type", "announce_date", "availability_date",
+                                       "memory_capacity_GB"])
+
+
+def test_gpu_memory_by_year_step_line() -> None:
+    line = memory.gpu_memory_by_year(_devices(), range(2010, 2016))
+    assert list(line["year"]) == list(range(2010, 2016))
+    assert math.isnan(line["memory_gb"][0]) and pd.isna(line["device"][0])
+    # availability (2014) wins over announcement (2013); CPUs, TPUs and unknown memory are ignored
+    assert list(line["memory_gb"][1:]) == [6.0, 6.0, 6.0, 24.0, 24.0]
+    announce = memory.gpu_memory_by_year(_devices(), [2013], date_rule="announce")
+    assert list(announce["memory_gb"]) == [12.0] and list(announce["device"]) == ["big gpu"]
+    excluded = memory.gpu_memory_by_year(_devices(), [2015], exclude=["dual-gpu"])
+    assert list(excluded["memory_gb"]) == [12.0]
+
+
+def test_bad_input_names_the_parameter() -> None:
+    with pytest.raises(ValueError, match="date_rule"):
+        memory.gpu_memory_by_year(_devices(), [2015], date_rule="release")
+    with pytest.raises(ValueError, match="optimizer"):
+        memory.optimizer_state_bytes(nn.Linear(2, 2), "lamb")
+    with pytest.raises(ValueError, match="precision"):
+        memory.parameter_bytes(nn.Linear(2, 2), "fp8")
+    with pytest.raises(ValueError, match="model"):
+        memory.paper_model_memory("lenet")
+    with pytest.raises(ParameterError, match="batch_sizes"):
+        memory.resolve_settings(["alexnet", "vgg19"], [1], "paper")
+    with pytest.raises(ValueError, match="memory_capacity_GB"):
+        memory.gpu_memory_by_year(_devices().drop(columns=["memory_capacity_GB"]), [2015])
+
+
+def test_gpt3_config_is_175b() -> None:
+    config = models.gpt3_config()
+    model = models.build_from_config(config, device="meta")
+    assert memory.parameter_count(model)[0] == pytest.approx(175e9, rel=0.01)

@@ -1,0 +1,87 @@
+"""Notebook 04 end to end: Figure 4's files and sidecar, claims computed from the data, and the
+committed accounting reproduced (all eight models: the meta-device accounting takes seconds)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from papermill.exceptions import PapermillExecutionError
+
+from conftest import assert_numbers_close, committed_sidecar
+from memwall_lib import memory
+from memwall_lib.notebooks import run_notebook
+from memwall_lib.paths import NOTEBOOKS_DIR
+
+pytestmark = pytest.mark.notebook
+NB = "04_training_memory"
+FIG = "fig4_training_memory"
+#: Quick: the paper's eight models and settings (meta device), one small real cross-check.
+QUICK = dict(cross_check_models=["alexnet"])
+PARTS = {"parameters_gb", "gradients_gb", "optimizer_gb", "activations_gb", "total_gb"}
+
+
+def _sidecar(folder: Path) -> dict:
+    return json.loads((folder / f"{FIG}.json").read_text())
+
+
+def test_writes_files_and_sidecar_contract(notebook_run) -> None:
+    out = notebook_run(NB, **QUICK)
+    for ext in ("png", "pdf", "json"):
+        assert (out / f"{FIG}.{ext}").stat().st_size > 1000
+    data = _sidecar(out)["data"]
+    for conv in ("paper_convention", "full"):
+        assert list(data[conv]) == list(memory.PAPER_MODELS)
+        for key, parts in data[conv].items():
+            assert set(parts) == PARTS, key
+            assert parts["total_gb"] == pytest.approx(
+                sum(v for k, v in parts.items() if k != "total_gb"), rel=1e-12)
+            if conv == "paper_convention":
+                assert parts["gradients_gb"] == 0
+    assert set(data["gpu_memory"]) == {"model", "year", "memory_gb", "device"}
+    assert [c["equal"] for c in data["cross_check"]] == [True]
+
+
+def test_committed_accounting_reproduces(notebook_run) -> None:
+    new, old = _sidecar(notebook_run(NB, **QUICK)), committed_sidecar(FIG)
+    for key in ("paper_convention", "full", "models", "gpu_memory"):
+        assert_numbers_close(new["data"][key], old["data"][key], rtol=1e-9, path=f"data.{key}")
+    keys = ("id", "paper", "reproduced", "ci95", "holds", "note")
+    assert_numbers_close([{k: c[k] for k in keys} for c in new["claims"]],
+                         [{k: c[k] for k in keys} for c in old["claims"]], rtol=1e-9, path="claims")
+
+
+def test_claims_are_computed_from_the_data(notebook_run) -> None:
+    sc = _sidecar(notebook_run(NB, **QUICK))
+    data, claims = sc["data"], {c["id"]: c for c in sc["claims"]}
+    gpu = dict(zip(data["gpu_memory"]["model"], data["gpu_memory"]["memory_gb"]))
+    for conv in ("paper_convention", "full"):
+        totals = {k: v["total_gb"] for k, v in data[conv].items()}
+        cv = [k for k in totals if data["models"][k]["domain"] == "cv"]
+        nlp = [k for k in totals if data["models"][k]["domain"] == "nlp"]
+        fit = claims[f"fig4.cv_fit_gpu.{conv}"]
+        assert fit["reproduced"] == sum(totals[k] <= gpu[k] for k in cv) and fit["paper"] == len(cv)
+        assert fit["holds"] == (fit["reproduced"] == len(cv))
+        exceed = claims[f"fig4.nlp_exceed_gpu.{conv}"]
+        assert exceed["reproduced"] == sum(totals[k] > gpu[k] for k in nlp)
+        assert exceed["holds"] == (exceed["reproduced"] == len(nlp))
+    ratios = sorted(data["full"][k]["total_gb"] / data["paper_convention"][k]["total_gb"] for k in data["full"])
+    ratio = claims["fig4.full_vs_paper_convention"]
+    assert ratio["reproduced"] == pytest.approx((ratios[3] + ratios[4]) / 2, rel=1e-9)
+    assert ratio["holds"] == (0.8 <= ratio["reproduced"] <= 1.25)
+
+
+def test_other_settings_change_the_numbers(notebook_run) -> None:
+    base = _sidecar(notebook_run(NB, **QUICK))["data"]["full"]["gpt2_xl"]
+    mixed = _sidecar(notebook_run(NB, models=["gpt2_xl"], batch_sizes=[2], precision="mixed",
+                                  cross_check_models=[]))["data"]["full"]["gpt2_xl"]
+    assert mixed["parameters_gb"] == pytest.approx(base["parameters_gb"] / 2)
+    assert mixed["activations_gb"] < 2 * base["activations_gb"]  # twice the batch, half the bytes
+
+
+def test_bad_value_names_the_parameter(tmp_path: Path) -> None:
+    with pytest.raises(PapermillExecutionError, match="'batch_sizes': expected 2 values"):
+        run_notebook(NOTEBOOKS_DIR / f"{NB}.ipynb", {"models": ["alexnet", "vgg19"], "batch_sizes": [1],
+                                                     "output_dir": str(tmp_path)}, output=tmp_path / "out.ipynb")
+    assert not list(tmp_path.glob("*.json"))
