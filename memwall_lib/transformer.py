@@ -1,0 +1,448 @@
+"""Analytic FLOPs and bytes moved (MOPs) of transformer inference, per operation.
+
+The model follows Kim, Hooper et al., "Full Stack Optimization of Transformer Inference: a
+Survey" (arXiv 2302.14017, Sec. 2.2), the source of the paper's Figure 3:
+
+- an **encoder** (BERT) processes the whole sequence of ``l`` tokens in one forward pass
+  (matrix-matrix products);
+- a **decoder** (GPT-2) generates autoregressively with a KV cache: an optional prompt of
+  ``p`` tokens is processed in one pass (prefill), then one token per step until the
+  sequence holds ``l`` tokens (matrix-vector products). With no prompt (``p = 0``, the
+  survey's convention) that is ``l`` steps whose attention spans 1, 2, ..., ``l`` tokens.
+
+Operation groups, as in the survey: the four attention ``projections`` (Q, K, V, output),
+the two activation-to-activation matmuls ``act_act`` (Q.K^T and scores.V, per head), the
+two ``ffn`` matmuls, and ``other`` (softmax, layer norms, GELU, residual adds). With
+``include_embeddings`` the token/position(/type) lookups form an ``embeddings`` group; with
+``include_head`` BERT's pooler or GPT-2's LM head forms a ``head`` group.
+
+Conventions (units: FLOPs with a multiply-accumulate = 2 FLOPs; bytes; GB = 1e9 bytes):
+
+- **bytes of an operation** = its inputs and weights read once plus its outputs written
+  once: no fusion between operations, ideal reuse inside one (every element of every
+  operand crosses the memory interface exactly once). Weights are re-read at every
+  decoding step; token ids (a few bytes per token) are ignored.
+- bytes per element are set separately for weights, activations and the KV cache
+  (:class:`Precision`); the survey uses 8-bit (1 byte) everywhere.
+- a linear layer costs ``2*rows*d_in*d_out`` matmul FLOPs plus ``rows*d_out`` for its bias;
+  ``matmul_flops`` holds the first term alone, which is what
+  ``torch.utils.flop_counter.FlopCounterMode`` counts.
+- element-wise FLOPs per element: softmax 5 (scale, subtract max, exp, sum, divide; the
+  causal mask is folded in), layer norm 8, GELU 8 (tanh approximation), residual add 1,
+  pooler tanh 1, embedding sum 1 per added table.
+- K and V projections of a decoder write the KV cache; the attention matmuls of a decoder
+  read it (``kv_bytes``). An encoder keeps K and V as activations (``act_bytes``).
+- the LM head is applied to every new token of a forward pass (what a plain Hugging Face
+  forward does), so it costs ``p`` rows in a prefill and 1 row per decoding step.
+
+Nothing here imports torch; :func:`spec_from_config` reads a ``transformers`` config
+object but does not need transformers installed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any, Iterable, Literal, Mapping, Sequence
+
+Kind = Literal["encoder", "decoder"]
+
+#: Operation groups; the first four are the survey's (its default totals use only these).
+OP_GROUPS: tuple[str, ...] = ("projections", "act_act", "ffn", "other", "embeddings", "head")
+SURVEY_GROUPS: tuple[str, ...] = OP_GROUPS[:4]
+
+#: FLOPs per element of the element-wise operations (see the module docstring).
+SOFTMAX_FLOPS_PER_ELEMENT = 5
+LAYERNORM_FLOPS_PER_ELEMENT = 8
+GELU_FLOPS_PER_ELEMENT = 8
+RESIDUAL_FLOPS_PER_ELEMENT = 1
+
+#: The survey's sequence lengths for Figure 3 (the models' position limits are ignored).
+SURVEY_SEQ_LENS: tuple[int, ...] = (128, 256, 512, 1024, 2048, 4096)
+#: The survey's three models (GPT-2 is the 124M model).
+SURVEY_MODELS: tuple[str, ...] = ("bert-base", "bert-large", "gpt2")
+
+#: ``transformers`` model types understood by :func:`spec_from_config`.
+ENCODER_MODEL_TYPES: tuple[str, ...] = ("bert", "roberta")
+DECODER_MODEL_TYPES: tuple[str, ...] = ("gpt2",)
+
+
+class ProfileError(ValueError):
+    """A model, length or precision that the analytic model cannot take."""
+
+
+# --------------------------------------------------------------------------- precision
+@dataclass(frozen=True)
+class Precision:
+    """Bytes per element of weights, activations and the KV cache (e.g. 1 for int8)."""
+
+    weight_bytes: float
+    act_bytes: float
+    kv_bytes: float
+    name: str = ""
+
+    def __post_init__(self) -> None:
+        for f in ("weight_bytes", "act_bytes", "kv_bytes"):
+            v = getattr(self, f)
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not v > 0:
+                raise ProfileError(f"Precision.{f}: expected a positive number of bytes, got {v!r}")
+
+
+#: The survey's convention: 8-bit weights, activations and KV cache.
+SURVEY_8BIT = Precision(1, 1, 1, "int8")
+FP32 = Precision(4, 4, 4, "fp32")
+FP16 = Precision(2, 2, 2, "fp16")
+BF16 = Precision(2, 2, 2, "bf16")
+
+_DTYPE_PRECISIONS: dict[str, Precision] = {
+    "float32": FP32, "fp32": FP32, "float16": FP16, "fp16": FP16, "half": FP16,
+    "bfloat16": BF16, "bf16": BF16, "int8": SURVEY_8BIT,
+}
+
+
+def precision_for_dtype(dtype: Any) -> Precision:
+    """The :class:`Precision` of a dtype name (``"float32"``, ``"bf16"``, ...) or torch dtype."""
+    key = str(dtype).removeprefix("torch.")
+    if key not in _DTYPE_PRECISIONS:
+        raise ProfileError(f"dtype: expected one of {sorted(_DTYPE_PRECISIONS)}, got {dtype!r}")
+    return _DTYPE_PRECISIONS[key]
+
+
+# --------------------------------------------------------------------------- model specs
+@dataclass(frozen=True)
+class TransformerSpec:
+    """The shape of a BERT-like encoder or GPT-2-like decoder.
+
+    ``d_ff`` is the FFN (intermediate) size; ``type_vocab_size`` > 0 adds a token-type
+    embedding table (BERT); ``pooler`` is BERT's dense+tanh on the first token;
+    ``embedding_layernorm`` a layer norm after the embedding sum (BERT);
+    ``final_layernorm`` one after the last layer (GPT-2's ``ln_f``).
+    """
+
+    name: str
+    kind: Kind
+    n_layers: int
+    d_model: int
+    n_heads: int
+    d_ff: int
+    vocab_size: int
+    max_positions: int
+    type_vocab_size: int = 0
+    pooler: bool = False
+    embedding_layernorm: bool = False
+    final_layernorm: bool = False
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("encoder", "decoder"):
+            raise ProfileError(f"kind: expected 'encoder' or 'decoder', got {self.kind!r}")
+        for f in ("n_layers", "d_model", "n_heads", "d_ff", "vocab_size", "max_positions"):
+            v = getattr(self, f)
+            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                raise ProfileError(f"{f}: expected a positive integer, got {v!r}")
+        if self.d_model % self.n_heads:
+            raise ProfileError(f"d_model ({self.d_model}) must be a multiple of n_heads ({self.n_heads})")
+
+    @property
+    def head_dim(self) -> int:
+        return self.d_model // self.n_heads
+
+    @property
+    def n_layer_params(self) -> int:
+        """Parameters of the transformer layers (weights, biases, layer norms)."""
+        d, f = self.d_model, self.d_ff
+        return self.n_layers * (4 * (d * d + d) + (d * f + f) + (f * d + d) + 4 * d)
+
+
+def spec_from_config(config: Any, name: str | None = None) -> TransformerSpec:
+    """A :class:`TransformerSpec` from a ``transformers`` config (BertConfig, RobertaConfig,
+    GPT2Config, or any object with the same attribute names).
+
+    The sizes are read through the config's standard names (``hidden_size``,
+    ``num_hidden_layers``, ``num_attention_heads``, ``intermediate_size`` or GPT-2's
+    ``n_inner``, ``vocab_size``, ``max_position_embeddings``).
+    """
+    model_type = getattr(config, "model_type", None)
+    if model_type in ENCODER_MODEL_TYPES:
+        kind: Kind = "encoder"
+    elif model_type in DECODER_MODEL_TYPES:
+        kind = "decoder"
+    else:
+        raise ProfileError(
+            f"config: model_type {model_type!r} is not supported; expected one of "
+            f"{list(ENCODER_MODEL_TYPES + DECODER_MODEL_TYPES)} (BERT-like encoders, GPT-2-like decoders)")
+    d = int(config.hidden_size)
+    if kind == "encoder":
+        d_ff = int(config.intermediate_size)
+    else:
+        d_ff = int(getattr(config, "n_inner", None) or 4 * d)
+    return TransformerSpec(
+        name=name or getattr(config, "name_or_path", "") or model_type,
+        kind=kind,
+        n_layers=int(config.num_hidden_layers),
+        d_model=d,
+        n_heads=int(config.num_attention_heads),
+        d_ff=d_ff,
+        vocab_size=int(config.vocab_size),
+        max_positions=int(config.max_position_embeddings),
+        type_vocab_size=int(getattr(config, "type_vocab_size", 0) or 0) if kind == "encoder" else 0,
+        pooler=kind == "encoder",
+        embedding_layernorm=kind == "encoder",
+        final_layernorm=kind == "decoder",
+    )
+
+
+def get_spec(model: str | TransformerSpec | Any) -> TransformerSpec:
+    """A spec from a model name of :mod:`memwall_lib.models` (``bert-base``, ``gpt2`` ...),
+    a :class:`TransformerSpec`, or a ``transformers`` config object."""
+    if isinstance(model, TransformerSpec):
+        return model
+    if isinstance(model, str):
+        from . import models
+
+        known = sorted(models.BERT_SIZES) + sorted(models.GPT2_SIZES)
+        if model not in known:
+            raise ProfileError(f"model: unknown model {model!r}; expected one of {known}, "
+                               "a TransformerSpec or a transformers config")
+        return spec_from_config(models.transformer_config(model), name=model)
+    return spec_from_config(model)
+
+
+# --------------------------------------------------------------------------- op counts
+@dataclass(frozen=True)
+class OpCount:
+    """One operation's totals: ``flops`` (FLOPs), ``bytes`` moved, the ``matmul_flops`` part
+    of ``flops`` (0 for element-wise ops) and ``calls`` (kernel invocations)."""
+
+    name: str
+    group: str
+    flops: float
+    bytes: float
+    matmul_flops: float = 0.0
+    calls: float = 1.0
+
+    @property
+    def arithmetic_intensity(self) -> float:
+        """FLOPs per byte."""
+        return self.flops / self.bytes if self.bytes else float("inf")
+
+    def __add__(self, other: "OpCount") -> "OpCount":
+        if (self.name, self.group) != (other.name, other.group):
+            raise ValueError(f"cannot add op {other.name!r} to {self.name!r}")
+        return replace(self, flops=self.flops + other.flops, bytes=self.bytes + other.bytes,
+                       matmul_flops=self.matmul_flops + other.matmul_flops,
+                       calls=self.calls + other.calls)
+
+    def scaled(self, k: float) -> "OpCount":
+        return replace(self, flops=self.flops * k, bytes=self.bytes * k,
+                       matmul_flops=self.matmul_flops * k, calls=self.calls * k)
+
+
+def _linear(name: str, group: str, rows: int, d_in: int, d_out: int, *, wb: float,
+            in_b: float, out_b: float, bias: bool = True) -> OpCount:
+    """``rows x d_in`` times a ``d_in x d_out`` weight (+ bias)."""
+    mm = 2 * rows * d_in * d_out
+    return OpCount(name, group, mm + (rows * d_out if bias else 0),
+                   rows * d_in * in_b + (d_in * d_out + (d_out if bias else 0)) * wb + rows * d_out * out_b,
+                   mm)
+
+
+def _elementwise(name: str, group: str, elements: int, flops_per_element: float, *, read_b: float,
+                 write_b: float, inputs: int = 1, param_bytes: float = 0.0, calls: int = 1) -> OpCount:
+    """An element-wise op over ``elements`` outputs reading ``inputs`` tensors of that size."""
+    return OpCount(name, group, elements * flops_per_element * calls,
+                   (elements * (inputs * read_b + write_b) + param_bytes) * calls, 0.0, calls)
+
+
+def layer_ops(spec: TransformerSpec, n_new: int, n_ctx: int, precision: Precision = SURVEY_8BIT,
+              batch: int = 1) -> list[OpCount]:
+    """The operations of one transformer layer: ``n_new`` query tokens attending to ``n_ctx``
+    keys (an encoder: ``n_new = n_ctx = l``; a decoding step: ``n_new = 1``)."""
+    d, h, f = spec.d_model, spec.n_heads, spec.d_ff
+    wb, ab = precision.weight_bytes, precision.act_bytes
+    kvb = precision.kv_bytes if spec.kind == "decoder" else ab
+    r = batch * n_new  # rows of every token-wise op
+    scores = batch * h * n_new * n_ctx  # elements of the attention score matrices
+    kv_read = batch * n_ctx * d * kvb  # all heads' K (or V) for the context
+    return [
+        _linear("q_proj", "projections", r, d, d, wb=wb, in_b=ab, out_b=ab),
+        _linear("k_proj", "projections", r, d, d, wb=wb, in_b=ab, out_b=kvb),
+        _linear("v_proj", "projections", r, d, d, wb=wb, in_b=ab, out_b=kvb),
+        # Q.K^T per head: (n_new x dh) by (dh x n_ctx), h heads
+        OpCount("qk_matmul", "act_act", 2 * scores * spec.head_dim,
+                r * d * ab + kv_read + scores * ab, 2 * scores * spec.head_dim, 1),
+        _elementwise("softmax", "other", scores, SOFTMAX_FLOPS_PER_ELEMENT, read_b=ab, write_b=ab),
+        # scores.V per head: (n_new x n_ctx) by (n_ctx x dh), h heads
+        OpCount("sv_matmul", "act_act", 2 * scores * spec.head_dim,
+                scores * ab + kv_read + r * d * ab, 2 * scores * spec.head_dim, 1),
+        _linear("out_proj", "projections", r, d, d, wb=wb, in_b=ab, out_b=ab),
+        _elementwise("residual_add", "other", r * d, RESIDUAL_FLOPS_PER_ELEMENT, read_b=ab, write_b=ab,
+                     inputs=2, calls=2),
+        _elementwise("layernorm", "other", r * d, LAYERNORM_FLOPS_PER_ELEMENT, read_b=ab, write_b=ab,
+                     param_bytes=2 * d * wb, calls=2),
+        _linear("ffn1", "ffn", r, d, f, wb=wb, in_b=ab, out_b=ab),
+        _elementwise("gelu", "other", r * f, GELU_FLOPS_PER_ELEMENT, read_b=ab, write_b=ab),
+        _linear("ffn2", "ffn", r, f, d, wb=wb, in_b=ab, out_b=ab),
+    ]
+
+
+def _pass_ops(spec: TransformerSpec, n_new: int, n_ctx: int, precision: Precision, batch: int,
+              include_embeddings: bool, include_head: bool) -> list[OpCount]:
+    """All operations of one forward pass (layers, then the non-layer parts)."""
+    d = spec.d_model
+    wb, ab = precision.weight_bytes, precision.act_bytes
+    r = batch * n_new
+    ops = [op.scaled(spec.n_layers) for op in layer_ops(spec, n_new, n_ctx, precision, batch)]
+    if spec.final_layernorm:
+        ops.append(_elementwise("final_layernorm", "other", r * d, LAYERNORM_FLOPS_PER_ELEMENT,
+                                read_b=ab, write_b=ab, param_bytes=2 * d * wb))
+    if include_embeddings:
+        tables = 2 + (1 if spec.type_vocab_size > 0 else 0)  # token, position (, type)
+        ops.append(OpCount("embedding_lookup", "embeddings", r * d * (tables - 1),
+                           r * d * (tables * wb + ab), 0.0, tables))
+        if spec.embedding_layernorm:
+            ops.append(_elementwise("embedding_layernorm", "embeddings", r * d,
+                                    LAYERNORM_FLOPS_PER_ELEMENT, read_b=ab, write_b=ab,
+                                    param_bytes=2 * d * wb))
+    if include_head:
+        if spec.kind == "encoder" and spec.pooler:
+            pool = _linear("pooler", "head", batch, d, d, wb=wb, in_b=ab, out_b=ab)
+            ops.append(replace(pool, flops=pool.flops + batch * d, bytes=pool.bytes + 2 * batch * d * ab,
+                               calls=2))
+        elif spec.kind == "decoder":
+            ops.append(_linear("lm_head", "head", r, d, spec.vocab_size, wb=wb, in_b=ab, out_b=ab,
+                               bias=False))
+    return ops
+
+
+def _merge(into: dict[str, OpCount], ops: Iterable[OpCount]) -> None:
+    for op in ops:
+        into[op.name] = into[op.name] + op if op.name in into else op
+
+
+# --------------------------------------------------------------------------- profiles
+@dataclass(frozen=True)
+class Profile:
+    """Totals of one inference workload, per operation (summed over layers and steps).
+
+    ``forward_calls`` is the number of forward passes (1 for an encoder, the prefill plus
+    the decoding steps for a decoder). Units: FLOPs, bytes; ``gflops`` = 1e9 FLOPs,
+    ``mops_gb`` = 1e9 bytes.
+    """
+
+    spec: TransformerSpec
+    seq_len: int
+    prompt_len: int
+    batch: int
+    precision: Precision
+    include_embeddings: bool
+    include_head: bool
+    forward_calls: int
+    ops: tuple[OpCount, ...] = field(repr=False)
+
+    @property
+    def flops(self) -> float:
+        return float(sum(op.flops for op in self.ops))
+
+    @property
+    def bytes(self) -> float:
+        return float(sum(op.bytes for op in self.ops))
+
+    @property
+    def matmul_flops(self) -> float:
+        """FLOPs of the matrix multiplications alone (what FlopCounterMode counts)."""
+        return float(sum(op.matmul_flops for op in self.ops))
+
+    @property
+    def gflops(self) -> float:
+        return self.flops / 1e9
+
+    @property
+    def mops_gb(self) -> float:
+        return self.bytes / 1e9
+
+    @property
+    def arithmetic_intensity(self) -> float:
+        """FLOPs per byte moved."""
+        return self.flops / self.bytes
+
+    def by_group(self) -> dict[str, dict[str, float]]:
+        """FLOPs, bytes and their shares of the total, per op group present."""
+        out: dict[str, dict[str, float]] = {}
+        for g in OP_GROUPS:
+            fl = sum(op.flops for op in self.ops if op.group == g)
+            by = sum(op.bytes for op in self.ops if op.group == g)
+            if any(op.group == g for op in self.ops):
+                out[g] = {"flops": float(fl), "bytes": float(by),
+                          "flops_share": float(fl / self.flops), "bytes_share": float(by / self.bytes)}
+        return out
+
+
+def _check_int(name: str, value: Any, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ProfileError(f"{name}: expected an integer, got {value!r}")
+    if value < minimum:
+        raise ProfileError(f"{name}: expected an integer >= {minimum}, got {value!r}")
+    return value
+
+
+def profile(model: str | TransformerSpec | Any, seq_len: int, *, batch: int = 1,
+            precision: Precision = SURVEY_8BIT, prompt_len: int = 0,
+            include_embeddings: bool = False, include_head: bool = False) -> Profile:
+    """Per-operation FLOPs and bytes of inference of ``model`` at ``seq_len`` tokens.
+
+    ``model`` is a name (``bert-base``, ``bert-large``, ``gpt2`` ...), a
+    :class:`TransformerSpec` or a ``transformers`` config. Encoders: one forward pass over
+    ``seq_len`` tokens. Decoders: a prefill of ``prompt_len`` tokens (0 or 1: none, the
+    survey's convention), then one step per token until the sequence holds ``seq_len``
+    tokens, each attending to all tokens so far through the KV cache.
+
+    The defaults are the survey's convention (8-bit, no embeddings, no pooler/LM head).
+    """
+    spec = get_spec(model)
+    seq_len = _check_int("seq_len", seq_len, 1)
+    batch = _check_int("batch", batch, 1)
+    prompt_len = _check_int("prompt_len", prompt_len, 0)
+    if not isinstance(precision, Precision):
+        raise ProfileError(f"precision: expected a Precision, got {precision!r}")
+    if prompt_len > seq_len:
+        raise ProfileError(f"prompt_len ({prompt_len}) must not exceed seq_len ({seq_len})")
+    if spec.kind == "encoder" and prompt_len not in (0, seq_len):
+        raise ProfileError(f"prompt_len: an encoder processes the whole sequence at once; "
+                           f"expected 0, got {prompt_len}")
+    args = (precision, batch, include_embeddings, include_head)
+    ops: dict[str, OpCount] = {}
+    if spec.kind == "encoder":
+        _merge(ops, _pass_ops(spec, seq_len, seq_len, *args))
+        calls = 1
+    else:
+        first = max(prompt_len, 1)  # the prefill (or the first token alone)
+        _merge(ops, _pass_ops(spec, first, first, *args))
+        n_steps = seq_len - first
+        if n_steps:
+            # Each step is affine in its context length t, so the sum over t = a..b equals
+            # n_steps * (f(a) + f(b)) / 2 exactly.
+            lo = _pass_ops(spec, 1, first + 1, *args)
+            hi = _pass_ops(spec, 1, seq_len, *args)
+            _merge(ops, [(a + b).scaled(n_steps / 2) for a, b in zip(lo, hi)])
+        calls = 1 + n_steps
+    return Profile(spec, seq_len, prompt_len, batch, precision, include_embeddings, include_head,
+                   calls, tuple(ops.values()))
+
+
+def sweep(model: str | TransformerSpec | Any, seq_lens: Sequence[int], **options: Any) -> dict[str, list[float]]:
+    """Totals at each length: ``{"seq_len", "gflops", "mops_gb", "arithmetic_intensity"}``
+    (GFLOPs = 1e9 FLOPs, GB = 1e9 bytes, FLOPs/byte). ``options`` go to :func:`profile`."""
+    if isinstance(seq_lens, (str, bytes)) or not isinstance(seq_lens, Iterable):
+        raise ProfileError(f"seq_lens: expected a list of lengths, got {seq_lens!r}")
+    profiles = [profile(model, n, **options) for n in seq_lens]
+    return {"seq_len": [p.seq_len for p in profiles],
+            "gflops": [p.gflops for p in profiles],
+            "mops_gb": [p.mops_gb for p in profiles],
+            "arithmetic_intensity": [p.arithmetic_intensity for p in profiles]}
+
+
+def profile_models(models: Mapping[str, Any] | Sequence[str], seq_lens: Sequence[int],
+                   **options: Any) -> dict[str, dict[str, list[float]]]:
+    """:func:`sweep` for several models: ``{name: sweep}``. ``models`` is a list of names or
+    a mapping name -> name/spec/config (to profile your own ``transformers`` config)."""
+    items = models.items() if isinstance(models, Mapping) else [(m, m) for m in models]
+    return {name: sweep(m, seq_lens, **options) for name, m in items}

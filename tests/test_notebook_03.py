@@ -1,0 +1,106 @@
+"""Notebook 03 end to end with quick parameters: Figure 3's files and sidecars, claims
+computed from the data, and the committed analytic numbers reproduced. Measured timings are
+checked only through their claims, never as numbers."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from papermill.exceptions import PapermillExecutionError
+
+from conftest import assert_numbers_close, committed_sidecar
+from memwall_lib import profiling
+from memwall_lib import transformer as tfm
+from memwall_lib.notebooks import run_notebook
+from memwall_lib.paths import NOTEBOOKS_DIR
+
+pytestmark = pytest.mark.notebook
+NB = "03_transformer_profiling"
+FIG, ROOF = "fig3_transformer_profiling", "fig3_roofline"
+#: Quick: the default analytic part (it takes seconds), tiny measured lengths, one run each.
+QUICK = dict(measured_lengths=[8, 16], repeats=1, warmup=1, flop_check_generate_len=16)
+SWEEP_KEYS = {"seq_len", "gflops", "mops_gb", "arithmetic_intensity"}
+
+
+def _sidecar(folder: Path, name: str = FIG) -> dict:
+    return json.loads((folder / f"{name}.json").read_text())
+
+
+def test_writes_files_and_sidecar_contract(notebook_run) -> None:
+    out = notebook_run(NB, **QUICK)
+    for name in (FIG, ROOF):
+        for ext in ("png", "pdf", "json"):
+            assert (out / f"{name}.{ext}").stat().st_size > 1000
+    data = _sidecar(out)["data"]
+    for conv in ("survey_8bit", "measured_precision"):
+        assert list(data["analytic"][conv]) == ["bert-base", "bert-large", "gpt2"]
+        for sweep in data["analytic"][conv].values():
+            assert set(sweep) == SWEEP_KEYS
+            assert sweep["seq_len"] == list(tfm.SURVEY_SEQ_LENS)
+    assert all(data["flop_validation"]["equal"])
+    for m in ("bert-base", "bert-large", "gpt2"):
+        meas = data["measured"][m]
+        assert meas["seq_len"] == [8, 16]
+        assert {"median_s", "min_s", "max_s", "spread"} <= set(meas)
+        assert set(data["roofline_predictions"][m]) >= {"measured_s", "predicted_s", "ratio"}
+    assert data["measured"]["runtime"]["threads"] == 1
+    roof = _sidecar(out, ROOF)["data"]
+    assert roof["roofline"]["peak_flops"] > 0 and roof["roofline"]["bandwidth"] > 0
+
+
+def test_committed_analytic_numbers_reproduce(notebook_run) -> None:
+    new, old = _sidecar(notebook_run(NB, **QUICK)), committed_sidecar(FIG)
+    for key in ("analytic", "breakdown"):
+        assert_numbers_close(new["data"][key], old["data"][key], rtol=1e-12, path=f"data.{key}")
+    fv_new, fv_old = new["data"]["flop_validation"], old["data"]["flop_validation"]
+    assert fv_new["model"] == fv_old["model"] and fv_new["seq_len"] == fv_old["seq_len"]
+    assert all(fv_new["equal"]) and all(fv_old["equal"])
+    for i, (s_new, s_old) in enumerate(zip(fv_new["scope"], fv_old["scope"])):
+        if s_new == s_old:  # GPT-2's scope past 16 steps depends on the quick setting
+            assert fv_new["analytic"][i] == fv_old["analytic"][i]
+            assert fv_new["counted"][i] == fv_old["counted"][i]
+    analytic_claims = [c for c in old["claims"] if c["id"] in (
+        "fig3_encoders_more_flops", "fig3_decoder_mops", "fig3_decoder_low_intensity",
+        "fig3_decoder_intensity_about_2")]
+    new_claims = {c["id"]: c for c in new["claims"]}
+    for c in analytic_claims:
+        assert_numbers_close(new_claims[c["id"]], c, rtol=1e-12, path=f"claims.{c['id']}")
+
+
+def test_claims_are_computed_from_the_data(notebook_run) -> None:
+    sc = _sidecar(notebook_run(NB, **QUICK))
+    data, claims = sc["data"], {c["id"]: c for c in sc["claims"]}
+    a = data["analytic"]["survey_8bit"]
+    bert, gpt = a["bert-base"], a["gpt2"]
+    enc = [a["bert-base"], a["bert-large"]]
+    assert claims["fig3_encoders_more_flops"]["reproduced"] == pytest.approx(
+        min(x / y for e in enc for x, y in zip(e["gflops"], gpt["gflops"])), rel=1e-12)
+    assert claims["fig3_decoder_mops"]["reproduced"] == pytest.approx(
+        min(y / x for e in enc for x, y in zip(e["mops_gb"], gpt["mops_gb"])), rel=1e-12)
+    assert claims["fig3_decoder_intensity_about_2"]["reproduced"] == pytest.approx(
+        sum(gpt["arithmetic_intensity"]) / len(gpt["arithmetic_intensity"]), rel=1e-12)
+    assert min(bert["arithmetic_intensity"]) / max(gpt["arithmetic_intensity"]) > 10
+    t = {m: dict(zip(v["seq_len"], v["median_s"])) for m, v in data["measured"].items() if m != "runtime"}
+    slowest = min(t["gpt2"][n] / max(t["bert-base"][n], t["bert-large"][n]) for n in (8, 16))
+    assert claims["fig3_decoder_slowest"]["reproduced"] == pytest.approx(slowest, rel=1e-12)
+    assert claims["fig3_decoder_slowest"]["holds"] == (slowest > 1)
+    ratio = t["gpt2"][8] / t["bert-base"][8]  # 128 not measured: the shortest common length
+    assert claims["fig3_decoder_over_bert_base"]["reproduced"] == pytest.approx(ratio, rel=1e-12)
+    preds = data["roofline_predictions"]
+    for m, v in preds.items():
+        for meas, pred, r in zip(v["measured_s"], v["predicted_s"], v["ratio"]):
+            assert r == pytest.approx(pred / meas, rel=1e-12)
+    roof_claim = _sidecar(notebook_run(NB, **QUICK), ROOF)["claims"][0]
+    ratios = [r for v in preds.values() for r in v["ratio"]]
+    assert roof_claim["reproduced"] == pytest.approx(max(ratios, key=lambda r: abs(r - 1)), rel=1e-12)
+    assert roof_claim["holds"] == all(abs(r - 1) <= profiling.PREDICTION_TOLERANCE for r in ratios)
+    for c in sc["claims"]:
+        assert c["rule"], c["id"]
+
+
+def test_bad_parameter_is_named(tmp_path: Path) -> None:
+    with pytest.raises(PapermillExecutionError, match=r"parameter 'models\[0\]'.*bert-huge"):
+        run_notebook(NOTEBOOKS_DIR / f"{NB}.ipynb", {"models": ["bert-huge"], "output_dir": str(tmp_path)},
+                     output=tmp_path / "bad.ipynb")
