@@ -8,7 +8,6 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.memwall-installed
 KERNEL := memwall
-# Quick, reproducible runs: one BLAS thread per process unless the caller says otherwise.
 export PYTHONHASHSEED := 0
 
 .PHONY: figures test lab clean one venv

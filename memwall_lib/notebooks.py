@@ -80,8 +80,9 @@ def main(argv: list[str] | None = None) -> int:
               flush=True)
     from .figures import write_claims_summary
 
-    summary = write_claims_summary(FIGURES_DIR)
-    print(f"wrote {summary.relative_to(REPO_ROOT)}; total {time.perf_counter() - total:.1f} s")
+    # the summary goes where the figures went: figures/ unless -p output_dir said otherwise
+    summary = write_claims_summary(resolve(params.get("output_dir", FIGURES_DIR)))
+    print(f"wrote {summary.relative_to(REPO_ROOT) if summary.is_relative_to(REPO_ROOT) else summary}; total {time.perf_counter() - total:.1f} s")
     return 0
 
 
