@@ -26,12 +26,13 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
 from . import transformer as tfm
+from .params import ParameterError
 
 DEVICES: tuple[str, ...] = ("cpu", "cuda")
 DTYPES: tuple[str, ...] = ("float32", "bfloat16", "float16")
 
 
-class MeasureError(ValueError):
+class MeasureError(ParameterError):
     """Bad input to a measurement (unknown device or dtype, bad length or repeats)."""
 
 
@@ -429,8 +430,6 @@ def measure_call_overhead(model: str | Any, *, device: str = "cpu", dtype: str =
     """Seconds of framework overhead per forward call of ``model``, measured on its
     structural twin (:func:`overhead_twin_config`) over 1 token (an encoder) or as one
     decoding step at a short context (a decoder): not fitted to any latency of ``model``."""
-    import torch
-
     from . import models
 
     check_device(device)

@@ -32,15 +32,15 @@ copy of the parameters, counted with the optimizer state (as in ZeRO, Rajbhandar
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import math
-from dataclasses import asdict, dataclass, field
-from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
+from .measure import using_threads
 from .params import Param
 
 #: 1 GB = 1e9 bytes (the unit of every ``*_gb`` value).
@@ -86,25 +86,6 @@ def _tensors_in(obj: Any) -> list[Any]:
     if hasattr(obj, "to_tuple") and callable(obj.to_tuple):  # transformers ModelOutput
         obj = obj.to_tuple()
     return [t for t in tree_leaves(obj) if isinstance(t, torch.Tensor)]
-
-
-@contextlib.contextmanager
-def torch_threads(n: int | None) -> Iterator[None]:
-    """Run torch's CPU kernels on ``n`` threads inside the block (None: leave as is).
-
-    One thread gives stable timings on a shared machine: with several busy processes,
-    multi-threaded kernels can spin-wait and run many times slower."""
-    import torch
-
-    if n is None:
-        yield
-        return
-    before = torch.get_num_threads()
-    torch.set_num_threads(int(n))
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 # --------------------------------------------------------------------------- activations
@@ -492,7 +473,7 @@ def cross_check_meta_vs_real(build: Callable[[str], tuple[Any, Callable[[Any], A
     torch.manual_seed(0)
     model, forward = build("meta")
     meta = measure_activations(model, forward)
-    with torch_threads(1):
+    with using_threads(1):
         model, forward = build("cpu")
         real = measure_activations(model, forward)
         by_ptr = _saved_bytes_by_data_ptr(model, forward)

@@ -166,7 +166,7 @@ def profiling_claims(analytic: Mapping[str, Any], measured: Mapping[str, Any]) -
     encoders = [m for m in a if tfm.get_spec(m).kind == "encoder"]
     decoders = [m for m in a if tfm.get_spec(m).kind == "decoder"]
     if encoders and decoders:
-        e, d = encoders[0], decoders[0]
+        d = decoders[0]
         fl = min(min(x / y for x, y in zip(a[enc]["gflops"], a[d]["gflops"])) for enc in encoders)
         claims.append(Claim(
             "fig3_encoders_more_flops", f"Encoders have more FLOPs than {LABELS.get(d, d)} at every length "

@@ -40,6 +40,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from .measure import check_device, using_threads  # noqa: F401  (check_device: used by notebook 05)
 from .params import Param, ParameterError
 
 STRATEGIES: tuple[str, ...] = ("none", "every_block", "every_k", "sqrt_n", "optimal")
@@ -657,9 +658,7 @@ def run_strategies(chain: Chain, *, every_k: Sequence[int] = (2, 4), n_budgets: 
     """Profile ``chain``, then measure every baseline strategy and the optimal schedules of a
     budget sweep, with torch on ``threads`` CPU threads (None: torch's default). Raises
     AssertionError if any strategy's gradients differ from ``none``'s."""
-    from .memory import torch_threads
-
-    with torch_threads(threads):
+    with using_threads(threads):
         return _run_strategies(chain, every_k, n_budgets, timing_repeats, seed, device)
 
 
@@ -693,15 +692,6 @@ def build_chain(name: str, P: dict[str, Any]) -> Chain:
         return resnet_chain("resnet152", image_size=P["resnet_image_size"],
                             batch_size=P["resnet_batch_size"], device=P["device"], seed=P["seed"])
     raise ParameterError(f"parameter 'chains': expected items from {list(CHAINS)}, got {name!r}")
-
-
-def check_device(device: str) -> str:
-    """``device`` if usable; a clear error naming the parameter otherwise."""
-    import torch
-
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise ParameterError(f"parameter 'device': {device!r} requested but CUDA is not available")
-    return device
 
 
 #: Parameters of notebooks/05_rematerialization.ipynb.
