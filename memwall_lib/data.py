@@ -308,7 +308,8 @@ COMPUTE_DEVICES = Schema(
         Column("memory_type", "str", "DRAM technology, e.g. HBM2", required=False),
         Column("memory_bandwidth_GB_per_s", "float", "peak memory bandwidth per device in GB/s",
                required=False, positive=True),
-        Column("memory_capacity_GB", "float", "memory capacity per device in GB", required=False, positive=True),
+        Column("memory_capacity_GiB", "float", "nominal memory capacity per device in GiB (2**30 bytes; "
+               "vendors write GB)", required=False, positive=True),
         Column("paper_label", "category", "label printed in the paper's Figure 1", required=False,
                allowed=FIG1_LABELS),
         Column("paper_figures", "list", "paper figures the device appears in (1, 2a)", required=False,
@@ -416,6 +417,29 @@ SCHEMAS: dict[str, Schema] = {s.name: s for s in
                                AUTHORS_TABLES)}
 
 
+#: Bytes in a GiB. DRAM capacities are sized in powers of two: a "80GB" A100 holds 80 GiB.
+GIB = 2**30
+
+#: How a device is dated: its first availability where the data has it, else its
+#: announcement; or always its announcement.
+DATE_RULES: tuple[str, ...] = ("availability", "announce")
+
+
+def device_dates(devices: pd.DataFrame, rule: str = "availability") -> pd.Series:
+    """The date of each device under ``rule`` (see :data:`DATE_RULES`)."""
+    if rule not in DATE_RULES:
+        raise ValueError(f"date_rule: expected one of {list(DATE_RULES)}, got {rule!r}")
+    if rule == "availability":
+        avail = devices["availability_date"]
+        return avail.where(avail.notna(), devices["announce_date"])
+    return devices["announce_date"]
+
+
+def memory_capacity_gb(devices: pd.DataFrame) -> pd.Series:
+    """Memory capacity per device in GB (1e9 bytes), from the nominal GiB of the data."""
+    return devices["memory_capacity_GiB"] * GIB / 1e9
+
+
 @dataclass
 class HardwareData:
     """The four validated hardware tables (Figure 1, and memory capacity for Figures 2 and 4)."""
@@ -446,7 +470,23 @@ def load_hardware(data_dir: str | Path = DATA_DIR) -> HardwareData:
                for r in devices.itertuples() if r.name not in with_flops]
     if orphans:
         raise DataValidationError(orphans)
+    _check_interconnect_totals(links)
     return HardwareData(devices, flops, dram, links, d)
+
+
+def _check_interconnect_totals(links: pd.DataFrame, rtol: float = 0.02) -> None:
+    """``device_GB_per_s`` must equal ``link_GB_per_s`` x ``links_per_device`` (within 2%,
+    for rounding in vendors' figures) wherever the link count is given."""
+    errors = []
+    for r in links.itertuples():
+        if r.links_per_device > 0:
+            expected = r.link_GB_per_s * r.links_per_device
+            if abs(r.device_GB_per_s - expected) > rtol * expected:
+                errors.append(CellError(INTERCONNECTS.name, int(r.row), int(r.line), "device_GB_per_s",
+                                        f"expected link_GB_per_s x links_per_device = {expected:g}, "
+                                        f"got {r.device_GB_per_s:g}"))
+    if errors:
+        raise DataValidationError(errors)
 
 
 def load_models(data_dir: str | Path = DATA_DIR) -> pd.DataFrame:

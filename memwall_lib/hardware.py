@@ -22,7 +22,7 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
-from .data import HardwareData
+from .data import DATE_RULES, HardwareData, device_dates
 from .figures import Claim, growth_claim
 from .params import Param
 from .trends import GrowthFit, fit_growth, fractional_year
@@ -57,8 +57,6 @@ FLOPS_POLICIES: dict[str, tuple[str, Callable[[pd.DataFrame], pd.DataFrame]]] = 
                 lambda r: _pick(r, None, None, True)),
 }
 
-#: ``availability``: first availability where the data has it, else the announcement.
-DATE_RULES = ("availability", "announce")
 DEVICE_SETS = ("paper", "labelled", "all")
 DRAM_CONVENTIONS = ("generation", "labelled", "every_device")
 INTERCONNECT_METRICS = ("device", "link", "lane")
@@ -150,12 +148,6 @@ class Series:
         return self.table["value"] / self.table["value"].iloc[0]
 
 
-def _device_date(devices: pd.DataFrame, rule: str) -> pd.Series:
-    if rule == "availability":
-        return devices["availability_date"].where(devices["availability_date"].notna(), devices["announce_date"])
-    return devices["announce_date"]
-
-
 def _finish(frame: pd.DataFrame, year_min: int, year_max: int, extension_year_max: int | None) -> pd.DataFrame:
     """Add fractional years, cut to the window, flag extension rows, sort by date."""
     frame = frame.copy()
@@ -182,7 +174,7 @@ def flops_series(hw: HardwareData, conv: Conventions, year_min: int, year_max: i
     """Peak FLOPS per device (TFLOPS) under the conventions. With the ``paper`` and
     ``labelled`` device sets, extension points are every device dated after ``year_max``."""
     dev = hw.devices.copy()
-    dev["date"] = _device_date(dev, conv.date_rule)
+    dev["date"] = device_dates(dev, conv.date_rule)
     after = fractional_year(dev["date"]) >= year_max + 1
     if conv.device_set == "paper":
         dev = dev[dev["paper_figures"].apply(lambda figs: "1" in figs) | after]
@@ -217,7 +209,7 @@ def dram_series(hw: HardwareData, conv: Conventions, year_min: int, year_max: in
     else:
         dev = hw.devices
         dev = dev[dev["device_type"].isin(("gpu", "tpu", "accelerator")) & dev["memory_bandwidth_GB_per_s"].notna()]
-        frame = pd.DataFrame({"name": dev["name"], "date": _device_date(dev, conv.date_rule),
+        frame = pd.DataFrame({"name": dev["name"], "date": device_dates(dev, conv.date_rule),
                               "label": "", "value": dev["memory_bandwidth_GB_per_s"],
                               "reference_device": dev["name"]})
     return Series("dram", _finish(frame, year_min, year_max, extension_year_max), "GB/s",
@@ -367,12 +359,13 @@ _LABEL_PLACEMENT = {"R10000": ((0, -15), "center"), "TPUv4": ((6, -12), "left"),
 
 
 def plot_figure1(series: dict[str, Series], fits: dict[str, GrowthFit], extended: bool = False,
-                 extended_fits: dict[str, GrowthFit] | None = None) -> Any:
+                 extended_fits: dict[str, GrowthFit] | None = None, year_max: int = PAPER_YEAR_MAX) -> Any:
     """The paper's Figure 1: each series normalized to its first point, log y, fitted lines
     with their rates in the legend, the paper's labelled points named.
 
     With ``extended``, extension points are drawn hollow, the paper-era fits dashed and
-    extended to the last point, and the fits with the extension solid.
+    extended to the last point, and the fits with the extension solid. ``year_max`` is the
+    last year of the paper-era fit (for the labels).
     """
     import matplotlib.pyplot as plt
 
@@ -389,12 +382,12 @@ def plot_figure1(series: dict[str, Series], fits: dict[str, GrowthFit], extended
         title = SERIES_TITLES[key]
         if extended:
             end = float(t["year"].max())
-            plotting.plot_trend(ax, era["year"], era["value"], fits[key], name=f"{title} to {PAPER_YEAR_MAX}",
+            plotting.plot_trend(ax, era["year"], era["value"], fits[key], name=f"{title} to {year_max}",
                                 color=color, marker=marker, scale=1 / ref, linestyle="--",
                                 line_span=(fits[key].year_min, end))
             if len(ext):
                 plotting.plot_trend(ax, ext["year"], ext["value"],
-                                    None, name=f"{title}: released after {PAPER_YEAR_MAX}",
+                                    None, name=f"{title}: released after {year_max}",
                                     color=color, marker=marker, scale=1 / ref, filled=False)
             if extended_fits is not None:
                 efit = extended_fits[key]
@@ -416,7 +409,7 @@ def plot_figure1(series: dict[str, Series], fits: dict[str, GrowthFit], extended
     ax.set_ylabel("Scaling, relative to the first point of each series (log)")
     title = "Peak compute vs memory and interconnect bandwidth"
     if extended:
-        title += f": does the trend hold after {PAPER_YEAR_MAX}?"
+        title += f": does the trend hold after {year_max}?"
     ax.set_title(title)
     if extended:
         ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.11), ncol=2, fontsize=8.5)

@@ -16,6 +16,7 @@ same work.
 from __future__ import annotations
 
 import copy
+import numbers
 import inspect
 import os
 import statistics
@@ -248,12 +249,12 @@ def _config_for(model: str | Any, max_positions: int) -> Any:
 
 
 def _check_lengths(seq_lens: Sequence[int]) -> list[int]:
-    if isinstance(seq_lens, (str, bytes)) or not isinstance(seq_lens, Sequence) or not seq_lens:
+    if isinstance(seq_lens, (str, bytes)) or not hasattr(seq_lens, "__len__") or len(seq_lens) == 0:
         raise MeasureError(f"seq_lens: expected a non-empty list of lengths, got {seq_lens!r}")
     for n in seq_lens:
-        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
             raise MeasureError(f"seq_lens: expected positive integers, got {n!r}")
-    return list(seq_lens)
+    return [int(n) for n in seq_lens]
 
 
 # --------------------------------------------------------------------------- FLOP counting
@@ -495,7 +496,9 @@ def calibrate_roofline(models: Sequence[str | Any] = (), *, device: str = "cpu",
         peak = measure_gemm_rate(n=gemm_n, dtype=dtype, device=device, repeats=repeats)
         stream = measure_stream_bandwidth(array_bytes=stream_bytes, dtype=dtype, device=device,
                                           repeats=repeats)
-        overheads = {str(m): measure_call_overhead(m, device=device, dtype=dtype) for m in models}
+        # keyed like Roofline.predict looks them up: by the profiled spec's name
+        overheads = {tfm.spec_from_config(_config_for(m, 64)).name if not isinstance(m, str) else m:
+                     measure_call_overhead(m, device=device, dtype=dtype) for m in models}
         info = runtime_info(device, dtype)
     return Roofline(peak, stream["triad"], overheads,
                     {"gemm_n": gemm_n, "stream_copy": stream["copy"], "stream_triad": stream["triad"],

@@ -32,7 +32,6 @@ copy of the parameters, counted with the optimizer state (as in ZeRO, Rajbhandar
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 from dataclasses import asdict, dataclass
 from typing import Any, Callable, Iterable, Mapping, Sequence
@@ -40,6 +39,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from .data import DATE_RULES, device_dates, memory_capacity_gb
 from .measure import using_threads
 from .params import Param
 
@@ -50,12 +50,12 @@ PRECISIONS: tuple[str, ...] = ("fp32", "mixed")
 OPTIMIZERS: tuple[str, ...] = ("sgd", "sgd_momentum", "adam", "adamw")
 CONVENTIONS: tuple[str, ...] = ("paper_convention", "full")
 #: Date rules of :func:`gpu_memory_by_year`.
-DATE_RULES: tuple[str, ...] = ("availability_else_announce", "announce")
 
 #: Bytes per element of parameters and gradients, by precision.
 _PARAM_BYTES = {"fp32": 4, "mixed": 2}
 #: fp32 tensors the optimizer keeps per parameter element, and float32 scalars per tensor.
 _STATE_PER_ELEMENT = {"sgd": 0, "sgd_momentum": 1, "adam": 2, "adamw": 2}
+_OPTIMIZER_LABELS = {"sgd": "SGD", "sgd_momentum": "SGD with momentum", "adam": "Adam", "adamw": "AdamW"}
 _STATE_SCALARS_PER_TENSOR = {"sgd": 0, "sgd_momentum": 0, "adam": 1, "adamw": 1}
 
 
@@ -311,6 +311,11 @@ def account(model: Any, forward: Callable[[Any], Any], *, optimizer: str = "adam
     saves 16-bit activations)."""
     _check_choice("optimizer", optimizer, OPTIMIZERS)
     _check_choice("precision", precision, PRECISIONS)
+    sizes = sorted({p.element_size() for p in _trainable(model)})
+    if sizes and sizes != [_PARAM_BYTES[precision]]:
+        raise ValueError(f"precision: {precision!r} expects {_PARAM_BYTES[precision]}-byte parameters, but the "
+                         f"model's trainable parameters have {sizes}-byte elements; convert the model "
+                         "(fp32: model.float(); mixed: model.half() or .bfloat16()) or pass the matching precision")
     acts = measure_activations(model, forward)
     return TrainingMemory(
         name=name, optimizer=optimizer, precision=precision, batch_size=int(batch_size),
@@ -482,32 +487,28 @@ def cross_check_meta_vs_real(build: Callable[[str], tuple[Any, Callable[[Any], A
 
 # --------------------------------------------------------------------------- GPU memory by year
 def gpu_memory_by_year(devices: pd.DataFrame, years: Iterable[int],
-                       date_rule: str = "availability_else_announce",
-                       exclude: Sequence[str] = ()) -> pd.DataFrame:
+                       date_rule: str = "availability",
+                       exclude: Sequence[str] = ("dual-GPU",)) -> pd.DataFrame:
     """The largest memory of a GPU available in each year, for a step line.
 
     ``devices`` is :func:`memwall_lib.data.load_hardware`'s ``devices`` table. A GPU counts
     from its date: ``availability_date`` when given, else ``announce_date``
-    (``date_rule="availability_else_announce"``), or always ``announce_date``
+    (``date_rule="availability"``), or always ``announce_date``
     (``"announce"``). Devices whose name contains one of ``exclude`` (case-insensitive
     substrings, e.g. ``"dual-GPU"`` for boards carrying two GPUs) are left out. Returns columns ``year``, ``memory_gb`` (GB = 1e9 bytes; NaN if no GPU
     with a known capacity is dated by the end of that year) and ``device``.
     """
     _check_choice("date_rule", date_rule, DATE_RULES)
-    needed = {"device_type", "announce_date", "availability_date", "memory_capacity_GB", "name"}
+    needed = {"device_type", "announce_date", "availability_date", "memory_capacity_GiB", "name"}
     missing = needed - set(devices.columns)
     if missing:
         raise ValueError(f"devices: missing column(s) {sorted(missing)}")
-    gpus = devices[(devices["device_type"] == "gpu") & devices["memory_capacity_GB"].notna()]
+    gpus = devices[(devices["device_type"] == "gpu") & devices["memory_capacity_GiB"].notna()]
     lowered = [e.lower() for e in exclude]
     gpus = gpus[[not any(e in str(n).lower() for e in lowered) for n in gpus["name"]]]
 
-    def date_of(row: Any) -> dt.date:
-        avail = row["availability_date"]
-        use_avail = date_rule == "availability_else_announce" and isinstance(avail, dt.date)
-        return avail if use_avail else row["announce_date"]
-
-    dated = [(date_of(r).year, float(r["memory_capacity_GB"]), str(r["name"])) for _, r in gpus.iterrows()]
+    dated = list(zip([d.year for d in device_dates(gpus, date_rule)], memory_capacity_gb(gpus).astype(float),
+                     gpus["name"].astype(str)))
     rows = []
     for year in sorted({int(y) for y in years}):
         avail = [(mem, name) for y, mem, name in dated if y <= year]
@@ -555,7 +556,7 @@ def account_models(settings: Sequence[tuple[str, int, str]], precision: str = "f
 
 
 def gpu_line_for(results: Mapping[str, TrainingMemory], devices: pd.DataFrame,
-                 date_rule: str = "availability_else_announce", exclude: Sequence[str] = ()) -> pd.DataFrame:
+                 date_rule: str = "availability", exclude: Sequence[str] = ("dual-GPU",)) -> pd.DataFrame:
     """:func:`gpu_memory_by_year` over the years of the models in ``results``, with a
     ``model`` column: the GPU memory (GB) each model is compared with."""
     years = [PAPER_MODELS[k].year for k in results]
@@ -631,10 +632,10 @@ def figure_claims(results: Mapping[str, TrainingMemory], gpu: pd.DataFrame) -> l
         "fig4.full_vs_paper_convention",
         "The paper's convention (parameters + optimizer + layer outputs, no gradients) measures the "
         "memory to train (median ratio of full accounting to paper convention)",
-        paper=1.0, reproduced=med, ci95=[float(min(ratios)), float(max(ratios))], holds=0.8 <= med <= 1.25,
-        rule="holds if the median ratio full / paper-convention total lies in [0.8, 1.25]; ci95 holds "
-             "the smallest and largest ratio over the models",
-        note="full = parameters + gradients + optimizer state + tensors saved for backward"))
+        paper=1.0, reproduced=med, ci95=None, holds=0.8 <= med <= 1.25,
+        rule="holds if the median ratio full / paper-convention total lies in [0.8, 1.25]",
+        note=f"ratio over the models {min(ratios):.3g}-{max(ratios):.3g}; "
+             "full = parameters + gradients + optimizer state + tensors saved for backward"))
     return claims
 
 
@@ -686,8 +687,12 @@ def plot_training_memory(results: Mapping[str, TrainingMemory], gpu: pd.DataFram
     axes[0].set_ylim(0, top * 1.12)
     for ax in axes:
         ax.legend(loc="upper left")
-    precision = next(iter(results.values())).precision
-    fig.suptitle(f"Figure 4: memory to train each model, measured ({precision}; CV: SGD with momentum, NLP: Adam)",
+    precisions = sorted({r.precision for r in results.values()})
+    by_domain = {}
+    for key, r in results.items():
+        by_domain.setdefault(PAPER_MODELS[key].domain.upper(), set()).add(_OPTIMIZER_LABELS[r.optimizer])
+    optimizers = ", ".join(f"{d}: {' / '.join(sorted(o))}" for d, o in by_domain.items())
+    fig.suptitle(f"Figure 4: memory to train each model, measured ({', '.join(precisions)}; {optimizers})",
                  fontsize=12)
     fig.tight_layout()
     return fig

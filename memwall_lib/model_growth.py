@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .data import HardwareData
+from .data import HardwareData, device_dates, memory_capacity_gb
 from .figures import Claim, growth_claim
 from .params import Param
 from .trends import GrowthFit, bootstrap_growth, fit_growth, fractional_year, leave_one_out
@@ -26,7 +26,8 @@ from .trends import GrowthFit, bootstrap_growth, fit_growth, fractional_year, le
 #: The paper's claims (PAPER.md), growth per 2 years.
 PAPER_RATES = {"transformer_size": 410.0, "accelerator_memory": 2.0, "transformer_compute": 750.0,
                "moore": 2.0}
-FAMILIES = ("transformer", "moe", "cnn", "rnn", "other")
+#: Families an NLP-model fit can include (the fits are of NLP models).
+FAMILIES = ("transformer", "moe", "rnn")
 VALUE_SOURCES = ("primary", "authors")
 
 PARAMETERS: dict[str, Param] = {
@@ -135,19 +136,22 @@ def compute_points(models: pd.DataFrame, settings: Settings, extension: bool = F
 
 
 def memory_points(hw: HardwareData, settings: Settings, extension: bool = False) -> pd.DataFrame:
-    """Accelerator memory (GB) and the largest trainable model (billions of parameters =
-    GB / divisor). Paper era: the devices tagged ``2a``; extension: every GPU/TPU/
-    accelerator with a known capacity released after year_max."""
-    dev = hw.devices[hw.devices["memory_capacity_GB"].notna()].copy()
-    dev["date"] = dev["availability_date"].where(dev["availability_date"].notna(), dev["announce_date"])
+    """Accelerator memory (GB = 1e9 bytes, from the data's nominal GiB) and the largest
+    trainable model (billions of parameters = GB / divisor bytes per parameter). Paper era:
+    the devices tagged ``2a`` dated from year_min; extension: every GPU/TPU/accelerator with
+    a known capacity released after year_max. Devices are dated by first availability,
+    else announcement."""
+    dev = hw.devices[hw.devices["memory_capacity_GiB"].notna()].copy()
+    dev["date"] = device_dates(dev, "availability")
     dev["year"] = fractional_year(dev["date"])
     dev["extension"] = dev["year"] >= settings.year_max + 1
     tagged = dev["paper_figures"].apply(lambda figs: "2a" in figs)
-    keep = tagged & ~dev["extension"]
+    keep = tagged & ~dev["extension"] & (dev["year"] >= settings.year_min)
     if extension:
         keep |= (dev["extension"] & dev["device_type"].isin(("gpu", "tpu", "accelerator"))
                  & (dev["year"] < settings.extension_year_max + 1))
     dev = dev[keep].sort_values(["year", "name"])
+    dev["memory_capacity_GB"] = memory_capacity_gb(dev)
     dev["largest_model_billions"] = dev["memory_capacity_GB"] / settings.memory_divisor
     return dev.reset_index(drop=True)
 

@@ -5,7 +5,7 @@ Executed copies go to ``build/notebooks/`` (ignored by git), never over the sour
 Command line::
 
     python -m memwall_lib.notebooks --all                     # every notebook, then claims.md
-    python -m memwall_lib.notebooks notebooks/01_hardware_scaling.ipynb -p year_max 2025
+    python -m memwall_lib.notebooks notebooks/01_hardware_scaling.ipynb -p year_max 2020 -p output_dir build/mine
 """
 
 from __future__ import annotations

@@ -717,6 +717,12 @@ PARAMETERS: dict[str, Param] = {
     "output_dir": Param(str, "where figures are written", path="out_dir"),
 }
 
+#: Checks across parameters of notebooks/05_rematerialization.ipynb.
+RELATIONS = (
+    (lambda p: p["gpt2_hidden"] % p["gpt2_heads"] == 0,
+     "parameters 'gpt2_hidden' and 'gpt2_heads': expected gpt2_heads to divide gpt2_hidden"),
+)
+
 
 # --------------------------------------------------------------------------- Figure 4b
 #: The paper's claim (Checkmate, Jain et al. 2020): about 5x less memory for about 20% more compute.

@@ -41,6 +41,7 @@ object but does not need transformers installed.
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass, field, replace
 from typing import Any, Iterable, Literal, Mapping, Sequence
 
@@ -377,11 +378,12 @@ class Profile:
 
 
 def _check_int(name: str, value: Any, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
+    """``value`` as an int (numpy integers accepted); a clear error naming ``name`` otherwise."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise ProfileError(f"{name}: expected an integer, got {value!r}")
     if value < minimum:
         raise ProfileError(f"{name}: expected an integer >= {minimum}, got {value!r}")
-    return value
+    return int(value)
 
 
 def profile(model: str | TransformerSpec | Any, seq_len: int, *, batch: int = 1,

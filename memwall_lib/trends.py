@@ -22,8 +22,9 @@ class FitError(ValueError):
 
 
 def fractional_year(dates: Iterable[dt.date | pd.Timestamp | np.datetime64] | dt.date) -> np.ndarray:
-    """Dates as fractional years: 2020-07-02 -> about 2020.5 (day of year / days in year)."""
-    if isinstance(dates, (dt.date, pd.Timestamp, np.datetime64)):
+    """Dates (date objects, timestamps or ISO strings) as fractional years:
+    2020-07-02 -> about 2020.5 (day of year / days in year)."""
+    if isinstance(dates, (dt.date, pd.Timestamp, np.datetime64, str)):
         dates = [dates]
     out = []
     for d in dates:
@@ -127,7 +128,7 @@ def fit_growth(years: Sequence[float] | np.ndarray, values: Sequence[float] | np
                        "a growth rate needs points spread over time")
     year_ref = float(np.floor(x.min()))
     res = stats.linregress(x - year_ref, np.log10(y))
-    stderr = float(res.stderr) if len(x) > 2 else float("nan")
+    stderr = float(res.stderr)
     return GrowthFit(n=len(x), slope=float(res.slope), slope_stderr=stderr,
                      intercept=float(res.intercept), year_ref=year_ref,
                      year_min=float(x.min()), year_max=float(x.max()),
@@ -164,6 +165,7 @@ def bootstrap_growth(years: Sequence[float] | np.ndarray, values: Sequence[float
     (resampling points with replacement; resamples with a single date are skipped)."""
     x = np.asarray(years, dtype=float)
     y = np.asarray(values, dtype=float)
+    fit_growth(x, y, name="bootstrap")  # the same checks as the fit itself
     rng = np.random.default_rng(seed)
     logy = np.log10(y)
     slopes = []

@@ -128,3 +128,13 @@ def test_every_row_has_a_source() -> None:
     for schema in data.SCHEMAS.values():
         frame = data.read_table(DATA_DIR / schema.name, schema)
         assert frame["source"].map(lambda s: isinstance(s, str) and len(s.strip()) > 0).all(), schema.name
+
+
+def test_interconnect_device_total_must_match_its_links(tmp_path: Path) -> None:
+    for f in ("compute_devices.csv", "compute_peak_flops.csv", "dram_technologies.csv", "interconnects.csv"):
+        shutil.copy(DATA_DIR / f, tmp_path / f)
+    with (tmp_path / "interconnects.csv").open("a") as fh:
+        fh.write("Made-up Link 9,nvlink,2025-01-01,,100,18,900,per_direction,Imaginary GPU,,https://example.org\n")
+    with pytest.raises(data.DataValidationError,
+                       match="interconnects.csv: row .*column 'device_GB_per_s': expected link_GB_per_s x links_per_device = 1800"):
+        data.load_hardware(tmp_path)

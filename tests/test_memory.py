@@ -174,19 +174,23 @@ def _devices() -> pd.DataFrame:
             ("unknown", "gpu", d(2013, 1, 1), None, math.nan),
             ("Dual-GPU board", "gpu", d(2014, 6, 1), None, 24.0), ("tpu", "tpu", d(2015, 1, 1), None, 64.0)]
     return pd.DataFrame(rows, columns=["name", "device_type", "announce_date", "availability_date",
-                                       "memory_capacity_GB"])
+                                       "memory_capacity_GiB"])
+
+
+GIB_IN_GB = 2**30 / 1e9
 
 
 def test_gpu_memory_by_year_step_line() -> None:
-    line = memory.gpu_memory_by_year(_devices(), range(2010, 2016))
+    line = memory.gpu_memory_by_year(_devices(), range(2010, 2016), exclude=())
     assert list(line["year"]) == list(range(2010, 2016))
     assert math.isnan(line["memory_gb"][0]) and pd.isna(line["device"][0])
-    # availability (2014) wins over announcement (2013); CPUs, TPUs and unknown memory are ignored
-    assert list(line["memory_gb"][1:]) == [6.0, 6.0, 6.0, 24.0, 24.0]
+    # availability (2014) wins over announcement (2013); CPUs, TPUs and unknown memory are ignored;
+    # capacities are nominal GiB, reported in GB (1e9 bytes)
+    assert list(line["memory_gb"][1:]) == pytest.approx([g * GIB_IN_GB for g in (6, 6, 6, 24, 24)])
     announce = memory.gpu_memory_by_year(_devices(), [2013], date_rule="announce")
-    assert list(announce["memory_gb"]) == [12.0] and list(announce["device"]) == ["big gpu"]
-    excluded = memory.gpu_memory_by_year(_devices(), [2015], exclude=["dual-gpu"])
-    assert list(excluded["memory_gb"]) == [12.0]
+    assert list(announce["memory_gb"]) == pytest.approx([12 * GIB_IN_GB]) and list(announce["device"]) == ["big gpu"]
+    excluded = memory.gpu_memory_by_year(_devices(), [2015])  # dual-GPU boards excluded by default
+    assert list(excluded["memory_gb"]) == pytest.approx([12 * GIB_IN_GB])
 
 
 def test_bad_input_names_the_parameter() -> None:
@@ -200,11 +204,22 @@ def test_bad_input_names_the_parameter() -> None:
         memory.paper_model_memory("lenet")
     with pytest.raises(ParameterError, match="batch_sizes"):
         memory.resolve_settings(["alexnet", "vgg19"], [1], "paper")
-    with pytest.raises(ValueError, match="memory_capacity_GB"):
-        memory.gpu_memory_by_year(_devices().drop(columns=["memory_capacity_GB"]), [2015])
+    with pytest.raises(ValueError, match="memory_capacity_GiB"):
+        memory.gpu_memory_by_year(_devices().drop(columns=["memory_capacity_GiB"]), [2015])
 
 
 def test_gpt3_config_is_175b() -> None:
     config = models.gpt3_config()
     model = models.build_from_config(config, device="meta")
     assert memory.parameter_count(model)[0] == pytest.approx(175e9, rel=0.01)
+
+
+def test_account_rejects_a_precision_that_does_not_match_the_parameters() -> None:
+    import torch
+
+    model = nn.Sequential(nn.Linear(8, 8)).to(torch.bfloat16)
+    x = torch.randn(2, 8, dtype=torch.bfloat16)
+    with pytest.raises(ValueError, match="precision: 'fp32' expects 4-byte parameters"):
+        memory.account(model, lambda m: m(x).float().sum(), optimizer="adam", precision="fp32")
+    mixed = memory.account(model, lambda m: m(x).float().sum(), optimizer="adam", precision="mixed")
+    assert mixed.parameter_bytes == sum(p.numel() * p.element_size() for p in model.parameters())

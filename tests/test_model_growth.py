@@ -64,11 +64,13 @@ def test_authors_values_replace_primary_ones() -> None:
 def test_memory_divided_by_the_divisor() -> None:
     devices = pd.DataFrame({"name": ["G1", "G2", "G3"], "device_type": ["gpu"] * 3,
                             "announce_date": [dt.date(2016, 1, 1), dt.date(2020, 1, 1), dt.date(2024, 1, 1)],
-                            "availability_date": [None] * 3, "memory_capacity_GB": [12.0, 80.0, 192.0],
+                            "availability_date": [None] * 3, "memory_capacity_GiB": [12.0, 80.0, 192.0],
                             "paper_figures": [("2a",), ("1", "2a"), ()]})
     hw = HardwareData(devices, pd.DataFrame(), pd.DataFrame(), pd.DataFrame())
     pts = mg.memory_points(hw, mg.Settings(memory_divisor=4.0))
-    assert list(pts["largest_model_billions"]) == [3.0, 20.0]
+    # nominal GiB -> GB (1e9 bytes) -> billions of parameters at 4 bytes each
+    assert list(pts["largest_model_billions"]) == pytest.approx([12 * 2**30 / 4e9, 80 * 2**30 / 4e9])
+    assert len(mg.memory_points(hw, mg.Settings(year_min=2018))) == 1  # year_min applies to memory too
     assert len(mg.memory_points(hw, mg.Settings(), extension=True)) == 3
 
 
@@ -76,7 +78,7 @@ def test_claims_follow_the_fits() -> None:
     t = mg.model_table(_models(), mg.Settings())
     devices = pd.DataFrame({"name": ["G1", "G2", "G3"], "device_type": ["gpu"] * 3,
                             "announce_date": [dt.date(2016, 1, 1), dt.date(2018, 1, 1), dt.date(2020, 1, 1)],
-                            "availability_date": [None] * 3, "memory_capacity_GB": [12.0, 32.0, 80.0],
+                            "availability_date": [None] * 3, "memory_capacity_GiB": [12.0, 32.0, 80.0],
                             "paper_figures": [("2a",)] * 3})
     era = mg.analyse(t, HardwareData(devices, pd.DataFrame(), pd.DataFrame(), pd.DataFrame()), mg.Settings(),
                      resamples=200)

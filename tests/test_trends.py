@@ -94,3 +94,14 @@ def test_leave_one_out_and_bootstrap_bracket_the_fit() -> None:
     assert lo <= fit.per_2yr <= hi
     blo, bhi = trends.bootstrap_growth(years, values, n_resamples=500)
     assert blo < fit.per_2yr < bhi
+
+
+def test_bootstrap_checks_its_input_like_the_fit() -> None:
+    with pytest.raises(trends.FitError, match="same date"):
+        trends.bootstrap_growth([2000.0, 2000.0, 2000.0], [1.0, 2.0, 3.0])
+    with pytest.raises(trends.FitError, match="positive"):
+        trends.bootstrap_growth([2000.0, 2001.0, 2002.0], [1.0, -2.0, 3.0])
+
+
+def test_fractional_year_accepts_iso_strings() -> None:
+    assert trends.fractional_year("2020-01-01")[0] == pytest.approx(2020.0)
