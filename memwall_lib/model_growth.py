@@ -332,6 +332,14 @@ def analyse(table: pd.DataFrame, hw: HardwareData, settings: Settings, extension
                           f"transformer training compute ({tag})", resamples))
 
 
+def analyse_active(models: pd.DataFrame, authors: pd.DataFrame | None, hw: HardwareData, settings: Settings,
+                   resamples: int = 2000) -> Era:
+    """:func:`analyse` with the extension, counting mixture-of-experts models by their
+    parameters active per token."""
+    active = replace(settings, moe_parameters="active")
+    return analyse(model_table(models, active, authors), hw, active, extension=True, resamples=resamples)
+
+
 def claims_2a(era: Era, id_suffix: str = "", text_suffix: str = "") -> list[Claim]:
     """Transformer size 410x / 2 yrs, accelerator memory 2x / 2 yrs, and the gap between them."""
     sid = f".{id_suffix}" if id_suffix else ""
