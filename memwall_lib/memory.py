@@ -140,9 +140,12 @@ def measure_activations(model: Any, forward: Callable[[Any], Any]) -> Activation
             if key not in excluded:
                 maps.setdefault(key, (storage_nbytes(t), t))
 
+    first = next(iter(model.parameters()), None)
+    if first is None:
+        raise ValueError("model: expected a module with parameters (nothing to train)")
+    device = first.device.type
     leaves = [m for m in model.modules() if next(m.children(), None) is None]
     handles = [m.register_forward_hook(on_output) for m in leaves]
-    device = next(iter(model.parameters())).device.type
     try:
         with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
             out = forward(model)
