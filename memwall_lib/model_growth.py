@@ -260,6 +260,8 @@ def plot_size_vs_memory(panels: list[tuple[str, dict[str, pd.DataFrame], pd.Data
         ax.legend(loc="upper left", fontsize=8)
     axes[0][0].set_ylabel("Parameters (billions, log)")
     fig.tight_layout()
+    for ax in axes[0]:
+        plotting.declutter_labels(ax)
     return fig
 
 
@@ -293,6 +295,8 @@ def plot_training_compute(panels: list[tuple[str, dict[str, pd.DataFrame], dict[
         ax.legend(loc="upper left", fontsize=8)
     axes[0][0].set_ylabel("Training compute (PFLOPs, log)")
     fig.tight_layout()
+    for ax in axes[0]:
+        plotting.declutter_labels(ax)
     return fig
 
 

@@ -98,3 +98,33 @@ def log_axis(ax: plt.Axes, axis: str = "y") -> None:
         ax.set_yscale("log")
     if axis in ("x", "both"):
         ax.set_xscale("log")
+
+
+def declutter_labels(ax: plt.Axes, max_steps: int = 8) -> int:
+    """Nudge point labels (annotations) of ``ax`` up or down until they no longer overlap
+    an earlier label; returns how many were moved. Call after the axis limits are final."""
+    from matplotlib.text import Annotation
+
+    fig = ax.figure
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    labels = sorted((t for t in ax.texts if isinstance(t, Annotation)), key=lambda t: t.xy[0])
+    placed: list = []
+    moved = 0
+    for label in labels:
+        box = label.get_window_extent(renderer)
+        if any(box.overlaps(p) for p in placed):
+            step = box.height / fig.dpi * 72 * 1.05  # label height in points
+            x0, y0 = label.xyann
+            for i in range(1, max_steps + 1):
+                for sign in (-1, 1):
+                    label.xyann = (x0, y0 + sign * i * step)
+                    box = label.get_window_extent(renderer)
+                    if not any(box.overlaps(p) for p in placed):
+                        break
+                else:
+                    continue
+                break
+            moved += 1
+        placed.append(box)
+    return moved

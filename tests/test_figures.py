@@ -92,3 +92,16 @@ def test_written_files_get_the_usual_permissions(tmp_path: Path) -> None:
     finally:
         os.umask(umask)
     assert p.stat().st_mode & 0o777 == 0o644
+
+
+def test_declutter_labels_separates_overlapping_labels() -> None:
+    from memwall_lib import plotting
+
+    fig, ax = plt.subplots()
+    ax.set_xlim(0, 10)
+    ax.set_ylim(0, 10)
+    plotting.annotate_points(ax, [5.0, 5.05, 5.1], [5.0, 5.0, 5.0], ["first label", "second label", "third label"])
+    assert plotting.declutter_labels(ax) >= 2
+    renderer = fig.canvas.get_renderer()
+    boxes = [t.get_window_extent(renderer) for t in ax.texts]
+    assert not any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1:])
