@@ -228,17 +228,44 @@ def _line(ax: Any, fit: GrowthFit, color: str, name: str, linestyle: str = "-",
             label=f"{name}: {plotting.format_factor(fit.per_2yr)} / 2 yrs")
 
 
-def plot_size_vs_memory(panels: list[tuple[str, dict[str, pd.DataFrame], pd.DataFrame,
-                                           dict[str, GrowthFit]]], divisor: float) -> Any:
-    """Figure 2(a), one axes per panel: (title, size groups, memory points, fits with keys
-    ``transformer`` and ``memory``). Parameters in billions on a log axis."""
+def _new_panels(n: int) -> tuple[Any, Any]:
+    """A row of ``n`` panels sharing the y axis, in the project style."""
     import matplotlib.pyplot as plt
 
     from . import plotting
 
     plotting.apply_style()
-    fig, axes = plt.subplots(1, len(panels), figsize=(7.6 * len(panels), 5.8), squeeze=False, sharey=True)
-    for ax, (title, groups, mem, fits) in zip(axes[0], panels):
+    fig, axes = plt.subplots(1, n, figsize=(7.6 * n, 5.8), squeeze=False, sharey=True)
+    return fig, axes[0]
+
+
+def _finish_panel(ax: Any, title: str) -> None:
+    from . import plotting
+
+    plotting.log_axis(ax, "y")
+    ax.set_xlabel("Year")
+    ax.set_title(title)
+    ax.legend(loc="upper left", fontsize=8)
+
+
+def _finish_figure(fig: Any, axes: Any, ylabel: str) -> Any:
+    from . import plotting
+
+    axes[0].set_ylabel(ylabel)
+    fig.tight_layout()
+    for ax in axes:
+        plotting.declutter_labels(ax)
+    return fig
+
+
+def plot_size_vs_memory(panels: list[tuple[str, dict[str, pd.DataFrame], pd.DataFrame,
+                                           dict[str, GrowthFit]]], divisor: float) -> Any:
+    """Figure 2(a), one axes per panel: (title, size groups, memory points, fits with keys
+    ``transformer`` and ``memory``). Parameters in billions on a log axis."""
+    from . import plotting
+
+    fig, axes = _new_panels(len(panels))
+    for ax, (title, groups, mem, fits) in zip(axes, panels):
         _scatter(ax, groups["transformer"], "parameters_billions", plotting.PALETTE[0], "o", "Transformers")
         _scatter(ax, groups["cv"], "parameters_billions", plotting.PALETTE[2], "s", "CV models")
         _scatter(ax, groups["recsys"], "parameters_billions", plotting.PALETTE[3], "D", "Recommender")
@@ -252,29 +279,19 @@ def plot_size_vs_memory(panels: list[tuple[str, dict[str, pd.DataFrame], pd.Data
         if "paper_transformer" in fits:
             _line(ax, fits["paper_transformer"], plotting.PALETTE[0], "Paper-era transformer fit", "--",
                   span=(fits["paper_transformer"].year_min, fits["transformer"].year_max))
-        plotting.log_axis(ax, "y")
+        _finish_panel(ax, title)
         _fit_ylim(ax, [*groups.values(), mem.rename(columns={"largest_model_billions": "parameters_billions"})],
                   "parameters_billions")
-        ax.set_xlabel("Year")
-        ax.set_title(title)
-        ax.legend(loc="upper left", fontsize=8)
-    axes[0][0].set_ylabel("Parameters (billions, log)")
-    fig.tight_layout()
-    for ax in axes[0]:
-        plotting.declutter_labels(ax)
-    return fig
+    return _finish_figure(fig, axes, "Parameters (billions, log)")
 
 
 def plot_training_compute(panels: list[tuple[str, dict[str, pd.DataFrame], dict[str, GrowthFit]]]) -> Any:
     """Figure 2(b), one axes per panel: (title, compute groups, fits with key
     ``transformer``), plus a Moore's-law line (2x / 2 yrs) from the first transformer."""
-    import matplotlib.pyplot as plt
-
     from . import plotting
 
-    plotting.apply_style()
-    fig, axes = plt.subplots(1, len(panels), figsize=(7.6 * len(panels), 5.8), squeeze=False, sharey=True)
-    for ax, (title, groups, fits) in zip(axes[0], panels):
+    fig, axes = _new_panels(len(panels))
+    for ax, (title, groups, fits) in zip(axes, panels):
         _scatter(ax, groups["transformer"], "compute_pflops", plotting.PALETTE[0], "o", "Transformers (NLP)")
         _scatter(ax, groups["nlp_other"], "compute_pflops", plotting.PALETTE[5], "v", "Other NLP (RNN)")
         _scatter(ax, groups["cv"], "compute_pflops", plotting.PALETTE[2], "s", "CV models")
@@ -288,16 +305,9 @@ def plot_training_compute(panels: list[tuple[str, dict[str, pd.DataFrame], dict[
         moore = moore_line(tf, float(all_years.min()), float(all_years.max()))
         ax.plot(moore[0], moore[1], color="0.35", linestyle=":", linewidth=1.5,
                 label=f"Moore's law: {PAPER_RATES['moore']:g}x / 2 yrs")
-        plotting.log_axis(ax, "y")
+        _finish_panel(ax, title)
         _fit_ylim(ax, list(groups.values()), "compute_pflops")
-        ax.set_xlabel("Year")
-        ax.set_title(title)
-        ax.legend(loc="upper left", fontsize=8)
-    axes[0][0].set_ylabel("Training compute (PFLOPs, log)")
-    fig.tight_layout()
-    for ax in axes[0]:
-        plotting.declutter_labels(ax)
-    return fig
+    return _finish_figure(fig, axes, "Training compute (PFLOPs, log)")
 
 
 def moore_line(anchor: GrowthFit, year_min: float, year_max: float, n: int = 20) -> tuple[np.ndarray, np.ndarray]:

@@ -57,3 +57,14 @@ def assert_numbers_close(new: Any, old: Any, rtol: float = 1e-9, path: str = "da
             f"{path}: {new!r} differs from committed {old!r} (rtol {rtol}); regenerate the figure"
     else:
         assert new == old, f"{path}: {new!r} != committed {old!r}"
+
+
+def sidecar(folder: Path, figure: str) -> dict[str, Any]:
+    """The sidecar a notebook run wrote into ``folder`` for ``figure``."""
+    return json.loads((folder / f"{figure}.json").read_text())
+
+
+def assert_figure_files(folder: Path, figure: str) -> None:
+    """``figure`` was written as a non-trivial PNG, PDF and JSON sidecar."""
+    for ext in ("png", "pdf", "json"):
+        assert (folder / f"{figure}.{ext}").stat().st_size > 1000, f"{figure}.{ext}"

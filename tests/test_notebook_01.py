@@ -3,7 +3,6 @@ and the committed Figure 1 still reproduces."""
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 
@@ -11,7 +10,7 @@ import numpy as np
 import pytest
 from papermill.exceptions import PapermillExecutionError
 
-from conftest import assert_numbers_close, committed_sidecar
+from conftest import assert_figure_files, assert_numbers_close, committed_sidecar, sidecar
 from memwall_lib import trends
 from memwall_lib.notebooks import run_notebook
 from memwall_lib.paths import DATA_DIR, NOTEBOOKS_DIR
@@ -22,14 +21,13 @@ FIGS = ("fig1_hardware_scaling", "fig1b_hardware_scaling_extension")
 
 
 def _sidecar(folder: Path, name: str) -> dict:
-    return json.loads((folder / f"{name}.json").read_text())
+    return sidecar(folder, name)
 
 
 def test_writes_png_pdf_json(notebook_run) -> None:
     out = notebook_run(NB)
     for name in FIGS:
-        for ext in ("png", "pdf", "json"):
-            assert (out / f"{name}.{ext}").stat().st_size > 1000
+        assert_figure_files(out, name)
 
 
 @pytest.mark.parametrize("name", FIGS)

@@ -3,13 +3,12 @@ figures reproduce."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from conftest import assert_numbers_close, committed_sidecar
+from conftest import assert_figure_files, assert_numbers_close, committed_sidecar, sidecar
 from memwall_lib import trends
 
 pytestmark = pytest.mark.notebook
@@ -18,14 +17,13 @@ FIGS = ("fig2a_model_size_vs_memory", "fig2b_training_compute")
 
 
 def _sidecar(folder: Path, name: str) -> dict:
-    return json.loads((folder / f"{name}.json").read_text())
+    return sidecar(folder, name)
 
 
 @pytest.mark.parametrize("name", FIGS)
 def test_committed_figure_still_reproduces(notebook_run, name: str) -> None:
     out = notebook_run(NB)
-    for ext in ("png", "pdf", "json"):
-        assert (out / f"{name}.{ext}").stat().st_size > 1000
+    assert_figure_files(out, name)
     new, old = _sidecar(out, name), committed_sidecar(name)
     assert_numbers_close(new["data"], old["data"], rtol=1e-9)
     keys = ("id", "paper", "reproduced", "ci95", "holds", "note")

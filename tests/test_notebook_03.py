@@ -4,13 +4,12 @@ checked only through their claims, never as numbers."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 from papermill.exceptions import PapermillExecutionError
 
-from conftest import assert_numbers_close, committed_sidecar
+from conftest import assert_figure_files, assert_numbers_close, committed_sidecar, sidecar
 from memwall_lib import profiling
 from memwall_lib import transformer as tfm
 from memwall_lib.notebooks import run_notebook
@@ -25,14 +24,13 @@ SWEEP_KEYS = {"seq_len", "gflops", "mops_gb", "arithmetic_intensity"}
 
 
 def _sidecar(folder: Path, name: str = FIG) -> dict:
-    return json.loads((folder / f"{name}.json").read_text())
+    return sidecar(folder, name)
 
 
 def test_writes_files_and_sidecar_contract(notebook_run) -> None:
     out = notebook_run(NB, **QUICK)
     for name in (FIG, ROOF):
-        for ext in ("png", "pdf", "json"):
-            assert (out / f"{name}.{ext}").stat().st_size > 1000
+        assert_figure_files(out, name)
     data = _sidecar(out)["data"]
     for conv in ("survey_8bit", "measured_precision"):
         assert list(data["analytic"][conv]) == ["bert-base", "bert-large", "gpt2"]

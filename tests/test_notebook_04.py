@@ -3,13 +3,12 @@ committed accounting reproduced (all eight models: the meta-device accounting ta
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 from papermill.exceptions import PapermillExecutionError
 
-from conftest import assert_numbers_close, committed_sidecar
+from conftest import assert_figure_files, assert_numbers_close, committed_sidecar, sidecar
 from memwall_lib import memory
 from memwall_lib.notebooks import run_notebook
 from memwall_lib.paths import NOTEBOOKS_DIR
@@ -23,13 +22,12 @@ PARTS = {"parameters_gb", "gradients_gb", "optimizer_gb", "activations_gb", "tot
 
 
 def _sidecar(folder: Path) -> dict:
-    return json.loads((folder / f"{FIG}.json").read_text())
+    return sidecar(folder, FIG)
 
 
 def test_writes_files_and_sidecar_contract(notebook_run) -> None:
     out = notebook_run(NB, **QUICK)
-    for ext in ("png", "pdf", "json"):
-        assert (out / f"{FIG}.{ext}").stat().st_size > 1000
+    assert_figure_files(out, FIG)
     data = _sidecar(out)["data"]
     for conv in ("paper_convention", "full"):
         assert list(data[conv]) == list(memory.PAPER_MODELS)

@@ -3,10 +3,11 @@ every strategy present with equal gradients, claims computed from the measuremen
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
+
+from conftest import assert_figure_files, sidecar
 from papermill.exceptions import PapermillExecutionError
 
 from memwall_lib import remat
@@ -21,13 +22,12 @@ QUICK = dict(gpt2_layers=4, gpt2_hidden=64, gpt2_heads=4, gpt2_tokens=32, resnet
 
 
 def _sidecar(folder: Path) -> dict:
-    return json.loads((folder / f"{FIG}.json").read_text())
+    return sidecar(folder, FIG)
 
 
 def test_writes_files_and_every_strategy(notebook_run) -> None:
     out = notebook_run(NB, **QUICK)
-    for ext in ("png", "pdf", "json"):
-        assert (out / f"{FIG}.{ext}").stat().st_size > 1000
+    assert_figure_files(out, FIG)
     data = _sidecar(out)["data"]
     for chain in remat.CHAINS:
         ms = data[chain]["measurements"]
