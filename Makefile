@@ -1,38 +1,72 @@
 # memwall: two commands set everything up on a fresh machine.
-#   make figures   create .venv if missing (pinned), execute every notebook, write figures/
+#   make figures   create .venv if missing (pinned), regenerate the figures whose inputs changed
 #   make test      create .venv if missing (pinned), run the whole test suite
 # Also: make lab, make clean, make one NB=notebooks/01_hardware_scaling.ipynb
+#
+# `make figures` knows what each figure depends on (its notebook, the data files its module
+# reads and every library module it imports: build/figures.mk, written by
+# `python -m memwall_lib.figures.deps`) and reruns only the notebooks whose inputs changed.
+# Data-only notebooks may run in parallel (`make -j2 figures`); the notebooks that time things
+# run one at a time after all the others, so their timings stay clean. `make figures-all`
+# reruns every notebook.
 
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.memwall-installed
 KERNEL := memwall
+STAMPS := build/stamps
+DEPS   := build/figures.mk
+LIBRARY := $(shell find memwall_lib -name '*.py' 2>/dev/null)
+# `make lab` as root (the usual case in a container) needs --allow-root; add your own with LAB_ARGS.
+LAB_ARGS ?= $(if $(filter 0,$(shell id -u)),--allow-root)
 export PYTHONHASHSEED := 0
 
-.PHONY: figures test lab clean one venv
+.PHONY: figures figures-all test lab clean one venv
 
 venv: $(STAMP)
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@echo "installing the pinned environment into $(VENV) (a few minutes on a fresh machine)..."
 	$(PY) -m pip install --quiet --upgrade "pip>=23.2"
 	$(PY) -m pip install --quiet -c constraints.txt -e ".[dev]"
 	$(PY) -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "Python (memwall)" >/dev/null
 	@touch $(STAMP)
 
-figures: $(STAMP)
-	$(PY) -m memwall_lib.notebooks --all
+$(DEPS): $(LIBRARY) $(STAMP)
+	@mkdir -p $(dir $@)
+	@$(PY) -m memwall_lib.figures.deps $(STAMPS) > $@.tmp && mv $@.tmp $@
+
+ifneq ($(filter figures,$(MAKECMDGOALS)),)
+include $(DEPS)
+endif
+
+figures: figures/claims.md
+
+figures/claims.md: $(foreach nb,$(NOTEBOOKS),$(STAMPS)/$(nb))
+	$(PY) -m memwall_lib --summary-only
+
+.SECONDEXPANSION:
+$(STAMPS)/%: $$(DEPS_$$*) $(STAMP)
+	@mkdir -p $(STAMPS)
+	$(PY) -m memwall_lib notebooks/$*.ipynb --no-summary
+	@touch $@
+
+figures-all: $(STAMP)
+	rm -rf $(STAMPS)
+	$(MAKE) figures
 
 one: $(STAMP)
-	$(PY) -m memwall_lib.notebooks $(NB)
+	$(PY) -m memwall_lib $(NB)
 
 test: $(STAMP)
 	$(PY) -m pytest
 
 lab: $(STAMP)
-	$(VENV)/bin/jupyter lab notebooks/
+	$(VENV)/bin/jupyter lab $(LAB_ARGS) notebooks/
 
 clean:
 	rm -rf build .pytest_cache
 	find . -name __pycache__ -type d -prune -not -path "./$(VENV)/*" -exec rm -rf {} +
+	find figures data -name '.*.tmp' -delete

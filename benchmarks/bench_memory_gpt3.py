@@ -32,15 +32,15 @@ def main(argv: list[str] | None = None) -> int:
     import torch  # noqa: F401  (timed apart: the imports are most of the fixed cost)
     import transformers  # noqa: F401
 
-    from memwall_lib import memory, models
+    from memwall_lib.engines import builders, training_memory
 
     t_import = time.perf_counter()
-    result = memory.gpt_memory(models.gpt3_config(), batch_size=args.batch_size, tokens=args.tokens,
+    result = training_memory.gpt_memory(builders.gpt3_config(), batch_size=args.batch_size, tokens=args.tokens,
                                optimizer="adam", precision=args.precision, name="gpt3-175b")
     t_end = time.perf_counter()
     print(f"GPT-3 175B ({result.parameters / 1e9:.1f}B parameters), batch {args.batch_size} x "
           f"{args.tokens} tokens, Adam, {args.precision}")
-    for conv in memory.CONVENTIONS:
+    for conv in training_memory.CONVENTIONS:
         parts = ", ".join(f"{k[:-3]} {v:,.1f}" for k, v in result.accounting(conv).items())
         print(f"  {conv:>16}: {parts} (GB = 1e9 bytes)")
     print(f"  saved tensors: {result.activations.saved_tensors}, distinct storages: "

@@ -10,7 +10,8 @@ from __future__ import annotations
 import argparse
 import time
 
-from memwall_lib import measure, transformer as tfm
+from memwall_lib.engines import transformer as tfm
+from memwall_lib.engines import workloads
 
 
 def main() -> None:
@@ -24,7 +25,7 @@ def main() -> None:
     for m in tfm.SURVEY_MODELS:
         t0 = time.perf_counter()
         device = args.device if tfm.get_spec(m).kind == "decoder" else "meta"
-        rows = measure.validate_flops(m, lengths, device=device, max_generate=args.max_len)
+        rows = workloads.validate_flops(m, lengths, device=device, max_generate=args.max_len)
         for r in rows:
             print(f"{m:11s} {r['seq_len']:5d} {r['scope']:9s} analytic {r['analytic']:>16d} "
                   f"counted {r['counted']:>16d} {'equal' if r['equal'] else 'DIFFERENT'}")

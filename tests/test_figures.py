@@ -1,4 +1,5 @@
-"""Figure writing: atomic, deterministic PDF/PNG, sidecar contract, claims summary."""
+"""Figure writing (core.output): atomic, deterministic PDF/PNG, sidecar contract; claims and
+the claims summary (core.claims); the plot style (core.plotting)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import pytest
 
-from memwall_lib import figures
+from memwall_lib.core import claims, output, plotting
 
 
 def _fig():
@@ -22,12 +23,12 @@ def _fig():
 
 
 def _claims():
-    return [figures.growth_claim("c1", "grows 3x", 3.0, 2.9, [2.5, 3.2]),
-            figures.Claim("c2", "qualitative", "yes", "no", None, False, rule="manual")]
+    return [claims.growth_claim("c1", "grows 3x", 3.0, 2.9, [2.5, 3.2]),
+            claims.Claim("c2", "qualitative", "yes", "no", None, False, rule="manual")]
 
 
 def test_write_figure_writes_three_files_and_the_contract(tmp_path: Path) -> None:
-    paths = figures.write_figure(_fig(), "figx", parameters={"a": 1}, claims=_claims(),
+    paths = output.write_figure(_fig(), "figx", parameters={"a": 1}, claims=_claims(),
                                  data={"x": [1.0, float("nan")]}, out_dir=tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["figx.json", "figx.pdf", "figx.png"]
     assert paths["pdf"].read_bytes().startswith(b"%PDF")
@@ -42,23 +43,23 @@ def test_write_figure_writes_three_files_and_the_contract(tmp_path: Path) -> Non
 
 
 def test_growth_claim_verdict_follows_the_ci() -> None:
-    assert figures.growth_claim("a", "t", 3.0, 2.8, [2.5, 3.1]).holds
-    assert not figures.growth_claim("a", "t", 3.0, 2.3, [2.0, 2.6]).holds
+    assert claims.growth_claim("a", "t", 3.0, 2.8, [2.5, 3.1]).holds
+    assert not claims.growth_claim("a", "t", 3.0, 2.3, [2.0, 2.6]).holds
 
 
 def test_same_inputs_give_the_same_pdf_and_png_bytes(tmp_path: Path) -> None:
     a, b = tmp_path / "a", tmp_path / "b"
-    figures.write_figure(_fig(), "f", parameters={}, claims=[], data={}, out_dir=a)
-    figures.write_figure(_fig(), "f", parameters={}, claims=[], data={}, out_dir=b)
+    output.write_figure(_fig(), "f", parameters={}, claims=[], data={}, out_dir=a)
+    output.write_figure(_fig(), "f", parameters={}, claims=[], data={}, out_dir=b)
     assert (a / "f.pdf").read_bytes() == (b / "f.pdf").read_bytes()
     assert (a / "f.png").read_bytes() == (b / "f.png").read_bytes()
 
 
 def test_failed_write_leaves_the_old_files_and_no_temporaries(tmp_path: Path) -> None:
-    figures.write_figure(_fig(), "f", parameters={}, claims=[], data={"v": 1}, out_dir=tmp_path)
+    output.write_figure(_fig(), "f", parameters={}, claims=[], data={"v": 1}, out_dir=tmp_path)
     before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
     with pytest.raises(TypeError):
-        figures.write_figure(_fig(), "f", parameters={}, claims=[], data={"v": object()}, out_dir=tmp_path)
+        output.write_figure(_fig(), "f", parameters={}, claims=[], data={"v": object()}, out_dir=tmp_path)
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
 
 
@@ -69,34 +70,58 @@ def test_atomic_write_cleans_up_when_interrupted(tmp_path: Path, monkeypatch: py
     def boom(src, dst):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(figures.os, "replace", boom)
+    monkeypatch.setattr(output.os, "replace", boom)
     with pytest.raises(KeyboardInterrupt):
-        figures.atomic_write_text(target, "new")
+        output.atomic_write_text(target, "new")
     assert target.read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["x.json"]
 
 
 def test_claims_summary_lists_every_claim(tmp_path: Path) -> None:
-    figures.write_figure(_fig(), "figa", parameters={}, claims=_claims(), data={}, out_dir=tmp_path)
-    text = figures.write_claims_summary(tmp_path).read_text()
+    output.write_figure(_fig(), "figa", parameters={}, claims=_claims(), data={}, out_dir=tmp_path)
+    text = claims.write_claims_summary(tmp_path).read_text()
     assert "1 of 2 claims hold" in text
     assert "| figa | grows 3x | 3 | 2.9 | [2.5, 3.2] | holds |" in text
     assert "does not hold" in text
+
+
+def test_write_figures_writes_every_output_and_returns_every_claim(tmp_path: Path) -> None:
+    c1, c2 = _claims()
+    written = output.write_figures({"fa": _fig(), "fb": _fig()}, claims={"fa": [c1], "fb": [c2]},
+                                   data={"fa": {"v": 1}, "fb": {"v": 2}}, parameters={"p": 1},
+                                   out_dir=tmp_path / "new")
+    assert written == [c1, c2]
+    assert sorted(p.name for p in (tmp_path / "new").iterdir()) == [
+        "fa.json", "fa.pdf", "fa.png", "fb.json", "fb.pdf", "fb.png"]
+    fb = json.loads((tmp_path / "new" / "fb.json").read_text())
+    assert fb["figure"] == "fb" and fb["data"] == {"v": 2} and fb["parameters"] == {"p": 1}
+    assert [c["id"] for c in fb["claims"]] == ["c2"]
+
+
+def test_write_figures_rejects_outputs_that_differ(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match=r"differ in \['fb'\]"):
+        output.write_figures({"fa": _fig()}, claims={"fa": [], "fb": []}, data={"fa": {}}, parameters={},
+                             out_dir=tmp_path)
+    assert not list(tmp_path.iterdir())
+
+
+def test_claims_frame_lists_claims_without_the_rule() -> None:
+    frame = claims.claims_frame(_claims())
+    assert list(frame["id"]) == ["c1", "c2"] and "rule" not in frame.columns
+    assert list(frame["holds"]) == [True, False]
 
 
 def test_written_files_get_the_usual_permissions(tmp_path: Path) -> None:
     import os
     umask = os.umask(0o022)
     try:
-        p = figures.atomic_write_text(tmp_path / "a.json", "{}")
+        p = output.atomic_write_text(tmp_path / "a.json", "{}")
     finally:
         os.umask(umask)
     assert p.stat().st_mode & 0o777 == 0o644
 
 
 def test_declutter_labels_separates_overlapping_labels() -> None:
-    from memwall_lib import plotting
-
     fig, ax = plt.subplots()
     ax.set_xlim(0, 10)
     ax.set_ylim(0, 10)

@@ -8,8 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from memwall_lib import data, hardware
-from memwall_lib.data import HardwareData
+from memwall_lib import tables
+from memwall_lib.figures import fig1_hardware, fig1_series
+from memwall_lib.tables import HardwareData
 
 
 def _hw() -> HardwareData:
@@ -59,25 +60,25 @@ def _hw() -> HardwareData:
     ("max_any", 620.0),          # int8 beats sparse fp16 here
 ])
 def test_precision_policy_picks_the_right_peak(policy: str, expected: float) -> None:
-    assert hardware.device_peaks(_hw(), policy).loc["gpu20", "peak_TFLOPS"] == expected
+    assert tables.device_peaks(_hw().peak_flops, policy).loc["gpu20", "peak_TFLOPS"] == expected
 
 
 def test_unknown_policy_is_rejected() -> None:
     with pytest.raises(ValueError, match="flops_policy"):
-        hardware.device_peaks(_hw(), "fastest")
+        tables.device_peaks(_hw().peak_flops, "fastest")
     with pytest.raises(ValueError, match="date_rule"):
-        hardware.Conventions(date_rule="tomorrow")
+        fig1_series.Conventions(date_rule="tomorrow")
 
 
 def test_date_rule_moves_the_r10000_into_the_window() -> None:
     hw = _hw()
-    avail = hardware.flops_series(hw, hardware.Conventions(date_rule="availability"), 1996, 2023)
-    announce = hardware.flops_series(hw, hardware.Conventions(date_rule="announce"), 1996, 2023)
+    avail = fig1_series.flops_series(hw, fig1_series.Conventions(date_rule="availability"), 1996, 2023)
+    announce = fig1_series.flops_series(hw, fig1_series.Conventions(date_rule="announce"), 1996, 2023)
     assert "cpu96" in set(avail.table["name"]) and "cpu96" not in set(announce.table["name"])
 
 
 def test_extension_points_are_flagged_and_excluded_from_the_paper_fit() -> None:
-    s = hardware.flops_series(_hw(), hardware.Conventions(), 1996, 2023, extension_year_max=2025)
+    s = fig1_series.flops_series(_hw(), fig1_series.Conventions(), 1996, 2023, extension_year_max=2025)
     assert s.table.set_index("name").loc["gpu24", "extension"]
     assert "gpu24" not in set(s.paper_era["name"])
     assert s.fit(include_extension=True).n == s.fit().n + 1
@@ -85,31 +86,31 @@ def test_extension_points_are_flagged_and_excluded_from_the_paper_fit() -> None:
 
 def test_dram_conventions() -> None:
     hw = _hw()
-    gen = hardware.dram_series(hw, hardware.Conventions(), 1996, 2023)
+    gen = fig1_series.dram_series(hw, fig1_series.Conventions(), 1996, 2023)
     assert list(gen.table["name"]) == ["GDDR3", "GDDR5", "HBM2"]  # ddr excluded, HBM3E after 2023
-    dev = hardware.dram_series(hw, hardware.Conventions(dram_convention="every_device"), 1996, 2023)
+    dev = fig1_series.dram_series(hw, fig1_series.Conventions(dram_convention="every_device"), 1996, 2023)
     assert list(dev.table["name"]) == ["gpu06", "gpu12", "gpu20"]
 
 
 def test_interconnect_metric_and_families() -> None:
     hw = _hw()
-    conv = hardware.Conventions(interconnect_metric="lane", interconnect_families=("pcie",))
-    s = hardware.interconnect_series(hw, conv, 1996, 2023)
+    conv = fig1_series.Conventions(interconnect_metric="lane", interconnect_families=("pcie",))
+    s = fig1_series.interconnect_series(hw, conv, 1996, 2023)
     assert list(s.table["value"]) == [2.5, 8.0] and s.unit.startswith("GT/s")
 
 
 def test_rate_claims_are_computed_from_the_fit() -> None:
-    s = hardware.flops_series(_hw(), hardware.Conventions(), 1996, 2023)
+    s = fig1_series.flops_series(_hw(), fig1_series.Conventions(), 1996, 2023)
     fit = s.fit()
-    claims = hardware.rate_claims({"flops": fit})
+    claims = fig1_hardware.rate_claims({"flops": fit})
     assert claims[0].reproduced == pytest.approx(fit.per_2yr)
     assert claims[1].reproduced == pytest.approx(fit.per_20yr)
     assert claims[0].holds == (fit.per_2yr_ci95[0] <= 3.0 <= fit.per_2yr_ci95[1])
 
 
 def test_sensitivity_table_on_real_data_has_the_paper_choice() -> None:
-    hw = data.load_hardware()
-    table = hardware.sensitivity_table(hw, hardware.Conventions(), 1996, 2023)
+    hw = tables.load_hardware()
+    table = fig1_series.sensitivity_table(hw, fig1_series.Conventions(), 1996, 2023)
     assert table["is_default"].sum() >= 3
     pcie = table[(table["series"] == "interconnect") & (table["variant"] == "metric=device, families=pcie")]
     assert pcie["per_2yr"].iloc[0] == pytest.approx(1.41, abs=0.02)

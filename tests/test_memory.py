@@ -11,8 +11,11 @@ import pytest
 import torch
 from torch import nn
 
-from memwall_lib import memory, models
-from memwall_lib.params import ParameterError
+from memwall_lib.core.params import ParameterError
+from memwall_lib.engines import builders, storage
+from memwall_lib.engines import training_memory as tm
+from memwall_lib.figures import fig4_memory
+from memwall_lib.tables import gpu_memory_by_year
 
 
 class TinyNet(nn.Module):
@@ -45,7 +48,7 @@ def _tiny_gpt2(device: str, dtype: torch.dtype = torch.float32) -> tuple[nn.Modu
     torch.manual_seed(0)
     cfg = GPT2Config(n_embd=32, n_layer=2, n_head=4, n_positions=64, vocab_size=100,
                      attn_implementation="eager")
-    model = models.build_from_config(cfg, device=device, dtype=dtype).train()
+    model = builders.build_from_config(cfg, device=device, dtype=dtype).train()
     ids = torch.zeros(2, 16, dtype=torch.long, device=device)
     return model, lambda m: m(input_ids=ids, labels=ids).loss
 
@@ -71,9 +74,9 @@ def _graph_saved_bytes(loss: torch.Tensor, exclude: set[int]) -> int:
             for t in value if isinstance(value, (tuple, list)) else (value,):
                 # Python numbers (float64/int64 0-d "wrapped numbers") are kept without pack hooks
                 if isinstance(t, torch.Tensor) and not (t.dim() == 0 and t.dtype in (torch.float64, torch.int64)):
-                    key = memory.storage_key(t)
+                    key = storage.storage_key(t)
                     if key not in exclude:
-                        seen.setdefault(key, memory.storage_nbytes(t))
+                        seen.setdefault(key, storage.storage_nbytes(t))
         stack.extend(f for f, _ in fn.next_functions)
     return sum(seen.values())
 
@@ -81,15 +84,15 @@ def _graph_saved_bytes(loss: torch.Tensor, exclude: set[int]) -> int:
 def test_storage_key_is_shared_by_views_and_inplace_results_on_meta() -> None:
     t = torch.empty(4, 6, device="meta")
     assert t.untyped_storage().data_ptr() == 0  # why data_ptr cannot be the identity
-    assert memory.storage_key(t) == memory.storage_key(t.view(24)) == memory.storage_key(t.t())
-    assert memory.storage_key(t) == memory.storage_key(t.relu_())
-    assert memory.storage_key(t) != memory.storage_key(torch.empty(4, 6, device="meta"))
-    assert memory.storage_nbytes(t[1]) == 96  # a view counts its whole storage
+    assert storage.storage_key(t) == storage.storage_key(t.view(24)) == storage.storage_key(t.t())
+    assert storage.storage_key(t) == storage.storage_key(t.relu_())
+    assert storage.storage_key(t) != storage.storage_key(torch.empty(4, 6, device="meta"))
+    assert storage.storage_nbytes(t[1]) == 96  # a view counts its whole storage
 
 
 @pytest.mark.parametrize("build", [_tiny, _tiny_gpt2], ids=["cnn", "gpt2"])
 def test_meta_count_equals_real_count(build) -> None:
-    check = memory.cross_check_meta_vs_real(build, "tiny")
+    check = storage.cross_check_meta_vs_real(build, "tiny")
     assert check.equal, check.to_dict()
     assert check.meta.saved_bytes > 0 and check.meta.parameter_saves > 0
 
@@ -97,9 +100,9 @@ def test_meta_count_equals_real_count(build) -> None:
 def test_hook_count_equals_the_autograd_graph() -> None:
     for build in (_tiny, _tiny_gpt2):
         model, forward = build("cpu")
-        counted = memory.measure_activations(model, forward).saved_bytes
+        counted = storage.measure_activations(model, forward).saved_bytes
         loss = forward(model)
-        exclude = {memory.storage_key(t) for t in [*model.parameters(), *model.buffers()]}
+        exclude = {storage.storage_key(t) for t in [*model.parameters(), *model.buffers()]}
         assert _graph_saved_bytes(loss, exclude) == counted
 
 
@@ -109,35 +112,48 @@ def test_tiny_cnn_activations_by_hand() -> None:
     # (same storage) and its weight (a parameter: excluded); cross-entropy saves log-softmax
     # output (2*10), the targets (2 int64) and nll_loss's total weight (a 0-d fp32).
     model, forward = _tiny("meta")
-    count = memory.measure_activations(model, forward)
+    count = storage.measure_activations(model, forward)
     expected = 4 * (2 * 3 * 64) + 4 * (2 * 4 * 64) + 2 * 4 * 4 + 4 * (2 * 4 * 64) + 4 * 20 + 8 * 2 + 4
     assert count.saved_bytes == expected
     # feature maps: conv, BN (= ReLU, in place) and fc outputs
     assert count.feature_map_bytes == 4 * (2 * 4 * 64) * 2 + 4 * 20
 
 
-@pytest.mark.parametrize("optimizer", memory.OPTIMIZERS)
-@pytest.mark.parametrize("precision", memory.PRECISIONS)
+@pytest.mark.parametrize("optimizer", tm.OPTIMIZERS)
+@pytest.mark.parametrize("precision", tm.PRECISIONS)
 def test_optimizer_state_and_parameters_match_a_real_step(optimizer: str, precision: str) -> None:
     for build in (_tiny, _tiny_gpt2):
         model, forward = build("cpu", torch.bfloat16 if precision == "mixed" else torch.float32)
-        real = memory.measure_optimizer_step(model, forward, optimizer, precision)
-        assert real["optimizer_state"] == memory.optimizer_state_bytes(model, optimizer, precision)
-        assert real["parameters"] == memory.parameter_bytes(model, precision)
-        assert real["gradients"] == memory.gradient_bytes(model, precision)
+        real = tm.measure_optimizer_step(model, forward, optimizer, precision)
+        assert real["optimizer_state"] == tm.optimizer_state_bytes(model, optimizer, precision)
+        assert real["parameters"] == tm.parameter_bytes(model, precision)
+        assert real["gradients"] == tm.gradient_bytes(model, precision)
 
 
 def test_tied_weights_are_counted_once() -> None:
+    # the tiny GPT-2 (h=32, 2 layers, 100 tokens, 64 positions), counted by hand; lm_head is
+    # tied to the token embedding (wte) and adds nothing
+    h, layers, vocab, positions = 32, 2, 100, 64
+    per_layer = (2 * h                  # ln_1 weight, bias
+                 + h * 3 * h + 3 * h    # attn.c_attn (q, k, v)
+                 + h * h + h            # attn.c_proj
+                 + 2 * h                # ln_2
+                 + h * 4 * h + 4 * h    # mlp.c_fc
+                 + 4 * h * h + h)       # mlp.c_proj
+    expected = vocab * h + positions * h + layers * per_layer + 2 * h  # wte, wpe, blocks, ln_f
+    assert expected == 30720
     model, _ = _tiny_gpt2("meta")
-    n, _ = memory.parameter_count(model)
-    assert n == sum(p.numel() for p in {id(p): p for p in model.parameters()}.values())
-    assert model.lm_head.weight is model.transformer.wte.weight
+    assert model.lm_head.weight is model.transformer.wte.weight  # the premise: tied
+    # 2 embeddings + 12 tensors per block + ln_f (weight, bias); lm_head shares wte's tensor
+    assert tm.parameter_count(model) == (expected, 2 + 12 * layers + 2)
+    assert tm.parameter_bytes(model) == 4 * expected
+    assert tm.optimizer_state_bytes(model, "adam") == 8 * expected + 4 * (2 + 12 * layers + 2)
 
 
 def test_both_accountings() -> None:
     model, forward = _tiny("meta")
-    r = memory.account(model, forward, optimizer="adam", name="tiny", batch_size=2)
-    n, tensors = memory.parameter_count(model)
+    r = tm.account(model, forward, optimizer="adam", name="tiny", batch_size=2)
+    n, tensors = tm.parameter_count(model)
     full, paper = r.accounting("full"), r.accounting("paper_convention")
     assert full["parameters_gb"] == paper["parameters_gb"] == 4 * n / 1e9
     assert full["gradients_gb"] == 4 * n / 1e9 and paper["gradients_gb"] == 0
@@ -151,8 +167,8 @@ def test_both_accountings() -> None:
 
 
 def test_mixed_precision_halves_parameters_and_activations() -> None:
-    fp32 = memory.paper_model_memory("alexnet", batch_size=2, input_size=64)
-    mixed = memory.paper_model_memory("alexnet", batch_size=2, input_size=64, precision="mixed")
+    fp32 = tm.paper_model_memory("alexnet", batch_size=2, input_size=64)
+    mixed = tm.paper_model_memory("alexnet", batch_size=2, input_size=64, precision="mixed")
     assert mixed.parameter_bytes * 2 == fp32.parameter_bytes
     assert mixed.optimizer_bytes == fp32.optimizer_bytes + fp32.parameter_bytes  # + the fp32 master copy
     assert mixed.activation_bytes < fp32.activation_bytes
@@ -163,8 +179,8 @@ def test_paper_model_sizes() -> None:
     expected = {"alexnet": 61.1e6, "vgg19": 143.7e6, "resnet152": 60.2e6, "transformer_big": 214e6,
                 "gpt2_xl": 1558e6}
     for key, n in expected.items():
-        model, _ = memory.build_paper_model(key, batch_size=1, input_size=32)
-        assert memory.parameter_count(model)[0] == pytest.approx(n, rel=0.01), key
+        model, _ = tm.build_paper_model(key, batch_size=1, input_size=32)
+        assert tm.parameter_count(model)[0] == pytest.approx(n, rel=0.01), key
 
 
 def _devices() -> pd.DataFrame:
@@ -181,37 +197,37 @@ GIB_IN_GB = 2**30 / 1e9
 
 
 def test_gpu_memory_by_year_step_line() -> None:
-    line = memory.gpu_memory_by_year(_devices(), range(2010, 2016), exclude=())
+    line = gpu_memory_by_year(_devices(), range(2010, 2016), exclude=())
     assert list(line["year"]) == list(range(2010, 2016))
     assert math.isnan(line["memory_gb"][0]) and pd.isna(line["device"][0])
     # availability (2014) wins over announcement (2013); CPUs, TPUs and unknown memory are ignored;
     # capacities are nominal GiB, reported in GB (1e9 bytes)
     assert list(line["memory_gb"][1:]) == pytest.approx([g * GIB_IN_GB for g in (6, 6, 6, 24, 24)])
-    announce = memory.gpu_memory_by_year(_devices(), [2013], date_rule="announce")
+    announce = gpu_memory_by_year(_devices(), [2013], date_rule="announce")
     assert list(announce["memory_gb"]) == pytest.approx([12 * GIB_IN_GB]) and list(announce["device"]) == ["big gpu"]
-    excluded = memory.gpu_memory_by_year(_devices(), [2015])  # dual-GPU boards excluded by default
+    excluded = gpu_memory_by_year(_devices(), [2015])  # dual-GPU boards excluded by default
     assert list(excluded["memory_gb"]) == pytest.approx([12 * GIB_IN_GB])
 
 
 def test_bad_input_names_the_parameter() -> None:
     with pytest.raises(ValueError, match="date_rule"):
-        memory.gpu_memory_by_year(_devices(), [2015], date_rule="release")
+        gpu_memory_by_year(_devices(), [2015], date_rule="release")
     with pytest.raises(ValueError, match="optimizer"):
-        memory.optimizer_state_bytes(nn.Linear(2, 2), "lamb")
+        tm.optimizer_state_bytes(nn.Linear(2, 2), "lamb")
     with pytest.raises(ValueError, match="precision"):
-        memory.parameter_bytes(nn.Linear(2, 2), "fp8")
+        tm.parameter_bytes(nn.Linear(2, 2), "fp8")
     with pytest.raises(ValueError, match="model"):
-        memory.paper_model_memory("lenet")
+        tm.paper_model_memory("lenet")
     with pytest.raises(ParameterError, match="batch_sizes"):
-        memory.resolve_settings(["alexnet", "vgg19"], [1], "paper")
+        fig4_memory.resolve_settings(["alexnet", "vgg19"], [1], "paper")
     with pytest.raises(ValueError, match="memory_capacity_GiB"):
-        memory.gpu_memory_by_year(_devices().drop(columns=["memory_capacity_GiB"]), [2015])
+        gpu_memory_by_year(_devices().drop(columns=["memory_capacity_GiB"]), [2015])
 
 
 def test_gpt3_config_is_175b() -> None:
-    config = models.gpt3_config()
-    model = models.build_from_config(config, device="meta")
-    assert memory.parameter_count(model)[0] == pytest.approx(175e9, rel=0.01)
+    config = builders.gpt3_config()
+    model = builders.build_from_config(config, device="meta")
+    assert tm.parameter_count(model)[0] == pytest.approx(175e9, rel=0.01)
 
 
 def test_account_rejects_a_precision_that_does_not_match_the_parameters() -> None:
@@ -220,6 +236,6 @@ def test_account_rejects_a_precision_that_does_not_match_the_parameters() -> Non
     model = nn.Sequential(nn.Linear(8, 8)).to(torch.bfloat16)
     x = torch.randn(2, 8, dtype=torch.bfloat16)
     with pytest.raises(ValueError, match="precision: 'fp32' expects 4-byte parameters"):
-        memory.account(model, lambda m: m(x).float().sum(), optimizer="adam", precision="fp32")
-    mixed = memory.account(model, lambda m: m(x).float().sum(), optimizer="adam", precision="mixed")
+        tm.account(model, lambda m: m(x).float().sum(), optimizer="adam", precision="fp32")
+    mixed = tm.account(model, lambda m: m(x).float().sum(), optimizer="adam", precision="mixed")
     assert mixed.parameter_bytes == sum(p.numel() * p.element_size() for p in model.parameters())

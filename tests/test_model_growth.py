@@ -8,8 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from memwall_lib import data, model_growth as mg
-from memwall_lib.data import HardwareData
+from memwall_lib import tables
+from memwall_lib.figures import fig2_model_growth as mg
+from memwall_lib.figures import fig2_points as points
+from memwall_lib.tables import HardwareData
 
 
 def _models() -> pd.DataFrame:
@@ -28,37 +30,37 @@ def _models() -> pd.DataFrame:
 
 
 def test_moe_parameters_total_or_active() -> None:
-    total = mg.model_table(_models(), mg.Settings())
-    active = mg.model_table(_models(), mg.Settings(moe_parameters="active"))
+    total = points.model_table(_models(), points.Settings())
+    active = points.model_table(_models(), points.Settings(moe_parameters="active"))
     get = lambda t, n: t.set_index("name").loc[n, "parameters_billions"]
     assert get(total, "M1") == 1000.0 and get(active, "M1") == 10.0
     assert get(active, "T3") == 10.0
 
 
 def test_paper_set_extension_and_families() -> None:
-    t = mg.model_table(_models(), mg.Settings())
-    paper = mg.size_points(t, mg.Settings())
+    t = points.model_table(_models(), points.Settings())
+    paper = points.size_points(t, points.Settings())
     assert list(paper["transformer"]["name"]) == ["T1", "T2", "T3", "M1"]  # X1 not in the paper's set
     assert list(paper["cv"]["name"]) == ["C1"]
-    dense = mg.size_points(t, mg.Settings(fit_families=("transformer",)))
+    dense = points.size_points(t, points.Settings(fit_families=("transformer",)))
     assert "M1" not in set(dense["transformer"]["name"])
-    allm = mg.size_points(t, mg.Settings(model_set="all"))
+    allm = points.size_points(t, points.Settings(model_set="all"))
     assert "X1" in set(allm["transformer"]["name"])
-    ext = mg.size_points(t, mg.Settings(), extension=True)
+    ext = points.size_points(t, points.Settings(), extension=True)
     assert ext["transformer"].set_index("name").loc["N1", "extension"]
-    comp = mg.compute_points(t, mg.Settings())
+    comp = points.compute_points(t, points.Settings())
     assert list(comp["transformer"]["name"]) == ["T1", "T2", "T3"]  # M1 has no compute
 
 
 def test_authors_values_replace_primary_ones() -> None:
     authors = pd.DataFrame({"model": ["T1"], "authors_date": [dt.date(2017, 12, 6)],
                             "parameters_billions": [0.2], "training_compute_pflops": [np.nan]})
-    t = mg.model_table(_models(), mg.Settings(values="authors"), authors).set_index("name")
+    t = points.model_table(_models(), points.Settings(values="authors"), authors).set_index("name")
     assert t.loc["T1", "parameters_billions"] == 0.2
     assert t.loc["T1", "compute_pflops"] == 1e4  # kept: the authors give none
     assert t.loc["T1", "date"] == dt.date(2017, 12, 6)
     with pytest.raises(ValueError, match="authors_tables.csv"):
-        mg.model_table(_models(), mg.Settings(values="authors"), None)
+        points.model_table(_models(), points.Settings(values="authors"), None)
 
 
 def test_memory_divided_by_the_divisor() -> None:
@@ -67,20 +69,20 @@ def test_memory_divided_by_the_divisor() -> None:
                             "availability_date": [None] * 3, "memory_capacity_GiB": [12.0, 80.0, 192.0],
                             "paper_figures": [("2a",), ("1", "2a"), ()]})
     hw = HardwareData(devices, pd.DataFrame(), pd.DataFrame(), pd.DataFrame())
-    pts = mg.memory_points(hw, mg.Settings(memory_divisor=4.0))
+    pts = points.memory_points(hw, points.Settings(memory_divisor=4.0))
     # nominal GiB -> GB (1e9 bytes) -> billions of parameters at 4 bytes each
     assert list(pts["largest_model_billions"]) == pytest.approx([12 * 2**30 / 4e9, 80 * 2**30 / 4e9])
-    assert len(mg.memory_points(hw, mg.Settings(year_min=2018))) == 1  # year_min applies to memory too
-    assert len(mg.memory_points(hw, mg.Settings(), extension=True)) == 3
+    assert len(points.memory_points(hw, points.Settings(year_min=2018))) == 1  # year_min applies to memory too
+    assert len(points.memory_points(hw, points.Settings(), extension=True)) == 3
 
 
 def test_claims_follow_the_fits() -> None:
-    t = mg.model_table(_models(), mg.Settings())
+    t = points.model_table(_models(), points.Settings())
     devices = pd.DataFrame({"name": ["G1", "G2", "G3"], "device_type": ["gpu"] * 3,
                             "announce_date": [dt.date(2016, 1, 1), dt.date(2018, 1, 1), dt.date(2020, 1, 1)],
                             "availability_date": [None] * 3, "memory_capacity_GiB": [12.0, 32.0, 80.0],
                             "paper_figures": [("2a",)] * 3})
-    era = mg.analyse(t, HardwareData(devices, pd.DataFrame(), pd.DataFrame(), pd.DataFrame()), mg.Settings(),
+    era = points.analyse_era(t, HardwareData(devices, pd.DataFrame(), pd.DataFrame(), pd.DataFrame()), points.Settings(),
                      resamples=200)
     claims = {c.id: c for c in mg.claims_2a(era) + mg.claims_2b(era)}
     assert claims["fig2b.transformer_compute.per_2yr"].reproduced == pytest.approx(100.0)  # 10x / yr exactly
@@ -89,8 +91,8 @@ def test_claims_follow_the_fits() -> None:
 
 
 def test_real_authors_table_refers_to_known_models() -> None:
-    models = data.load_models()
-    authors = data.load_authors_tables(models=models)
+    models = tables.load_models()
+    authors = tables.load_authors_tables(models=models)
     assert len(authors) >= 20
     paper_2a = models[models["paper_figures"].apply(lambda f: "2a" in f)]
     assert len(paper_2a) >= 15

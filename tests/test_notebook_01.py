@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 from papermill.exceptions import PapermillExecutionError
 
-from conftest import assert_figure_files, assert_numbers_close, committed_sidecar, sidecar
-from memwall_lib import trends
-from memwall_lib.notebooks import run_notebook
-from memwall_lib.paths import DATA_DIR, NOTEBOOKS_DIR
+from helpers import assert_figure_files, assert_sidecar_reproduces, committed_sidecar, sidecar
+from memwall_lib.core import trends
+from memwall_lib.core.paths import DATA_DIR, NOTEBOOKS_DIR
+from memwall_lib.core.runner import run_notebook
 
 pytestmark = pytest.mark.notebook
 NB = "01_hardware_scaling"
@@ -32,13 +32,8 @@ def test_writes_png_pdf_json(notebook_run) -> None:
 
 @pytest.mark.parametrize("name", FIGS)
 def test_committed_figure_still_reproduces(notebook_run, name: str) -> None:
-    new = _sidecar(notebook_run(NB), name)
-    old = committed_sidecar(name)
-    assert new["parameters"] | {"output_dir": None} == old["parameters"] | {"output_dir": None}
-    assert_numbers_close(new["data"], old["data"], rtol=1e-9)
-    assert_numbers_close([{k: c[k] for k in ("id", "paper", "reproduced", "ci95", "holds")} for c in new["claims"]],
-                         [{k: c[k] for k in ("id", "paper", "reproduced", "ci95", "holds")} for c in old["claims"]],
-                         rtol=1e-9, path="claims")
+    # everything but provenance and output_dir: parameters, data, and every claim's text, rule and note
+    assert_sidecar_reproduces(_sidecar(notebook_run(NB), name), committed_sidecar(name), rtol=1e-9)
 
 
 def test_claims_are_computed_from_the_plotted_points(notebook_run) -> None:

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from papermill.exceptions import PapermillExecutionError
 
-from conftest import assert_figure_files, assert_numbers_close, committed_sidecar, sidecar
-from memwall_lib import profiling
-from memwall_lib import transformer as tfm
-from memwall_lib.notebooks import run_notebook
-from memwall_lib.paths import NOTEBOOKS_DIR
+from helpers import assert_figure_files, assert_numbers_close, committed_sidecar, sidecar
+from memwall_lib.core.paths import NOTEBOOKS_DIR
+from memwall_lib.core.runner import run_notebook
+from memwall_lib.engines import transformer as tfm
+from memwall_lib.figures import fig3_profiling as profiling
 
 pytestmark = pytest.mark.notebook
 NB = "03_transformer_profiling"

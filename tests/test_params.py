@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from memwall_lib import hardware
-from memwall_lib.params import Param, ParameterError, check_parameters
+from memwall_lib.core.params import Param, ParameterError, assigned_names, check_parameters, parameter_cell_names
+from memwall_lib.figures import fig1_hardware
 
 SPEC = {
     "year_max": Param(int, "last year", minimum=1990, maximum=2030),
@@ -71,4 +71,37 @@ def test_relations_across_parameters(tmp_path: Path) -> None:
           "dram_convention": "generation", "interconnect_metric": "device",
           "interconnect_families": ["pcie"], "data_dir": "data", "output_dir": str(tmp_path)}
     with pytest.raises(ParameterError, match="year_min < year_max"):
-        check_parameters(ns, hardware.PARAMETERS, hardware.RELATIONS)
+        check_parameters(ns, fig1_hardware.PARAMETERS, fig1_hardware.RELATIONS)
+
+
+# --------------------------------------------------------------------------- in a kernel: the In history
+PARAMS_CELL = ("# Parameters (papermill overrides these)\nyear_max = 2023\npolicy = 'a'\nratio = 1\n"
+               "flag = True\nlengths = [128, 256]\noutput_dir = 'out'\n")
+
+
+def test_assigned_names() -> None:
+    assert assigned_names("a = 1\nb: int = 2\nc = d = 3\ne, (f, g) = 1, (2, 3)\nh += 1\nprint(z)\n") == \
+        set("abcdefgh")
+    assert assigned_names("def (") == set()
+
+
+def test_parameter_cell_names_reads_the_parameters_cells_of_the_history() -> None:
+    history = ["", PARAMS_CELL, "# Parameters\nyear_max = 2025\nextra = 1\n", "x = 5\n# Parameters\ny = 1"]
+    assert parameter_cell_names({"In": history}) == {"year_max", "policy", "ratio", "flag", "lengths",
+                                                     "output_dir", "extra"}
+    assert parameter_cell_names({"In": ["", "x = 1"]}) is None  # no parameters cell ran
+    assert parameter_cell_names({}) is None  # not in a kernel
+
+
+def test_in_a_kernel_later_names_are_not_parameters(tmp_path: Path) -> None:
+    ns = _ns(tmp_path, x=5, claims_seen=[1, 2], In=["", PARAMS_CELL, "x = 5\nclaims_seen = [1, 2]"])
+    assert check_parameters(ns, SPEC)["year_max"] == 2023
+    # outside a kernel the same globals are all checked
+    with pytest.raises(ParameterError, match="unknown parameter"):
+        check_parameters({k: v for k, v in ns.items() if k != "In"}, SPEC)
+
+
+def test_in_a_kernel_a_mistyped_injected_parameter_is_caught(tmp_path: Path) -> None:
+    ns = _ns(tmp_path, yaer_max=2025, In=["", PARAMS_CELL, "# Parameters\nyaer_max = 2025\n"])
+    with pytest.raises(ParameterError, match=r"'yaer_max' \(did you mean 'year_max'\?\)"):
+        check_parameters(ns, SPEC)

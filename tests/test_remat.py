@@ -8,7 +8,10 @@ import random
 import pytest
 import torch
 
-from memwall_lib import remat
+from helpers import all_schedules, brute_force_optimum
+from memwall_lib.core.params import ParameterError, check_parameters
+from memwall_lib.engines import remat
+from memwall_lib.figures import fig4b_remat
 
 
 def _synthetic(n: int, rng: random.Random) -> remat.ChainProfile:
@@ -33,7 +36,7 @@ def test_optimal_schedule_equals_brute_force(seed: int) -> None:
     prof = _synthetic(rng.randint(1, 7), rng)
     none_peak = remat.predict(prof, remat.schedule_none(len(prof)))[0]
     for budget in range(1, none_peak + 2):
-        brute = remat.brute_force_optimum(prof, budget)
+        brute = brute_force_optimum(prof, budget)
         dp = remat.optimal_schedule(prof, budget, unit_bytes=1)
         if brute is None:
             assert dp is None, budget
@@ -50,7 +53,7 @@ def test_rounded_budget_is_still_feasible() -> None:
     none_peak = remat.predict(prof, remat.schedule_none(7))[0]
     for budget in (none_peak * f for f in (0.4, 0.6, 0.8, 1.0)):
         sch = remat.optimal_schedule(prof, budget, resolution=7)
-        exact = remat.brute_force_optimum(prof, budget)
+        exact = brute_force_optimum(prof, budget)
         assert (sch is None) or remat.predict(prof, sch)[0] <= budget
         if sch is not None:
             assert remat.predict(prof, sch)[1] >= exact[0]  # rounding can only cost recomputation
@@ -59,7 +62,7 @@ def test_rounded_budget_is_still_feasible() -> None:
 def test_all_schedules_counts() -> None:
     # 1 block: 2 schedules; n blocks: sum over partitions of 2^segments = 2 * 3^(n-1)
     for n in range(1, 6):
-        assert len(remat.all_schedules(n)) == 2 * 3 ** (n - 1)
+        assert len(all_schedules(n)) == 2 * 3 ** (n - 1)
 
 
 def test_baseline_schedules() -> None:
@@ -122,12 +125,12 @@ def test_frontier_and_reduction(gpt2_result: remat.ChainResult) -> None:
     red, best = gpt2_result.reduction_at(0.2)
     assert best.overhead <= 0.2 and red == gpt2_result.reference.peak_activation_bytes / best.peak_activation_bytes
     assert red >= 1.0
-    claims = remat.figure_claims([gpt2_result], 0.2)
+    claims = fig4b_remat.figure4b_claims([gpt2_result], 0.2)
     assert claims[0].reproduced == red and claims[0].holds == (red >= 4.0)
 
 
 def test_tracker_counts_live_forward_tensors() -> None:
-    tracker = remat._tracker_class()()
+    tracker = remat.tracker_class()()
     a = torch.randn(256, 256, requires_grad=True)
     with tracker:
         b = (a @ a).relu()      # relu saves its output b; the matmul result is a temporary
@@ -138,11 +141,19 @@ def test_tracker_counts_live_forward_tensors() -> None:
     assert tracker.live_act == 0
 
 
-def test_bad_parameters_name_the_parameter() -> None:
-    from memwall_lib.params import ParameterError
+#: Notebook 05's default parameters (a valid namespace for check_parameters).
+NB05 = dict(chains=["gpt2", "resnet152"], gpt2_layers=12, gpt2_hidden=256, gpt2_heads=4, gpt2_tokens=128,
+            gpt2_batch_size=2, resnet_image_size=96, resnet_batch_size=2, every_k=[2, 4], n_budgets=8,
+            timing_repeats=3, threads=1, max_overhead=0.2, device="cpu", seed=0)
 
+
+def test_bad_parameters_name_the_parameter(tmp_path) -> None:
     with pytest.raises(ParameterError, match="chains"):
-        remat.build_chain("vgg", {"device": "cpu", "seed": 0})
+        fig4b_remat.build_chain("vgg", {"device": "cpu", "seed": 0})
+    ns = {**NB05, "output_dir": str(tmp_path)}
+    assert check_parameters(ns, fig4b_remat.PARAMETERS, fig4b_remat.RELATIONS)["device"] == "cpu"
+    with pytest.raises(ParameterError, match="'gpt2_hidden' and 'gpt2_heads': expected gpt2_heads to divide"):
+        check_parameters({**ns, "gpt2_heads": 3}, fig4b_remat.PARAMETERS, fig4b_remat.RELATIONS)
     if not torch.cuda.is_available():
-        with pytest.raises(ParameterError, match="device"):
-            remat.check_device("cuda")
+        with pytest.raises(ParameterError, match="parameter 'device': that device is not available"):
+            check_parameters({**ns, "device": "cuda"}, fig4b_remat.PARAMETERS, fig4b_remat.RELATIONS)

@@ -13,7 +13,8 @@ from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
-from memwall_lib.paths import NOTEBOOKS_DIR, REPO_ROOT
+from memwall_lib.core.params import PARAMETERS_CELL_MARKER
+from memwall_lib.core.paths import NOTEBOOKS_DIR, REPO_ROOT
 
 NOTEBOOKS = sorted(NOTEBOOKS_DIR.glob("*.ipynb"))
 # conda names that differ from PyPI names
@@ -62,10 +63,23 @@ def test_notebook_is_committed_without_outputs(nb: Path) -> None:
 
 
 @pytest.mark.parametrize("nb", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_notebook_cells_have_ids(nb: Path) -> None:
+    # nbformat >= 4.5 requires a unique id per cell (JupyterLab adds them; hand edits drop them)
+    book = json.loads(nb.read_text())
+    if (book["nbformat"], book["nbformat_minor"]) >= (4, 5):
+        ids = [c.get("id") for c in book["cells"]]
+        assert None not in ids, f"{nb.name}: {ids.count(None)} cell(s) without an id"
+        assert len(set(ids)) == len(ids), f"{nb.name}: repeated cell ids"
+
+
+@pytest.mark.parametrize("nb", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
 def test_notebook_has_a_parameters_cell_then_a_check(nb: Path) -> None:
     book = json.loads(nb.read_text())
     code = [c for c in book["cells"] if c["cell_type"] == "code"]
     assert "parameters" in code[0].get("metadata", {}).get("tags", []), f"{nb.name}: first code cell must be tagged 'parameters'"
+    # the check reads the parameters cells' names from the kernel's history by this first line
+    assert "".join(code[0]["source"]).startswith(PARAMETERS_CELL_MARKER), \
+        f"{nb.name}: the parameters cell must start with {PARAMETERS_CELL_MARKER!r}"
     assert "check_parameters(globals()" in "".join(code[1]["source"]), f"{nb.name}: second code cell must check the parameters"
     assert book["metadata"]["kernelspec"]["name"] == "memwall"
 

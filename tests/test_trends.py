@@ -7,7 +7,7 @@ import datetime as dt
 import numpy as np
 import pytest
 
-from memwall_lib import trends
+from memwall_lib.core import trends
 
 
 def _synthetic(rate_per_2yr: float, n: int = 40, noise: float = 0.0, seed: int = 1):
@@ -79,12 +79,6 @@ def test_error_names_the_series() -> None:
 def test_fractional_year() -> None:
     assert trends.fractional_year(dt.date(2020, 1, 1))[0] == pytest.approx(2020.0)
     assert trends.fractional_year([dt.date(2021, 7, 2)])[0] == pytest.approx(2021 + 182 / 365)
-
-
-def test_normalize_and_its_error() -> None:
-    assert list(trends.normalize([2.0, 4.0], 2.0)) == [1.0, 2.0]
-    with pytest.raises(trends.FitError):
-        trends.normalize([1.0], 0.0)
 
 
 def test_leave_one_out_and_bootstrap_bracket_the_fit() -> None:

@@ -9,6 +9,7 @@ path stops the notebook at once with a message naming the parameter and what was
 
 from __future__ import annotations
 
+import ast
 import difflib
 from dataclasses import dataclass
 from pathlib import Path
@@ -119,31 +120,70 @@ def _check_one(name: str, value: Any, spec: Param) -> Any:
 #: Types a papermill parameter can have (papermill writes Python literals).
 _PARAMETER_TYPES = (bool, int, float, str, list, tuple, type(None))
 
+#: The first line of a parameters cell: the notebook's own ("# Parameters (papermill overrides
+#: these)...") and the cell papermill injects ("# Parameters") both start with it.
+PARAMETERS_CELL_MARKER = "# Parameters"
+
 
 def user_names(namespace: Mapping[str, Any]) -> dict[str, Any]:
     """The parameter-like values in ``namespace``: names not starting with an underscore,
-    bound to a bool, number, string, list, tuple or None (papermill's literal types).
-
-    Modules, functions, dicts, data frames and figures are not parameter-like, so
-    re-running the check in JupyterLab after later cells ran does not trip over them;
-    notebooks keep later plain scalars out of the top level (or prefix them with ``_``).
-    """
+    bound to a bool, number, string, list, tuple or None (papermill's literal types)."""
     return {k: v for k, v in namespace.items()
             if not k.startswith("_") and k not in _IPYTHON_NAMES
             and isinstance(v, _PARAMETER_TYPES)}
+
+
+def assigned_names(source: str) -> set[str]:
+    """Names bound at the top level of a cell's ``source`` (``a = 1``, ``a: int = 1``,
+    ``a = b = 2``, ``a, b = 1, 2``); an empty set if it does not parse."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return set()
+    names: set[str] = set()
+    for node in tree.body:
+        targets = node.targets if isinstance(node, ast.Assign) else (
+            [node.target] if isinstance(node, (ast.AnnAssign, ast.AugAssign)) else [])
+        for t in targets:
+            for n in ast.walk(t):
+                if isinstance(n, ast.Name):
+                    names.add(n.id)
+    return names
+
+
+def parameter_cell_names(namespace: Mapping[str, Any]) -> set[str] | None:
+    """The names the parameters cells define, read from the kernel's input history.
+
+    In a Jupyter kernel (JupyterLab, papermill) ``In`` lists the executed cells' sources; every
+    cell that starts with :data:`PARAMETERS_CELL_MARKER` (the notebook's parameters cell and
+    papermill's injected one) contributes the names it assigns. None outside a kernel, or when
+    no such cell ran: then every parameter-like global is checked.
+    """
+    history = namespace.get("In")
+    if not isinstance(history, list):
+        return None
+    cells = [src for src in history if isinstance(src, str) and src.lstrip().startswith(PARAMETERS_CELL_MARKER)]
+    if not cells:
+        return None
+    return set().union(*(assigned_names(src) for src in cells))
 
 
 def check_parameters(namespace: Mapping[str, Any], spec: Mapping[str, Param],
                      relations: Sequence[tuple[Callable[[dict[str, Any]], bool], str]] = ()) -> dict[str, Any]:
     """Validate the notebook's parameters; return them as a dict (for the sidecar).
 
-    ``namespace`` is the notebook's ``globals()`` right after the parameters cell (and the
-    cell papermill injects). Every name in it must be in ``spec`` and every name of
-    ``spec`` must be present. Path parameters come back as given (strings); use
-    :func:`memwall_lib.paths.resolve` to turn them into paths. ``relations`` are checks
+    ``namespace`` is the notebook's ``globals()``. In a kernel, the names checked are those
+    the parameters cells assign (:func:`parameter_cell_names`), so the check can be re-run at
+    any time in JupyterLab, whatever later cells defined; elsewhere (a plain dict), every
+    parameter-like name. Every checked name must be in ``spec`` and every name of ``spec``
+    must be present. Path parameters come back as given (strings); use
+    :func:`memwall_lib.core.paths.resolve` to turn them into paths. ``relations`` are checks
     across parameters: (predicate on the checked dict, message naming the parameters).
     """
     given = user_names(namespace)
+    defined = parameter_cell_names(namespace)
+    if defined is not None:
+        given = {k: namespace[k] for k in defined if k in namespace}
     unknown = sorted(set(given) - set(spec))
     if unknown:
         msgs = []
@@ -159,11 +199,6 @@ def check_parameters(namespace: Mapping[str, Any], spec: Mapping[str, Param],
         if not predicate(checked):
             raise ParameterError(message)
     return checked
-
-
-def describe_parameters(spec: Mapping[str, Param]) -> str:
-    """A Markdown list of the parameters (for notebooks and the README)."""
-    return "\n".join(f"- `{n}` ({p.describe()}): {p.help}" for n, p in spec.items())
 
 
 def output_dir(value: str | Path) -> Path:

@@ -86,13 +86,6 @@ def build_from_config(config: Any, device: str = "cpu", dtype: Any = None, lm_he
     return model.eval()
 
 
-def build_transformer(name: str, max_positions: int = 512, device: str = "cpu",
-                      dtype: Any = None, lm_head: bool = True) -> Any:
-    """Build a named BERT or GPT-2 size with random weights (see :func:`transformer_config`)."""
-    return build_from_config(transformer_config(name, max_positions), device=device, dtype=dtype,
-                             lm_head=lm_head)
-
-
 def build_torchvision(name: str, device: str = "cpu") -> Any:
     """A torchvision CNN (``alexnet``, ``vgg19``, ``resnet152``, ``densenet201``,
     ``resnext101_64x4d``) with random weights (``weights=None``: nothing downloaded)."""

@@ -192,18 +192,18 @@ def spec_from_config(config: Any, name: str | None = None) -> TransformerSpec:
 
 
 def get_spec(model: str | TransformerSpec | Any) -> TransformerSpec:
-    """A spec from a model name of :mod:`memwall_lib.models` (``bert-base``, ``gpt2`` ...),
+    """A spec from a model name of :mod:`memwall_lib.engines.builders` (``bert-base``, ``gpt2`` ...),
     a :class:`TransformerSpec`, or a ``transformers`` config object."""
     if isinstance(model, TransformerSpec):
         return model
     if isinstance(model, str):
-        from . import models
+        from . import builders
 
-        known = sorted(models.BERT_SIZES) + sorted(models.GPT2_SIZES)
+        known = sorted(builders.BERT_SIZES) + sorted(builders.GPT2_SIZES)
         if model not in known:
             raise ProfileError(f"model: unknown model {model!r}; expected one of {known}, "
                                "a TransformerSpec or a transformers config")
-        return spec_from_config(models.transformer_config(model), name=model)
+        return spec_from_config(builders.transformer_config(model), name=model)
     return spec_from_config(model)
 
 

@@ -2,7 +2,7 @@
 
 Colour-blind-safe palette (Okabe-Ito), readable fonts, light grid, no top/right spines,
 log axes where the paper uses them. Functions here draw what they are given; they never
-compute the numbers (fits come from :mod:`memwall_lib.trends`).
+compute the numbers (fits come from :mod:`memwall_lib.core.trends`).
 """
 
 from __future__ import annotations

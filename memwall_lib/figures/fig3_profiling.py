@@ -1,32 +1,35 @@
-"""Figure 3 glue: the notebook's parameters, the analytic and measured results in the
-sidecar's shape, the two figures and the claims.
+"""Figure 3: BERT-Base, BERT-Large and GPT-2 profiled: analytic FLOPs, MOPs and arithmetic
+intensity, measured latency, and a roofline calibrated on this machine.
 
-The numbers come from :mod:`memwall_lib.transformer` (analytic FLOPs and bytes) and
-:mod:`memwall_lib.measure` (latency, FLOP counting, calibrated roofline); this module only
-arranges them. Units: GFLOPs = 1e9 FLOPs, GB = 1e9 bytes, seconds.
+The numbers come from :mod:`memwall_lib.engines.transformer` (analytic FLOPs and bytes),
+:mod:`memwall_lib.engines.workloads` (latency, FLOP counting) and
+:mod:`memwall_lib.engines.roofline`; this module arranges them. Units: GFLOPs = 1e9 FLOPs, GB = 1e9 bytes, seconds.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
-from . import measure
-from . import transformer as tfm
-from .figures import Claim
-from .models import BERT_SIZES, GPT2_SIZES
-from .params import Param
+from .. import paper
+from ..core.claims import Claim
+from ..core.params import Param
+from ..engines import timing, workloads
+from ..engines import transformer as tfm
+from ..engines.builders import BERT_SIZES, GPT2_SIZES
+from ..engines.roofline import Roofline, calibrate_roofline
 
 MODEL_CHOICES: tuple[str, ...] = tuple(BERT_SIZES) + tuple(GPT2_SIZES)
 #: Display names and colours (PALETTE indices) of the models.
 LABELS: dict[str, str] = {"bert-base": "BERT-Base", "bert-large": "BERT-Large", "gpt2": "GPT-2",
                           "gpt2-medium": "GPT-2 Medium", "gpt2-large": "GPT-2 Large", "gpt2-xl": "GPT-2 XL"}
 #: The survey's latency of GPT-2 relative to BERT-Base at 128 tokens, on its Xeon Gold 6242.
-PAPER_GPT2_OVER_BERT_BASE_128 = 45.0
+PAPER_GPT2_OVER_BERT_BASE_128: float = paper.claim("fig3_decoder_over_bert_base").value
 #: The survey's arithmetic intensity of GPT-2 at 8-bit (about 2 FLOPs/byte).
-PAPER_GPT2_AI = 2.0
+PAPER_GPT2_AI: float = paper.GPT2_INTENSITY
 #: Roofline predictions count as good within this relative error of the measured latency.
 PREDICTION_TOLERANCE = 0.25
 REFERENCE = ("bert-base", 128)
@@ -51,12 +54,18 @@ PARAMETERS: dict[str, Param] = {
     "repeats": Param(int, "timed runs per latency (median reported, min-max as spread)", minimum=1, maximum=100),
     "warmup": Param(int, "untimed runs before timing", minimum=0, maximum=10),
     "threads": Param(int, "CPU threads for every measurement (0 = torch's default)", minimum=0, maximum=512),
-    "device": Param(str, "where latency and the roofline are measured", choices=measure.DEVICES),
-    "dtype": Param(str, "precision of the measured runs", choices=measure.DTYPES),
+    "device": Param(str, "where latency and the roofline are measured", choices=timing.DEVICES,
+                    check=timing.device_available,
+                    check_message="that device is not available on this machine (no CUDA GPU); use 'cpu'"),
+    "dtype": Param(str, "precision of the measured runs", choices=timing.DTYPES),
     "flop_check_generate_len": Param(int, "GPT-2 generations up to this length are FLOP-counted whole; "
                                           "longer ones on their last step", minimum=1, maximum=4096),
     "output_dir": Param(str, "folder the figures and sidecars are written to", path="out_dir"),
 }
+
+
+#: Checks across parameters (none for Figure 3).
+RELATIONS: tuple = ()
 
 
 # --------------------------------------------------------------------------- analytic
@@ -89,26 +98,26 @@ def breakdown_table(models: Sequence[str], seq_lens: Sequence[int],
 
 def flop_validation(models: Sequence[str], seq_lens: Sequence[int], max_generate: int) -> pd.DataFrame:
     """FlopCounterMode against the analytic matmul FLOPs for every model and length."""
-    rows = [r for m in models for r in measure.validate_flops(m, seq_lens, max_generate=max_generate)]
+    rows = [r for m in models for r in workloads.validate_flops(m, seq_lens, max_generate=max_generate)]
     return pd.DataFrame(rows)
 
 
 # --------------------------------------------------------------------------- measured
 def measure_models(models: Sequence[str], seq_lens: Sequence[int], *, device: str, dtype: str,
                    repeats: int, warmup: int, threads: int) -> dict[str, Any]:
-    """Latency rows per model (see :func:`memwall_lib.measure.measure_latency`) as columns:
+    """Latency rows per model (see :func:`memwall_lib.workloads.measure_latency`) as columns:
     ``{model: {"seq_len": [...], "median_s": [...], ...}}`` plus ``"runtime"``."""
     out: dict[str, Any] = {}
     for m in models:
-        rows = measure.measure_latency(m, seq_lens, device=device, dtype=dtype, repeats=repeats,
+        rows = workloads.measure_latency(m, seq_lens, device=device, dtype=dtype, repeats=repeats,
                                        warmup=warmup, threads=threads)
         out[m] = {k: [r[k] for r in rows] for k in rows[0]}
-    with measure.using_threads(threads):
-        out["runtime"] = measure.runtime_info(device, dtype)
+    with timing.using_threads(threads):
+        out["runtime"] = timing.runtime_info(device, dtype)
     return out
 
 
-def predictions(roofline: measure.Roofline, measured: Mapping[str, Any], dtype: str) -> dict[str, Any]:
+def predictions(roofline: Roofline, measured: Mapping[str, Any], dtype: str) -> dict[str, Any]:
     """Roofline-predicted against measured latency, per model and length: the workload's
     profile at the measured precision (embeddings, pooler / LM head included)."""
     prec = tfm.precision_for_dtype(dtype)
@@ -122,7 +131,7 @@ def predictions(roofline: measure.Roofline, measured: Mapping[str, Any], dtype: 
             "memory_bound_s", "overhead_s", "gflops", "mops_gb", "arithmetic_intensity",
             "attained_gflops_per_s")}
         for n, t in zip(rows["seq_len"], rows["median_s"]):
-            prof = measure.workload_profile(spec, n, prec)
+            prof = workloads.workload_profile(spec, n, prec)
             pred = roofline.predict(prof, m)
             for k in ("predicted_s", "roofline_s", "compute_bound_s", "memory_bound_s", "overhead_s"):
                 cols[k].append(pred[k])
@@ -168,28 +177,28 @@ def profiling_claims(analytic: Mapping[str, Any], measured: Mapping[str, Any]) -
     if encoders and decoders:
         d = decoders[0]
         fl = min(min(x / y for x, y in zip(a[enc]["gflops"], a[d]["gflops"])) for enc in encoders)
+        c = paper.claim("fig3_encoders_more_flops")
         claims.append(Claim(
-            "fig3_encoders_more_flops", f"Encoders have more FLOPs than {LABELS.get(d, d)} at every length "
-            "(smallest encoder/decoder FLOP ratio)", "> 1", fl, None, fl > 1,
+            c.id, c.format(decoder=LABELS.get(d, d)), c.value, fl, None, fl > 1,
             rule="holds if every encoder's FLOPs exceed the decoder's at every analytic length",
             note="survey convention: 8-bit, no embeddings or LM head"))
         mo = min(min(y / x for x, y in zip(a[enc]["mops_gb"], a[d]["mops_gb"])) for enc in encoders)
+        c = paper.claim("fig3_decoder_mops")
         claims.append(Claim(
-            "fig3_decoder_mops", f"{LABELS.get(d, d)} moves orders of magnitude more bytes (MOPs) than the "
-            "encoders (smallest decoder/encoder MOPs ratio)", ">= 10", mo, None, mo >= 10,
+            c.id, c.format(decoder=LABELS.get(d, d)), c.value, mo, None, mo >= 10,
             rule="holds if the decoder's MOPs are at least 10x every encoder's at every length"))
         ai = [x / y for enc in encoders for x, y in zip(a[enc]["arithmetic_intensity"],
                                                           a[d]["arithmetic_intensity"])]
+        c = paper.claim("fig3_decoder_low_intensity")
         claims.append(Claim(
-            "fig3_decoder_low_intensity", f"{LABELS.get(d, d)} has orders of magnitude lower arithmetic "
-            "intensity (smallest encoder/decoder ratio)", ">= 10", min(ai), None, min(ai) >= 10,
+            c.id, c.format(decoder=LABELS.get(d, d)), c.value, min(ai), None, min(ai) >= 10,
             rule="holds if every encoder's arithmetic intensity is at least 10x the decoder's at every length"))
         dai = a[d]["arithmetic_intensity"]
         mean_ai = float(np.mean(dai))
         ok = all(abs(x / PAPER_GPT2_AI - 1) <= PREDICTION_TOLERANCE for x in dai)
+        c = paper.claim("fig3_decoder_intensity_about_2")
         claims.append(Claim(
-            "fig3_decoder_intensity_about_2", f"{LABELS.get(d, d)}'s arithmetic intensity at 8-bit is about 2 "
-            "FLOPs/byte (mean over lengths)", PAPER_GPT2_AI, mean_ai, None, ok,
+            c.id, c.format(decoder=LABELS.get(d, d)), c.value, mean_ai, None, ok,
             rule="holds if it is within 25% of 2 at every analytic length",
             note=f"range over lengths {min(dai):.3g}-{max(dai):.3g}"))
     times = {m: dict(zip(v["seq_len"], v["median_s"])) for m, v in measured.items() if m != "runtime"}
@@ -199,18 +208,18 @@ def profiling_claims(analytic: Mapping[str, Any], measured: Mapping[str, Any]) -
         d = dec_t[0]
         common = sorted(set(times[d]).intersection(*[set(times[e]) for e in enc_t]))
         ratios = [times[d][n] / max(times[e][n] for e in enc_t) for n in common]
+        c = paper.claim("fig3_decoder_slowest")
         claims.append(Claim(
-            "fig3_decoder_slowest", f"{LABELS.get(d, d)} is the slowest at every measured length "
-            "(smallest ratio to the slowest encoder)", "> 1", min(ratios), None, min(ratios) > 1,
+            c.id, c.format(decoder=LABELS.get(d, d)), c.value, min(ratios), None, min(ratios) > 1,
             rule="holds if the decoder's median latency exceeds every encoder's at every measured length",
             note=f"measured lengths {common}"))
         if "bert-base" in times:
             n0 = 128 if 128 in common else common[0]
             r = times[d][n0] / times["bert-base"][n0]
             lo, hi = PAPER_GPT2_OVER_BERT_BASE_128 / 3, PAPER_GPT2_OVER_BERT_BASE_128 * 3
+            c = paper.claim("fig3_decoder_over_bert_base")
             claims.append(Claim(
-                "fig3_decoder_over_bert_base", f"{LABELS.get(d, d)} latency relative to BERT-Base at "
-                f"{n0} tokens", PAPER_GPT2_OVER_BERT_BASE_128, r, None, lo <= r <= hi,
+                c.id, c.format(decoder=LABELS.get(d, d), seq_len=n0), c.value, r, None, lo <= r <= hi,
                 rule="holds if within a factor of 3 of the survey's 45x (a different CPU and precision)",
                 note=("survey: Intel Xeon Gold 6242; here: "
                       f"{measured.get('runtime', {}).get('device_name', '?')}, "
@@ -225,18 +234,12 @@ def roofline_claims(preds: Mapping[str, Any]) -> list[Claim]:
     ratios = [r for v in preds.values() for r in v["ratio"]]
     worst = max(ratios, key=lambda r: abs(r - 1))
     within = sum(abs(r - 1) <= PREDICTION_TOLERANCE for r in ratios)
+    c = paper.claim("fig3_roofline_predicts_latency")
     return [Claim(
-        "fig3_roofline_predicts_latency", "Calibrated roofline (GEMM rate, STREAM bandwidth, per-call "
-        "overhead) predicts measured latency: worst predicted/measured ratio", 1.0, worst,
-        None, within == len(ratios),
+        c.id, c.text, c.value, worst, None, within == len(ratios),
         rule="holds if every prediction is within 25% of the measured median",
         note=f"{within} of {len(ratios)} within 25% (ratios {min(ratios):.3g}-{max(ratios):.3g}); "
              "this reproduction's check, not a claim of the paper")]
-
-
-def claims_frame(claims: Sequence[Claim]) -> pd.DataFrame:
-    """The claims as a table for the notebook."""
-    return pd.DataFrame([c.to_dict() for c in claims])[["id", "text", "paper", "reproduced", "holds", "rule"]]
 
 
 # --------------------------------------------------------------------------- figures
@@ -249,7 +252,7 @@ def plot_profiling(analytic: Mapping[str, Any], normalized: Mapping[str, Any]) -
     measured precision dashed), (d) measured latency normalized to the reference point."""
     import matplotlib.pyplot as plt
 
-    from . import plotting
+    from ..core import plotting
 
     plotting.apply_style()
     fig, axes = plt.subplots(1, 4, figsize=(17, 4.3))
@@ -287,14 +290,14 @@ def plot_profiling(analytic: Mapping[str, Any], normalized: Mapping[str, Any]) -
     return fig
 
 
-def plot_roofline(roofline: measure.Roofline, preds: Mapping[str, Any]) -> Any:
+def plot_roofline(roofline: Roofline, preds: Mapping[str, Any]) -> Any:
     """Left: the machine's calibrated roofline with each measured model/length placed at
     its arithmetic intensity and attained FLOP rate (lengths labelled on the right only:
     a model's points nearly coincide on the left). Right: predicted against measured
     latency, with the +-25% band."""
     import matplotlib.pyplot as plt
 
-    from . import plotting
+    from ..core import plotting
 
     plotting.apply_style()
     fig, (ax, bx) = plt.subplots(1, 2, figsize=(13, 5))
@@ -328,3 +331,75 @@ def plot_roofline(roofline: measure.Roofline, preds: Mapping[str, Any]) -> Any:
     bx.legend(loc="upper left", fontsize=8)
     fig.tight_layout()
     return fig
+
+
+# --------------------------------------------------------------------------- the figure's API
+#: Whether the notebook times things on this machine (then ``make`` runs it alone).
+TIMED: bool = True
+#: The data files this figure reads (none: the models are built from their configurations).
+DATA_FILES: tuple[str, ...] = ()
+#: The figures written: the four panels, and the roofline with predicted against measured latency.
+OUTPUTS: tuple[str, ...] = ("fig3_transformer_profiling", "fig3_roofline")
+
+
+@dataclass
+class Result:
+    """Figure 3 analysed: analytic sweeps, the per-op breakdown, the FLOP check, measured
+    latencies, the calibrated roofline and its predictions."""
+
+    parameters: dict[str, Any]
+    analytic: dict[str, Any]
+    breakdown: pd.DataFrame
+    flop_check: pd.DataFrame
+    measured: dict[str, Any]
+    roofline: Roofline
+    predicted: dict[str, Any]
+    normalized: dict[str, Any]
+
+    def analytic_table(self) -> pd.DataFrame:
+        """GFLOPs, MOPs (GB) and arithmetic intensity per model and length, in both precisions."""
+        return pd.concat({(conv, m): pd.DataFrame(v) for conv in ("survey_8bit", "measured_precision")
+                          for m, v in self.analytic[conv].items()}, names=["convention", "model"])
+
+    def predictions_table(self) -> pd.DataFrame:
+        """Measured against roofline-predicted latency (seconds) per model and length."""
+        return pd.concat({m: pd.DataFrame(v)[["seq_len", "measured_s", "predicted_s", "ratio", "compute_bound_s",
+                                              "memory_bound_s", "overhead_s"]] for m, v in self.predicted.items()},
+                         names=["model"])
+
+
+def analyse(params: Mapping[str, Any]) -> Result:
+    """Figure 3 from checked parameters (:data:`PARAMETERS`). Raises AssertionError if the
+    analytic FLOPs differ from FlopCounterMode's anywhere."""
+    p = dict(params)
+    analytic = analytic_data(p["models"], p["analytic_lengths"], p["dtype"])
+    breakdown = breakdown_table(p["models"], p["breakdown_lengths"])
+    flop_check = flop_validation(p["models"], p["analytic_lengths"], p["flop_check_generate_len"])
+    if not flop_check["equal"].all():
+        raise AssertionError(f"analytic and counted FLOPs differ:\n{flop_check[~flop_check['equal']]}")
+    measured = measure_models(p["models"], p["measured_lengths"], device=p["device"], dtype=p["dtype"],
+                              repeats=p["repeats"], warmup=p["warmup"], threads=p["threads"])
+    roofline = calibrate_roofline(p["models"], device=p["device"], dtype=p["dtype"], threads=p["threads"])
+    predicted = predictions(roofline, measured, p["dtype"])
+    return Result(p, analytic, breakdown, flop_check, measured, roofline, predicted, normalized_latency(measured))
+
+
+def claims(result: Result) -> dict[str, list[Claim]]:
+    """The paper's Figure 3 claims, and the roofline check of this reproduction."""
+    return {OUTPUTS[0]: profiling_claims(result.analytic, result.measured),
+            OUTPUTS[1]: roofline_claims(result.predicted)}
+
+
+def sidecar(result: Result) -> dict[str, dict[str, Any]]:
+    """Every analytic and measured number behind the two figures."""
+    return {OUTPUTS[0]: {"analytic": result.analytic, "breakdown": result.breakdown.to_dict(orient="list"),
+                         "flop_validation": result.flop_check.to_dict(orient="list"), "measured": result.measured,
+                         "normalized_latency": result.normalized, "roofline_predictions": result.predicted},
+            OUTPUTS[1]: {"roofline": result.roofline.to_dict(), "predictions": result.predicted,
+                         "runtime": result.measured["runtime"]}}
+
+
+def plot(result: Result) -> dict[str, Any]:
+    """The four panels, and the roofline figure."""
+    return {OUTPUTS[0]: plot_profiling(result.analytic, result.normalized),
+            OUTPUTS[1]: plot_roofline(result.roofline, result.predicted)}

@@ -135,13 +135,6 @@ def fit_growth(years: Sequence[float] | np.ndarray, values: Sequence[float] | np
                      r_squared=float(res.rvalue ** 2))
 
 
-def normalize(values: Sequence[float] | np.ndarray, reference: float) -> np.ndarray:
-    """``values / reference`` (e.g. each series relative to its first point)."""
-    if not (np.isfinite(reference) and reference > 0):
-        raise FitError(f"reference for normalization must be positive, got {reference}")
-    return np.asarray(values, dtype=float) / reference
-
-
 def leave_one_out(years: Sequence[float] | np.ndarray, values: Sequence[float] | np.ndarray,
                   horizon_years: float = 2.0) -> tuple[float, float]:
     """Range (min, max) of the growth factor over ``horizon_years`` when each point in turn

@@ -4,8 +4,8 @@ Executed copies go to ``build/notebooks/`` (ignored by git), never over the sour
 
 Command line::
 
-    python -m memwall_lib.notebooks --all                     # every notebook, then claims.md
-    python -m memwall_lib.notebooks notebooks/01_hardware_scaling.ipynb -p year_max 2020 -p output_dir build/mine
+    python -m memwall_lib --all                     # every notebook, then claims.md
+    python -m memwall_lib notebooks/01_hardware_scaling.ipynb -p year_max 2020 -p output_dir build/mine
 """
 
 from __future__ import annotations
@@ -66,11 +66,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--all", action="store_true", help="run every notebook in notebooks/")
     parser.add_argument("-p", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
                         help="parameter (a Python literal), as papermill's -p")
+    parser.add_argument("--no-summary", action="store_true", help="do not rewrite claims.md afterwards")
+    parser.add_argument("--summary-only", action="store_true",
+                        help="only rewrite claims.md from the sidecars in the output folder")
     args = parser.parse_args(argv)
+    params = {k: _literal(v) for k, v in args.p}
+    from .claims import write_claims_summary
+
+    if args.summary_only:
+        summary = write_claims_summary(resolve(params.get("output_dir", FIGURES_DIR)))
+        print(f"wrote {summary.relative_to(REPO_ROOT) if summary.is_relative_to(REPO_ROOT) else summary}")
+        return 0
     paths = notebook_paths() if args.all else [resolve(p) for p in args.notebooks]
     if not paths:
         parser.error("name a notebook or pass --all")
-    params = {k: _literal(v) for k, v in args.p}
     total = time.perf_counter()
     for p in paths:
         t0 = time.perf_counter()
@@ -78,8 +87,8 @@ def main(argv: list[str] | None = None) -> int:
         out = run_notebook(p, params)
         print(f"  done in {time.perf_counter() - t0:.1f} s -> {out.relative_to(REPO_ROOT) if out.is_relative_to(REPO_ROOT) else out}",
               flush=True)
-    from .figures import write_claims_summary
-
+    if args.no_summary:
+        return 0
     # the summary goes where the figures went: figures/ unless -p output_dir said otherwise
     summary = write_claims_summary(resolve(params.get("output_dir", FIGURES_DIR)))
     print(f"wrote {summary.relative_to(REPO_ROOT) if summary.is_relative_to(REPO_ROOT) else summary}; total {time.perf_counter() - total:.1f} s")

@@ -1,0 +1,154 @@
+"""Writing figures and their JSON sidecars, atomically.
+
+Each figure ``name`` becomes ``<out>/<name>.png``, ``<out>/<name>.pdf`` and
+``<out>/<name>.json``. Every file is written to a temporary file in the same folder and
+then renamed over the target (``os.replace``), so an interrupted run never leaves a
+truncated figure. PDF metadata carries no dates, so the same inputs give the same bytes.
+
+The sidecar is the contract that tests, CI and users read::
+
+    {"figure": name, "parameters": {...},
+     "claims": [{"id", "text", "paper", "reproduced", "ci95": [lo, hi] | null, "holds": bool,
+                 "rule", "note"}],
+     "data": {...numbers behind every plotted point and line...},
+     "provenance": {"git_commit", "packages", "python", "machine", "created"}}
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import math
+import os
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
+
+import numpy as np
+
+from .paths import FIGURES_DIR, resolve
+from .provenance import provenance
+
+if TYPE_CHECKING:
+    from .claims import Claim
+
+
+# --------------------------------------------------------------------------- JSON
+def to_jsonable(obj: Any) -> Any:
+    """Convert numpy/pandas/dates/dataclasses to plain JSON types; NaN and inf become None."""
+    if isinstance(obj, Mapping):
+        return {str(k): to_jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple, set)):
+        return [to_jsonable(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return [to_jsonable(v) for v in obj.tolist()]
+    if isinstance(obj, (np.bool_, bool)):
+        return bool(obj)
+    if isinstance(obj, (np.integer,)):
+        return int(obj)
+    if isinstance(obj, (np.floating, float)):
+        f = float(obj)
+        return f if math.isfinite(f) else None
+    if isinstance(obj, (dt.date, dt.datetime)):
+        return obj.isoformat()
+    if isinstance(obj, Path):
+        return str(obj)
+    if hasattr(obj, "to_dict") and callable(obj.to_dict):
+        return to_jsonable(obj.to_dict())
+    return obj
+
+
+def dumps(obj: Any) -> str:
+    """Stable, readable JSON (sorted keys off: insertion order is meaningful)."""
+    return json.dumps(to_jsonable(obj), indent=2, allow_nan=False) + "\n"
+
+
+# --------------------------------------------------------------------------- atomic I/O
+def _default_file_mode() -> int:
+    """The mode a plain ``open(path, "w")`` would give (0o666 less the umask)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+def atomic_write_bytes(path: str | Path, payload: bytes) -> Path:
+    """Write ``payload`` to ``path`` via a temporary file in the same folder and a rename.
+
+    The file gets the usual permissions (mkstemp's private 0600 is widened to 0666 - umask).
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        os.chmod(tmp, _default_file_mode())
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(payload)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    return path
+
+
+def atomic_write_text(path: str | Path, text: str) -> Path:
+    return atomic_write_bytes(path, text.encode("utf-8"))
+
+
+# --------------------------------------------------------------------------- figures
+def _render(fig: Any, fmt: str) -> bytes:
+    buf = io.BytesIO()
+    if fmt == "pdf":
+        meta = {"CreationDate": None, "ModDate": None, "Producer": "memwall", "Creator": "memwall"}
+        fig.savefig(buf, format="pdf", metadata=meta, bbox_inches="tight")
+    else:
+        fig.savefig(buf, format="png", dpi=150, metadata={"Software": None}, bbox_inches="tight")
+    return buf.getvalue()
+
+
+def write_figure(fig: Any, name: str, *, parameters: Mapping[str, Any],
+                 claims: Sequence[Claim], data: Mapping[str, Any],
+                 out_dir: str | Path = FIGURES_DIR) -> dict[str, Path]:
+    """Write ``name``.png, .pdf and .json into ``out_dir`` atomically; return their paths.
+
+    All three are rendered in memory first, so a failure while rendering writes nothing.
+    """
+    out = Path(out_dir)
+    sidecar = {
+        "figure": name,
+        "parameters": dict(parameters),
+        "claims": [c.to_dict() for c in claims],
+        "data": dict(data),
+        "provenance": provenance(),
+    }
+    text = dumps(sidecar)  # fails early on anything not serializable
+    png, pdf = _render(fig, "png"), _render(fig, "pdf")
+    return {
+        "png": atomic_write_bytes(out / f"{name}.png", png),
+        "pdf": atomic_write_bytes(out / f"{name}.pdf", pdf),
+        "json": atomic_write_text(out / f"{name}.json", text),
+    }
+
+
+def write_figures(figures: Mapping[str, Any], *, claims: Mapping[str, Sequence["Claim"]],
+                  data: Mapping[str, Mapping[str, Any]], parameters: Mapping[str, Any],
+                  out_dir: str | Path = FIGURES_DIR) -> list["Claim"]:
+    """Write every figure of a figure module's result (``figures``, ``claims`` and ``data``
+    are keyed by output name, as :mod:`memwall_lib.figures` returns them) into ``out_dir``
+    (relative paths from the repository root; created if missing). Returns every claim, in order.
+    """
+    missing = sorted(set(figures) ^ set(claims) | set(figures) ^ set(data))
+    if missing:
+        raise ValueError(f"figures, claims and data must name the same outputs; differ in {missing}")
+    out = resolve(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    written: list["Claim"] = []
+    for name, fig in figures.items():
+        write_figure(fig, name, parameters=parameters, claims=claims[name], data=data[name], out_dir=out)
+        written.extend(claims[name])
+    return written

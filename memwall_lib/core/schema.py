@@ -1,0 +1,285 @@
+"""Validating a CSV file against its schema, cell by cell.
+
+Every table has a :class:`Schema` (the project's own are in :mod:`memwall_lib.tables.schemas`): its columns, their types, units, ranges and allowed
+values, and the key that must be unique. :func:`read_table` parses a file cell by cell and
+raises :class:`DataValidationError` naming the file, the row (and its line in the file),
+the column, what was expected and what was found, for *every* bad cell, never a raw pandas
+or numpy traceback. Nothing here plots or fits.
+
+Conventions shared by all tables (see ``data/README.md``):
+
+- dates are ISO ``YYYY-MM-DD``, or ``YYYY-MM`` when only the month is known (taken as the
+  15th of that month);
+- numbers are plain decimals with the unit in the column name (GB = 1e9 bytes,
+  TFLOPS = 1e12 FLOP/s, PFLOPs = 1e15 FLOPs);
+- booleans are ``true``/``false``;
+- every row has a non-empty ``source`` (a URL or a citation).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import math
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import pandas as pd
+
+Kind = Literal["str", "float", "date", "bool", "category", "list"]
+
+#: Dates outside this window are rejected as typos (e.g. 2103 for 2013).
+DATE_MIN = dt.date(1940, 1, 1)
+DATE_MAX = dt.date(2030, 12, 31)
+
+_DATE_RE = re.compile(r"^(\d{4})-(\d{2})(?:-(\d{2}))?$")
+_MAX_REPORTED_ERRORS = 25
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a table.
+
+    ``kind`` is the cell type; ``positive`` requires a number > 0; ``allowed`` restricts a
+    ``category`` (or each item of a ``;``-separated ``list``) to a set of values.
+    """
+
+    name: str
+    kind: Kind
+    description: str
+    required: bool = True
+    positive: bool = False
+    allowed: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class Schema:
+    """The contract of one CSV file: its columns and the columns that form a unique key."""
+
+    name: str
+    columns: tuple[Column, ...]
+    key: tuple[str, ...]
+    description: str = ""
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    def column(self, name: str) -> Column:
+        for c in self.columns:
+            if c.name == name:
+                return c
+        raise KeyError(name)
+
+
+@dataclass
+class CellError:
+    """One bad cell (or a whole-file problem when ``row`` is None)."""
+
+    file: str
+    row: int | None
+    line: int | None
+    column: str | None
+    message: str
+
+    def __str__(self) -> str:
+        where = self.file
+        if self.row is not None:
+            where += f": row {self.row} (line {self.line})"
+        if self.column is not None:
+            where += f", column '{self.column}'"
+        return f"{where}: {self.message}"
+
+
+class DataValidationError(ValueError):
+    """Raised when a data file breaks its schema; ``errors`` lists every bad cell."""
+
+    def __init__(self, errors: list[CellError]):
+        self.errors = errors
+        shown = errors[:_MAX_REPORTED_ERRORS]
+        lines = [str(e) for e in shown]
+        if len(errors) > len(shown):
+            lines.append(f"... and {len(errors) - len(shown)} more errors")
+        super().__init__(
+            f"{len(errors)} data error(s):\n  " + "\n  ".join(lines)
+        )
+
+
+# --------------------------------------------------------------------------- cell parsers
+def _parse_float(text: str, col: Column) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(value):
+        raise ValueError(f"expected a finite number, got {text!r}")
+    if col.positive and value <= 0:
+        raise ValueError(f"expected a positive number (> 0), got {text!r}")
+    return value
+
+
+def parse_date(text: str) -> dt.date:
+    """Parse ``YYYY-MM-DD`` or ``YYYY-MM`` (the 15th of the month) into a date.
+
+    Raises ValueError with a readable message for anything else or for a date outside
+    [1940, 2030].
+    """
+    m = _DATE_RE.match(text)
+    if not m:
+        raise ValueError(f"expected a date as YYYY-MM-DD or YYYY-MM, got {text!r}")
+    year, month = int(m.group(1)), int(m.group(2))
+    day = int(m.group(3)) if m.group(3) else 15
+    try:
+        value = dt.date(year, month, day)
+    except ValueError:
+        raise ValueError(f"expected a valid calendar date, got {text!r}") from None
+    if not (DATE_MIN <= value <= DATE_MAX):
+        raise ValueError(
+            f"expected a date between {DATE_MIN.isoformat()} and {DATE_MAX.isoformat()}, got {text!r}"
+        )
+    return value
+
+
+def _parse_bool(text: str) -> bool:
+    low = text.lower()
+    if low == "true":
+        return True
+    if low == "false":
+        return False
+    raise ValueError(f"expected 'true' or 'false', got {text!r}")
+
+
+def _parse_category(text: str, col: Column) -> str:
+    if col.allowed is not None and text not in col.allowed:
+        raise ValueError(f"expected one of {', '.join(col.allowed)}; got {text!r}")
+    return text
+
+
+def _parse_list(text: str, col: Column) -> tuple[str, ...]:
+    items = tuple(s.strip() for s in text.split(";") if s.strip())
+    for item in items:
+        _parse_category(item, col)
+    return items
+
+
+def _parse_cell(text: str, col: Column) -> Any:
+    if col.kind == "float":
+        return _parse_float(text, col)
+    if col.kind == "date":
+        return parse_date(text)
+    if col.kind == "bool":
+        return _parse_bool(text)
+    if col.kind == "category":
+        return _parse_category(text, col)
+    if col.kind == "list":
+        return _parse_list(text, col)
+    return text
+
+
+def _empty_value(col: Column) -> Any:
+    if col.kind == "float":
+        return math.nan
+    if col.kind == "list":
+        return ()
+    return None
+
+
+# --------------------------------------------------------------------------- reading
+def read_table(path: str | Path, schema: Schema) -> pd.DataFrame:
+    """Read ``path`` and validate it against ``schema``.
+
+    Returns a DataFrame with one column per schema column, typed: floats (NaN where an
+    optional cell is empty), ``datetime.date`` objects, bools, strings, tuples for lists.
+    Columns ``row`` (1-based data row) and ``line`` (line in the file) locate each record
+    for later error messages.
+
+    Raises DataValidationError listing every problem (file, row, line, column, expected).
+    """
+    path = Path(path)
+    fname = path.name
+    errors: list[CellError] = []
+    if not path.is_file():
+        raise DataValidationError([CellError(str(path), None, None, None, "file not found")])
+    with path.open(newline="", encoding="utf-8") as fh:
+        reader = csv.reader(fh)
+        try:
+            header = next(reader)
+        except StopIteration:
+            raise DataValidationError([CellError(fname, None, None, None, "file is empty")]) from None
+        header = [h.strip() for h in header]
+        missing = [c for c in schema.column_names if c not in header]
+        unknown = [h for h in header if h not in schema.column_names]
+        dupes = sorted({h for h in header if header.count(h) > 1})
+        if missing or unknown or dupes:
+            msg = []
+            if missing:
+                msg.append(f"missing column(s) {missing}")
+            if unknown:
+                msg.append(f"unknown column(s) {unknown}")
+            if dupes:
+                msg.append(f"repeated column(s) {dupes}")
+            raise DataValidationError([CellError(
+                fname, None, None, None,
+                "header: " + "; ".join(msg) + f"; expected exactly {schema.column_names}",
+            )])
+        index = {h: i for i, h in enumerate(header)}
+        records: list[dict[str, Any]] = []
+        seen_keys: dict[tuple, int] = {}
+        rownum = 0
+        for raw in reader:
+            line = reader.line_num
+            if not raw or all(not c.strip() for c in raw):
+                continue  # blank line
+            rownum += 1
+            if len(raw) != len(header):
+                errors.append(CellError(fname, rownum, line, None,
+                                        f"expected {len(header)} fields, got {len(raw)} (unquoted comma?)"))
+                continue
+            rec: dict[str, Any] = {"row": rownum, "line": line}
+            for col in schema.columns:
+                text = raw[index[col.name]].strip()
+                if text == "":
+                    if col.required:
+                        errors.append(CellError(fname, rownum, line, col.name,
+                                                f"expected a value ({col.description}), got an empty cell"))
+                    rec[col.name] = _empty_value(col)
+                    continue
+                try:
+                    rec[col.name] = _parse_cell(text, col)
+                except ValueError as exc:
+                    errors.append(CellError(fname, rownum, line, col.name, str(exc)))
+                    rec[col.name] = _empty_value(col)
+            key = tuple(rec.get(k) for k in schema.key)
+            if all(k not in (None, "") for k in key):
+                norm = tuple(k.casefold() if isinstance(k, str) else k for k in key)
+                if norm in seen_keys:
+                    errors.append(CellError(
+                        fname, rownum, line, ",".join(schema.key),
+                        f"duplicate of row {seen_keys[norm]}: {dict(zip(schema.key, key))} must be unique",
+                    ))
+                else:
+                    seen_keys[norm] = rownum
+            records.append(rec)
+    if not records and not errors:
+        errors.append(CellError(fname, None, None, None, "no data rows"))
+    if errors:
+        raise DataValidationError(errors)
+    frame = pd.DataFrame.from_records(records, columns=["row", "line", *schema.column_names])
+    frame.attrs["file"] = fname
+    return frame
+
+
+def check_references(
+    child: pd.DataFrame, child_col: str, parent: pd.DataFrame, parent_col: str
+) -> None:
+    """Every ``child[child_col]`` must appear in ``parent[parent_col]`` (a foreign key)."""
+    known = set(parent[parent_col])
+    errors = [
+        CellError(child.attrs.get("file", "?"), int(r.row), int(r.line), child_col,
+                  f"expected a {parent_col} listed in {parent.attrs.get('file', '?')}, got {getattr(r, child_col)!r}")
+        for r in child.itertuples() if getattr(r, child_col) not in known
+    ]
+    if errors:
+        raise DataValidationError(errors)

@@ -1,0 +1,126 @@
+"""Models written as chains of blocks, and running a chain under a checkpointing schedule.
+
+A *chain* is a model written as blocks ``h = block_n(...block_1(x))`` plus a loss; a
+:class:`~.schedules.Schedule` says which segments of it are checkpointed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from .schedules import Schedule
+
+CHAINS: tuple[str, ...] = ("gpt2", "resnet152")
+
+
+@dataclass
+class Chain:
+    """A model as a list of blocks (each maps one tensor to one tensor) and a loss.
+
+    ``module`` owns the parameters (a ``torch.nn.ModuleList`` of the blocks);
+    ``make_input()`` returns the same input batch each call; ``loss(output)`` is a scalar.
+    """
+
+    name: str
+    module: Any
+    make_input: Callable[[], Any]
+    loss: Callable[[Any], Any]
+    description: str = ""
+
+    @property
+    def blocks(self) -> list[Any]:
+        return list(self.module)
+
+    def __len__(self) -> int:
+        return len(self.module)
+
+
+def gpt2_chain(*, layers: int = 12, hidden: int = 256, heads: int = 4, tokens: int = 128,
+               batch_size: int = 2, vocab_size: int = 50257, dropout: float = 0.1,
+               device: str = "cpu", seed: int = 0) -> Chain:
+    """A GPT-2 stack as a chain: [embedding (tokens + positions, dropout), ``layers`` GPT-2
+    blocks (causal eager attention), final layer norm]; loss: mean square of the output
+    (the language-model head is left out so that the blocks dominate)."""
+    import torch
+    from transformers import GPT2Config
+
+    from ..builders import build_from_config
+
+    torch.manual_seed(seed)
+    config = GPT2Config(n_embd=hidden, n_layer=layers, n_head=heads, n_positions=max(1024, tokens),
+                        vocab_size=vocab_size, resid_pdrop=dropout, embd_pdrop=dropout,
+                        attn_pdrop=dropout, attn_implementation="eager")
+    gpt = build_from_config(config, device=device, lm_head=False).train()
+    mask = torch.full((tokens, tokens), float("-inf"), device=device).triu(1)[None, None]
+
+    class Embed(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.wte, self.wpe, self.drop = gpt.wte, gpt.wpe, gpt.drop
+
+        def forward(self, ids: Any) -> Any:
+            pos = torch.arange(ids.shape[1], device=ids.device)
+            return self.drop(self.wte(ids) + self.wpe(pos))
+
+    class Block(torch.nn.Module):
+        def __init__(self, block: Any) -> None:
+            super().__init__()
+            self.block = block
+
+        def forward(self, h: Any) -> Any:
+            out = self.block(h, attention_mask=mask)
+            return out[0] if isinstance(out, tuple) else out
+
+    blocks = torch.nn.ModuleList([Embed(), *[Block(b) for b in gpt.h], gpt.ln_f])
+    gen = torch.Generator().manual_seed(seed)
+    ids = torch.randint(0, vocab_size, (batch_size, tokens), generator=gen).to(device)
+    return Chain("gpt2", blocks, lambda: ids, lambda out: out.float().pow(2).mean(),
+                 f"GPT-2 stack: {layers} blocks, hidden {hidden}, {heads} heads, "
+                 f"batch {batch_size} x {tokens} tokens")
+
+
+def resnet_chain(name: str = "resnet152", *, image_size: int = 96, batch_size: int = 2,
+                 device: str = "cpu", seed: int = 0) -> Chain:
+    """A torchvision ResNet as a chain: [stem (conv, BN, ReLU, max-pool), every bottleneck
+    block, head (average pool, fully connected)]; loss: cross-entropy over 1000 classes."""
+    import torch
+
+    from ..builders import build_torchvision
+
+    torch.manual_seed(seed)
+    net = build_torchvision(name, device).train()
+    stem = torch.nn.Sequential(net.conv1, net.bn1, net.relu, net.maxpool)
+    head = torch.nn.Sequential(net.avgpool, torch.nn.Flatten(1), net.fc)
+    body = [b for layer in (net.layer1, net.layer2, net.layer3, net.layer4) for b in layer]
+    blocks = torch.nn.ModuleList([stem, *body, head])
+    gen = torch.Generator().manual_seed(seed)
+    x = torch.randn(batch_size, 3, image_size, image_size, generator=gen).to(device)
+    labels = torch.randint(0, 1000, (batch_size,), generator=gen).to(device)
+    return Chain(name, blocks, lambda: x,
+                 lambda out: torch.nn.functional.cross_entropy(out.float(), labels),
+                 f"{name}: {len(body)} bottleneck blocks, batch {batch_size} x {image_size}x{image_size}")
+
+
+def run_chain(chain: Chain, schedule: Schedule, x: Any) -> Any:
+    """The forward pass of ``chain`` under ``schedule`` (non-reentrant checkpointing)."""
+    from torch.utils.checkpoint import checkpoint, checkpoint_sequential
+
+    blocks = chain.blocks
+    if schedule.n_blocks != len(blocks):
+        raise ValueError(f"schedule {schedule.label!r} covers {schedule.n_blocks} blocks, chain has {len(blocks)}")
+    if schedule.sqrt_segments:
+        return checkpoint_sequential(blocks, schedule.sqrt_segments, x, use_reentrant=False)
+
+    def segment(s: int, e: int) -> Callable[[Any], Any]:
+        def fn(h: Any) -> Any:
+            for b in blocks[s:e + 1]:
+                h = b(h)
+            return h
+        return fn
+
+    for s, e, ckpt in schedule.segments:
+        x = checkpoint(segment(s, e), x, use_reentrant=False) if ckpt else segment(s, e)(x)
+    return x
+
+

@@ -1,0 +1,159 @@
+"""Timing on the machine it runs on: devices and dtypes, CPU threads, wall-clock runs.
+
+Units: seconds. torch is imported inside the functions, so importing this is cheap.
+Errors are :class:`MeasureError` (a ``ValueError``) naming the argument.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+from ..core.provenance import machine_description
+
+DEVICES: tuple[str, ...] = ("cpu", "cuda")
+DTYPES: tuple[str, ...] = ("float32", "bfloat16", "float16")
+
+
+class MeasureError(ValueError):
+    """Bad input to a measurement (unknown device or dtype, bad length or repeats)."""
+
+
+# --------------------------------------------------------------------------- helpers
+def torch_dtype(dtype: str) -> Any:
+    import torch
+
+    if dtype not in DTYPES:
+        raise MeasureError(f"dtype: expected one of {list(DTYPES)}, got {dtype!r}")
+    return getattr(torch, dtype)
+
+
+def check_device(device: str) -> str:
+    """``device`` if usable here; a clear error naming the parameter otherwise."""
+    import torch
+
+    if device not in DEVICES:
+        raise MeasureError(f"device: expected one of {list(DEVICES)}, got {device!r}")
+    if device == "cuda" and not torch.cuda.is_available():
+        raise MeasureError("device: 'cuda' was asked for but no CUDA GPU is available; use 'cpu'")
+    return device
+
+
+def device_available(device: str) -> bool:
+    """True if ``device`` (one of :data:`DEVICES`) can be used on this machine."""
+    if device not in DEVICES:
+        return False
+    if device == "cuda":
+        import torch
+
+        return bool(torch.cuda.is_available())
+    return True
+
+
+def synchronize(device: str) -> None:
+    """Wait for queued GPU work (no-op on CPU), so a timer brackets the real work."""
+    if device == "cuda":
+        import torch
+
+        torch.cuda.synchronize()
+
+
+def runtime_info(device: str = "cpu", dtype: str = "float32") -> dict[str, Any]:
+    """What a measured number depends on: device name, threads, dtype, torch version."""
+    import torch
+
+    info: dict[str, Any] = {"device": device, "dtype": dtype, "torch": torch.__version__,
+                            "threads": torch.get_num_threads(),
+                            "interop_threads": torch.get_num_interop_threads(),
+                            "load_average_1min": os.getloadavg()[0], "logical_cpus": os.cpu_count()}
+    if device == "cuda" and torch.cuda.is_available():
+        info["device_name"] = torch.cuda.get_device_name()
+    else:
+        info["device_name"] = machine_description()["cpu"]
+    return info
+
+
+@contextmanager
+def using_threads(threads: int | None) -> Iterator[int]:
+    """Run the block with ``threads`` intra-op CPU threads (None or 0: leave as is);
+    yields the count in use. One thread per process keeps timings stable when other
+    processes share the cores (a busy core stalls every parallel region of a multi-threaded
+    run)."""
+    import torch
+
+    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 0):
+        raise MeasureError(f"threads: expected an integer >= 0, got {threads!r}")
+    before = torch.get_num_threads()
+    if threads:
+        torch.set_num_threads(threads)
+    try:
+        yield torch.get_num_threads()
+    finally:
+        torch.set_num_threads(before)
+
+
+def last_level_cache_bytes() -> int | None:
+    """Size in bytes of the largest CPU cache Linux reports (None if unknown)."""
+    sizes = []
+    for p in Path("/sys/devices/system/cpu/cpu0/cache").glob("index*/size"):
+        text = p.read_text().strip().upper()
+        mult = {"K": 2**10, "M": 2**20, "G": 2**30}.get(text[-1:], 1)
+        try:
+            sizes.append(int(text.rstrip("KMG")) * mult)
+        except ValueError:
+            continue
+    return max(sizes) if sizes else None
+
+
+# --------------------------------------------------------------------------- timing
+@dataclass(frozen=True)
+class Timing:
+    """Wall-clock seconds of ``len(runs_s)`` runs after ``warmup`` untimed ones."""
+
+    runs_s: tuple[float, ...]
+    warmup: int
+
+    @property
+    def median_s(self) -> float:
+        return float(statistics.median(self.runs_s))
+
+    @property
+    def min_s(self) -> float:
+        return float(min(self.runs_s))
+
+    @property
+    def max_s(self) -> float:
+        return float(max(self.runs_s))
+
+    @property
+    def spread(self) -> float:
+        """(max - min) / median: relative spread of the runs."""
+        return (self.max_s - self.min_s) / self.median_s if self.median_s else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"median_s": self.median_s, "min_s": self.min_s, "max_s": self.max_s,
+                "spread": self.spread, "runs_s": list(self.runs_s), "warmup": self.warmup}
+
+
+def time_fn(fn: Callable[[], Any], *, repeats: int = 5, warmup: int = 1, device: str = "cpu") -> Timing:
+    """Run ``fn`` ``warmup`` times untimed, then time ``repeats`` runs (synchronizing a GPU
+    before and after each)."""
+    if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
+        raise MeasureError(f"repeats: expected an integer >= 1, got {repeats!r}")
+    if isinstance(warmup, bool) or not isinstance(warmup, int) or warmup < 0:
+        raise MeasureError(f"warmup: expected an integer >= 0, got {warmup!r}")
+    for _ in range(warmup):
+        fn()
+    runs = []
+    for _ in range(repeats):
+        synchronize(device)
+        t0 = time.perf_counter()
+        fn()
+        synchronize(device)
+        runs.append(time.perf_counter() - t0)
+    return Timing(tuple(runs), warmup)

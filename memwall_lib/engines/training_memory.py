@@ -1,0 +1,325 @@
+"""Training-memory accounting: parameters, gradients, optimizer state and the activations
+autograd saves for backward (:mod:`.storage`), measured for any ``torch.nn.Module``.
+
+Activations are *measured*, not estimated by formula: the forward pass (and loss) runs under
+:func:`torch.autograd.graph.saved_tensors_hooks`, and every tensor autograd packs for the
+backward pass is counted once per storage (views and in-place results share a storage).
+Parameters (and buffers) that autograd saves, e.g. the weight of a linear layer, are not
+activations: they are excluded here and counted once under parameters.
+
+Run it on the ``meta`` device and nothing is allocated: a GPT-3 175B configuration is
+analysed in seconds on a laptop. Storage identity on meta cannot use ``data_ptr()`` (0 for
+every meta tensor); :func:`storage_key` uses the address of the C++ storage object instead,
+and the counter keeps a reference to every counted tensor until the count is done, so no
+address is reused while counting. :func:`cross_check_meta_vs_real` shows that the meta count
+equals the count of a real CPU run byte for byte.
+
+Two accountings are reported side by side (:meth:`TrainingMemory.accounting`):
+
+- ``full``: parameters + gradients + optimizer state + saved activations (what a training
+  step really holds at the start of backward, before any gradient is freed);
+- ``paper_convention`` (the paper's Figure 4): parameters + optimizer state + feature maps,
+  where feature maps are the outputs of every layer (leaf module) in the forward pass, each
+  storage once, and gradients are not counted.
+
+Units: every ``*_bytes`` value is in bytes; ``*_gb`` values are in GB = 1e9 bytes.
+Optimizer state follows ``torch.optim`` exactly (checked by :func:`measure_optimizer_step`):
+SGD with momentum keeps one ``momentum_buffer`` per parameter; Adam/AdamW keep
+``exp_avg`` and ``exp_avg_sq`` per parameter plus a float32 ``step`` scalar (4 bytes) per
+parameter tensor. Mixed precision keeps 16-bit parameters and gradients and an fp32 master
+copy of the parameters, counted with the optimizer state (as in ZeRO, Rajbhandari et al. 2020).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Sequence
+
+from .storage import ActivationCount, measure_activations, storage_key, storage_nbytes
+
+#: 1 GB = 1e9 bytes (the unit of every ``*_gb`` value).
+GB: float = 1e9
+
+PRECISIONS: tuple[str, ...] = ("fp32", "mixed")
+OPTIMIZERS: tuple[str, ...] = ("sgd", "sgd_momentum", "adam", "adamw")
+CONVENTIONS: tuple[str, ...] = ("paper_convention", "full")
+#: Date rules of :func:`gpu_memory_by_year`.
+
+#: Bytes per element of parameters and gradients, by precision.
+_PARAM_BYTES = {"fp32": 4, "mixed": 2}
+#: fp32 tensors the optimizer keeps per parameter element, and float32 scalars per tensor.
+_STATE_PER_ELEMENT = {"sgd": 0, "sgd_momentum": 1, "adam": 2, "adamw": 2}
+OPTIMIZER_LABELS = {"sgd": "SGD", "sgd_momentum": "SGD with momentum", "adam": "Adam", "adamw": "AdamW"}
+_STATE_SCALARS_PER_TENSOR = {"sgd": 0, "sgd_momentum": 0, "adam": 1, "adamw": 1}
+
+
+def _check_choice(name: str, value: str, choices: Sequence[str]) -> None:
+    if value not in choices:
+        raise ValueError(f"{name}: expected one of {list(choices)}, got {value!r}")
+
+
+# --------------------------------------------------------------------------- parameters, optimizer
+def _trainable(model: Any) -> list[Any]:
+    return [p for p in model.parameters() if p.requires_grad]
+
+
+def parameter_count(model: Any) -> tuple[int, int]:
+    """(elements, tensors) of the trainable parameters (tied weights counted once)."""
+    ps = _trainable(model)
+    return sum(p.numel() for p in ps), len(ps)
+
+
+def parameter_bytes(model: Any, precision: str = "fp32") -> int:
+    """Bytes of the trainable parameters as the forward pass uses them (fp32: 4 per element;
+    mixed: 2 per element, the fp32 master copy being optimizer state)."""
+    _check_choice("precision", precision, PRECISIONS)
+    return parameter_count(model)[0] * _PARAM_BYTES[precision]
+
+
+def gradient_bytes(model: Any, precision: str = "fp32") -> int:
+    """Bytes of one gradient per trainable parameter element, in the parameters' precision."""
+    return parameter_bytes(model, precision)
+
+
+def optimizer_state_bytes(model: Any, optimizer: str = "adam", precision: str = "fp32") -> int:
+    """Bytes of ``torch.optim`` state after the first step (fp32 state tensors), plus the fp32
+    master weights under mixed precision.
+
+    sgd: 0; sgd_momentum: 4 bytes per element (``momentum_buffer``); adam/adamw: 8 bytes per
+    element (``exp_avg``, ``exp_avg_sq``) + 4 bytes per tensor (the float32 ``step``).
+    """
+    _check_choice("optimizer", optimizer, OPTIMIZERS)
+    _check_choice("precision", precision, PRECISIONS)
+    n, tensors = parameter_count(model)
+    state = 4 * n * _STATE_PER_ELEMENT[optimizer] + 4 * tensors * _STATE_SCALARS_PER_TENSOR[optimizer]
+    master = 4 * n if precision == "mixed" else 0
+    return state + master
+
+
+def make_optimizer(name: str, params: Iterable[Any]) -> Any:
+    """The ``torch.optim`` optimizer ``name`` (sgd, sgd_momentum with momentum 0.9, adam, adamw)."""
+    import torch
+
+    _check_choice("optimizer", name, OPTIMIZERS)
+    if name == "sgd":
+        return torch.optim.SGD(params, lr=1e-3)
+    if name == "sgd_momentum":
+        return torch.optim.SGD(params, lr=1e-3, momentum=0.9)
+    if name == "adam":
+        return torch.optim.Adam(params, lr=1e-4)
+    return torch.optim.AdamW(params, lr=1e-4)
+
+
+def _state_tensor_bytes(optimizer: Any) -> int:
+    import torch
+
+    seen: dict[int, int] = {}
+    for state in optimizer.state.values():
+        for v in state.values():
+            if isinstance(v, torch.Tensor):
+                seen.setdefault(storage_key(v), storage_nbytes(v))
+    return sum(seen.values())
+
+
+def measure_optimizer_step(model: Any, forward: Callable[[Any], Any], optimizer: str = "adam",
+                           precision: str = "fp32") -> dict[str, int]:
+    """Run one real training step and return the bytes really held, read from the tensors:
+    ``parameters`` (the model's trainable parameters), ``gradients`` (their ``.grad``) and
+    ``optimizer_state`` (every tensor in ``optimizer.state``, plus the fp32 master weights
+    under mixed precision, where the model must already be in 16-bit).
+
+    ``forward(model)`` returns the loss. Used to check :func:`optimizer_state_bytes`.
+    """
+    import torch
+
+    _check_choice("precision", precision, PRECISIONS)
+    params = _trainable(model)
+    if precision == "mixed":
+        if any(p.dtype not in (torch.float16, torch.bfloat16) for p in params):
+            raise ValueError("precision 'mixed': cast the model to float16 or bfloat16 first")
+        master = [p.detach().float().clone().requires_grad_(True) for p in params]
+        opt = make_optimizer(optimizer, master)
+    else:
+        master = []
+        opt = make_optimizer(optimizer, params)
+    model.zero_grad(set_to_none=True)
+    forward(model).float().backward()
+    grads = sum(storage_nbytes(p.grad) for p in params if p.grad is not None)
+    if master:
+        for m, p in zip(master, params):
+            m.grad = p.grad.float()
+        opt.step()
+        with torch.no_grad():
+            for m, p in zip(master, params):
+                p.copy_(m)
+        for m in master:
+            m.grad = None
+    else:
+        opt.step()
+    state = _state_tensor_bytes(opt) + sum(storage_nbytes(m) for m in master)
+    return {"parameters": sum(storage_nbytes(p) for p in params), "gradients": grads,
+            "optimizer_state": state}
+
+
+# --------------------------------------------------------------------------- the accounting
+@dataclass(frozen=True)
+class TrainingMemory:
+    """Memory to train one model, in bytes, with both accountings.
+
+    ``activation_bytes`` are saved for backward (measured); ``feature_map_bytes`` are the
+    layer outputs of the paper's convention (measured); ``parameters`` is the element count.
+    """
+
+    name: str
+    optimizer: str
+    precision: str
+    batch_size: int
+    parameters: int
+    parameter_bytes: int
+    gradient_bytes: int
+    optimizer_bytes: int
+    activation_bytes: int
+    feature_map_bytes: int
+    activations: ActivationCount
+
+    def accounting(self, convention: str = "full") -> dict[str, float]:
+        """``{"parameters_gb", "gradients_gb", "optimizer_gb", "activations_gb", "total_gb"}``
+        in GB (1e9 bytes). ``full``: with gradients and saved activations;
+        ``paper_convention``: gradients 0, feature maps (layer outputs) as activations."""
+        _check_choice("convention", convention, CONVENTIONS)
+        grads = self.gradient_bytes if convention == "full" else 0
+        acts = self.activation_bytes if convention == "full" else self.feature_map_bytes
+        parts = {"parameters_gb": self.parameter_bytes / GB, "gradients_gb": grads / GB,
+                 "optimizer_gb": self.optimizer_bytes / GB, "activations_gb": acts / GB}
+        parts["total_gb"] = (self.parameter_bytes + grads + self.optimizer_bytes + acts) / GB
+        return parts
+
+    def total_bytes(self, convention: str = "full") -> int:
+        _check_choice("convention", convention, CONVENTIONS)
+        if convention == "full":
+            return self.parameter_bytes + self.gradient_bytes + self.optimizer_bytes + self.activation_bytes
+        return self.parameter_bytes + self.optimizer_bytes + self.feature_map_bytes
+
+
+def account(model: Any, forward: Callable[[Any], Any], *, optimizer: str = "adam",
+            precision: str = "fp32", name: str = "", batch_size: int = 0) -> TrainingMemory:
+    """The training memory of ``model`` for one step of ``forward(model)`` (forward + loss)
+    with ``optimizer`` at ``precision``. Build the model and inputs on ``meta`` to allocate
+    nothing; under ``mixed`` the model must already be in 16-bit (the forward pass then
+    saves 16-bit activations)."""
+    _check_choice("optimizer", optimizer, OPTIMIZERS)
+    _check_choice("precision", precision, PRECISIONS)
+    sizes = sorted({p.element_size() for p in _trainable(model)})
+    if sizes and sizes != [_PARAM_BYTES[precision]]:
+        raise ValueError(f"precision: {precision!r} expects {_PARAM_BYTES[precision]}-byte parameters, but the "
+                         f"model's trainable parameters have {sizes}-byte elements; convert the model "
+                         "(fp32: model.float(); mixed: model.half() or .bfloat16()) or pass the matching precision")
+    acts = measure_activations(model, forward)
+    return TrainingMemory(
+        name=name, optimizer=optimizer, precision=precision, batch_size=int(batch_size),
+        parameters=parameter_count(model)[0],
+        parameter_bytes=parameter_bytes(model, precision),
+        gradient_bytes=gradient_bytes(model, precision),
+        optimizer_bytes=optimizer_state_bytes(model, optimizer, precision),
+        activation_bytes=acts.saved_bytes, feature_map_bytes=acts.feature_map_bytes,
+        activations=acts)
+
+
+# --------------------------------------------------------------------------- the paper's models
+@dataclass(frozen=True)
+class PaperModel:
+    """One bar of Figure 4: the model, its year, input and batch size, optimizer."""
+
+    key: str
+    label: str
+    year: int
+    domain: str  # "cv" or "nlp"
+    optimizer: str
+    batch_size: int
+    input_size: int  # image side in pixels (cv) or tokens per sequence (nlp)
+
+
+#: The models and settings of the paper's Figure 4 (CV: SGD with momentum; NLP: Adam).
+PAPER_MODELS: dict[str, PaperModel] = {m.key: m for m in (
+    PaperModel("alexnet", "AlexNet", 2012, "cv", "sgd_momentum", 128, 227),
+    PaperModel("vgg19", "VGG19", 2014, "cv", "sgd_momentum", 64, 224),
+    PaperModel("resnet152", "ResNet152", 2015, "cv", "sgd_momentum", 32, 224),
+    PaperModel("densenet201", "DenseNet201", 2016, "cv", "sgd_momentum", 32, 224),
+    PaperModel("resnext101_64x4d", "ResNeXt101 64x4d", 2016, "cv", "sgd_momentum", 32, 224),
+    PaperModel("transformer_big", "Transformer big", 2017, "nlp", "adam", 6, 512),
+    PaperModel("bert_large", "BERT Large", 2018, "nlp", "adam", 16, 512),
+    PaperModel("gpt2_xl", "GPT-2 (1.5B)", 2019, "nlp", "adam", 1, 1024),
+)}
+
+
+def build_paper_model(key: str, *, batch_size: int | None = None, input_size: int | None = None,
+                      device: str = "meta", precision: str = "fp32") -> tuple[Any, Callable[[Any], Any]]:
+    """The model ``key`` of :data:`PAPER_MODELS` in train mode on ``device`` and its training
+    forward ``forward(model) -> loss`` on a batch of ``batch_size`` inputs of ``input_size``
+    (defaults: the paper's). Losses: cross-entropy over 1000 classes (CV), next-token
+    cross-entropy (Transformer big on its target, GPT-2), masked-LM cross-entropy (BERT)."""
+    import torch
+
+    from . import builders
+
+    _check_choice("model", key, list(PAPER_MODELS))
+    _check_choice("precision", precision, PRECISIONS)
+    spec = PAPER_MODELS[key]
+    b = int(batch_size or spec.batch_size)
+    n = int(input_size or spec.input_size)
+    half = torch.bfloat16 if precision == "mixed" else None
+    fdtype = half or torch.float32
+    f = torch.nn.functional
+    if spec.domain == "cv":
+        model = builders.build_torchvision(key, device).train()
+        if half is not None:
+            model = model.to(half)
+        with torch.device(device):
+            images = torch.zeros(b, 3, n, n, dtype=fdtype)
+            labels = torch.zeros(b, dtype=torch.long)
+        return model, lambda m: f.cross_entropy(m(images).float(), labels)
+    with torch.device(device):
+        tokens = torch.zeros(b, n, dtype=torch.long)
+    if key == "transformer_big":
+        model = builders.build_transformer_big(device, dtype=half, max_positions=max(1024, n))
+
+        def forward(m: Any) -> Any:
+            logits = m(tokens, tokens)
+            return f.cross_entropy(logits.float().flatten(0, 1), tokens.flatten())
+        return model, forward
+    if key == "bert_large":
+        model = builders.build_bert_mlm("bert-large", max(512, n), device, dtype=half)
+        return model, lambda m: m(input_ids=tokens, labels=tokens).loss
+    model = builders.build_from_config(builders.gpt2_config("gpt2-xl", max(1024, n)), device=device,
+                                     dtype=half).train()
+    return model, lambda m: m(input_ids=tokens, labels=tokens).loss
+
+
+def paper_model_memory(key: str, *, batch_size: int | None = None, input_size: int | None = None,
+                       optimizer: str | None = None, precision: str = "fp32",
+                       device: str = "meta") -> TrainingMemory:
+    """:func:`account` for a model of Figure 4 (defaults: the paper's settings, on meta)."""
+    spec = PAPER_MODELS.get(key)
+    if spec is None:
+        raise ValueError(f"model: expected one of {list(PAPER_MODELS)}, got {key!r}")
+    model, forward = build_paper_model(key, batch_size=batch_size, input_size=input_size,
+                                       device=device, precision=precision)
+    return account(model, forward, optimizer=optimizer or spec.optimizer, precision=precision,
+                   name=key, batch_size=int(batch_size or spec.batch_size))
+
+
+def gpt_memory(config: Any, *, batch_size: int = 1, tokens: int | None = None,
+               optimizer: str = "adam", precision: str = "fp32", name: str = "") -> TrainingMemory:
+    """The training memory of a GPT-2-architecture language model built from ``config``
+    (e.g. :func:`memwall_lib.engines.builders.gpt3_config`) on ``meta``: nothing is allocated."""
+    import torch
+
+    from . import builders
+
+    n = int(tokens or config.n_positions)
+    model = builders.build_from_config(config, device="meta",
+                                     dtype=torch.bfloat16 if precision == "mixed" else None).train()
+    ids = torch.zeros(batch_size, n, dtype=torch.long, device="meta")
+    return account(model, lambda m: m(input_ids=ids, labels=ids).loss, optimizer=optimizer,
+                   precision=precision, name=name or getattr(config, "model_type", ""),
+                   batch_size=batch_size)

@@ -1,0 +1,29 @@
+"""One module per figure, each with the same small API:
+
+- ``PARAMETERS`` / ``RELATIONS``: the notebook's papermill parameters and their checks;
+- ``DATA_FILES``: the files of ``data/`` it reads; ``OUTPUTS``: the figure names it writes;
+- ``analyse(params) -> Result``; ``claims(result)``, ``sidecar(result)`` and ``plot(result)``,
+  each a mapping from output name to that figure's claims, sidecar data and matplotlib figure.
+
+=====================  ==================================================  ===========================
+module                 figure                                              notebook
+=====================  ==================================================  ===========================
+:mod:`.fig1_hardware`  Fig. 1: FLOPS vs DRAM and interconnect bandwidth    01_hardware_scaling
+:mod:`.fig2_model_growth` Fig. 2: model size vs memory, training compute   02_model_growth
+:mod:`.fig3_profiling` Fig. 3: BERT and GPT-2 FLOPs, MOPs, latency         03_transformer_profiling
+:mod:`.fig4_memory`    Fig. 4: memory to train                             04_training_memory
+:mod:`.fig4b_remat`    Fig. 4: rematerialization, 5x for 20%?              05_rematerialization
+=====================  ==================================================  ===========================
+
+Layer rule: figures import core, tables, engines and :mod:`memwall_lib.paper`; notebooks
+import only figures and core.
+"""
+
+#: Figure module of each notebook, by notebook stem.
+NOTEBOOK_MODULES: dict[str, str] = {
+    "01_hardware_scaling": "fig1_hardware",
+    "02_model_growth": "fig2_model_growth",
+    "03_transformer_profiling": "fig3_profiling",
+    "04_training_memory": "fig4_memory",
+    "05_rematerialization": "fig4b_remat",
+}

@@ -1,0 +1,102 @@
+"""Helpers shared by the tests (import them with ``from helpers import ...``; pytest puts
+``tests/`` on ``sys.path`` because it has no ``__init__.py``). Fixtures live in conftest.py.
+
+- reading sidecars: :func:`committed_sidecar` (``figures/``), :func:`sidecar` (a run's folder);
+- comparing them: :func:`assert_numbers_close`, :func:`assert_sidecar_reproduces`,
+  :func:`assert_figure_files`;
+- brute force for the rematerialization planner: :func:`all_schedules`,
+  :func:`brute_force_optimum` (the library's optimum is checked against them).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from memwall_lib.core.paths import FIGURES_DIR
+from memwall_lib.engines.remat import ChainProfile, Schedule, predict
+
+
+# --------------------------------------------------------------------------- sidecars
+def committed_sidecar(figure: str) -> dict[str, Any]:
+    """The sidecar committed in ``figures/`` for ``figure``."""
+    return json.loads((FIGURES_DIR / f"{figure}.json").read_text())
+
+
+def sidecar(folder: Path, figure: str) -> dict[str, Any]:
+    """The sidecar a notebook run wrote into ``folder`` for ``figure``."""
+    return json.loads((folder / f"{figure}.json").read_text())
+
+
+def assert_numbers_close(new: Any, old: Any, rtol: float = 1e-9, path: str = "data") -> None:
+    """Recursively compare two JSON trees: same keys, same strings, numbers within ``rtol``."""
+    if isinstance(old, dict):
+        assert isinstance(new, dict), f"{path}: expected an object"
+        assert set(new) == set(old), f"{path}: keys differ: {sorted(set(new) ^ set(old))}"
+        for k in old:
+            assert_numbers_close(new[k], old[k], rtol, f"{path}.{k}")
+    elif isinstance(old, list):
+        assert isinstance(new, list) and len(new) == len(old), f"{path}: list length differs"
+        for i, (a, b) in enumerate(zip(new, old)):
+            assert_numbers_close(a, b, rtol, f"{path}[{i}]")
+    elif isinstance(old, bool) or old is None or isinstance(old, str):
+        assert new == old, f"{path}: {new!r} != committed {old!r}"
+    elif isinstance(old, (int, float)):
+        assert isinstance(new, (int, float)), f"{path}: expected a number, got {new!r}"
+        assert abs(new - old) <= rtol * max(abs(old), abs(new), 1e-300), \
+            f"{path}: {new!r} differs from committed {old!r} (rtol {rtol}); regenerate the figure"
+    else:
+        assert new == old, f"{path}: {new!r} != committed {old!r}"
+
+
+def assert_sidecar_reproduces(new: dict[str, Any], old: dict[str, Any], rtol: float = 1e-9) -> None:
+    """``new`` equals the committed sidecar ``old`` (numbers within ``rtol``) apart from its
+    provenance and its ``output_dir`` parameter, which say where and when it was written."""
+    def strip(sc: dict[str, Any]) -> dict[str, Any]:
+        out = {k: v for k, v in sc.items() if k != "provenance"}
+        out["parameters"] = {**sc.get("parameters", {}), "output_dir": None}
+        return out
+
+    assert "provenance" in new, "the new sidecar has no provenance"
+    assert_numbers_close(strip(new), strip(old), rtol, path=str(old.get("figure", "sidecar")))
+
+
+def assert_figure_files(folder: Path, figure: str) -> None:
+    """``figure`` was written as a non-trivial PNG, PDF and JSON sidecar."""
+    for ext in ("png", "pdf", "json"):
+        assert (folder / f"{figure}.{ext}").stat().st_size > 1000, f"{figure}.{ext}"
+
+
+# --------------------------------------------------------------------------- remat brute force
+def _check_n(n: int) -> None:
+    if not isinstance(n, int) or isinstance(n, bool) or n < 1:
+        raise ValueError(f"n: expected a positive number of blocks, got {n!r}")
+
+
+def all_schedules(n: int) -> list[Schedule]:
+    """Every schedule of an n-block chain (2^(n-1) partitions x 2 types per segment): for
+    checking :func:`~memwall_lib.engines.remat.optimal_schedule` by brute force on small chains."""
+    _check_n(n)
+    out = []
+    for cuts in range(2 ** (n - 1)):
+        bounds, s = [], 0
+        for i in range(n - 1):
+            if cuts >> i & 1:
+                bounds.append((s, i))
+                s = i + 1
+        bounds.append((s, n - 1))
+        for types in range(2 ** len(bounds)):
+            segs = tuple((a, b, bool(types >> j & 1)) for j, (a, b) in enumerate(bounds))
+            out.append(Schedule("optimal", "brute force", segs))
+    return out
+
+
+def brute_force_optimum(profile: ChainProfile, budget_bytes: float) -> tuple[float, int] | None:
+    """(least extra FLOPs, least peak among those) over every schedule fitting the budget."""
+    best: tuple[float, int] | None = None
+    for sch in all_schedules(len(profile)):
+        peak, extra = predict(profile, sch)
+        if peak <= budget_bytes and (best is None or (extra, peak) < best):
+            best = (extra, peak)
+    return best
