@@ -1,0 +1,485 @@
+"""Analytic per-operation FLOPs and bytes of current LLM inference: prefill and decode.
+
+Families (read from ``transformers`` configs by :func:`spec_from_config`, or by preset name
+from :mod:`memwall_lib.llm_models`):
+
+- **Llama-style** decoders (``llama``): RMSNorm, rotary embeddings, grouped-query
+  attention (``n_kv_heads <= n_heads``; the KV cache holds ``n_kv_heads`` heads), SwiGLU
+  MLP (gate, up, down), tied or untied LM head.
+- **Mixtral-style MoE** (``mixtral``): every MLP is ``E`` SwiGLU experts, top-``k`` routing.
+- **DeepSeek-V3** (``deepseek_v3``): multi-head latent attention (MLA, latent KV cache of
+  ``kv_lora_rank + qk_rope_head_dim`` elements per token and layer), the first
+  ``first_k_dense_replace`` layers dense, then MoE layers with shared experts plus
+  ``E`` routed experts, top-``k``.
+- **GPT-2** (``gpt2``) reuses :mod:`memwall_lib.transformer` (LM head and embeddings on).
+
+Phases: :func:`prefill` (``T`` new tokens per sequence, batch ``B``, no earlier cache) and
+:func:`decode_step` (one new token per sequence with a KV cache already holding ``C``
+tokens: the step appends its own K/V, so attention spans ``C + 1`` keys).
+
+Conventions, as in :mod:`memwall_lib.transformer` (units: FLOPs with a multiply-accumulate
+= 2 FLOPs; bytes): an op's bytes are its inputs and weights read once plus its outputs
+written once (no fusion between ops, ideal reuse inside one); each op's bytes are split
+into ``weight_bytes`` (parameters read), ``kv_bytes`` (KV cache written by K/V
+projections, read by attention) and activations (the rest). ``matmul_flops`` is what
+``torch.utils.flop_counter.FlopCounterMode`` counts (checked exactly in tests/test_llm.py).
+Element-wise FLOPs per element: RMSNorm 4, SiLU-and-multiply 5, rotary 3, softmax 5
+(router softmax/sigmoid also 5), residual add 1, weighted combine of expert outputs 2.
+The causal mask is folded into softmax (the full ``T x T`` scores are computed, as HF
+eager attention does). The LM head runs on every new token (``logits="all"``, a plain HF
+forward) or on the last token of each sequence only (``logits="last"``, what generation
+needs).
+
+MoE assumptions: FLOPs are those of the ``k`` experts each token is routed to (plus the
+router and shared experts), independent of which experts are chosen. Weight bytes of the
+routed experts are those of the experts actually touched by the ``N = B * n_new`` tokens
+of the pass, in expectation under **uniform, independent routing** (each token picks
+``k`` distinct experts uniformly at random): ``E * (1 - (1 - k/E)**N)`` distinct experts
+per MoE layer. Real routers are not uniform, so this is an upper bound on distinct
+experts for a given token count, reached by perfectly balanced routing.
+
+MLA (``mla=``): ``"expanded"`` is Hugging Face's eager implementation: the latent cache is
+expanded by ``kv_b_proj`` into per-head K and V over all ``n_ctx`` tokens at every pass.
+``"absorbed"`` is the weight-absorbed form of DeepSeek's inference code (DeepSeek-V2,
+arXiv:2405.04434, Sec. 2.1.3): ``W_UK`` is applied to the query and ``W_UV`` to the
+attention output, so attention reads the latent cache directly (an MQA with head size
+``kv_lora_rank + qk_rope_head_dim``). ``"auto"`` (default): expanded for a prefill,
+absorbed for a decode step. Both read the same latent cache and the same weights.
+
+Nothing here imports torch.
+"""
+
+from __future__ import annotations
+
+import numbers
+from dataclasses import dataclass, replace
+from typing import Any, Literal
+
+from . import transformer as tfm
+from .transformer import BF16, OpCount, Precision, ProfileError
+
+RMSNORM_FLOPS_PER_ELEMENT = 4
+SILU_MUL_FLOPS_PER_ELEMENT = 5
+ROPE_FLOPS_PER_ELEMENT = 3
+ROUTER_FLOPS_PER_ELEMENT = 5
+COMBINE_FLOPS_PER_ELEMENT = 2
+SOFTMAX_FLOPS_PER_ELEMENT = tfm.SOFTMAX_FLOPS_PER_ELEMENT
+RESIDUAL_FLOPS_PER_ELEMENT = tfm.RESIDUAL_FLOPS_PER_ELEMENT
+
+#: ``transformers`` model types understood by :func:`spec_from_config` (plus ``gpt2``).
+LLM_MODEL_TYPES: tuple[str, ...] = ("llama", "mixtral", "deepseek_v3")
+MLA_MODES: tuple[str, ...] = ("auto", "expanded", "absorbed")
+LOGITS_MODES: tuple[str, ...] = ("all", "last")
+
+
+class LLMError(ProfileError):
+    """A model, size or option the LLM model cannot take (a ValueError)."""
+
+
+# --------------------------------------------------------------------------- ops
+@dataclass(frozen=True)
+class LLMOp(OpCount):
+    """An :class:`OpCount` whose ``bytes`` are split: ``weight_bytes`` + ``kv_bytes`` +
+    :attr:`act_bytes` (bytes)."""
+
+    weight_bytes: float = 0.0
+    kv_bytes: float = 0.0
+
+    @property
+    def act_bytes(self) -> float:
+        return self.bytes - self.weight_bytes - self.kv_bytes
+
+    def __add__(self, other: OpCount) -> "LLMOp":
+        s = OpCount.__add__(self, other)
+        return replace(s, weight_bytes=self.weight_bytes + getattr(other, "weight_bytes", 0.0),
+                       kv_bytes=self.kv_bytes + getattr(other, "kv_bytes", 0.0))
+
+    def scaled(self, k: float) -> "LLMOp":
+        return replace(OpCount.scaled(self, k), weight_bytes=self.weight_bytes * k, kv_bytes=self.kv_bytes * k)
+
+
+def _op(name: str, group: str, flops: float, mm: float, w: float, kv: float, act: float,
+        calls: float = 1) -> LLMOp:
+    return LLMOp(name, group, float(flops), float(w + kv + act), float(mm), float(calls), float(w), float(kv))
+
+
+def _lin(name: str, group: str, rows: float, d_in: int, d_out: int, p: Precision, *, bias: bool = False,
+         in_kv: bool = False, out_kv: bool = False, weight_copies: float = 1.0) -> LLMOp:
+    """``rows x d_in`` times ``d_in x d_out`` (+ bias); ``weight_copies`` weight matrices read
+    (distinct experts touched); ``in_kv``/``out_kv``: that operand is the KV cache."""
+    mm = 2 * rows * d_in * d_out
+    w = weight_copies * (d_in * d_out + (d_out if bias else 0)) * p.weight_bytes
+    ins, outs = rows * d_in, rows * d_out
+    kv = (ins if in_kv else 0) * p.kv_bytes + (outs if out_kv else 0) * p.kv_bytes
+    act = (0 if in_kv else ins) * p.act_bytes + (0 if out_kv else outs) * p.act_bytes
+    return _op(name, group, mm + (outs if bias else 0), mm, w, kv, act)
+
+
+def _ew(name: str, group: str, elements: float, fpe: float, p: Precision, *, inputs: int = 1,
+        params: int = 0, calls: int = 1) -> LLMOp:
+    """Element-wise op: ``elements`` outputs from ``inputs`` tensors of that size, ``params``
+    weights (e.g. a norm's scale), ``calls`` times."""
+    return _op(name, group, elements * fpe * calls, 0, params * p.weight_bytes * calls, 0,
+               elements * (inputs + 1) * p.act_bytes * calls, calls)
+
+
+# --------------------------------------------------------------------------- spec
+@dataclass(frozen=True)
+class LLMSpec:
+    """Shape of a Llama-style decoder, optionally with MoE MLPs and/or MLA attention.
+
+    Dense when ``n_experts == 0``; GQA attention when ``kv_lora_rank == 0`` (else MLA with
+    ``q_lora_rank`` 0 meaning a plain query projection). MoE layers are layers
+    ``first_dense_layers .. n_layers-1``; each has ``n_experts`` routed experts of size
+    ``moe_d_ff``, top-``top_k``, plus a shared SwiGLU of size ``n_shared_experts * moe_d_ff``.
+    """
+
+    name: str
+    n_layers: int
+    d_model: int
+    n_heads: int
+    n_kv_heads: int
+    head_dim: int
+    d_ff: int
+    vocab_size: int
+    tie_embeddings: bool = False
+    attention_bias: bool = False
+    n_experts: int = 0
+    top_k: int = 0
+    moe_d_ff: int = 0
+    n_shared_experts: int = 0
+    first_dense_layers: int = 0
+    q_lora_rank: int = 0
+    kv_lora_rank: int = 0
+    qk_nope_head_dim: int = 0
+    qk_rope_head_dim: int = 0
+    v_head_dim: int = 0
+
+    def __post_init__(self) -> None:
+        for f in ("n_layers", "d_model", "n_heads", "n_kv_heads", "head_dim", "d_ff", "vocab_size"):
+            _int(f, getattr(self, f), 1)
+        if self.n_heads % self.n_kv_heads:
+            raise LLMError(f"n_kv_heads ({self.n_kv_heads}) must divide n_heads ({self.n_heads})")
+        if self.n_experts and not 1 <= self.top_k <= self.n_experts:
+            raise LLMError(f"top_k: expected 1..n_experts ({self.n_experts}), got {self.top_k}")
+
+    @property
+    def is_moe(self) -> bool:
+        return self.n_experts > 0
+
+    @property
+    def is_mla(self) -> bool:
+        return self.kv_lora_rank > 0
+
+    @property
+    def n_moe_layers(self) -> int:
+        return self.n_layers - self.first_dense_layers if self.is_moe else 0
+
+    @property
+    def kv_elements_per_token(self) -> int:
+        """KV-cache elements per token and layer: ``2 * n_kv_heads * head_dim`` (GQA) or
+        ``kv_lora_rank + qk_rope_head_dim`` (MLA latent cache)."""
+        if self.is_mla:
+            return self.kv_lora_rank + self.qk_rope_head_dim
+        return 2 * self.n_kv_heads * self.head_dim
+
+    def _attn_params(self) -> int:
+        d, h, b = self.d_model, self.n_heads, int(self.attention_bias)
+        if not self.is_mla:
+            qo, kv = h * self.head_dim, self.n_kv_heads * self.head_dim
+            return 2 * d * qo + 2 * d * kv + b * (qo + 2 * kv + d)  # q, o; k, v; biases
+        qk = self.qk_nope_head_dim + self.qk_rope_head_dim
+        ql, kl = self.q_lora_rank, self.kv_lora_rank
+        q = (d * ql + b * ql + ql + ql * h * qk) if ql else d * h * qk
+        kv = d * (kl + self.qk_rope_head_dim) + b * (kl + self.qk_rope_head_dim) + kl
+        return q + kv + kl * h * (self.qk_nope_head_dim + self.v_head_dim) + h * self.v_head_dim * d + b * d
+
+    def expert_params(self) -> int:
+        """Parameters of one routed expert (SwiGLU: gate, up, down)."""
+        return 3 * self.d_model * self.moe_d_ff
+
+    @property
+    def n_params(self) -> int:
+        """All parameters (what ``sum(p.numel())`` of the HF model gives)."""
+        d = self.d_model
+        layer = self._attn_params() + 2 * d
+        moe = self.n_experts * (d + self.expert_params()) + 3 * d * self.moe_d_ff * self.n_shared_experts
+        dense = 3 * d * self.d_ff
+        n_moe = self.n_moe_layers
+        emb = self.vocab_size * d * (1 if self.tie_embeddings else 2)
+        return self.n_layers * layer + n_moe * moe + (self.n_layers - n_moe) * dense + emb + d
+
+    @property
+    def n_active_params(self) -> int:
+        """Parameters used per token: all but the ``n_experts - top_k`` unrouted experts."""
+        return self.n_params - self.n_moe_layers * (self.n_experts - self.top_k) * self.expert_params()
+
+
+def spec_from_config(config: Any, name: str | None = None) -> LLMSpec:
+    """An :class:`LLMSpec` from a ``transformers`` LlamaConfig, MixtralConfig or DeepseekV3Config."""
+    mt = getattr(config, "model_type", None)
+    if mt not in LLM_MODEL_TYPES:
+        raise LLMError(f"config: model_type {mt!r} is not supported; expected one of "
+                       f"{list(LLM_MODEL_TYPES) + ['gpt2']}")
+    if getattr(config, "sliding_window", None):
+        raise LLMError("config: sliding-window attention is not modelled; set sliding_window=None")
+    d, h = int(config.hidden_size), int(config.num_attention_heads)
+    kw: dict[str, Any] = dict(
+        name=name or getattr(config, "name_or_path", "") or mt, n_layers=int(config.num_hidden_layers),
+        d_model=d, n_heads=h, n_kv_heads=int(getattr(config, "num_key_value_heads", None) or h),
+        head_dim=int(getattr(config, "head_dim", None) or d // h), d_ff=int(config.intermediate_size),
+        vocab_size=int(config.vocab_size), tie_embeddings=bool(config.tie_word_embeddings),
+        attention_bias=bool(getattr(config, "attention_bias", False)))
+    if getattr(config, "mlp_bias", False):
+        raise LLMError("config: mlp_bias=True is not modelled")
+    if mt == "mixtral":
+        kw.update(n_experts=int(config.num_local_experts), top_k=int(config.num_experts_per_tok),
+                  moe_d_ff=int(config.intermediate_size))
+    elif mt == "deepseek_v3":
+        kw.update(n_experts=int(config.n_routed_experts), top_k=int(config.num_experts_per_tok),
+                  moe_d_ff=int(config.moe_intermediate_size), n_shared_experts=int(config.n_shared_experts or 0),
+                  first_dense_layers=min(int(config.first_k_dense_replace or 0), int(config.num_hidden_layers)),
+                  q_lora_rank=int(config.q_lora_rank or 0), kv_lora_rank=int(config.kv_lora_rank),
+                  qk_nope_head_dim=int(config.qk_nope_head_dim), qk_rope_head_dim=int(config.qk_rope_head_dim),
+                  v_head_dim=int(config.v_head_dim), n_kv_heads=h,
+                  head_dim=int(config.qk_nope_head_dim) + int(config.qk_rope_head_dim))
+    return LLMSpec(**kw)
+
+
+def get_spec(model: str | LLMSpec | tfm.TransformerSpec | Any) -> LLMSpec | tfm.TransformerSpec:
+    """A spec from a preset name (:data:`memwall_lib.llm_models.PRESETS`), an
+    :class:`LLMSpec`, a GPT-2-like :class:`~memwall_lib.transformer.TransformerSpec`, or a
+    ``transformers`` config (Llama, Mixtral, DeepSeek-V3, GPT-2)."""
+    if isinstance(model, (LLMSpec, tfm.TransformerSpec)):
+        spec = model
+    elif isinstance(model, str):
+        from .llm_models import preset_config
+
+        spec = get_spec(preset_config(model))
+        return replace(spec, name=model)
+    elif hasattr(model, "model_type"):
+        spec = tfm.spec_from_config(model) if model.model_type == "gpt2" else spec_from_config(model)
+    else:
+        raise TypeError(f"model: expected a preset name, an LLMSpec or a transformers config, got {model!r}")
+    if isinstance(spec, tfm.TransformerSpec) and spec.kind != "decoder":
+        raise LLMError(f"model: {spec.name!r} is an encoder; prefill/decode need a decoder")
+    return spec
+
+
+# --------------------------------------------------------------------------- layers
+def expected_experts_touched(n_experts: int, top_k: int, tokens: float) -> float:
+    """Expected distinct experts hit by ``tokens`` tokens, each routed to ``top_k`` distinct
+    experts uniformly and independently: ``E * (1 - (1 - k/E)**tokens)``."""
+    return n_experts * (1.0 - (1.0 - top_k / n_experts) ** tokens)
+
+
+def _attention(s: LLMSpec, b: int, n: int, c: int, p: Precision, mla: str) -> list[LLMOp]:
+    d, h, r, ab, kvb = s.d_model, s.n_heads, b * n, p.act_bytes, p.kv_bytes
+    bias, scores = s.attention_bias, b * h * n * c
+    if not s.is_mla:
+        hd, kvh = s.head_dim, s.n_kv_heads
+        cache = b * c * kvh * hd * kvb  # all context keys (or values) of the kv heads
+        q_k, q_v = hd, hd
+        ops = [_lin("q_proj", "attention", r, d, h * hd, p, bias=bias),
+               _lin("k_proj", "attention", r, d, kvh * hd, p, bias=bias, out_kv=True),
+               _lin("v_proj", "attention", r, d, kvh * hd, p, bias=bias, out_kv=True),
+               _ew("rope", "attention", r * (h + kvh) * hd, ROPE_FLOPS_PER_ELEMENT, p)]
+        k_cache = v_cache = cache
+        o_in = h * hd
+    else:
+        nope, rope, vd, ql, kl = s.qk_nope_head_dim, s.qk_rope_head_dim, s.v_head_dim, s.q_lora_rank, s.kv_lora_rank
+        if ql:
+            ops = [_lin("q_a_proj", "attention", r, d, ql, p, bias=bias),
+                   _ew("q_a_norm", "attention", r * ql, RMSNORM_FLOPS_PER_ELEMENT, p, params=ql),
+                   _lin("q_b_proj", "attention", r, ql, h * (nope + rope), p)]
+        else:
+            ops = [_lin("q_proj", "attention", r, d, h * (nope + rope), p)]
+        ops += [_lin("kv_a_proj", "attention", r, d, kl + rope, p, bias=bias, out_kv=True),
+                _ew("kv_a_norm", "attention", r * kl, RMSNORM_FLOPS_PER_ELEMENT, p, params=kl),
+                _ew("rope", "attention", r * (h + 1) * rope, ROPE_FLOPS_PER_ELEMENT, p)]
+        if mla == "expanded":
+            ops.append(_lin("kv_b_proj", "attention", b * c, kl, h * (nope + vd), p, in_kv=True))
+            q_k, q_v = nope + rope, vd
+            k_cache, v_cache = b * c * h * (nope + rope) * ab, b * c * h * vd * ab  # expanded: activations
+        else:
+            ops.append(_lin("q_absorb", "attention", r * h, nope, kl, p, weight_copies=h))
+            q_k, q_v = kl + rope, kl
+            k_cache, v_cache = b * c * (kl + rope) * kvb, b * c * kl * kvb
+        o_in = h * vd
+    kv_k = 0 if (s.is_mla and mla == "expanded") else k_cache
+    kv_v = 0 if (s.is_mla and mla == "expanded") else v_cache
+    ops += [_op("qk_matmul", "attention", 2 * scores * q_k, 2 * scores * q_k, 0, kv_k,
+                (r * h * q_k + scores) * ab + (k_cache - kv_k)),
+            _ew("softmax", "attention", scores, SOFTMAX_FLOPS_PER_ELEMENT, p),
+            _op("sv_matmul", "attention", 2 * scores * q_v, 2 * scores * q_v, 0, kv_v,
+                (scores + r * h * q_v) * ab + (v_cache - kv_v))]
+    if s.is_mla and mla == "absorbed":
+        ops.append(_lin("v_absorb", "attention", r * h, s.kv_lora_rank, s.v_head_dim, p, weight_copies=h))
+    ops.append(_lin("o_proj", "attention", r, o_in, d, p, bias=bias))
+    return ops
+
+
+def _swiglu(prefix: str, group: str, rows: float, d: int, f: int, p: Precision, copies: float = 1.0) -> list[LLMOp]:
+    return [_lin(f"{prefix}gate_proj", group, rows, d, f, p, weight_copies=copies),
+            _lin(f"{prefix}up_proj", group, rows, d, f, p, weight_copies=copies),
+            _ew(f"{prefix}silu_mul", group, rows * f, SILU_MUL_FLOPS_PER_ELEMENT, p, inputs=2),
+            _lin(f"{prefix}down_proj", group, rows, f, d, p, weight_copies=copies)]
+
+
+def _layer(s: LLMSpec, b: int, n: int, c: int, p: Precision, mla: str, moe: bool) -> list[LLMOp]:
+    d, r = s.d_model, b * n
+    ops = [_ew("rmsnorm", "norm", r * d, RMSNORM_FLOPS_PER_ELEMENT, p, params=d, calls=2),
+           *_attention(s, b, n, c, p, mla),
+           _ew("residual_add", "norm", r * d, RESIDUAL_FLOPS_PER_ELEMENT, p, inputs=2, calls=2)]
+    if not moe:
+        return ops + _swiglu("", "mlp", r, d, s.d_ff, p)
+    e, k = s.n_experts, s.top_k
+    touched = expected_experts_touched(e, k, r)
+    ops += [_lin("router", "moe", r, d, e, p),
+            _ew("router_softmax", "moe", r * e, ROUTER_FLOPS_PER_ELEMENT, p),
+            *_swiglu("expert_", "moe", r * k, d, s.moe_d_ff, p, copies=touched),
+            _op("expert_combine", "moe", r * k * d * COMBINE_FLOPS_PER_ELEMENT, 0, 0, 0,
+                (r * k * d + r * d) * p.act_bytes)]
+    if s.n_shared_experts:
+        ops += _swiglu("shared_", "moe", r, d, s.n_shared_experts * s.moe_d_ff, p)
+    return ops
+
+
+def _gpt2_ops(spec: tfm.TransformerSpec, b: int, n: int, c: int, p: Precision) -> list[LLMOp]:
+    """GPT-2 from :mod:`memwall_lib.transformer`, bytes split by linearity in the precision."""
+    def run(wb: float, ab: float, kb: float) -> list[OpCount]:
+        return tfm._pass_ops(spec, n, c, Precision(wb, ab, kb), b, True, True)
+    base, ws, ks = run(p.weight_bytes, p.act_bytes, p.kv_bytes), run(1, 1, 1), run(2, 1, 1)
+    kk = run(1, 1, 2)
+    return [_op(o.name, o.group, o.flops, o.matmul_flops, (w2.bytes - w1.bytes) * p.weight_bytes,
+                (k2.bytes - w1.bytes) * p.kv_bytes, o.bytes - (w2.bytes - w1.bytes) * p.weight_bytes
+                - (k2.bytes - w1.bytes) * p.kv_bytes, o.calls)
+            for o, w1, w2, k2 in zip(base, ws, ks, kk)]
+
+
+def pass_ops(model: Any, batch: int, n_new: int, n_ctx: int, precision: Precision = BF16, *,
+             mla: str = "auto", logits: str = "all") -> list[LLMOp]:
+    """All ops of one forward pass: ``batch`` sequences of ``n_new`` new tokens attending to
+    ``n_ctx`` keys each (prefill: ``n_new = n_ctx``), summed over layers, in order."""
+    spec = get_spec(model)
+    if mla not in MLA_MODES:
+        raise LLMError(f"mla: expected one of {list(MLA_MODES)}, got {mla!r}")
+    if logits not in LOGITS_MODES:
+        raise LLMError(f"logits: expected one of {list(LOGITS_MODES)}, got {logits!r}")
+    if isinstance(spec, tfm.TransformerSpec):
+        ops = _gpt2_ops(spec, batch, n_new, n_ctx, precision)
+        if logits == "last":
+            ops = [o if o.name != "lm_head" else _lin("lm_head", "head", batch, spec.d_model, spec.vocab_size,
+                                                      precision) for o in ops]
+        return ops
+    mode = mla if mla != "auto" else ("expanded" if n_new == n_ctx else "absorbed")
+    d, r = spec.d_model, batch * n_new
+    merged: dict[str, LLMOp] = {}
+    for moe, count in ((False, spec.n_layers - spec.n_moe_layers), (True, spec.n_moe_layers)):
+        for op in (_layer(spec, batch, n_new, n_ctx, precision, mode, moe) if count else []):
+            op = op.scaled(count)
+            merged[op.name] = merged[op.name] + op if op.name in merged else op
+    head_rows = r if logits == "all" else batch
+    return [_op("embedding", "head", 0, 0, r * d * precision.weight_bytes, 0, r * d * precision.act_bytes),
+            *merged.values(),
+            _ew("final_norm", "norm", r * d, RMSNORM_FLOPS_PER_ELEMENT, precision, params=d),
+            _lin("lm_head", "head", head_rows, d, spec.vocab_size, precision)]
+
+
+# --------------------------------------------------------------------------- profiles
+Phase = Literal["prefill", "decode"]
+
+
+@dataclass(frozen=True)
+class LLMProfile:
+    """Totals of one forward pass. Units: FLOPs, bytes; intensity in FLOPs per byte."""
+
+    model: str
+    phase: Phase
+    batch: int
+    n_new: int
+    n_ctx: int
+    precision: Precision
+    ops: tuple[LLMOp, ...]
+
+    flops = property(lambda self: float(sum(o.flops for o in self.ops)))
+    matmul_flops = property(lambda self: float(sum(o.matmul_flops for o in self.ops)))
+    bytes = property(lambda self: float(sum(o.bytes for o in self.ops)))
+    weight_bytes = property(lambda self: float(sum(o.weight_bytes for o in self.ops)))
+    kv_bytes = property(lambda self: float(sum(o.kv_bytes for o in self.ops)))
+    act_bytes = property(lambda self: float(sum(o.act_bytes for o in self.ops)))
+
+    @property
+    def arithmetic_intensity(self) -> float:
+        """FLOPs / bytes."""
+        return self.flops / self.bytes
+
+    def totals(self) -> dict[str, float]:
+        """``flops``, ``matmul_flops``, ``bytes``, ``weight_bytes``, ``kv_bytes``,
+        ``act_bytes`` and ``arithmetic_intensity``."""
+        return {k: getattr(self, k) for k in ("flops", "matmul_flops", "bytes", "weight_bytes", "kv_bytes",
+                                              "act_bytes", "arithmetic_intensity")}
+
+
+def _int(name: str, value: Any, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name}: expected an integer, got {value!r}")
+    if value < minimum:
+        raise LLMError(f"{name}: expected an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def _precision(precision: Any) -> Precision:
+    if isinstance(precision, Precision):
+        return precision
+    if isinstance(precision, str):
+        return tfm.precision_for_dtype(precision)
+    raise TypeError(f"precision: expected a Precision or a dtype name, got {precision!r}")
+
+
+def prefill(model: Any, batch: int, tokens: int, precision: Precision | str = BF16, *,
+            mla: str = "auto", logits: str = "all") -> LLMProfile:
+    """The prefill of ``tokens`` prompt tokens for ``batch`` sequences (one forward pass)."""
+    b, t, p = _int("batch", batch, 1), _int("tokens", tokens, 1), _precision(precision)
+    spec = get_spec(model)
+    return LLMProfile(spec.name, "prefill", b, t, t, p, tuple(pass_ops(spec, b, t, t, p, mla=mla, logits=logits)))
+
+
+def decode_step(model: Any, batch: int, context_len: int, precision: Precision | str = BF16, *,
+                mla: str = "auto") -> LLMProfile:
+    """One decoding step for ``batch`` sequences whose KV cache holds ``context_len`` tokens
+    (attention spans ``context_len + 1`` keys)."""
+    b, c, p = _int("batch", batch, 1), _int("context_len", context_len, 0), _precision(precision)
+    spec = get_spec(model)
+    return LLMProfile(spec.name, "decode", b, 1, c + 1, p, tuple(pass_ops(spec, b, 1, c + 1, p, mla=mla)))
+
+
+def decode_intensity(model: Any, batch: int, context_len: int, precision: Precision | str = BF16) -> float:
+    """Arithmetic intensity (FLOPs/byte) of one decode step (:func:`decode_step`)."""
+    return decode_step(model, batch, context_len, precision).arithmetic_intensity
+
+
+def prefill_intensity(model: Any, batch: int, tokens: int, precision: Precision | str = BF16) -> float:
+    """Arithmetic intensity (FLOPs/byte) of a prefill (:func:`prefill`, logits of all tokens)."""
+    return prefill(model, batch, tokens, precision).arithmetic_intensity
+
+
+def critical_batch(model: Any, context_len: int, ridge_flops_per_byte: float,
+                   precision: Precision | str = BF16, max_batch: int = 1 << 20) -> int | None:
+    """Smallest decode batch whose step reaches ``ridge_flops_per_byte`` (a roofline's peak
+    FLOP/s over bandwidth), by binary search (intensity rises with batch); ``None`` if not
+    reached by ``max_batch`` (the KV cache, read per sequence, caps decode intensity)."""
+    if isinstance(ridge_flops_per_byte, bool) or not isinstance(ridge_flops_per_byte, numbers.Real):
+        raise TypeError(f"ridge_flops_per_byte: expected a number, got {ridge_flops_per_byte!r}")
+    if not ridge_flops_per_byte > 0:
+        raise LLMError(f"ridge_flops_per_byte: expected a positive number, got {ridge_flops_per_byte!r}")
+    hi = _int("max_batch", max_batch, 1)
+    spec, p = get_spec(model), _precision(precision)
+    ok = lambda b: decode_intensity(spec, b, context_len, p) >= ridge_flops_per_byte  # noqa: E731
+    if not ok(hi):
+        return None
+    lo = 1
+    while lo < hi:
+        mid = (lo + hi) // 2
+        lo, hi = (lo, mid) if ok(mid) else (mid + 1, hi)
+    return lo
