@@ -85,7 +85,8 @@ def _attention(s: LLMSpec, b: int, n: int, c: int, p: Precision, mla: str) -> li
         k_read = v_read = (b * c * kvh * hd * kvb, 0.0)  # all context keys (values) of the kv heads
         o_in = h * hd
     else:
-        nope, rope, vd, ql, kl = s.qk_nope_head_dim, s.qk_rope_head_dim, s.v_head_dim, s.q_lora_rank, s.kv_lora_rank
+        nope, rope, vd = s.qk_nope_head_dim, s.qk_rope_head_dim, s.v_head_dim
+        ql, kl = s.q_lora_rank, s.kv_lora_rank
         if ql:
             ops = [_lin("q_a_proj", "attention", r, d, ql, p, bias=bias),
                    _ew("q_a_norm", "attention", r * ql, RMSNORM_FLOPS_PER_ELEMENT, p, params=ql),
@@ -116,7 +117,9 @@ def _attention(s: LLMSpec, b: int, n: int, c: int, p: Precision, mla: str) -> li
     return ops
 
 
-def _swiglu(prefix: str, group: str, rows: float, d: int, f: int, p: Precision, copies: float = 1.0) -> list[LLMOp]:
+def _swiglu(prefix: str, group: str, rows: float, d: int, f: int, p: Precision,
+            copies: float = 1.0) -> list[LLMOp]:
+    """A SwiGLU MLP on ``rows`` tokens; ``copies`` weight sets read (distinct experts)."""
     return [_lin(f"{prefix}gate_proj", group, rows, d, f, p, weight_copies=copies),
             _lin(f"{prefix}up_proj", group, rows, d, f, p, weight_copies=copies),
             _ew(f"{prefix}silu_mul", group, rows * f, SILU_MUL_FLOPS_PER_ELEMENT, p, inputs=2),
@@ -199,12 +202,33 @@ class LLMProfile:
     precision: Precision
     ops: tuple[LLMOp, ...]
 
-    flops = property(lambda self: float(sum(o.flops for o in self.ops)))
-    matmul_flops = property(lambda self: float(sum(o.matmul_flops for o in self.ops)))
-    bytes = property(lambda self: float(sum(o.bytes for o in self.ops)))
-    weight_bytes = property(lambda self: float(sum(o.weight_bytes for o in self.ops)))
-    kv_bytes = property(lambda self: float(sum(o.kv_bytes for o in self.ops)))
-    act_bytes = property(lambda self: float(sum(o.act_bytes for o in self.ops)))
+    def _sum(self, attr: str) -> float:
+        return float(sum(getattr(o, attr) for o in self.ops))
+
+    @property
+    def flops(self) -> float:
+        return self._sum("flops")
+
+    @property
+    def matmul_flops(self) -> float:
+        """FLOPs of the matrix multiplications (what FlopCounterMode counts)."""
+        return self._sum("matmul_flops")
+
+    @property
+    def bytes(self) -> float:
+        return self._sum("bytes")
+
+    @property
+    def weight_bytes(self) -> float:
+        return self._sum("weight_bytes")
+
+    @property
+    def kv_bytes(self) -> float:
+        return self._sum("kv_bytes")
+
+    @property
+    def act_bytes(self) -> float:
+        return self._sum("act_bytes")
 
     @property
     def arithmetic_intensity(self) -> float:
@@ -224,7 +248,8 @@ def prefill(model: Any, batch: int, tokens: int, precision: Precision | str = BF
     """The prefill of ``tokens`` prompt tokens for ``batch`` sequences (one forward pass)."""
     b, t, p = _int("batch", batch, 1), _int("tokens", tokens, 1), _precision(precision)
     spec = get_spec(model)
-    return LLMProfile(spec.name, "prefill", b, t, t, p, tuple(pass_ops(spec, b, t, t, p, mla=mla, logits=logits)))
+    ops = pass_ops(spec, b, t, t, p, mla=mla, logits=logits)
+    return LLMProfile(spec.name, "prefill", b, t, t, p, tuple(ops))
 
 
 def decode_step(model: Any, batch: int, context_len: int, precision: Precision | str = BF16, *,

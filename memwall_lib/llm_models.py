@@ -133,7 +133,8 @@ def count_hf_flops(config: Any, batch: int, n_new: int, context_len: int = 0, *,
 
     from .measure import _cache_kw, _cache_of, count_flops, start_ids
 
-    b, n, c = llm._int("batch", batch, 1), llm._int("n_new", n_new, 1), llm._int("context_len", context_len, 0)
+    b, n = llm._int("batch", batch, 1), llm._int("n_new", n_new, 1)
+    c = llm._int("context_len", context_len, 0)
     torch.manual_seed(seed)
     net = build_hf(config, device, experts_implementation)
     kw: dict[str, Any] = {}
@@ -145,7 +146,8 @@ def count_hf_flops(config: Any, batch: int, n_new: int, context_len: int = 0, *,
         return count_flops(lambda: net(input_ids=ids, use_cache=True, **kw))
 
 
-def validate_llm_flops(config: Any, batch: int, tokens: int, context_len: int, **kw: Any) -> list[dict[str, Any]]:
+def validate_llm_flops(config: Any, batch: int, tokens: int, context_len: int,
+                       **kw: Any) -> list[dict[str, Any]]:
     """Analytic matmul FLOPs (``mla="expanded"``: what HF runs; LM head on every new token)
     against :func:`count_hf_flops` for a prefill of ``tokens`` and a decode step after a
     cache of ``context_len`` tokens. Rows: ``{"phase", "analytic", "counted", "equal"}``."""

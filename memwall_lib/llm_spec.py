@@ -49,7 +49,8 @@ class LLMOp(OpCount):
                        kv_bytes=self.kv_bytes + getattr(other, "kv_bytes", 0.0))
 
     def scaled(self, k: float) -> "LLMOp":
-        return replace(OpCount.scaled(self, k), weight_bytes=self.weight_bytes * k, kv_bytes=self.kv_bytes * k)
+        return replace(OpCount.scaled(self, k), weight_bytes=self.weight_bytes * k,
+                       kv_bytes=self.kv_bytes * k)
 
 
 def _op(name: str, group: str, flops: float, mm: float, w: float, kv: float, act: float,
@@ -191,10 +192,13 @@ def spec_from_config(config: Any, name: str | None = None) -> LLMSpec:
                   moe_d_ff=int(config.intermediate_size))
     elif mt == "deepseek_v3":
         kw.update(n_experts=int(config.n_routed_experts), top_k=int(config.num_experts_per_tok),
-                  moe_d_ff=int(config.moe_intermediate_size), n_shared_experts=int(config.n_shared_experts or 0),
-                  first_dense_layers=min(int(config.first_k_dense_replace or 0), int(config.num_hidden_layers)),
+                  moe_d_ff=int(config.moe_intermediate_size),
+                  n_shared_experts=int(config.n_shared_experts or 0),
+                  first_dense_layers=min(int(config.first_k_dense_replace or 0),
+                                         int(config.num_hidden_layers)),
                   q_lora_rank=int(config.q_lora_rank or 0), kv_lora_rank=int(config.kv_lora_rank),
-                  qk_nope_head_dim=int(config.qk_nope_head_dim), qk_rope_head_dim=int(config.qk_rope_head_dim),
+                  qk_nope_head_dim=int(config.qk_nope_head_dim),
+                  qk_rope_head_dim=int(config.qk_rope_head_dim),
                   v_head_dim=int(config.v_head_dim), n_kv_heads=h,
                   head_dim=int(config.qk_nope_head_dim) + int(config.qk_rope_head_dim))
     return LLMSpec(**kw)

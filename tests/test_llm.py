@@ -71,7 +71,8 @@ def test_moe_flops_do_not_depend_on_routing(name: str) -> None:
     cfg = FAMILIES[name]
     a = int(sum(o.matmul_flops for o in llm.pass_ops(cfg, 2, 5, 5, mla="expanded")))
     for seed in (0, 1):
-        counted = llm_models.count_hf_flops(cfg, 2, 5, device="cpu", experts_implementation="eager", seed=seed)
+        counted = llm_models.count_hf_flops(cfg, 2, 5, device="cpu", experts_implementation="eager",
+                                            seed=seed)
         assert counted["total"] == a
 
 
