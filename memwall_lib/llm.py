@@ -149,19 +149,23 @@ def _gpt2_ops(spec: tfm.TransformerSpec, b: int, n: int, c: int, p: Precision) -
     """GPT-2 from :mod:`memwall_lib.transformer`, bytes split by linearity in the precision."""
     def run(wb: float, ab: float, kb: float) -> list[OpCount]:
         return tfm._pass_ops(spec, n, c, Precision(wb, ab, kb), b, True, True)
-    base, ws, ks = run(p.weight_bytes, p.act_bytes, p.kv_bytes), run(1, 1, 1), run(2, 1, 1)
-    kk = run(1, 1, 2)
-    return [_op(o.name, o.group, o.flops, o.matmul_flops, (w2.bytes - w1.bytes) * p.weight_bytes,
-                (k2.bytes - w1.bytes) * p.kv_bytes, o.bytes - (w2.bytes - w1.bytes) * p.weight_bytes
-                - (k2.bytes - w1.bytes) * p.kv_bytes, o.calls)
-            for o, w1, w2, k2 in zip(base, ws, ks, kk)]
+    # bytes = weight_elements * wb + act_elements * ab + kv_elements * kb, exactly
+    ops, one, w2, k2 = (run(*a) for a in ((p.weight_bytes, p.act_bytes, p.kv_bytes), (1, 1, 1), (2, 1, 1),
+                                          (1, 1, 2)))
+    out = []
+    for o, a, w, k in zip(ops, one, w2, k2):
+        wb, kb = (w.bytes - a.bytes) * p.weight_bytes, (k.bytes - a.bytes) * p.kv_bytes
+        out.append(_op(o.name, o.group, o.flops, o.matmul_flops, wb, kb, o.bytes - wb - kb, o.calls))
+    return out
 
 
 def pass_ops(model: Any, batch: int, n_new: int, n_ctx: int, precision: Precision = BF16, *,
              mla: str = "auto", logits: str = "all") -> list[LLMOp]:
     """All ops of one forward pass: ``batch`` sequences of ``n_new`` new tokens attending to
     ``n_ctx`` keys each (prefill: ``n_new = n_ctx``), summed over layers, in order."""
-    spec = get_spec(model)
+    spec, precision = get_spec(model), _precision(precision)
+    batch, n_new = _int("batch", batch, 1), _int("n_new", n_new, 1)
+    n_ctx = _int("n_ctx", n_ctx, n_new)
     if mla not in MLA_MODES:
         raise LLMError(f"mla: expected one of {list(MLA_MODES)}, got {mla!r}")
     if logits not in LOGITS_MODES:

@@ -240,6 +240,7 @@ def test_logits_last_and_gpt2_split() -> None:
     (lambda: llm.critical_batch("llama2-7b", 8, 0), ValueError, "ridge_flops_per_byte"),
     (lambda: llm.critical_batch("llama2-7b", 8, "high"), TypeError, "ridge_flops_per_byte"),
     (lambda: llm.critical_batch("llama2-7b", 8, 10, max_batch=0), ValueError, "max_batch"),
+    (lambda: llm.pass_ops("llama2-7b", 1, 4, 2), ValueError, "n_ctx"),
     (lambda: llm.get_spec(transformers.BertConfig()), ValueError, "model_type 'bert'"),
     (lambda: llm.get_spec(tiny_llama(num_key_value_heads=3)), ValueError, "n_kv_heads"),
     (lambda: llm.get_spec(tiny_mixtral(sliding_window=16)), ValueError, "sliding_window"),
