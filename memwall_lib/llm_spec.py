@@ -12,11 +12,12 @@ from typing import Any
 from . import transformer as tfm
 from .transformer import OpCount, Precision, ProfileError
 
-RMSNORM_FLOPS_PER_ELEMENT = 4
-SILU_MUL_FLOPS_PER_ELEMENT = 5
-ROPE_FLOPS_PER_ELEMENT = 3
+#: FLOPs per element of the element-wise ops (see :mod:`memwall_lib.llm`).
+RMSNORM_FLOPS_PER_ELEMENT = 4  # square, sum, multiply by rsqrt, multiply by the scale
+SILU_MUL_FLOPS_PER_ELEMENT = 5  # silu(g) = g / (1 + exp(-g)): 4, times up: 1
+ROPE_FLOPS_PER_ELEMENT = 3  # x * cos + rotate_half(x) * sin
 ROUTER_FLOPS_PER_ELEMENT = 5
-COMBINE_FLOPS_PER_ELEMENT = 2
+COMBINE_FLOPS_PER_ELEMENT = 2  # scale by the routing weight, add
 SOFTMAX_FLOPS_PER_ELEMENT = tfm.SOFTMAX_FLOPS_PER_ELEMENT
 RESIDUAL_FLOPS_PER_ELEMENT = tfm.RESIDUAL_FLOPS_PER_ELEMENT
 
@@ -222,7 +223,6 @@ def get_spec(model: str | LLMSpec | tfm.TransformerSpec | Any) -> LLMSpec | tfm.
     if isinstance(spec, tfm.TransformerSpec) and spec.kind != "decoder":
         raise LLMError(f"model: {spec.name!r} is an encoder; prefill/decode need a decoder")
     return spec
-
 
 
 def _int(name: str, value: Any, minimum: int) -> int:
