@@ -1,0 +1,241 @@
+"""The pieces of :mod:`memwall_lib.llm`: per-op counts with bytes split into weights,
+KV cache and activations (:class:`LLMOp`), and the shape of an LLM (:class:`LLMSpec`) read
+from a ``transformers`` config. Conventions and units: see :mod:`memwall_lib.llm`.
+"""
+
+from __future__ import annotations
+
+import numbers
+from dataclasses import dataclass, replace
+from typing import Any
+
+from . import transformer as tfm
+from .transformer import OpCount, Precision, ProfileError
+
+#: FLOPs per element of the element-wise ops (see :mod:`memwall_lib.llm`).
+RMSNORM_FLOPS_PER_ELEMENT = 4  # square, sum, multiply by rsqrt, multiply by the scale
+SILU_MUL_FLOPS_PER_ELEMENT = 5  # silu(g) = g / (1 + exp(-g)): 4, times up: 1
+ROPE_FLOPS_PER_ELEMENT = 3  # x * cos + rotate_half(x) * sin
+ROUTER_FLOPS_PER_ELEMENT = 5
+COMBINE_FLOPS_PER_ELEMENT = 2  # scale by the routing weight, add
+SOFTMAX_FLOPS_PER_ELEMENT = tfm.SOFTMAX_FLOPS_PER_ELEMENT
+RESIDUAL_FLOPS_PER_ELEMENT = tfm.RESIDUAL_FLOPS_PER_ELEMENT
+
+#: ``transformers`` model types understood by :func:`spec_from_config` (plus ``gpt2``).
+LLM_MODEL_TYPES: tuple[str, ...] = ("llama", "mixtral", "deepseek_v3")
+MLA_MODES: tuple[str, ...] = ("auto", "expanded", "absorbed")
+LOGITS_MODES: tuple[str, ...] = ("all", "last")
+
+
+class LLMError(ProfileError):
+    """A model, size or option the LLM model cannot take (a ValueError)."""
+
+
+# --------------------------------------------------------------------------- ops
+@dataclass(frozen=True)
+class LLMOp(OpCount):
+    """An :class:`OpCount` whose ``bytes`` are split: ``weight_bytes`` + ``kv_bytes`` +
+    :attr:`act_bytes` (bytes)."""
+
+    weight_bytes: float = 0.0
+    kv_bytes: float = 0.0
+
+    @property
+    def act_bytes(self) -> float:
+        return self.bytes - self.weight_bytes - self.kv_bytes
+
+    def __add__(self, other: OpCount) -> "LLMOp":
+        s = OpCount.__add__(self, other)
+        return replace(s, weight_bytes=self.weight_bytes + getattr(other, "weight_bytes", 0.0),
+                       kv_bytes=self.kv_bytes + getattr(other, "kv_bytes", 0.0))
+
+    def scaled(self, k: float) -> "LLMOp":
+        return replace(OpCount.scaled(self, k), weight_bytes=self.weight_bytes * k,
+                       kv_bytes=self.kv_bytes * k)
+
+
+def _op(name: str, group: str, flops: float, mm: float, w: float, kv: float, act: float,
+        calls: float = 1) -> LLMOp:
+    return LLMOp(name, group, float(flops), float(w + kv + act), float(mm), float(calls), float(w), float(kv))
+
+
+def _lin(name: str, group: str, rows: float, d_in: int, d_out: int, p: Precision, *, bias: bool = False,
+         in_kv: bool = False, out_kv: bool = False, weight_copies: float = 1.0) -> LLMOp:
+    """``rows x d_in`` times ``d_in x d_out`` (+ bias); ``weight_copies`` weight matrices read
+    (distinct experts touched); ``in_kv``/``out_kv``: that operand is the KV cache."""
+    mm = 2 * rows * d_in * d_out
+    w = weight_copies * (d_in * d_out + (d_out if bias else 0)) * p.weight_bytes
+    ins, outs = rows * d_in, rows * d_out
+    kv = (ins if in_kv else 0) * p.kv_bytes + (outs if out_kv else 0) * p.kv_bytes
+    act = (0 if in_kv else ins) * p.act_bytes + (0 if out_kv else outs) * p.act_bytes
+    return _op(name, group, mm + (outs if bias else 0), mm, w, kv, act)
+
+
+def _ew(name: str, group: str, elements: float, fpe: float, p: Precision, *, inputs: int = 1,
+        params: int = 0, calls: int = 1) -> LLMOp:
+    """Element-wise op: ``elements`` outputs from ``inputs`` tensors of that size, ``params``
+    weights (e.g. a norm's scale), ``calls`` times."""
+    return _op(name, group, elements * fpe * calls, 0, params * p.weight_bytes * calls, 0,
+               elements * (inputs + 1) * p.act_bytes * calls, calls)
+
+
+# --------------------------------------------------------------------------- spec
+@dataclass(frozen=True)
+class LLMSpec:
+    """Shape of a Llama-style decoder, optionally with MoE MLPs and/or MLA attention.
+
+    Dense when ``n_experts == 0``; GQA attention when ``kv_lora_rank == 0`` (else MLA with
+    ``q_lora_rank`` 0 meaning a plain query projection). MoE layers are layers
+    ``first_dense_layers .. n_layers-1``; each has ``n_experts`` routed experts of size
+    ``moe_d_ff``, top-``top_k``, plus a shared SwiGLU of size ``n_shared_experts * moe_d_ff``.
+    """
+
+    name: str
+    n_layers: int
+    d_model: int
+    n_heads: int
+    n_kv_heads: int
+    head_dim: int
+    d_ff: int
+    vocab_size: int
+    tie_embeddings: bool = False
+    attention_bias: bool = False
+    n_experts: int = 0
+    top_k: int = 0
+    moe_d_ff: int = 0
+    n_shared_experts: int = 0
+    first_dense_layers: int = 0
+    q_lora_rank: int = 0
+    kv_lora_rank: int = 0
+    qk_nope_head_dim: int = 0
+    qk_rope_head_dim: int = 0
+    v_head_dim: int = 0
+
+    def __post_init__(self) -> None:
+        for f in ("n_layers", "d_model", "n_heads", "n_kv_heads", "head_dim", "d_ff", "vocab_size"):
+            _int(f, getattr(self, f), 1)
+        if self.n_heads % self.n_kv_heads:
+            raise LLMError(f"n_kv_heads ({self.n_kv_heads}) must divide n_heads ({self.n_heads})")
+        if self.n_experts and not 1 <= self.top_k <= self.n_experts:
+            raise LLMError(f"top_k: expected 1..n_experts ({self.n_experts}), got {self.top_k}")
+
+    @property
+    def is_moe(self) -> bool:
+        return self.n_experts > 0
+
+    @property
+    def is_mla(self) -> bool:
+        return self.kv_lora_rank > 0
+
+    @property
+    def n_moe_layers(self) -> int:
+        return self.n_layers - self.first_dense_layers if self.is_moe else 0
+
+    @property
+    def kv_elements_per_token(self) -> int:
+        """KV-cache elements per token and layer: ``2 * n_kv_heads * head_dim`` (GQA) or
+        ``kv_lora_rank + qk_rope_head_dim`` (MLA latent cache)."""
+        if self.is_mla:
+            return self.kv_lora_rank + self.qk_rope_head_dim
+        return 2 * self.n_kv_heads * self.head_dim
+
+    def _attn_params(self) -> int:
+        d, h, b = self.d_model, self.n_heads, int(self.attention_bias)
+        if not self.is_mla:
+            qo, kv = h * self.head_dim, self.n_kv_heads * self.head_dim
+            return 2 * d * qo + 2 * d * kv + b * (qo + 2 * kv + d)  # q, o; k, v; biases
+        qk = self.qk_nope_head_dim + self.qk_rope_head_dim
+        ql, kl = self.q_lora_rank, self.kv_lora_rank
+        q = (d * ql + b * ql + ql + ql * h * qk) if ql else d * h * qk
+        kv = d * (kl + self.qk_rope_head_dim) + b * (kl + self.qk_rope_head_dim) + kl
+        return q + kv + kl * h * (self.qk_nope_head_dim + self.v_head_dim) + h * self.v_head_dim * d + b * d
+
+    def expert_params(self) -> int:
+        """Parameters of one routed expert (SwiGLU: gate, up, down)."""
+        return 3 * self.d_model * self.moe_d_ff
+
+    @property
+    def n_params(self) -> int:
+        """All parameters (what ``sum(p.numel())`` of the HF model gives)."""
+        d = self.d_model
+        layer = self._attn_params() + 2 * d
+        moe = self.n_experts * (d + self.expert_params()) + 3 * d * self.moe_d_ff * self.n_shared_experts
+        dense = 3 * d * self.d_ff
+        n_moe = self.n_moe_layers
+        emb = self.vocab_size * d * (1 if self.tie_embeddings else 2)
+        return self.n_layers * layer + n_moe * moe + (self.n_layers - n_moe) * dense + emb + d
+
+    @property
+    def n_active_params(self) -> int:
+        """Parameters used per token: all but the ``n_experts - top_k`` unrouted experts."""
+        return self.n_params - self.n_moe_layers * (self.n_experts - self.top_k) * self.expert_params()
+
+
+def spec_from_config(config: Any, name: str | None = None) -> LLMSpec:
+    """An :class:`LLMSpec` from a ``transformers`` LlamaConfig, MixtralConfig or DeepseekV3Config."""
+    mt = getattr(config, "model_type", None)
+    if mt not in LLM_MODEL_TYPES:
+        raise LLMError(f"config: model_type {mt!r} is not supported; expected one of "
+                       f"{list(LLM_MODEL_TYPES) + ['gpt2']}")
+    if getattr(config, "sliding_window", None):
+        raise LLMError("config: sliding-window attention is not modelled; set sliding_window=None")
+    d, h = int(config.hidden_size), int(config.num_attention_heads)
+    kw: dict[str, Any] = dict(
+        name=name or getattr(config, "name_or_path", "") or mt, n_layers=int(config.num_hidden_layers),
+        d_model=d, n_heads=h, n_kv_heads=int(getattr(config, "num_key_value_heads", None) or h),
+        head_dim=int(getattr(config, "head_dim", None) or d // h), d_ff=int(config.intermediate_size),
+        vocab_size=int(config.vocab_size), tie_embeddings=bool(config.tie_word_embeddings),
+        attention_bias=bool(getattr(config, "attention_bias", False)))
+    if getattr(config, "mlp_bias", False):
+        raise LLMError("config: mlp_bias=True is not modelled")
+    if mt == "mixtral":
+        kw.update(n_experts=int(config.num_local_experts), top_k=int(config.num_experts_per_tok),
+                  moe_d_ff=int(config.intermediate_size))
+    elif mt == "deepseek_v3":
+        kw.update(n_experts=int(config.n_routed_experts), top_k=int(config.num_experts_per_tok),
+                  moe_d_ff=int(config.moe_intermediate_size),
+                  n_shared_experts=int(config.n_shared_experts or 0),
+                  first_dense_layers=min(int(config.first_k_dense_replace or 0),
+                                         int(config.num_hidden_layers)),
+                  q_lora_rank=int(config.q_lora_rank or 0), kv_lora_rank=int(config.kv_lora_rank),
+                  qk_nope_head_dim=int(config.qk_nope_head_dim),
+                  qk_rope_head_dim=int(config.qk_rope_head_dim),
+                  v_head_dim=int(config.v_head_dim), n_kv_heads=h,
+                  head_dim=int(config.qk_nope_head_dim) + int(config.qk_rope_head_dim))
+    return LLMSpec(**kw)
+
+
+def get_spec(model: str | LLMSpec | tfm.TransformerSpec | Any) -> LLMSpec | tfm.TransformerSpec:
+    """A spec from a preset name (:data:`memwall_lib.llm_models.PRESETS`), an
+    :class:`LLMSpec`, a GPT-2-like :class:`~memwall_lib.transformer.TransformerSpec`, or a
+    ``transformers`` config (Llama, Mixtral, DeepSeek-V3, GPT-2)."""
+    if isinstance(model, (LLMSpec, tfm.TransformerSpec)):
+        spec = model
+    elif isinstance(model, str):
+        from .llm_models import preset_config
+
+        spec = get_spec(preset_config(model))
+        return replace(spec, name=model)
+    elif hasattr(model, "model_type"):
+        spec = tfm.spec_from_config(model) if model.model_type == "gpt2" else spec_from_config(model)
+    else:
+        raise TypeError(f"model: expected a preset name, an LLMSpec or a transformers config, got {model!r}")
+    if isinstance(spec, tfm.TransformerSpec) and spec.kind != "decoder":
+        raise LLMError(f"model: {spec.name!r} is an encoder; prefill/decode need a decoder")
+    return spec
+
+
+def _int(name: str, value: Any, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name}: expected an integer, got {value!r}")
+    if value < minimum:
+        raise LLMError(f"{name}: expected an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def _precision(precision: Any) -> Precision:
+    if isinstance(precision, Precision):
+        return precision
+    if isinstance(precision, str):
+        return tfm.precision_for_dtype(precision)
+    raise TypeError(f"precision: expected a Precision or a dtype name, got {precision!r}")
