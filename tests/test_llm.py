@@ -1,4 +1,4 @@
-"""Analytic LLM prefill/decode FLOPs and bytes (memwall_lib.llm) against hand-worked values
+"""Analytic LLM prefill/decode FLOPs and bytes (memwall_lib.engines.llm) against hand-worked values
 and against torch's FlopCounterMode on the Hugging Face models built from tiny configs."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ transformers = pytest.importorskip("transformers")
 
 from transformers import DeepseekV3Config, GPT2Config, LlamaConfig, MixtralConfig  # noqa: E402
 
-from memwall_lib import llm, llm_models  # noqa: E402
-from memwall_lib.transformer import FP32, Precision  # noqa: E402
+from memwall_lib.engines import llm, llm_models  # noqa: E402
+from memwall_lib.engines.transformer import FP32, Precision  # noqa: E402
 
 torch.set_num_threads(1)
 
@@ -259,5 +259,5 @@ def test_module_import_does_not_import_torch() -> None:
     import subprocess
     import sys
 
-    code = "import sys, memwall_lib.llm, memwall_lib.llm_models; assert 'torch' not in sys.modules"
+    code = "import sys, memwall_lib.engines.llm, memwall_lib.engines.llm_models; assert 'torch' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -1,6 +1,9 @@
 """The engines: the numbers behind the figures, usable on their own and on your own models.
 
 - :mod:`.transformer`: analytic per-operation FLOPs and bytes of BERT- and GPT-2-style models;
+- :mod:`.llm` (with :mod:`.llm_spec` and :mod:`.llm_models`): analytic prefill/decode FLOPs and
+  bytes of current LLM families (Llama GQA/SwiGLU/RoPE, Mixtral and DeepSeek-V3 MoE, GPT-2), their
+  arithmetic intensity and critical batch; presets as ``transformers`` configs;
 - :mod:`.builders`: torch models built from their configurations (no downloads);
 - :mod:`.timing`, :mod:`.workloads`, :mod:`.roofline`: latency, FLOP counting with torch, and a
   roofline calibrated on the machine;

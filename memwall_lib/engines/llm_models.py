@@ -1,4 +1,4 @@
-"""Named LLM presets as ``transformers`` configs, and checking :mod:`memwall_lib.llm`
+"""Named LLM presets as ``transformers`` configs, and checking :mod:`memwall_lib.engines.llm`
 against torch's FLOP counter on the real Hugging Face models built from those configs.
 
 Every preset is typed in from the model's paper and its published ``config.json`` (cited
@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 from . import llm
 
-#: Preset names accepted by :func:`preset_config` (and by every function of :mod:`memwall_lib.llm`).
+#: Preset names accepted by :func:`preset_config` (and by every function of :mod:`memwall_lib.engines.llm`).
 PRESETS: tuple[str, ...] = ("gpt2", "llama2-7b", "llama3-70b", "mixtral-8x7b", "deepseek-v3")
 
 #: Where each preset's numbers come from.
@@ -89,10 +89,10 @@ def deepseek_v3_config() -> Any:
 
 def preset_config(name: str) -> Any:
     """The ``transformers`` config of a preset (:data:`PRESETS`); sources in :data:`SOURCES`."""
-    from . import models
+    from . import builders as torch_builders
 
     builders: dict[str, Callable[[], Any]] = {
-        "gpt2": lambda: models.gpt2_config("gpt2"), "llama2-7b": llama2_7b_config,
+        "gpt2": lambda: torch_builders.gpt2_config("gpt2"), "llama2-7b": llama2_7b_config,
         "llama3-70b": llama3_70b_config, "mixtral-8x7b": mixtral_8x7b_config,
         "deepseek-v3": deepseek_v3_config}
     if not isinstance(name, str):
@@ -131,7 +131,7 @@ def count_hf_flops(config: Any, batch: int, n_new: int, context_len: int = 0, *,
     tokens per sequence after an uncounted prefill of ``context_len`` tokens (0: none)."""
     import torch
 
-    from .measure import _cache_kw, _cache_of, count_flops, start_ids
+    from .workloads import _cache_kw, _cache_of, count_flops, start_ids
 
     b, n = llm._int("batch", batch, 1), llm._int("n_new", n_new, 1)
     c = llm._int("context_len", context_len, 0)
