@@ -91,6 +91,19 @@ _ENTRIES = (
     PaperClaim("fig4b.reduction_at_20pct", "4", 5.0,
                "Rematerialization cuts the memory footprint about 5x for about {overhead} more compute "
                "({workload})", "text of Sec. on rematerialization, citing Checkmate (Jain et al. 2020)"),
+    # Figure 5 (beyond the paper): Fig. 1's hardware joined with Fig. 3's intensity, per accelerator
+    PaperClaim("fig5.ridge.per_2yr", "5", 3.0 / 1.6,
+               "The ridge point (peak FLOPS / DRAM bandwidth) of accelerators grows about as fast as "
+               "FLOPS over bandwidth, 3.0x / 1.6x = 1.9x every 2 years ({policy}, {years})",
+               "beyond the paper: Fig. 1's two rates (3.0x and 1.6x per 2 years) combined"),
+    PaperClaim("fig5.decode_b1_memory_bound", "5", "all",
+               "Batch-1 decode is memory-bound on every accelerator in the table (accelerators whose "
+               "ridge point exceeds the batch-1 decode intensity of every model: {models})",
+               "beyond the paper: the memory wall (Sec. 'Memory wall', Fig. 3's decoder) read per accelerator"),
+    PaperClaim("fig5.critical_batch.per_2yr", "5", "> 1",
+               "The decode batch at which {model} reaches the ridge point grows over time "
+               "(growth per 2 years; {context} tokens of KV cache)",
+               "beyond the paper: the memory wall's consequence for serving, per accelerator"),
 )
 
 #: Every claim, by id.

@@ -13,6 +13,7 @@ module                 figure                                              noteb
 :mod:`.fig3_profiling` Fig. 3: BERT and GPT-2 FLOPs, MOPs, latency         03_transformer_profiling
 :mod:`.fig4_memory`    Fig. 4: memory to train                             04_training_memory
 :mod:`.fig4b_remat`    Fig. 4: rematerialization, 5x for 20%?              05_rematerialization
+:mod:`.fig5_ridge`     Fig. 5 (beyond the paper): ridge points vs LLMs     06_memory_wall_by_accelerator
 =====================  ==================================================  ===========================
 
 Layer rule: figures import core, tables, engines and :mod:`memwall_lib.paper`; notebooks
@@ -26,4 +27,5 @@ NOTEBOOK_MODULES: dict[str, str] = {
     "03_transformer_profiling": "fig3_profiling",
     "04_training_memory": "fig4_memory",
     "05_rematerialization": "fig4b_remat",
+    "06_memory_wall_by_accelerator": "fig5_ridge",
 }

@@ -1,0 +1,155 @@
+"""Figure 5's tables: accelerators with their ridge points, LLM arithmetic intensities, the
+roofline lower bound of one model on every accelerator, and critical decode batches.
+
+Conventions (each a parameter of :mod:`.fig5_ridge`):
+
+- accelerators: GPUs, TPUs and other accelerators of ``data/compute_devices.csv`` with a DRAM
+  bandwidth, of the chosen families (by vendor), dated by ``date_rule`` as in Figure 1;
+- peak FLOPS: the largest dense peak under a :data:`~memwall_lib.tables.FLOPS_POLICIES`
+  policy (Figure 1's ``ai_peak`` by default), and separately the dense fp8 peak where the
+  chip has one; ridge point = peak FLOP/s / DRAM bytes/s (FLOPs per byte);
+- workloads: :mod:`memwall_lib.engines.llm` (bytes: weights read once per pass, KV cache read
+  and written, activations in and out of every op, no fusion; MoE experts touched under
+  uniform top-k routing, an upper bound on distinct experts), at the chosen precision.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+
+from ..core.trends import fractional_year
+from ..engines import llm
+from ..engines.transformer import precision_for_dtype
+from ..engines.spec_roofline import ridge_point, roofline_time
+from ..tables import HardwareData, device_dates, device_peaks, memory_capacity_gb
+
+#: Accelerator family -> (vendor, device type) in ``data/compute_devices.csv``.
+FAMILIES: dict[str, tuple[str, str]] = {"nvidia": ("NVIDIA", "gpu"), "amd": ("AMD", "gpu"),
+                                        "google": ("Google", "tpu"), "intel": ("Intel", "accelerator")}
+#: The low-precision peak drawn beside the policy's: dense fp8, where the chip has one.
+LOW_PRECISION = "fp8"
+
+
+def short_name(name: str) -> str:
+    """A device's name for a plot label: 'Tesla V100 SXM2 16GB' -> 'V100 SXM2 16GB',
+    'TPU v6e (Trillium)' -> 'TPU v6e'."""
+    s = re.sub(r"^(Tesla|GeForce|Radeon Instinct|Radeon|Instinct|Quadro)\s+", "", name)
+    s = s.replace("B200 in GB200 NVL72 (per GPU, 1200 W)", "B200 (GB200)")
+    return re.sub(r"\s*\((?!GB200).*\)", "", s).strip()
+
+
+def _fp8_peaks(peak_flops: pd.DataFrame) -> pd.Series:
+    rows = peak_flops[(peak_flops["precision"] == LOW_PRECISION) & (peak_flops["sparsity"] == "dense")]
+    return rows.groupby("device")["peak_TFLOPS"].max()
+
+
+def accelerators(hw: HardwareData, flops_policy: str, date_rule: str, families: Sequence[str],
+                 year_min: int, year_max: int) -> pd.DataFrame:
+    """One row per accelerator dated in [year_min, year_max]: ``name``, ``short``, ``family``,
+    ``date``, ``year``, ``peak_TFLOPS`` and ``precision`` under ``flops_policy`` (NaN/"" when no
+    row qualifies), ``fp8_TFLOPS`` (NaN without fp8), ``bandwidth_GB_per_s``, ``memory_GB``,
+    ``ridge`` and ``ridge_fp8`` (FLOPs per byte), ``label`` (the paper's, or ""). Sorted by date."""
+    unknown = [f for f in families if f not in FAMILIES]
+    if unknown:
+        raise ValueError(f"families: unknown {unknown}; expected some of {list(FAMILIES)}")
+    dev = hw.devices[hw.devices["memory_bandwidth_GB_per_s"].notna()].copy()
+    fam = pd.Series("", index=dev.index)
+    for key, (vendor, dtype) in FAMILIES.items():
+        fam[(dev["vendor"] == vendor) & (dev["device_type"] == dtype)] = key
+    dev["family"] = fam
+    dev = dev[dev["family"].isin(list(families))]
+    dev["date"] = device_dates(dev, date_rule)
+    dev["year"] = fractional_year(dev["date"]) if len(dev) else np.array([], dtype=float)
+    dev = dev[(dev["year"] >= year_min) & (dev["year"] < year_max + 1)]
+    peaks, fp8 = device_peaks(hw.peak_flops, flops_policy), _fp8_peaks(hw.peak_flops)
+    dev = dev[dev["name"].isin(peaks.index) | dev["name"].isin(fp8.index)]
+    bw = dev["memory_bandwidth_GB_per_s"].astype(float).to_numpy()
+    peak = peaks["peak_TFLOPS"].reindex(dev["name"]).to_numpy(dtype=float)
+    peak8 = fp8.reindex(dev["name"]).to_numpy(dtype=float)
+    ridge = [ridge_point(p * 1e12, b * 1e9) if np.isfinite(p) else np.nan for p, b in zip(peak, bw)]
+    ridge8 = [ridge_point(p * 1e12, b * 1e9) if np.isfinite(p) else np.nan for p, b in zip(peak8, bw)]
+    out = pd.DataFrame({
+        "name": dev["name"].to_numpy(), "short": [short_name(n) for n in dev["name"]],
+        "family": dev["family"].to_numpy(), "date": dev["date"].to_numpy(), "year": dev["year"].to_numpy(),
+        "peak_TFLOPS": peak, "precision": peaks["precision"].reindex(dev["name"]).fillna("").to_numpy(),
+        "fp8_TFLOPS": peak8, "bandwidth_GB_per_s": bw,
+        "memory_GB": memory_capacity_gb(dev).to_numpy(dtype=float),
+        "ridge": np.asarray(ridge, dtype=float), "ridge_fp8": np.asarray(ridge8, dtype=float),
+        "label": dev["paper_label"].fillna("").to_numpy()})
+    return out.sort_values(["year", "name"]).reset_index(drop=True)
+
+
+def intensities(models: Sequence[str], batches: Sequence[int], context_len: int, prefill_tokens: int,
+                precision: str) -> pd.DataFrame:
+    """Arithmetic intensity (FLOPs/byte) of one decode step (KV cache of ``context_len``
+    tokens) and of a prefill of ``prefill_tokens`` tokens (logits of the last token only, as
+    generation needs), per model and batch, with the
+    FLOPs and the bytes split into weights, KV cache and activations."""
+    rows = []
+    for model in models:
+        spec = llm.get_spec(model)
+        for b in batches:
+            for phase, prof in (("decode", llm.decode_step(spec, b, context_len, precision)),
+                                ("prefill", llm.prefill(spec, b, prefill_tokens, precision, logits="last"))):
+                t = prof.totals()
+                rows.append({"model": model, "phase": phase, "batch": int(b),
+                             "tokens": 1 if phase == "decode" else prefill_tokens,
+                             "context": context_len if phase == "decode" else 0,
+                             "intensity": t["arithmetic_intensity"], "flops": t["flops"], "bytes": t["bytes"],
+                             "weight_bytes": t["weight_bytes"], "kv_bytes": t["kv_bytes"],
+                             "act_bytes": t["act_bytes"]})
+    return pd.DataFrame(rows)
+
+
+def resident_bytes(spec: Any, batch: int, context_len: int, precision: str) -> float:
+    """Bytes held in DRAM during decode: every weight, and the KV cache of ``batch``
+    sequences of ``context_len + 1`` tokens (NaN for a spec without a parameter count)."""
+    if not isinstance(spec, llm.LLMSpec):
+        return float("nan")
+    p = precision_for_dtype(precision)
+    kv = spec.n_layers * spec.kv_elements_per_token * p.kv_bytes * batch * (context_len + 1)
+    return float(spec.n_params * p.weight_bytes + kv)
+
+
+def latency_bounds(acc: pd.DataFrame, model: str, batch: int, context_len: int, prefill_tokens: int,
+                   precision: str) -> pd.DataFrame:
+    """The roofline lower bound of one decode step (``batch`` sequences, one token each, KV
+    cache of ``context_len`` tokens) and of a prefill of ``prefill_tokens`` tokens per
+    sequence, on each accelerator with a policy peak: seconds on the compute side, on the
+    memory side, the bound, which side binds, and whether weights + KV cache fit its memory.
+
+    One chip's worth: with the model split N ways over identical chips both sides shrink by
+    N (interconnect ignored), so the binding side does not change."""
+    spec = llm.get_spec(model)
+    dec = llm.decode_step(spec, batch, context_len, precision)
+    pre = llm.prefill(spec, batch, prefill_tokens, precision, logits="last")
+    resident = resident_bytes(spec, batch, context_len, precision)
+    rows = []
+    for r in acc[acc["ridge"].notna()].itertuples():
+        for phase, prof in (("decode", dec), ("prefill", pre)):
+            t = roofline_time(prof.flops, prof.bytes, r.peak_TFLOPS * 1e12, r.bandwidth_GB_per_s * 1e9)
+            rows.append({"name": r.name, "short": r.short, "family": r.family, "year": r.year, "phase": phase,
+                         "compute_s": t.compute_s, "memory_s": t.memory_s, "time_s": t.time_s,
+                         "bound": t.bound,
+                         "fits_in_memory": None if np.isnan(resident) else bool(resident <= r.memory_GB * 1e9)})
+    return pd.DataFrame(rows)
+
+
+def critical_batches(acc: pd.DataFrame, models: Sequence[str], context_len: int, precision: str,
+                     max_batch: int) -> pd.DataFrame:
+    """Per accelerator (with a policy peak) and model: the smallest decode batch whose
+    intensity reaches the ridge point with a KV cache of ``context_len`` tokens
+    (:func:`memwall_lib.engines.llm.critical_batch`); NaN where no batch up to ``max_batch`` does."""
+    specs = {m: llm.get_spec(m) for m in models}
+    rows = []
+    for r in acc[acc["ridge"].notna()].itertuples():
+        row: dict[str, Any] = {"name": r.name, "year": r.year, "ridge": r.ridge}
+        for m, spec in specs.items():
+            b = llm.critical_batch(spec, context_len, float(r.ridge), precision, max_batch)
+            row[m] = np.nan if b is None else float(b)
+        rows.append(row)
+    return pd.DataFrame(rows)
