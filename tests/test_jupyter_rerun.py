@@ -5,8 +5,8 @@ them from the kernel's ``In`` history); a mistyped name in a new parameters cell
 
 Each test starts a kernel with jupyter_client (the notebook's kernel, working directory
 ``notebooks/``), runs the parameters cell, then a cell setting ``output_dir`` to a temporary
-folder (starting with "# Parameters", like the cell papermill injects), then the rest. 01, 02
-and 04 run whole (seconds each); 03 and 05 measure for minutes, so only their parameters and
+folder (starting with "# Parameters", like the cell papermill injects), then the rest. 01, 02,
+04 and 06 run whole (seconds each); 03 and 05 measure for minutes, so only their parameters and
 check cells run.
 """
 
@@ -27,7 +27,8 @@ pytestmark = pytest.mark.notebook
 #: Notebooks run whole, and a parameter to mistype in each (with the name it should suggest).
 WHOLE = {"01_hardware_scaling": ("yaer_max = 2020", "year_max"),
          "02_model_growth": ("yaer_max = 2020", "year_max"),
-         "04_training_memory": ("precison = 'fp32'", "precision")}
+         "04_training_memory": ("precison = 'fp32'", "precision"),
+         "06_memory_wall_by_accelerator": ("contex_len = 512", "context_len")}
 #: Notebooks whose check cell alone is re-run (the rest measures for minutes).
 CHECK_ONLY = {"03_transformer_profiling": ("repeat = 3", "repeats"),
               "05_rematerialization": ("timing_repeat = 1", "timing_repeats")}

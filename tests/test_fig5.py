@@ -1,0 +1,174 @@
+"""Figure 5 (memory wall by accelerator): ridge points and roofline bounds worked by hand, a
+decode intensity worked by hand, the tables behind the panels, the claims, and the figure API."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+pytest.importorskip("transformers")
+
+from memwall_lib.core.params import ParameterError, check_parameters  # noqa: E402
+from memwall_lib.core.paths import DATA_DIR  # noqa: E402
+from memwall_lib.core.trends import fit_growth  # noqa: E402
+from memwall_lib.engines import llm  # noqa: E402
+from memwall_lib.engines.spec_roofline import ridge_point, roofline_time  # noqa: E402
+from memwall_lib.figures import fig5_ridge as figure  # noqa: E402
+from memwall_lib.figures.fig5_series import accelerators, short_name  # noqa: E402
+from memwall_lib.tables import load_hardware  # noqa: E402
+
+DEFAULTS = dict(models=["gpt2", "llama2-7b", "llama3-70b", "mixtral-8x7b", "deepseek-v3"], batch_sizes=[1, 8, 64, 256],
+                context_len=4096, prefill_tokens=2048, precision="bf16", flops_policy="ai_peak", fp8_ridge=True,
+                year_min=2012, year_max=2025, accelerator_families=["nvidia", "amd", "google", "intel"],
+                date_rule="availability", latency_model="llama3-70b", latency_batch=1, critical_model="llama3-70b",
+                critical_context_len=512, max_batch=65536, data_dir="data", output_dir="build/test_fig5")
+
+
+def _params(**changes: object) -> dict:
+    return check_parameters({**DEFAULTS, **changes}, figure.PARAMETERS, figure.RELATIONS)
+
+
+@pytest.fixture(scope="module")
+def result() -> figure.Result:
+    return figure.analyse(_params(models=["llama2-7b", "llama3-70b", "deepseek-v3"]))
+
+
+# --------------------------------------------------------------------------- by hand
+def test_ridge_point_by_hand() -> None:
+    # H100 SXM5: 989.5 TFLOPS dense bf16 over 3,350 GB/s = 295.37 FLOPs per byte
+    assert ridge_point(989.5e12, 3350e9) == pytest.approx(295.373134, rel=1e-6)
+    acc = accelerators(load_hardware(DATA_DIR), "ai_peak", "availability", ["nvidia"], 2012, 2025).set_index("name")
+    h100 = acc.loc["H100 SXM5 80GB"]
+    assert h100["ridge"] == pytest.approx(989.5 / 3.35, rel=1e-12)
+    assert h100["ridge_fp8"] == pytest.approx(1979 / 3.35, rel=1e-12)
+    # Tesla K40: fp32 vector 4.29 TFLOPS (its AI peak in 2013) over 288 GB/s
+    assert acc.loc["Tesla K40", "ridge"] == pytest.approx(4290 / 288, rel=1e-12)
+    assert math.isnan(acc.loc["Tesla K40", "ridge_fp8"])
+
+
+def test_decode_intensity_by_hand_at_batch_two() -> None:
+    """tests/test_llm.py works one decode step of a one-layer model by hand at batch 1
+    (554 FLOPs, 804 bytes: weights 368, KV 40, activations 396; bf16, cache of 3 tokens).
+    At batch 2 every FLOP, KV byte and activation byte doubles; the weights are read once,
+    except the embedding, which reads one more row of 4 bf16 values (8 bytes):
+    FLOPs 1108; bytes 376 + 80 + 792 = 1248; intensity 1108 / 1248."""
+    hand = llm.LLMSpec("hand", n_layers=1, d_model=4, n_heads=2, n_kv_heads=1, head_dim=2, d_ff=8, vocab_size=6)
+    step = llm.decode_step(hand, 2, 3)
+    assert (step.flops, step.weight_bytes, step.kv_bytes, step.bytes) == (1108, 376, 80, 1248)
+    assert llm.decode_intensity(hand, 2, 3) == pytest.approx(1108 / 1248, rel=1e-15)
+    # on a made-up chip of 1000 FLOP/s and 100 bytes/s (ridge 10): 12.48 s, memory-bound
+    t = roofline_time(step.flops, step.bytes, 1000.0, 100.0)
+    assert (t.compute_s, t.memory_s, t.time_s, t.bound) == (pytest.approx(1.108), pytest.approx(12.48),
+                                                            pytest.approx(12.48), "memory")
+    assert roofline_time(1e6, 1.0, 1000.0, 100.0).bound == "compute"
+
+
+@pytest.mark.parametrize("call, exc, match", [
+    (lambda: ridge_point(0, 1e9), ValueError, "peak_flops_per_s"),
+    (lambda: ridge_point(1e12, -1), ValueError, "bandwidth_bytes_per_s"),
+    (lambda: ridge_point("1e12", 1e9), TypeError, "peak_flops_per_s"),
+    (lambda: roofline_time(1.0, float("nan"), 1.0, 1.0), ValueError, "bytes_moved"),
+])
+def test_bad_input_names_the_argument(call, exc, match) -> None:
+    with pytest.raises(exc, match=match):
+        call()
+
+
+def test_short_names() -> None:
+    assert short_name("Tesla V100 SXM2 16GB") == "V100 SXM2 16GB"
+    assert short_name("TPU v6e (Trillium)") == "TPU v6e"
+    assert short_name("B200 in GB200 NVL72 (per GPU, 1200 W)") == "B200 (GB200)"
+    assert short_name("Radeon Instinct MI25") == "MI25"
+
+
+# --------------------------------------------------------------------------- tables
+def test_accelerators_follow_families_years_and_policy() -> None:
+    hw = load_hardware(DATA_DIR)
+    acc = accelerators(hw, "ai_peak", "availability", ["google"], 2012, 2025)
+    assert set(acc["family"]) == {"google"} and acc["name"].str.startswith("TPU").all()
+    assert acc["year"].between(2012, 2026).all() and acc["year"].is_monotonic_increasing
+    # TPU v7 quotes only fp8: no ridge under ai_peak, a ridge at fp8
+    v7 = acc.set_index("name").loc["TPU v7 (Ironwood)"]
+    assert math.isnan(v7["ridge"]) and v7["ridge_fp8"] == pytest.approx(4614 / 7.37)
+    fp32 = accelerators(hw, "fp32_vector", "availability", ["nvidia"], 2012, 2025).set_index("name")
+    assert fp32.loc["H100 SXM5 80GB", "ridge"] == pytest.approx(67 / 3.35)
+    with pytest.raises(ValueError, match="families"):
+        accelerators(hw, "ai_peak", "availability", ["cerebras"], 2012, 2025)
+
+
+def test_result_tables(result: figure.Result) -> None:
+    it = result.intensity_table()
+    assert list(it.columns) == [1, 8, 64, 256]
+    dec = it.xs("decode", level="phase")
+    assert (dec.diff(axis=1).iloc[:, 1:] > 0).all().all()  # decode intensity rises with batch
+    assert dec.loc["llama3-70b", 1] == pytest.approx(llm.decode_intensity("llama3-70b", 1, 4096))
+    assert (it.xs("prefill", level="phase")[1] > dec[256]).all()
+    lat = result.latency
+    assert set(lat["bound"][lat["phase"] == "decode"]) == {"memory"}
+    assert set(lat["bound"][lat["phase"] == "prefill"]) == {"compute"}
+    assert (lat["time_s"] == lat[["compute_s", "memory_s"]].max(axis=1)).all()
+    # llama3-70b in bf16 (141 GB of weights) fits one H200 (141 GiB) but not one H100 (80 GiB)
+    fits = lat[lat["phase"] == "decode"].set_index("name")["fits_in_memory"]
+    assert fits["H200 SXM 141GB"] and not fits["H100 SXM5 80GB"]
+
+
+def test_critical_batch_reaches_the_ridge(result: figure.Result) -> None:
+    crit = result.critical.set_index("name")
+    ridge, b = crit.loc["A100 SXM4 80GB", "ridge"], int(crit.loc["A100 SXM4 80GB", "critical_batch"])
+    assert llm.decode_intensity("llama3-70b", b, 512) >= ridge > llm.decode_intensity("llama3-70b", b - 1, 512)
+    # a 4096-token cache caps llama3-70b's decode intensity near 112: never an H100's 295
+    assert np.isnan(crit.loc["H100 SXM5 80GB", "critical_batch_at_context_len"])
+
+
+# --------------------------------------------------------------------------- claims and API
+def test_claims(result: figure.Result) -> None:
+    cl = {c.id: c for c in figure.claims(result)[figure.OUTPUTS[0]]}
+    assert set(cl) == {"fig5.ridge.per_2yr", "fig5.decode_b1_memory_bound", "fig5.critical_batch.per_2yr"}
+    acc = result.accelerators[result.accelerators["ridge"].notna()]
+    fit = fit_growth(acc["year"].to_numpy(), acc["ridge"].to_numpy())
+    ridge = cl["fig5.ridge.per_2yr"]
+    assert ridge.paper == pytest.approx(3.0 / 1.6) and ridge.reproduced == pytest.approx(fit.per_2yr)
+    assert ridge.holds == (ridge.ci95[0] <= ridge.paper <= ridge.ci95[1])
+    # log-linear fits on the same dates: ridge growth = FLOPS growth / bandwidth growth, exactly
+    f = result.fits
+    assert f["ridge"].per_2yr == pytest.approx(f["peak_flops"].per_2yr / f["bandwidth"].per_2yr, rel=1e-12)
+    assert cl["fig5.decode_b1_memory_bound"].reproduced == f"{len(acc)} of {len(acc)}"
+    assert cl["fig5.decode_b1_memory_bound"].holds
+    crit = cl["fig5.critical_batch.per_2yr"]
+    assert crit.holds == (crit.ci95[0] > 1)
+
+
+def test_the_memory_bound_claim_can_fail() -> None:
+    # a batch-1 intensity of 100 FLOPs/byte is above every ridge point of 2012-2013 (6 to 18)
+    r = figure.analyse(_params(models=["llama3-70b"], batch_sizes=[1, 256], year_min=2012, year_max=2013))
+    r.intensities.loc[r.intensities["batch"] == 1, "intensity"] = 100.0
+    claim = figure.claims(r)[figure.OUTPUTS[0]][1]
+    assert not claim.holds and claim.reproduced == f"0 of {len(r.decode_b1_margin())}"
+
+
+def test_sidecar_and_plot(result: figure.Result) -> None:
+    import matplotlib.pyplot as plt
+
+    sc = figure.sidecar(result)[figure.OUTPUTS[0]]
+    assert {"accelerators", "fits", "intensities", "latency", "critical_batch", "conventions",
+            "model_sources"} <= set(sc)
+    assert len(sc["accelerators"]["name"]) == len(result.accelerators)
+    assert "uniform top-k" in sc["conventions"]["bytes"]
+    figs = figure.plot(result)
+    assert set(figs) == set(figure.OUTPUTS)
+    assert len(figs[figure.OUTPUTS[0]].axes) == 3
+    plt.close("all")
+
+
+@pytest.mark.parametrize("changes, match", [
+    ({"batch_sizes": [8, 64]}, "must include 1"),
+    ({"year_min": 2025, "year_max": 2020}, "year_min < year_max"),
+    ({"models": ["llama4"]}, r"'models\[0\]'"),
+    ({"accelerator_families": ["cerebras"]}, r"'accelerator_families\[0\]'"),
+    ({"precision": "fp8"}, "'precision'"),
+])
+def test_bad_parameters_name_themselves(changes: dict, match: str) -> None:
+    with pytest.raises(ParameterError, match=match):
+        _params(**changes)

@@ -1,0 +1,68 @@
+"""Notebook 06 (Figure 5, beyond the paper) end to end: papermill run, sidecar contract, claims
+computed from the plotted numbers, and the committed Figure 5 still reproduces."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from papermill.exceptions import PapermillExecutionError
+
+from helpers import assert_figure_files, assert_sidecar_reproduces, committed_sidecar, sidecar
+from memwall_lib.core import trends
+from memwall_lib.core.paths import NOTEBOOKS_DIR
+from memwall_lib.core.runner import run_notebook
+
+pytestmark = pytest.mark.notebook
+NB = "06_memory_wall_by_accelerator"
+FIG = "fig5_memory_wall_by_accelerator"
+
+
+def test_writes_png_pdf_json(notebook_run) -> None:
+    assert_figure_files(notebook_run(NB), FIG)
+
+
+def test_committed_figure_still_reproduces(notebook_run) -> None:
+    # analytic: every number, parameter and claim text equal to the committed sidecar's
+    assert_sidecar_reproduces(sidecar(notebook_run(NB), FIG), committed_sidecar(FIG), rtol=1e-9)
+
+
+def test_claims_are_computed_from_the_plotted_points(notebook_run) -> None:
+    sc = sidecar(notebook_run(NB), FIG)
+    claims = {c["id"]: c for c in sc["claims"]}
+    acc = sc["data"]["accelerators"]
+    has = np.array([r is not None for r in acc["ridge"]])
+    years, ridge = np.asarray(acc["year"])[has], np.asarray(acc["ridge"], dtype=object)[has].astype(float)
+    fit = trends.fit_growth(years, ridge)  # years are rounded to 4 decimals in the sidecar
+    assert claims["fig5.ridge.per_2yr"]["reproduced"] == pytest.approx(fit.per_2yr, rel=1e-4)
+    b1 = [i for i, (ph, b) in enumerate(zip(sc["data"]["intensities"]["phase"], sc["data"]["intensities"]["batch"]))
+          if ph == "decode" and b == 1]
+    top = max(sc["data"]["intensities"]["intensity"][i] for i in b1)
+    n_bound = int((ridge > top).sum())
+    assert claims["fig5.decode_b1_memory_bound"]["reproduced"] == f"{n_bound} of {len(ridge)}"
+    crit = sc["data"]["critical_batch"]["rows"]
+    ok = [i for i, b in enumerate(crit["critical_batch"]) if b is not None]
+    cfit = trends.fit_growth(np.asarray(crit["year"])[ok], np.asarray(crit["critical_batch"])[ok].astype(float))
+    assert claims["fig5.critical_batch.per_2yr"]["reproduced"] == pytest.approx(cfit.per_2yr, rel=1e-4)
+
+
+def test_parameters_move_the_figure(notebook_run) -> None:
+    base = sidecar(notebook_run(NB), FIG)
+    fp32 = sidecar(notebook_run(NB, precision="fp32", accelerator_families=["nvidia"]), FIG)
+    assert set(fp32["data"]["accelerators"]["family"]) == {"nvidia"}
+    get = lambda sc: sc["data"]["intensities"]["intensity"][0]  # noqa: E731
+    assert get(fp32) == pytest.approx(get(base) / 2, rel=0.05)  # twice the bytes per element
+
+
+def test_mistyped_parameter_fails_at_once(tmp_path: Path) -> None:
+    with pytest.raises(PapermillExecutionError, match="unknown parameter.*'contex_len'.*did you mean 'context_len'"):
+        run_notebook(NOTEBOOKS_DIR / f"{NB}.ipynb", {"contex_len": 512, "output_dir": str(tmp_path)},
+                     output=tmp_path / "out.ipynb")
+    assert not list(tmp_path.glob("*.json"))
+
+
+def test_bad_value_names_the_parameter(tmp_path: Path) -> None:
+    with pytest.raises(PapermillExecutionError, match="'batch_sizes': must include 1"):
+        run_notebook(NOTEBOOKS_DIR / f"{NB}.ipynb", {"batch_sizes": [8, 64], "output_dir": str(tmp_path)},
+                     output=tmp_path / "out.ipynb")
