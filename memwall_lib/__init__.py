@@ -6,8 +6,9 @@ sourced raw data. Four layers, each importing only the ones above it in this lis
 - :mod:`memwall_lib.core`     paths, CSV schema validation, trend fits, claims and atomic
   sidecar writing, provenance, parameter checking, the plot style, the notebook runner;
 - :mod:`memwall_lib.tables`   one schema per CSV in ``data/``, loaders, device helpers;
-- :mod:`memwall_lib.engines`  analytic transformer ops, torch model builders, timing and the
-  roofline, autograd storage accounting, training memory, rematerialization;
+- :mod:`memwall_lib.engines`  analytic transformer and LLM (prefill/decode, GQA, MoE) ops, torch
+  model builders, timing and the roofline, autograd storage accounting, training memory,
+  rematerialization;
 - :mod:`memwall_lib.figures`  one module per figure, the same API in each (``PARAMETERS``,
   ``analyse``, ``claims``, ``sidecar``, ``plot``);
 
@@ -16,7 +17,8 @@ and :mod:`memwall_lib.paper`, every number and claim of the paper under literal 
 Figure -> module -> notebook: Fig. 1 ``figures.fig1_hardware`` (01_hardware_scaling),
 Fig. 2 ``figures.fig2_model_growth`` (02_model_growth), Fig. 3 ``figures.fig3_profiling``
 (03_transformer_profiling), Fig. 4 ``figures.fig4_memory`` (04_training_memory), Fig. 4's
-rematerialization claim ``figures.fig4b_remat`` (05_rematerialization).
+rematerialization claim ``figures.fig4b_remat`` (05_rematerialization); beyond the paper,
+Fig. 5 ``figures.fig5_ridge`` (06_memory_wall_by_accelerator): ridge points against LLM inference.
 
 Units: bytes are bytes; GB = 1e9 bytes, GiB = 2**30 bytes; FLOPs count a
 multiply-accumulate as 2 FLOPs; TFLOPS = 1e12 FLOP/s.

@@ -4,6 +4,7 @@
 - :mod:`.llm` (with :mod:`.llm_spec` and :mod:`.llm_models`): analytic prefill/decode FLOPs and
   bytes of current LLM families (Llama GQA/SwiGLU/RoPE, Mixtral and DeepSeek-V3 MoE, GPT-2), their
   arithmetic intensity and critical batch; presets as ``transformers`` configs;
+- :mod:`.spec_roofline`: a spec sheet's ridge point and the roofline lower bound of a workload;
 - :mod:`.builders`: torch models built from their configurations (no downloads);
 - :mod:`.timing`, :mod:`.workloads`, :mod:`.roofline`: latency, FLOP counting with torch, and a
   roofline calibrated on the machine;

@@ -167,8 +167,9 @@ def _decode_claim(result: Result) -> Claim:
     top = b1.loc[b1["intensity"].idxmax()]
     low = margin.loc[margin["ridge_over_b1_decode"].idxmin()] if n else None
     note = (f"{p['context_len']}-token KV cache, {p['precision']}; largest batch-1 decode intensity "
-            f"{top['intensity']:.2f} FLOPs/byte ({top['model']}); smallest ridge point "
-            f"{low['ridge']:.1f} ({low['name']}), {low['ridge_over_b1_decode']:.1f}x above it" if low is not None else "")
+            f"{top['intensity']:.2f} FLOPs/byte ({top['model']})")
+    if low is not None:
+        note += f"; smallest ridge point {low['ridge']:.1f} ({low['name']}), {low['ridge_over_b1_decode']:.1f}x above it"
     return Claim(entry.id, entry.format(models=", ".join(p["models"])), entry.value, f"{k} of {n}", None,
                  bool(n > 0 and k == n),
                  rule="holds if every accelerator's ridge point exceeds the batch-1 decode intensity of every model",
