@@ -43,6 +43,17 @@ PAPER_PER_2YR: dict[str, float] = {
 }
 
 
+#: Significant digits the paper states each rate to ("3.0x", "410x", "2x").
+PAPER_DIGITS: dict[str, int] = {"fig1.peak_flops": 2, "fig1.dram_bandwidth": 2, "fig1.interconnect_bandwidth": 2,
+                                "fig2a.transformer": 2, "fig2a.accelerator_memory_div6": 1, "fig2b.transformer": 2}
+
+
+def matches_paper(key: str, per_2yr: float) -> bool:
+    """Whether ``per_2yr`` rounds to the paper's number at the precision the paper states it."""
+    digits = PAPER_DIGITS[key]
+    return float(f"{per_2yr:.{digits}g}") == PAPER_PER_2YR[key]
+
+
 def _years(frame: pd.DataFrame) -> np.ndarray:
     return fractional_year(pd.to_datetime(frame["date"]))
 
