@@ -23,7 +23,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from .data import load_authors_tables, load_hardware, load_models, memory_capacity_gb
+from .data import load_authors_tables, load_hardware, load_models
 from .trends import fit_growth, fractional_year
 
 #: Trend id -> (figure, series whose markers are fitted, series of the drawn line).
@@ -193,7 +193,7 @@ def _memory() -> pd.DataFrame:
 
 
 #: (figure, series) -> identification rule. Fig 2(a) memory: value x 6 = the nominal
-#: capacity ("80GB", our ``memory_capacity_GiB``), checked against ``memory_capacity_gb`` below.
+#: capacity ("80GB", our ``memory_capacity_GiB``), not bytes.
 RULES: dict[tuple[str, str], Rule] = {
     ("fig1", "peak_flops"): Rule(_flops, True, unit="TFLOPS"),
     ("fig1", "dram_bandwidth"): Rule(_dram, True, unit="GB/s"),
@@ -264,10 +264,3 @@ def identify(frame: pd.DataFrame) -> pd.DataFrame:
             names[0] = "; ".join(n for n in (names[0], f"normalized 1 = {scale:.6g} {rule.unit}") if n)
         out.loc[sel, "identified_as"] = names
     return out
-
-
-def memory_check() -> pd.Series:
-    """Our nominal capacities converted to GB (1e9 bytes), for the FINDINGS note that the
-    authors' memory points are the nominal "GB" number / 6, not bytes / 6."""
-    dev = load_hardware().devices
-    return memory_capacity_gb(dev.set_index("name"))

@@ -61,7 +61,7 @@ class Marker:
 
 
 @dataclass(frozen=True)
-class Path_:
+class DrawnPath:
     """A painted path: its vertices (points), the paint (``S`` stroke, ``f`` fill, ``B``
     both), stroke/fill colours, line width (points), whether it has Bezier segments, and the
     clip rectangle (x0, y0, x1, y1) in force, if any."""
@@ -98,7 +98,7 @@ class Page:
     width: float
     height: float
     markers: list[Marker] = field(default_factory=list)
-    paths: list[Path_] = field(default_factory=list)
+    paths: list[DrawnPath] = field(default_factory=list)
     texts: list[Text] = field(default_factory=list)
 
 
@@ -280,7 +280,7 @@ def read_page(path: str | Path) -> Page:
                 clip = (min(xs), min(ys), max(xs), max(ys))
             elif op != "n" and path:
                 paint = {"S": "S", "s": "S", "f": "f", "F": "f", "f*": "f"}.get(op, "B")
-                page.paths.append(Path_(tuple(path), paint, stroke, fill, width, curved, clip))
+                page.paths.append(DrawnPath(tuple(path), paint, stroke, fill, width, curved, clip))
             path, curved, pending_clip = [], False, False
         elif op == "Do":
             name = str(args[-1]).lstrip("/")

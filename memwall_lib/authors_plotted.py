@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from . import authors_pdf as pdf
+from .data import Column, Schema
 from .paths import DATA_DIR
 
 AUTHORS_DIR: Path = DATA_DIR / "authors"
@@ -41,6 +42,26 @@ SOURCE_COMMIT = "e14c1ed73ed58b75bac7e06b86715a8a509bb59c"
 COLUMNS = ["figure", "kind", "series", "label", "date", "value", "value_base", "identified_as", "source"]
 EPOCH = dt.date(1970, 1, 1)
 
+#: The contract of ``data/authors_plotted.csv`` (validate with :func:`memwall_lib.data.read_table`).
+SCHEMA = Schema(
+    name="authors_plotted.csv",
+    description="one row per element drawn in the authors' figure PDFs",
+    key=("figure", "kind", "series", "label", "date"),
+    columns=(
+        Column("figure", "category", "fig1|fig2a|fig2b|fig4", allowed=("fig1", "fig2a", "fig2b", "fig4")),
+        Column("kind", "category", "what was drawn",
+               allowed=("marker", "fit_line_start", "fit_line_end", "bar_segment", "step")),
+        Column("series", "str", "series, from the drawing colour"),
+        Column("label", "str", "the text label beside the marker / the bar's category", required=False),
+        Column("date", "date", "x position as a date (Figs 1, 2a, 2b)", required=False),
+        Column("value", "float", "y in the figure's axis units (normalized, billions, PFLOPs, GB)", positive=True),
+        Column("value_base", "float", "bottom of a bar segment (GB)", required=False),
+        Column("identified_as", "str", "matching rows of our data", required=False),
+        Column("source", "str", "file and commit"),
+    ),
+)
+
+Colour = tuple[float, float, float]
 BLACK, RED, GREEN, BLUE = (0.0, 0.0, 0.0), (1.0, 0.0, 0.0), (0.0, 0.5, 0.0), (0.0, 0.0, 1.0)
 
 
@@ -58,8 +79,6 @@ class FigureSpec:
     line_series: dict[Colour, str]
     free_label_colours: tuple[Colour, ...] = ()
 
-
-Colour = tuple[float, float, float]
 
 FIGURES: dict[str, FigureSpec] = {
     "fig1": FigureSpec("hw_scaling.pdf", "date", "log",
@@ -237,7 +256,8 @@ def _iso(days: float) -> str:
     return (EPOCH + dt.timedelta(days=int(round(days)))).isoformat()
 
 
-def _row(fig: str, kind: str, series: str, label: str, date: str, value: float, base: float = np.nan) -> dict:
+def _row(fig: str, kind: str, series: str, label: str, date: str, value: float,
+         base: float = np.nan) -> dict[str, object]:
     return {"figure": fig, "kind": kind, "series": series, "label": label, "date": date, "value": value,
             "value_base": base, "identified_as": "",
             "source": f"data/authors/{FIGURES[fig].file} @ amirgholami/ai_and_memory_wall {SOURCE_COMMIT[:7]}"}
@@ -254,7 +274,7 @@ def _marker_points(page: pdf.Page, spec: FigureSpec) -> list[tuple[float, float,
     return out
 
 
-def _scatter_rows(fig: str, page: pdf.Page, spec: FigureSpec, xa: Axis, ya: Axis) -> list[dict]:
+def _scatter_rows(fig: str, page: pdf.Page, spec: FigureSpec, xa: Axis, ya: Axis) -> list[dict[str, object]]:
     box = axes_box(page)
     markers = _marker_points(page, spec)
     tick = min(t.size for t in tick_labels(page, box)[0])
@@ -281,7 +301,7 @@ def _scatter_rows(fig: str, page: pdf.Page, spec: FigureSpec, xa: Axis, ya: Axis
     return rows
 
 
-def _bar_rows(fig: str, page: pdf.Page, spec: FigureSpec, ya: Axis) -> list[dict]:
+def _bar_rows(fig: str, page: pdf.Page, spec: FigureSpec, ya: Axis) -> list[dict[str, object]]:
     """Fig 4: stacked bar segments, and the levels of the step line (a model is under a
     level when its tick lies within the level's horizontal extent)."""
     box = axes_box(page)
@@ -310,7 +330,7 @@ def _bar_rows(fig: str, page: pdf.Page, spec: FigureSpec, ya: Axis) -> list[dict
 def extract(directory: Path = AUTHORS_DIR) -> pd.DataFrame:
     """Every plotted element of the four figures (columns :data:`COLUMNS`; see module
     docstring), in drawing order within each figure."""
-    rows: list[dict] = []
+    rows: list[dict[str, object]] = []
     for fig, spec in FIGURES.items():
         page = pdf.read_page(directory / spec.file)
         xa, ya = calibrate_page(page, spec.x_scale, spec.y_scale)

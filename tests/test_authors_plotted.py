@@ -12,6 +12,7 @@ import pytest
 from memwall_lib import authors_fits as af
 from memwall_lib import authors_plotted as ap
 from memwall_lib.authors_pdf import Text
+from memwall_lib.data import read_table
 
 BLACK, RED = (0.0, 0.0, 0.0), (1.0, 0.0, 0.0)
 
@@ -23,6 +24,12 @@ def table() -> pd.DataFrame:
 
 def test_extraction_reproduces_the_committed_csv(table: pd.DataFrame) -> None:
     assert ap.to_csv_text(table) == ap.CSV_PATH.read_text()
+
+
+def test_the_csv_passes_its_schema() -> None:
+    frame = read_table(ap.CSV_PATH, ap.SCHEMA)
+    assert len(frame) == 156
+    assert frame.groupby("figure").size().to_dict() == {"fig1": 65, "fig2a": 27, "fig2b": 35, "fig4": 29}
 
 
 # --------------------------------------------------------------------------- calibration
