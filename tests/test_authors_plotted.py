@@ -9,17 +9,18 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from memwall_lib import authors_fits as af
-from memwall_lib import authors_plotted as ap
-from memwall_lib.authors_pdf import Text
-from memwall_lib.data import read_table
+from memwall_lib.core.schema import read_table
+from memwall_lib.figures import authors_points as af
+from memwall_lib.tables import authors_plotted as ap
+from memwall_lib.tables.authors_identify import identify
+from memwall_lib.tables.authors_pdf import Text
 
 BLACK, RED = (0.0, 0.0, 0.0), (1.0, 0.0, 0.0)
 
 
 @pytest.fixture(scope="module")
 def table() -> pd.DataFrame:
-    return af.identify(ap.extract())
+    return identify(ap.extract())
 
 
 def test_extraction_reproduces_the_committed_csv(table: pd.DataFrame) -> None:

@@ -1,18 +1,12 @@
-"""What the authors' plotted points are, and the growth rates they give.
+"""Which rows of our data the authors' plotted points are.
 
-Works on the table of :func:`memwall_lib.authors_plotted.extract` (one row per drawn
-element, values in each figure's axis units):
-
-- :func:`identify` names each marker of Figs 1, 2(a), 2(b) after the row of our own data
-  (``compute_peak_flops.csv`` + ``compute_devices.csv``, ``dram_technologies.csv``,
-  ``interconnects.csv``, ``models.csv``, ``authors_tables.csv``) with the same value (within a
-  relative tolerance) and a date within a year. Fig 1 is normalized to each series' first
-  point, so its scale (the first point's absolute value) is found as the one that makes the
-  most markers match (:func:`consensus_scale`).
-- :func:`authors_fits` fits each trend of the paper on the authors' own points with
-  :func:`memwall_lib.trends.fit_growth` (log-linear least squares on fractional years);
-  :func:`drawn_slopes` gives the per-2-year factor of the authors' drawn lines, from their
-  two end points.
+:func:`identify` names each marker of Figs 1, 2(a), 2(b) in the table of
+:func:`memwall_lib.tables.authors_plotted.extract` after the row of our own data
+(``compute_peak_flops.csv`` + ``compute_devices.csv``, ``dram_technologies.csv``,
+``interconnects.csv``, ``models.csv``, ``authors_tables.csv``) with the same value (within a
+relative tolerance) and a date within a year. Fig 1 is normalized to each series' first
+point, so its scale (the first point's absolute value) is found as the one that makes the
+most markers match (:func:`consensus_scale`). Matching only: no trend is fitted here.
 """
 
 from __future__ import annotations
@@ -23,104 +17,9 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from .data import load_authors_tables, load_hardware, load_models
-from .trends import fit_growth, fractional_year
-
-#: Trend id -> (figure, series whose markers are fitted, series of the drawn line).
-TRENDS: dict[str, tuple[str, str]] = {
-    "fig1.peak_flops": ("fig1", "peak_flops"),
-    "fig1.dram_bandwidth": ("fig1", "dram_bandwidth"),
-    "fig1.interconnect_bandwidth": ("fig1", "interconnect_bandwidth"),
-    "fig2a.transformer": ("fig2a", "transformer"),
-    "fig2a.accelerator_memory_div6": ("fig2a", "accelerator_memory_div6"),
-    "fig2b.transformer": ("fig2b", "transformer"),
-}
-
-#: The paper's growth per 2 years for each trend (PAPER.md), for comparison only.
-PAPER_PER_2YR: dict[str, float] = {
-    "fig1.peak_flops": 3.0, "fig1.dram_bandwidth": 1.6, "fig1.interconnect_bandwidth": 1.4,
-    "fig2a.transformer": 410.0, "fig2a.accelerator_memory_div6": 2.0, "fig2b.transformer": 750.0,
-}
+from .loaders import load_authors_tables, load_hardware, load_models
 
 
-#: Significant digits the paper states each rate to ("3.0x", "410x", "2x").
-PAPER_DIGITS: dict[str, int] = {"fig1.peak_flops": 2, "fig1.dram_bandwidth": 2, "fig1.interconnect_bandwidth": 2,
-                                "fig2a.transformer": 2, "fig2a.accelerator_memory_div6": 1, "fig2b.transformer": 2}
-
-
-def matches_paper(key: str, per_2yr: float) -> bool:
-    """Whether ``per_2yr`` rounds to the paper's number at the precision the paper states it."""
-    digits = PAPER_DIGITS[key]
-    return float(f"{per_2yr:.{digits}g}") == PAPER_PER_2YR[key]
-
-
-def _years(frame: pd.DataFrame) -> np.ndarray:
-    return fractional_year(pd.to_datetime(frame["date"]))
-
-
-def authors_fits(frame: pd.DataFrame) -> dict[str, float]:
-    """Trend id -> growth per 2 years fitted on the authors' markers of that series (all of
-    them, as drawn; Fig 1 normalized values and Fig 2 absolute ones fit alike)."""
-    out = {}
-    for key, (fig, series) in TRENDS.items():
-        pts = frame[(frame["figure"] == fig) & (frame["kind"] == "marker") & (frame["series"] == series)]
-        out[key] = fit_growth(_years(pts), pts["value"].to_numpy(float), name=key).per_2yr
-    return out
-
-
-def _days(frame: pd.DataFrame) -> np.ndarray:
-    return ((pd.to_datetime(frame["date"]) - pd.Timestamp("1970-01-01")).dt.days).to_numpy(float)
-
-
-def drawn_slopes(frame: pd.DataFrame) -> dict[str, float]:
-    """Line id (``figure.series``, every drawn line) -> growth per 2 years of the authors'
-    drawn line between its two end points, a year being 365.25 days (the line is straight
-    in log10(value) against matplotlib's day numbers)."""
-    out = {}
-    ends = frame[frame["kind"].isin(("fit_line_start", "fit_line_end"))]
-    for (fig, series), g in ends.groupby(["figure", "series"], sort=False):
-        g = g.set_index("kind").loc[["fit_line_start", "fit_line_end"]]
-        d0, d1 = _days(g)
-        v0, v1 = g["value"].to_numpy(float)
-        out[f"{fig}.{series}"] = float((v1 / v0) ** (2 * 365.25 / (d1 - d0)))
-    return out
-
-
-def day_fits(frame: pd.DataFrame) -> dict[str, float]:
-    """Like :func:`authors_fits` but least squares of log10(value) on day numbers, a year
-    being 365.25 days (the x space the authors' lines were fitted in)."""
-    out = {}
-    for key, (fig, series) in TRENDS.items():
-        pts = frame[(frame["figure"] == fig) & (frame["kind"] == "marker") & (frame["series"] == series)]
-        slope = np.polyfit(_days(pts), np.log10(pts["value"].to_numpy(float)), 1)[0]
-        out[key] = float(10 ** (slope * 2 * 365.25))
-    return out
-
-
-def line_vertices_at_markers() -> dict[str, tuple[int, int, bool]]:
-    """Line id -> (vertices of the drawn line, markers of its series, whether the vertices
-    lie exactly at the markers' x positions): which points each line was computed over.
-    The Moore's-law line of Fig 2(b) is compared with the ``all_models`` markers."""
-    from . import authors_pdf as pdf
-    from .authors_plotted import AUTHORS_DIR, FIGURES, _marker_points, axes_box, colour_key
-
-    out = {}
-    for fig, spec in FIGURES.items():
-        if spec.x_scale != "date":
-            continue
-        page = pdf.read_page(AUTHORS_DIR / spec.file)
-        markers = _marker_points(page, spec)
-        for p in page.paths:
-            if p.paint == "S" and p.width >= 5 and p.clip == axes_box(page):
-                series = spec.line_series[colour_key(p.stroke)]
-                xs = sorted(round(m[0], 3) for m in markers
-                            if m[2] == (series if series != "moore_law" else "all_models"))
-                vx = sorted(round(q[0], 3) for q in p.points)
-                out[f"{fig}.{series}"] = (len(vx), len(xs), vx == xs)
-    return out
-
-
-# --------------------------------------------------------------------------- identification
 @dataclass(frozen=True)
 class Rule:
     """How to identify one series' markers: its candidate rows (``name``, ``value`` in the

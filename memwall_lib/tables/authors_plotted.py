@@ -2,7 +2,7 @@
 
 ``data/authors/`` holds the authors' matplotlib PDFs of Figures 1, 2(a), 2(b) and 4 (MIT
 License; see ``data/authors/SOURCE.md``). :func:`extract` reads each page with
-:mod:`memwall_lib.authors_pdf`, calibrates both axes from the tick marks and their labels
+:mod:`memwall_lib.tables.authors_pdf`, calibrates both axes from the tick marks and their labels
 (:class:`Axis`), and returns one row per drawn element:
 
 - ``marker``: a scatter point (Figs 1, 2a, 2b), the series from its colour, the text label
@@ -16,9 +16,9 @@ License; see ``data/authors/SOURCE.md``). :func:`extract` reads each page with
 Units of ``value``/``value_base`` are the figure's axis units: Fig 1 normalized scaling (each
 series divided by its first point, dimensionless), Fig 2a billions of parameters, Fig 2b
 PFLOPs (1e15 FLOPs), Fig 4 GB. ``date`` is ISO (rounded to the day; empty for Fig 4, whose
-x axis is categorical). ``python -m memwall_lib.authors_plotted`` rewrites
-``data/authors_plotted.csv``; the identifications and fits are in
-:mod:`memwall_lib.authors_fits`.
+x axis is categorical). ``python -m memwall_lib.tables.authors_plotted`` rewrites
+``data/authors_plotted.csv``; the identifications against our tables are in
+:mod:`memwall_lib.tables.authors_identify`, the fits in :mod:`memwall_lib.figures.authors_points`.
 """
 
 from __future__ import annotations
@@ -32,9 +32,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..core.paths import DATA_DIR
 from . import authors_pdf as pdf
-from .data import Column, Schema
-from .paths import DATA_DIR
+from .schemas import AUTHORS_PLOTTED
 
 AUTHORS_DIR: Path = DATA_DIR / "authors"
 CSV_PATH: Path = DATA_DIR / "authors_plotted.csv"
@@ -42,24 +42,8 @@ SOURCE_COMMIT = "e14c1ed73ed58b75bac7e06b86715a8a509bb59c"
 COLUMNS = ["figure", "kind", "series", "label", "date", "value", "value_base", "identified_as", "source"]
 EPOCH = dt.date(1970, 1, 1)
 
-#: The contract of ``data/authors_plotted.csv`` (validate with :func:`memwall_lib.data.read_table`).
-SCHEMA = Schema(
-    name="authors_plotted.csv",
-    description="one row per element drawn in the authors' figure PDFs",
-    key=("figure", "kind", "series", "label", "date"),
-    columns=(
-        Column("figure", "category", "fig1|fig2a|fig2b|fig4", allowed=("fig1", "fig2a", "fig2b", "fig4")),
-        Column("kind", "category", "what was drawn",
-               allowed=("marker", "fit_line_start", "fit_line_end", "bar_segment", "step")),
-        Column("series", "str", "series, from the drawing colour"),
-        Column("label", "str", "the text label beside the marker / the bar's category", required=False),
-        Column("date", "date", "x position as a date (Figs 1, 2a, 2b)", required=False),
-        Column("value", "float", "y in the figure's axis units (normalized, billions, PFLOPs, GB)", positive=True),
-        Column("value_base", "float", "bottom of a bar segment (GB)", required=False),
-        Column("identified_as", "str", "matching rows of our data", required=False),
-        Column("source", "str", "file and commit"),
-    ),
-)
+#: The contract of ``data/authors_plotted.csv`` (:data:`memwall_lib.tables.schemas.AUTHORS_PLOTTED`).
+SCHEMA = AUTHORS_PLOTTED
 
 Colour = tuple[float, float, float]
 BLACK, RED, GREEN, BLUE = (0.0, 0.0, 0.0), (1.0, 0.0, 0.0), (0.0, 0.5, 0.0), (0.0, 0.0, 1.0)
@@ -345,8 +329,8 @@ def to_csv_text(frame: pd.DataFrame) -> str:
 
 def main() -> None:
     """Rewrite ``data/authors_plotted.csv`` (with identifications, see
-    :func:`memwall_lib.authors_fits.identify`)."""
-    from .authors_fits import identify
+    :func:`memwall_lib.tables.authors_identify.identify`)."""
+    from .authors_identify import identify
 
     CSV_PATH.write_text(to_csv_text(identify(extract())))
     print(f"wrote {CSV_PATH}")
