@@ -155,3 +155,26 @@ def test_fitted_rates_and_whether_they_match_the_paper(table: pd.DataFrame) -> N
     assert fits == pytest.approx(found, rel=1e-4)
     # every rate rounds to the paper's number at the precision the paper gives (memory: 1.86 -> "2x")
     assert {k: af.matches_paper(k, v) for k, v in fits.items()} == dict.fromkeys(found, True)
+
+
+# --------------------------------------------------------------------------- claims
+def test_authors_points_of_every_growth_claim() -> None:
+    values = af.authors_points()
+    assert values["fig1.flops.per_20yr"] == pytest.approx(64306, rel=1e-3)
+    assert values["fig2a.size_outgrows_memory"] == pytest.approx(413.43 / 1.8629, rel=1e-4)
+    assert values["fig2b.compute_outgrows_moore"] == pytest.approx(753.17, rel=1e-4)
+    assert af.rounds_to_paper("fig1.dram.per_20yr", values["fig1.dram.per_20yr"])  # 104 -> "100x"
+    assert not af.rounds_to_paper("fig1.dram.per_2yr", 1.66)  # the six labelled DRAM points
+
+
+def test_with_authors_points_sets_the_field_and_says_where_a_gap_comes_from() -> None:
+    from memwall_lib.core.claims import Claim, growth_claim
+
+    cs = [growth_claim("fig1.interconnect.per_2yr.ext2025", "t", 1.4, 1.6, [1.5, 1.7], note="n=9"),
+          growth_claim("fig1.dram.per_2yr", "t", 1.6, 1.7, [1.5, 1.9]),
+          Claim("fig3_decoder_slowest", "t", "> 1", 2.0, None, True)]
+    out = af.with_authors_points(cs, {"fig1.interconnect.per_2yr": 1.4151, "fig1.dram.per_2yr": 1.3})
+    assert [c.authors_points for c in out] == [1.4151, 1.3, None]
+    assert out[0].note.startswith("n=9; authors' points give 1.415x") and "comes from the data" in out[0].note
+    assert "not the paper's number" in out[1].note
+    assert out[2].note == ""

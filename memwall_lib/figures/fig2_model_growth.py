@@ -23,6 +23,7 @@ from ..core.params import Param
 from ..core.paths import resolve
 from ..core.trends import GrowthFit
 from ..tables import load_authors_tables, load_hardware, load_models
+from .authors_points import with_authors_points
 from .fig2_points import (FAMILIES, PAPER_RATES, VALUE_SOURCES, Era, RobustFit, Settings, analyse_active,
                           analyse_era, era_data, model_table, sensitivity_table)
 
@@ -223,7 +224,8 @@ def claims_2b(era: Era, id_suffix: str = "", text_suffix: str = "") -> list[Clai
 TIMED: bool = False
 #: The data files this figure reads (for ``make``'s dependencies).
 DATA_FILES: tuple[str, ...] = ("models.csv", "authors_tables.csv", "compute_devices.csv",
-                               "compute_peak_flops.csv", "dram_technologies.csv", "interconnects.csv")
+                               "compute_peak_flops.csv", "dram_technologies.csv", "interconnects.csv",
+                               "authors_plotted.csv")
 #: The figures written: model size vs memory (a), training compute (b).
 OUTPUTS: tuple[str, ...] = ("fig2a_model_size_vs_memory", "fig2b_training_compute")
 
@@ -278,7 +280,7 @@ def claims(result: Result) -> dict[str, list[Claim]]:
         a += [c for c in claims_2a(result.extended_active, **_extension_tags(result, active=True))
               if c.id.startswith("fig2a.transformer_size.per_2yr")]
         b += claims_2b(result.extended, **_extension_tags(result))
-    return {OUTPUTS[0]: a, OUTPUTS[1]: b}
+    return {OUTPUTS[0]: with_authors_points(a), OUTPUTS[1]: with_authors_points(b)}
 
 
 def sidecar(result: Result) -> dict[str, dict[str, Any]]:
