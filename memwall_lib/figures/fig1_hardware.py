@@ -53,7 +53,8 @@ PARAMETERS: dict[str, Param] = {
     "dram_convention": Param(str, "'generation': one leading device per GDDR/HBM generation; 'labelled': "
                                   "only the generations the paper labels; 'every_device': every "
                                   "accelerator's bandwidth", choices=DRAM_CONVENTIONS),
-    "interconnect_metric": Param(str, "per-device, per-link (x16 / one NVLink) or per-lane bandwidth",
+    "interconnect_metric": Param(str, "per-lane signalling rate (the authors' choice), per-link (x16 / one "
+                                      "NVLink) or per-device bandwidth",
                                  choices=INTERCONNECT_METRICS),
     "interconnect_families": Param(list, "interconnect families to include", item_type=str, min_items=1,
                                    choices=("pcie", "nvlink", "infinity_fabric", "ici", "ethernet")),
