@@ -175,6 +175,8 @@ def test_with_authors_points_sets_the_field_and_says_where_a_gap_comes_from() ->
           Claim("fig3_decoder_slowest", "t", "> 1", 2.0, None, True)]
     out = af.with_authors_points(cs, {"fig1.interconnect.per_2yr": 1.4151, "fig1.dram.per_2yr": 1.3})
     assert [c.authors_points for c in out] == [1.4151, 1.3, None]
-    assert out[0].note.startswith("n=9; authors' points give 1.415x") and "comes from the data" in out[0].note
+    # an extension claim: the authors' points are its paper-era reference
+    assert out[0].note.startswith("n=9; authors' points (paper era) give 1.415x") and "later data" in out[0].note
+    assert "comes from the data" in af.attribution("fig1.dram.per_2yr", 1.59)
     assert "not the paper's number" in out[1].note
     assert out[2].note == ""
