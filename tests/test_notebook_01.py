@@ -50,6 +50,15 @@ def test_claims_are_computed_from_the_plotted_points(notebook_run) -> None:
         assert claims[f"fig1.{key}.per_2yr"]["holds"] == (lo <= claims[f"fig1.{key}.per_2yr"]["paper"] <= hi)
 
 
+def test_growth_claims_carry_the_authors_points(notebook_run) -> None:
+    claims = {c["id"]: c for c in _sidecar(notebook_run(NB), FIGS[0])["claims"]}
+    found = {"fig1.flops.per_2yr": 3.0257, "fig1.dram.per_2yr": 1.5915, "fig1.interconnect.per_2yr": 1.4151}
+    assert {k: claims[k]["authors_points"] for k in found} == pytest.approx(found, rel=1e-4)
+    assert all(c["authors_points"] > c["paper"] * 0.9 for c in claims.values())
+    # default interconnect metric is the authors' per-lane rate: our fit is near theirs
+    assert claims["fig1.interconnect.per_2yr"]["reproduced"] == pytest.approx(1.42, abs=0.01)
+
+
 def test_changing_the_data_moves_the_claims(notebook_run, tmp_path: Path) -> None:
     data_copy = tmp_path / "data"
     shutil.copytree(DATA_DIR, data_copy)

@@ -48,6 +48,32 @@ def test_extension_claims_exist(notebook_run) -> None:
     assert "fig2a.transformer_size.per_2yr.ext2025_active" in ids
 
 
+def test_frontier_claims_fit_the_running_record(notebook_run) -> None:
+    out = notebook_run(NB)
+    for sc, cid, key, col in ((_sidecar(out, FIGS[0]), "fig2a.transformer_size.per_2yr", "size", "size"),
+                              (_sidecar(out, FIGS[1]), "fig2b.transformer_compute.per_2yr", "compute", "compute")):
+        ext = sc["data"]["extension"]
+        record = ext["running_record"][key]["name"]
+        pts = ext[col]["transformer"]
+        keep = [n in record for n in pts["name"]]
+        years, values = np.asarray(pts["year"])[keep], np.asarray(pts["value"])[keep]
+        # each record beats every earlier point
+        assert all(v > np.max(values[:i], initial=0) for i, v in enumerate(values[np.argsort(years, kind="stable")]))
+        claim = {c["id"]: c for c in sc["claims"]}[f"{cid}.ext2025_frontier"]
+        assert claim["reproduced"] == pytest.approx(trends.fit_growth(years, values).per_2yr, rel=1e-3)
+        assert claim["ci95"][0] < claim["reproduced"] < claim["ci95"][1]
+
+
+def test_growth_claims_carry_the_authors_points(notebook_run) -> None:
+    out = notebook_run(NB)
+    claims = {c["id"]: c for name in FIGS for c in _sidecar(out, name)["claims"]}
+    assert claims["fig2a.transformer_size.per_2yr"]["authors_points"] == pytest.approx(413.43, rel=1e-4)
+    assert claims["fig2a.accelerator_memory.per_2yr"]["authors_points"] == pytest.approx(1.8629, rel=1e-4)
+    assert claims["fig2b.transformer_compute.per_2yr"]["authors_points"] == pytest.approx(753.17, rel=1e-4)
+    assert all("authors_points" in c for c in claims.values())
+    assert "comes from the data" in claims["fig2b.transformer_compute.per_2yr"]["note"]
+
+
 def test_authors_values_change_the_fit(notebook_run) -> None:
     primary = _sidecar(notebook_run(NB, extension=False, bootstrap_resamples=200), FIGS[0])
     authors = _sidecar(notebook_run(NB, extension=False, bootstrap_resamples=200, values="authors"), FIGS[0])

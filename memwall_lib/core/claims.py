@@ -23,6 +23,10 @@ class Claim:
     ``paper`` and ``reproduced`` are numbers in the same unit (or strings/bools for
     qualitative claims); ``ci95`` is the reproduced value's 95% interval or None;
     ``holds`` is the verdict under ``rule`` (a sentence saying how it was decided).
+    ``authors_points`` (growth claims of Figs 1 and 2 only) is the same quantity fitted with
+    our method on the points the authors plotted (``data/authors_plotted.csv``): beside
+    ``paper`` and ``reproduced`` it splits a gap into method (authors' points vs paper) and
+    data (our data vs authors' points).
     """
 
     id: str
@@ -33,21 +37,28 @@ class Claim:
     holds: bool
     rule: str = ""
     note: str = ""
+    authors_points: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["holds"] = bool(self.holds)
+        if self.authors_points is None:
+            del d["authors_points"]
+        else:
+            d["authors_points"] = float(self.authors_points)
         if self.ci95 is not None:
             d["ci95"] = [float(v) for v in self.ci95]
         return d
 
 
 def growth_claim(claim_id: str, text: str, paper: float, reproduced: float,
-                 ci95: Sequence[float], note: str = "") -> Claim:
-    """A growth-rate claim; it holds when the paper's value lies inside the reproduced 95% CI."""
+                 ci95: Sequence[float], note: str = "", authors_points: float | None = None) -> Claim:
+    """A growth-rate claim; it holds when the paper's value lies inside the reproduced 95% CI.
+    ``authors_points``: the same fit on the authors' plotted points, if known."""
     lo, hi = float(ci95[0]), float(ci95[1])
     return Claim(claim_id, text, paper, float(reproduced), [lo, hi], bool(lo <= paper <= hi),
-                 rule="holds if the paper's value lies inside the reproduced 95% CI", note=note)
+                 rule="holds if the paper's value lies inside the reproduced 95% CI", note=note,
+                 authors_points=None if authors_points is None else float(authors_points))
 
 
 # --------------------------------------------------------------------------- claims summary
@@ -67,16 +78,22 @@ def _fmt(value: Any) -> str:
 
 
 def claims_frame(claims: Sequence[Claim]) -> Any:
-    """The claims as a table for a notebook: id, text, paper, reproduced, 95% CI, verdict, note."""
+    """The claims as a table for a notebook: id, text, paper, (authors' points,) reproduced,
+    95% CI, verdict, note."""
     import pandas as pd
 
-    return pd.DataFrame([c.to_dict() for c in claims]).drop(columns=["rule"])
+    frame = pd.DataFrame([c.to_dict() for c in claims]).drop(columns=["rule"])
+    if "authors_points" in frame:
+        frame.insert(frame.columns.get_loc("reproduced"), "authors_points", frame.pop("authors_points"))
+    return frame
 
 
 def claims_table(sidecars: Sequence[Mapping[str, Any]]) -> str:
-    """Markdown table of every claim of every sidecar."""
-    rows = ["| figure | claim | paper | reproduced | 95% CI | verdict |",
-            "|---|---|---|---|---|---|"]
+    """Markdown table of every claim of every sidecar: the paper's value, our fit on the
+    authors' plotted points (growth claims of Figs 1 and 2; empty elsewhere), our value on our
+    data with its 95% CI, and the verdict."""
+    rows = ["| figure | claim | paper | authors' points (our fit) | our data | 95% CI | verdict |",
+            "|---|---|---|---|---|---|---|"]
     for sc in sidecars:
         for c in sc.get("claims", []):
             ci = c.get("ci95")
@@ -85,7 +102,7 @@ def claims_table(sidecars: Sequence[Mapping[str, Any]]) -> str:
             text = str(c.get("text", "")).replace("|", "\\|")
             if c.get("note"):
                 text += f" <br><sub>{str(c['note']).replace('|', '/')}</sub>"
-            rows.append(f"| {sc['figure']} | {text} | {_fmt(c.get('paper'))} | "
+            rows.append(f"| {sc['figure']} | {text} | {_fmt(c.get('paper'))} | {_fmt(c.get('authors_points'))} | "
                         f"{_fmt(c.get('reproduced'))} | {ci_txt} | {verdict} |")
     return "\n".join(rows) + "\n"
 
@@ -103,6 +120,9 @@ def write_claims_summary(out_dir: str | Path = FIGURES_DIR) -> Path:
             "\"holds\" means the paper's value lies inside the reproduced 95% CI: the data do not "
             "contradict it. Read the CI's width beside it: a fit on ten points can hold a claim "
             "without pinning it down (the notes give leave-one-out and bootstrap ranges). "
+            "\"Authors' points\" is our fit on the points the authors plotted in their own figure files "
+            "(`data/authors_plotted.csv`): where it matches the paper and our data does not, the gap "
+            "comes from the data, not the method. "
             "Verdicts of measured claims (Figure 3's latencies, Figure 4b) depend on the machine "
             "that ran them.\n\n"
             f"{held} of {n} claims hold.\n\n" + claims_table(sidecars))

@@ -31,6 +31,7 @@ from ..core.params import Param
 from ..core.paths import resolve
 from ..core.trends import GrowthFit
 from ..tables import DATE_RULES, FLOPS_POLICIES, load_hardware
+from .authors_points import with_authors_points
 from .fig1_series import (CLAIM_IDS, DEVICE_SETS, DRAM_CONVENTIONS, INTERCONNECT_METRICS, PAPER_YEAR_MAX,
                           SERIES_TITLES, Conventions, Series, all_series, sensitivity_table)
 
@@ -52,7 +53,8 @@ PARAMETERS: dict[str, Param] = {
     "dram_convention": Param(str, "'generation': one leading device per GDDR/HBM generation; 'labelled': "
                                   "only the generations the paper labels; 'every_device': every "
                                   "accelerator's bandwidth", choices=DRAM_CONVENTIONS),
-    "interconnect_metric": Param(str, "per-device, per-link (x16 / one NVLink) or per-lane bandwidth",
+    "interconnect_metric": Param(str, "per-lane signalling rate (the authors' choice), per-link (x16 / one "
+                                      "NVLink) or per-device bandwidth",
                                  choices=INTERCONNECT_METRICS),
     "interconnect_families": Param(list, "interconnect families to include", item_type=str, min_items=1,
                                    choices=("pcie", "nvlink", "infinity_fabric", "ici", "ethernet")),
@@ -191,7 +193,7 @@ def plot_figure1(series: dict[str, Series], fits: dict[str, GrowthFit], extended
 TIMED: bool = False
 #: The data files this figure reads (for ``make``'s dependencies).
 DATA_FILES: tuple[str, ...] = ("compute_devices.csv", "compute_peak_flops.csv", "dram_technologies.csv",
-                               "interconnects.csv")
+                               "interconnects.csv", "authors_plotted.csv")
 #: The figures written: the paper era, and the extension (when ``extension`` is on).
 OUTPUTS: tuple[str, ...] = ("fig1_hardware_scaling", "fig1b_hardware_scaling_extension")
 
@@ -235,12 +237,12 @@ def analyse(params: Mapping[str, Any]) -> Result:
 
 def claims(result: Result) -> dict[str, list[Claim]]:
     """The paper's six rate claims, on the paper era and (with the extension) on all data."""
-    out = {OUTPUTS[0]: rate_claims(result.fits)}
+    out = {OUTPUTS[0]: with_authors_points(rate_claims(result.fits))}
     if result.fits_extended is not None:
         year = result.parameters["extension_year_max"]
-        out[OUTPUTS[1]] = rate_claims(result.fits_extended, id_suffix=f"ext{year}",
-                                      text_suffix=f"(data through {year})",
-                                      note="fit including hardware released after the paper")
+        out[OUTPUTS[1]] = with_authors_points(rate_claims(
+            result.fits_extended, id_suffix=f"ext{year}", text_suffix=f"(data through {year})",
+            note="fit including hardware released after the paper"))
     return out
 
 

@@ -43,13 +43,16 @@ PAPER_YEAR_MAX = 2023
 
 @dataclass(frozen=True)
 class Conventions:
-    """The choices that turn raw tables into the three series."""
+    """The choices that turn raw tables into the three series. The defaults are the
+    conventions recovered from the authors' own figure file (``data/authors/FINDINGS.md``):
+    dense >= 16-bit peaks, the tagged devices, first availability (H100 in full production),
+    one leading device per DRAM generation, per-lane signalling rate of PCIe and NVLink."""
 
     flops_policy: str = "ai_peak"
     device_set: str = "paper"
     date_rule: str = "availability"
     dram_convention: str = "generation"
-    interconnect_metric: str = "device"
+    interconnect_metric: str = "lane"
     interconnect_families: tuple[str, ...] = ("pcie", "nvlink")
 
     def __post_init__(self) -> None:

@@ -23,8 +23,10 @@ from ..core.params import Param
 from ..core.paths import resolve
 from ..core.trends import GrowthFit
 from ..tables import load_authors_tables, load_hardware, load_models
-from .fig2_points import (FAMILIES, PAPER_RATES, VALUE_SOURCES, Era, RobustFit, Settings, analyse_active,
-                          analyse_era, era_data, model_table, sensitivity_table)
+from .authors_points import with_authors_points
+from .fig2_points import (FAMILIES, MEMORY_CAPACITIES, MEMORY_DATE_RULES, PAPER_RATES, VALUE_SOURCES, Era,
+                          RobustFit, Settings, analyse_active, analyse_era, era_data, memory_sensitivity, model_table,
+                          sensitivity_table)
 
 PARAMETERS: dict[str, Param] = {
     "year_min": Param(int, "first year of the paper-era data (paper: 2012)", minimum=1940, maximum=2030),
@@ -41,6 +43,10 @@ PARAMETERS: dict[str, Param] = {
                        choices=("paper", "all")),
     "values": Param(str, "'primary': primary-source values and dates; 'authors': the authors' published table",
                     choices=VALUE_SOURCES),
+    "memory_date_rule": Param(str, "date of an accelerator in panel (a): 'announce' (the authors' choice) or "
+                                   "'availability' (first availability where known)", choices=MEMORY_DATE_RULES),
+    "memory_capacity": Param(str, "memory in GB: 'nominal' (the vendor's \"80GB\", as the authors plot it) or "
+                                  "'bytes' (nominal GiB as 1e9 bytes)", choices=MEMORY_CAPACITIES),
     "bootstrap_resamples": Param(int, "bootstrap resamples for the fragility interval", minimum=100, maximum=100000),
     "data_dir": Param(str, "folder with models.csv and the hardware tables", path="dir"),
     "output_dir": Param(str, "folder the figures and sidecars are written to", path="out_dir"),
@@ -149,6 +155,8 @@ def plot_size_vs_memory(panels: list[tuple[str, dict[str, pd.DataFrame], pd.Data
         if "paper_transformer" in fits:
             _line(ax, fits["paper_transformer"], plotting.PALETTE[0], "Paper-era transformer fit", "--",
                   span=(fits["paper_transformer"].year_min, fits["transformer"].year_max))
+        if "frontier" in fits:
+            _line(ax, fits["frontier"], plotting.PALETTE[4], "Running record (largest so far)", "-.")
         _finish_panel(ax, title)
         _fit_ylim(ax, [*groups.values(), mem.rename(columns={"largest_model_billions": "parameters_billions"})],
                   "parameters_billions")
@@ -171,6 +179,8 @@ def plot_training_compute(panels: list[tuple[str, dict[str, pd.DataFrame], dict[
         if "paper_transformer" in fits:
             _line(ax, fits["paper_transformer"], plotting.PALETTE[0], "Paper-era transformer fit", "--",
                   span=(fits["paper_transformer"].year_min, tf.year_max))
+        if "frontier" in fits:
+            _line(ax, fits["frontier"], plotting.PALETTE[4], "Running record (largest so far)", "-.")
         all_years = pd.concat([g["year"] for g in groups.values()])
         moore = moore_line(tf, float(all_years.min()), float(all_years.max()))
         ax.plot(moore[0], moore[1], color="0.35", linestyle=":", linewidth=1.5,
@@ -218,12 +228,26 @@ def claims_2b(era: Era, id_suffix: str = "", text_suffix: str = "") -> list[Clai
     ]
 
 
+def claims_frontier(era: Era, year: int) -> tuple[list[Claim], list[Claim]]:
+    """Transformer size (a) and training compute (b) growth over the running records through
+    ``year`` (the largest model released so far), beside the all-models fits."""
+    out: tuple[list[Claim], list[Claim]] = ([], [])
+    for i, (cid, rf) in enumerate((("fig2a.transformer_size.per_2yr", era.size_frontier_fit),
+                                   ("fig2b.transformer_compute.per_2yr", era.compute_frontier_fit))):
+        if rf is not None:
+            c = paper.claim(cid)
+            out[i].append(growth_claim_robust(f"{c.id}.ext{year}_frontier",
+                                              f"{c.text} (running record, data through {year})", c.value, rf))
+    return out
+
+
 # --------------------------------------------------------------------------- the figure's API
 #: Whether the notebook times things on this machine (then ``make`` runs it alone).
 TIMED: bool = False
 #: The data files this figure reads (for ``make``'s dependencies).
 DATA_FILES: tuple[str, ...] = ("models.csv", "authors_tables.csv", "compute_devices.csv",
-                               "compute_peak_flops.csv", "dram_technologies.csv", "interconnects.csv")
+                               "compute_peak_flops.csv", "dram_technologies.csv", "interconnects.csv",
+                               "authors_plotted.csv")
 #: The figures written: model size vs memory (a), training compute (b).
 OUTPUTS: tuple[str, ...] = ("fig2a_model_size_vs_memory", "fig2b_training_compute")
 
@@ -238,6 +262,7 @@ class Result:
     extended: Era | None
     extended_active: Era | None
     sensitivity: pd.DataFrame
+    memory_sensitivity: list[dict[str, Any]]
 
     def fits_table(self) -> pd.DataFrame:
         """The transformer-size fit of each era (growth, CI, leave-one-out, bootstrap)."""
@@ -259,7 +284,8 @@ def analyse(params: Mapping[str, Any]) -> Result:
     paper_era = analyse_era(table, hw, settings, resamples=n)
     extended = analyse_era(table, hw, settings, extension=True, resamples=n) if p["extension"] else None
     active = analyse_active(models, authors, hw, settings, resamples=n) if p["extension"] else None
-    return Result(p, paper_era, extended, active, sensitivity_table(models, authors, hw, settings))
+    return Result(p, paper_era, extended, active, sensitivity_table(models, authors, hw, settings),
+                  memory_sensitivity(hw, settings))
 
 
 def _extension_tags(result: Result, active: bool = False) -> dict[str, str]:
@@ -278,14 +304,17 @@ def claims(result: Result) -> dict[str, list[Claim]]:
         a += [c for c in claims_2a(result.extended_active, **_extension_tags(result, active=True))
               if c.id.startswith("fig2a.transformer_size.per_2yr")]
         b += claims_2b(result.extended, **_extension_tags(result))
-    return {OUTPUTS[0]: a, OUTPUTS[1]: b}
+        fa, fb = claims_frontier(result.extended, result.parameters["extension_year_max"])
+        a, b = a + fa, b + fb
+    return {OUTPUTS[0]: with_authors_points(a), OUTPUTS[1]: with_authors_points(b)}
 
 
 def sidecar(result: Result) -> dict[str, dict[str, Any]]:
     """The points and fits of each era, the sensitivity table and the Moore's-law line."""
     fit = result.paper_era.compute_fit.fit
     data_a: dict[str, Any] = {"paper_era": era_data(result.paper_era),
-                              "sensitivity": result.sensitivity.to_dict(orient="records")}
+                              "sensitivity": result.sensitivity.to_dict(orient="records"),
+                              "memory_sensitivity": result.memory_sensitivity}
     data_b: dict[str, Any] = {"paper_era": era_data(result.paper_era),
                               "moore_line": dict(zip(("year", "pflops"), moore_line(fit, fit.year_min, fit.year_max)))}
     if result.extended is not None and result.extended_active is not None:
@@ -303,9 +332,13 @@ def plot(result: Result) -> dict[str, Any]:
     panels_b = [(title, era.compute, {"transformer": era.compute_fit.fit})]
     if ext is not None:
         later = f"through {p['extension_year_max']}"
-        panels_a.append((later, ext.size, ext.memory, {"transformer": ext.size_fit.fit, "memory": ext.memory_fit.fit,
-                                                       "paper_transformer": era.size_fit.fit}))
-        panels_b.append((later, ext.compute, {"transformer": ext.compute_fit.fit,
-                                              "paper_transformer": era.compute_fit.fit}))
+        fits_a = {"transformer": ext.size_fit.fit, "memory": ext.memory_fit.fit, "paper_transformer": era.size_fit.fit}
+        fits_b = {"transformer": ext.compute_fit.fit, "paper_transformer": era.compute_fit.fit}
+        if ext.size_frontier_fit is not None:
+            fits_a["frontier"] = ext.size_frontier_fit.fit
+        if ext.compute_frontier_fit is not None:
+            fits_b["frontier"] = ext.compute_frontier_fit.fit
+        panels_a.append((later, ext.size, ext.memory, fits_a))
+        panels_b.append((later, ext.compute, fits_b))
     return {OUTPUTS[0]: plot_size_vs_memory(panels_a, p["memory_divisor"]),
             OUTPUTS[1]: plot_training_compute(panels_b)}

@@ -26,10 +26,16 @@ PAPER_RATES = {"transformer_size": paper.claim("fig2a.transformer_size.per_2yr")
 #: Families an NLP-model fit can include (the fits are of NLP models).
 FAMILIES = ("transformer", "moe", "rnn")
 VALUE_SOURCES = ("primary", "authors")
+#: How an accelerator is dated in Fig. 2(a): announcement (the authors' choice) or first availability.
+MEMORY_DATE_RULES = ("announce", "availability")
+#: Memory in GB: the vendor's nominal number ("80GB", as the authors plot it) or bytes / 1e9 (80 GiB = 85.9 GB).
+MEMORY_CAPACITIES = ("nominal", "bytes")
 
 @dataclass(frozen=True)
 class Settings:
-    """The choices that select and size the plotted points."""
+    """The choices that select and size the plotted points. The defaults are the authors'
+    conventions where our data can express them (``data/authors/FINDINGS.md``): memory points
+    at the accelerators' announcement dates and their nominal "GB" numbers / 6."""
 
     year_min: int = 2012
     year_max: int = 2022
@@ -39,11 +45,14 @@ class Settings:
     memory_divisor: float = 6.0
     model_set: str = "paper"
     values: str = "primary"
+    memory_date_rule: str = "announce"
+    memory_capacity: str = "nominal"
 
     @classmethod
     def from_parameters(cls, p: dict[str, Any]) -> "Settings":
         return cls(p["year_min"], p["year_max"], p["extension_year_max"], tuple(p["fit_families"]),
-                   p["moe_parameters"], float(p["memory_divisor"]), p["model_set"], p["values"])
+                   p["moe_parameters"], float(p["memory_divisor"]), p["model_set"], p["values"],
+                   p["memory_date_rule"], p["memory_capacity"])
 
 
 # --------------------------------------------------------------------------- points
@@ -106,13 +115,17 @@ def compute_points(models: pd.DataFrame, settings: Settings, extension: bool = F
 
 
 def memory_points(hw: HardwareData, settings: Settings, extension: bool = False) -> pd.DataFrame:
-    """Accelerator memory (GB = 1e9 bytes, from the data's nominal GiB) and the largest
-    trainable model (billions of parameters = GB / divisor bytes per parameter). Paper era:
-    the devices tagged ``2a`` dated from year_min; extension: every GPU/TPU/accelerator with
-    a known capacity released after year_max. Devices are dated by first availability,
-    else announcement."""
+    """Accelerator memory in GB (``memory_capacity``: the vendor's nominal number, or bytes /
+    1e9 from the data's nominal GiB) and the largest trainable model (billions of parameters =
+    GB / divisor bytes per parameter). Paper era: the devices tagged ``2a`` dated from year_min;
+    extension: every GPU/TPU/accelerator with a known capacity released after year_max. Devices
+    are dated by ``memory_date_rule`` (announcement, or first availability where known)."""
+    if settings.memory_date_rule not in MEMORY_DATE_RULES:
+        raise ValueError(f"memory_date_rule: expected one of {list(MEMORY_DATE_RULES)}, got {settings.memory_date_rule!r}")
+    if settings.memory_capacity not in MEMORY_CAPACITIES:
+        raise ValueError(f"memory_capacity: expected one of {list(MEMORY_CAPACITIES)}, got {settings.memory_capacity!r}")
     dev = hw.devices[hw.devices["memory_capacity_GiB"].notna()].copy()
-    dev["date"] = device_dates(dev, "availability")
+    dev["date"] = device_dates(dev, settings.memory_date_rule)
     dev["year"] = fractional_year(dev["date"])
     dev["extension"] = dev["year"] >= settings.year_max + 1
     tagged = dev["paper_figures"].apply(lambda figs: "2a" in figs)
@@ -121,7 +134,8 @@ def memory_points(hw: HardwareData, settings: Settings, extension: bool = False)
         keep |= (dev["extension"] & dev["device_type"].isin(("gpu", "tpu", "accelerator"))
                  & (dev["year"] < settings.extension_year_max + 1))
     dev = dev[keep].sort_values(["year", "name"])
-    dev["memory_capacity_GB"] = memory_capacity_gb(dev)
+    dev["memory_capacity_GB"] = (dev["memory_capacity_GiB"] if settings.memory_capacity == "nominal"
+                                 else memory_capacity_gb(dev))
     dev["largest_model_billions"] = dev["memory_capacity_GB"] / settings.memory_divisor
     return dev.reset_index(drop=True)
 
@@ -154,10 +168,20 @@ def points_data(t: pd.DataFrame, value_col: str) -> dict[str, list[Any]]:
             "extension": t["extension"].tolist()}
 
 
+def running_record(t: pd.DataFrame, col: str) -> pd.DataFrame:
+    """The rows of ``t`` that set a record of ``col`` when released: in date order, each one
+    larger than every model before it (the frontier the paper's trend lines follow)."""
+    t = t.sort_values(["year", col], ascending=[True, False])
+    best = t[col].cummax().shift(fill_value=-np.inf)
+    return t[t[col] > best]
+
+
 # --------------------------------------------------------------------------- analysis
 @dataclass
 class Era:
-    """Points and fits of one era (the paper's, or the paper's plus the extension)."""
+    """Points and fits of one era (the paper's, or the paper's plus the extension); the
+    frontier fits are over the running records of the fitted transformers (None with fewer
+    than 3 records)."""
 
     size: dict[str, pd.DataFrame]
     memory: pd.DataFrame
@@ -165,6 +189,10 @@ class Era:
     size_fit: RobustFit
     memory_fit: RobustFit
     compute_fit: RobustFit
+    size_frontier: pd.DataFrame | None = None
+    compute_frontier: pd.DataFrame | None = None
+    size_frontier_fit: RobustFit | None = None
+    compute_frontier_fit: RobustFit | None = None
 
 
 def analyse_era(table: pd.DataFrame, hw: HardwareData, settings: Settings, extension: bool = False,
@@ -175,12 +203,18 @@ def analyse_era(table: pd.DataFrame, hw: HardwareData, settings: Settings, exten
     mem = memory_points(hw, settings, extension)
     comp = compute_points(table, settings, extension)
     tag = "with extension" if extension else "paper era"
+    rec_size = running_record(size["transformer"], "parameters_billions")
+    rec_comp = running_record(comp["transformer"], "compute_pflops")
+    frontier = lambda t, col, what: (robust_fit(t["year"], t[col], f"{what} running record ({tag})", resamples)
+                                     if len(t) >= 3 else None)
     return Era(size, mem, comp,
                robust_fit(size["transformer"]["year"], size["transformer"]["parameters_billions"],
                           f"transformer size ({tag})", resamples),
                robust_fit(mem["year"], mem["largest_model_billions"], f"accelerator memory ({tag})", resamples),
                robust_fit(comp["transformer"]["year"], comp["transformer"]["compute_pflops"],
-                          f"transformer training compute ({tag})", resamples))
+                          f"transformer training compute ({tag})", resamples),
+               rec_size, rec_comp, frontier(rec_size, "parameters_billions", "transformer size"),
+               frontier(rec_comp, "compute_pflops", "transformer training compute"))
 
 
 def analyse_active(models: pd.DataFrame, authors: pd.DataFrame | None, hw: HardwareData, settings: Settings,
@@ -200,7 +234,28 @@ def era_data(era: Era) -> dict[str, Any]:
         "compute": {k: points_data(v, "compute_pflops") for k, v in era.compute.items()},
         "fits": {"transformer_size": era.size_fit.summary(), "accelerator_memory": era.memory_fit.summary(),
                  "transformer_compute": era.compute_fit.summary()},
+        "running_record": {
+            "size": {"name": [] if era.size_frontier is None else era.size_frontier["name"].tolist(),
+                     "fit": None if era.size_frontier_fit is None else era.size_frontier_fit.summary()},
+            "compute": {"name": [] if era.compute_frontier is None else era.compute_frontier["name"].tolist(),
+                        "fit": None if era.compute_frontier_fit is None else era.compute_frontier_fit.summary()},
+        },
     }
+
+
+def memory_sensitivity(hw: HardwareData, base: Settings) -> list[dict[str, Any]]:
+    """Paper-era accelerator-memory rate (x / 2 yrs, 95% CI) under each date rule and capacity
+    unit: the authors' conventions (announcement, nominal GB) and ours (availability, bytes)."""
+    rows = []
+    for rule in MEMORY_DATE_RULES:
+        for cap in MEMORY_CAPACITIES:
+            s = replace(base, memory_date_rule=rule, memory_capacity=cap)
+            mem = memory_points(hw, s)
+            f = fit_growth(mem["year"], mem["largest_model_billions"])
+            rows.append({"memory_date_rule": rule, "memory_capacity": cap, "is_default": s == base, "n": f.n,
+                         "per_2yr": f.per_2yr, "ci95_lo": f.per_2yr_ci95[0], "ci95_hi": f.per_2yr_ci95[1],
+                         "names": mem["name"].tolist()})
+    return rows
 
 
 def sensitivity_table(models: pd.DataFrame, authors: pd.DataFrame, hw: HardwareData, base: Settings,

@@ -1,13 +1,15 @@
 """The tables of ``data/``: one schema per CSV (:mod:`.schemas`), loaders that validate each
-file and check it against the others (:mod:`.loaders`), and device helpers (:mod:`.devices`).
+file and check it against the others (:mod:`.loaders`), and device helpers (:mod:`.devices`); the points drawn in the authors' own figure PDFs
+(:mod:`.authors_pdf` reads a page, :mod:`.authors_plotted` extracts, :mod:`.authors_identify` matches
+them to our rows).
 
 Layer rule: tables import only :mod:`memwall_lib.core`; they neither plot nor fit.
 """
 
 from .devices import (DATE_RULES, FLOPS_POLICIES, GIB, device_dates, device_peaks, gpu_memory_by_year,
                       memory_capacity_gb)
-from .loaders import HardwareData, load_authors_tables, load_hardware, load_models
+from .loaders import HardwareData, load_authors_plotted, load_authors_tables, load_hardware, load_models
 from .schemas import SCHEMAS
 
 __all__ = ["DATE_RULES", "FLOPS_POLICIES", "GIB", "SCHEMAS", "HardwareData", "device_dates", "device_peaks",
-           "gpu_memory_by_year", "load_authors_tables", "load_hardware", "load_models", "memory_capacity_gb"]
+           "gpu_memory_by_year", "load_authors_plotted", "load_authors_tables", "load_hardware", "load_models", "memory_capacity_gb"]

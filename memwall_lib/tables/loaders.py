@@ -3,6 +3,7 @@ across files (foreign keys, totals that must add up, MoE rows that need active p
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import pandas as pd
 
 from ..core.paths import DATA_DIR
 from ..core.schema import CellError, DataValidationError, check_references, read_table
-from .schemas import AUTHORS_TABLES, COMPUTE_DEVICES, COMPUTE_PEAK_FLOPS, DRAM_TECHNOLOGIES, INTERCONNECTS, MODELS
+from .schemas import AUTHORS_PLOTTED, AUTHORS_TABLES, COMPUTE_DEVICES, COMPUTE_PEAK_FLOPS, DRAM_TECHNOLOGIES, INTERCONNECTS, MODELS
 
 @dataclass
 class HardwareData:
@@ -84,4 +85,12 @@ def load_authors_tables(data_dir: str | Path = DATA_DIR, models: pd.DataFrame | 
     d = Path(data_dir)
     frame = read_table(d / AUTHORS_TABLES.name, AUTHORS_TABLES)
     check_references(frame, "model", models if models is not None else load_models(d), "name")
+    return frame
+
+
+def load_authors_plotted(data_dir: str | Path = DATA_DIR) -> pd.DataFrame:
+    """``authors_plotted.csv`` (the elements drawn in the authors' figure PDFs), validated;
+    ``date`` as ISO text ("" for Fig. 4's bars), as the extraction writes it."""
+    frame = read_table(Path(data_dir) / AUTHORS_PLOTTED.name, AUTHORS_PLOTTED)
+    frame["date"] = [d.isoformat() if isinstance(d, dt.date) else "" for d in frame["date"]]
     return frame

@@ -132,6 +132,24 @@ AUTHORS_TABLES = Schema(
     ),
 )
 
+AUTHORS_PLOTTED = Schema(
+    name="authors_plotted.csv",
+    description="one row per element drawn in the authors' figure PDFs",
+    key=("figure", "kind", "series", "label", "date"),
+    columns=(
+        Column("figure", "category", "fig1|fig2a|fig2b|fig4", allowed=("fig1", "fig2a", "fig2b", "fig4")),
+        Column("kind", "category", "what was drawn",
+               allowed=("marker", "fit_line_start", "fit_line_end", "bar_segment", "step")),
+        Column("series", "str", "series, from the drawing colour"),
+        Column("label", "str", "the text label beside the marker / the bar's category", required=False),
+        Column("date", "date", "x position as a date (Figs 1, 2a, 2b)", required=False),
+        Column("value", "float", "y in the figure's axis units (normalized, billions, PFLOPs, GB)", positive=True),
+        Column("value_base", "float", "bottom of a bar segment (GB)", required=False),
+        Column("identified_as", "str", "matching rows of our data", required=False),
+        Column("source", "str", "file and commit"),
+    ),
+)
+
 SCHEMAS: dict[str, Schema] = {s.name: s for s in
                               (COMPUTE_DEVICES, COMPUTE_PEAK_FLOPS, DRAM_TECHNOLOGIES, INTERCONNECTS, MODELS,
-                               AUTHORS_TABLES)}
+                               AUTHORS_TABLES, AUTHORS_PLOTTED)}

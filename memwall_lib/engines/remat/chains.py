@@ -52,6 +52,7 @@ def gpt2_chain(*, layers: int = 12, hidden: int = 256, heads: int = 4, tokens: i
                         vocab_size=vocab_size, resid_pdrop=dropout, embd_pdrop=dropout,
                         attn_pdrop=dropout, attn_implementation="eager")
     gpt = build_from_config(config, device=device, lm_head=False).train()
+    # additive causal mask, (1, 1, tokens, tokens): -inf above the diagonal, broadcast over batch and heads
     mask = torch.full((tokens, tokens), float("-inf"), device=device).triu(1)[None, None]
 
     class Embed(torch.nn.Module):
@@ -59,8 +60,8 @@ def gpt2_chain(*, layers: int = 12, hidden: int = 256, heads: int = 4, tokens: i
             super().__init__()
             self.wte, self.wpe, self.drop = gpt.wte, gpt.wpe, gpt.drop
 
-        def forward(self, ids: Any) -> Any:
-            pos = torch.arange(ids.shape[1], device=ids.device)
+        def forward(self, ids: Any) -> Any:  # ids (batch, tokens) -> h (batch, tokens, hidden)
+            pos = torch.arange(ids.shape[1], device=ids.device)  # (tokens,), broadcast over the batch
             return self.drop(self.wte(ids) + self.wpe(pos))
 
     class Block(torch.nn.Module):
@@ -68,7 +69,7 @@ def gpt2_chain(*, layers: int = 12, hidden: int = 256, heads: int = 4, tokens: i
             super().__init__()
             self.block = block
 
-        def forward(self, h: Any) -> Any:
+        def forward(self, h: Any) -> Any:  # (batch, tokens, hidden) -> same shape
             out = self.block(h, attention_mask=mask)
             return out[0] if isinstance(out, tuple) else out
 
@@ -90,6 +91,8 @@ def resnet_chain(name: str = "resnet152", *, image_size: int = 96, batch_size: i
 
     torch.manual_seed(seed)
     net = build_torchvision(name, device).train()
+    # stem: (batch, 3, s, s) -> (batch, 64, s/4, s/4); each bottleneck keeps or halves the side;
+    # head: (batch, 2048, s/32, s/32) -> (batch, 1000) logits
     stem = torch.nn.Sequential(net.conv1, net.bn1, net.relu, net.maxpool)
     head = torch.nn.Sequential(net.avgpool, torch.nn.Flatten(1), net.fc)
     body = [b for layer in (net.layer1, net.layer2, net.layer3, net.layer4) for b in layer]
