@@ -43,8 +43,8 @@ def test_ridge_point_by_hand() -> None:
     h100 = acc.loc["H100 SXM5 80GB"]
     assert h100["ridge"] == pytest.approx(989.5 / 3.35, rel=1e-12)
     assert h100["ridge_fp8"] == pytest.approx(1979 / 3.35, rel=1e-12)
-    # Tesla K40: fp32 vector 4.29 TFLOPS (its AI peak in 2013) over 288 GB/s
-    assert acc.loc["Tesla K40", "ridge"] == pytest.approx(4290 / 288, rel=1e-12)
+    # Tesla K40: fp32 vector 5.04 TFLOPS (its AI peak in 2013) over 288 GB/s = 17.5
+    assert acc.loc["Tesla K40", "ridge"] == pytest.approx(5040 / 288, rel=1e-12) == 17.5
     assert math.isnan(acc.loc["Tesla K40", "ridge_fp8"])
 
 
@@ -89,9 +89,11 @@ def test_accelerators_follow_families_years_and_policy() -> None:
     acc = accelerators(hw, "ai_peak", "availability", ["google"], 2012, 2025)
     assert set(acc["family"]) == {"google"} and acc["name"].str.startswith("TPU").all()
     assert acc["year"].between(2012, 2026).all() and acc["year"].is_monotonic_increasing
-    # TPU v7 quotes only fp8: no ridge under ai_peak, a ridge at fp8
-    v7 = acc.set_index("name").loc["TPU v7 (Ironwood)"]
-    assert math.isnan(v7["ridge"]) and v7["ridge_fp8"] == pytest.approx(4614 / 7.37)
+    # TPU v7: bf16 2307 and fp8 4614 TFLOPS over 7,370 GB/s; TPU v2 has no fp8
+    tpu = acc.set_index("name")
+    assert tpu.loc["TPU v7 (Ironwood)", "ridge"] == pytest.approx(2307 / 7.37)
+    assert tpu.loc["TPU v7 (Ironwood)", "ridge_fp8"] == pytest.approx(4614 / 7.37)
+    assert tpu.loc["TPU v2", "ridge"] == pytest.approx(45000 / 600) and math.isnan(tpu.loc["TPU v2", "ridge_fp8"])
     fp32 = accelerators(hw, "fp32_vector", "availability", ["nvidia"], 2012, 2025).set_index("name")
     assert fp32.loc["H100 SXM5 80GB", "ridge"] == pytest.approx(67 / 3.35)
     with pytest.raises(ValueError, match="families"):
