@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
+from .output import writable_folder
 from .paths import resolve
 
 # Names IPython puts in a kernel's namespace; never parameters.
@@ -102,6 +103,9 @@ def _check_one(name: str, value: Any, spec: Param) -> Any:
     else:
         value = _check_scalar(name, value, spec.type, spec)
     if spec.path is not None:
+        if spec.type is str and value.strip() == "":
+            raise ParameterError(f"parameter {name!r}: expected a path, got an empty string "
+                                 "(use '.' for the repository root)")
         p = resolve(value)
         if spec.path == "file" and not p.is_file():
             raise ParameterError(f"parameter {name!r}: file {str(p)!r} does not exist")
@@ -109,9 +113,9 @@ def _check_one(name: str, value: Any, spec: Param) -> Any:
             raise ParameterError(f"parameter {name!r}: folder {str(p)!r} does not exist")
         if spec.path == "out_dir":
             try:
-                p.mkdir(parents=True, exist_ok=True)
-            except OSError as exc:
-                raise ParameterError(f"parameter {name!r}: cannot create output folder {str(p)!r}: {exc}") from None
+                writable_folder(value, repr(name))
+            except ValueError as exc:
+                raise ParameterError(f"parameter {exc}") from None
     if spec.check is not None and not spec.check(value):
         raise ParameterError(f"parameter {name!r}: {spec.check_message}, got {value!r}")
     return value
@@ -202,7 +206,9 @@ def check_parameters(namespace: Mapping[str, Any], spec: Mapping[str, Param],
 
 
 def output_dir(value: str | Path) -> Path:
-    """Resolve an output-folder parameter (relative to the repository root) and create it."""
-    p = resolve(value)
-    p.mkdir(parents=True, exist_ok=True)
-    return Path(p)
+    """Resolve an output-folder parameter (relative to the repository root), create it and
+    check that it can be written in (:func:`memwall_lib.core.output.writable_folder`)."""
+    try:
+        return writable_folder(value, "output_dir")
+    except ValueError as exc:
+        raise ParameterError(str(exc)) from None
