@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import difflib
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
@@ -60,6 +61,24 @@ class Param:
         return " ".join(parts)
 
 
+#: Largest seed numpy and torch take (2**32 - 1).
+SEED_MAX = 2**32 - 1
+
+
+def machine_memory_bytes() -> int:
+    """Physical memory of this machine in bytes (16 GiB if the OS does not say)."""
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_PHYS_PAGES"))
+    except (ValueError, OSError, AttributeError):
+        return 16 * 2**30
+
+
+def fits_in_memory(nbytes: float, fraction: float = 0.5) -> bool:
+    """Whether an estimated ``nbytes`` stays within ``fraction`` of this machine's memory: a
+    parameter relation that stops a run before it tries a 200 GB allocation."""
+    return nbytes <= fraction * machine_memory_bytes()
+
+
 def _check_scalar(name: str, value: Any, typ: type, spec: Param) -> Any:
     if typ is bool:
         if not isinstance(value, bool):
@@ -78,6 +97,8 @@ def _check_scalar(name: str, value: Any, typ: type, spec: Param) -> Any:
     elif typ is str:
         if not isinstance(value, str):
             raise ParameterError(f"parameter {name!r}: expected a string, got {value!r}")
+        if spec.type is list and value.strip() == "":
+            raise ParameterError(f"parameter {name!r}: expected a non-empty string, got {value!r}")
     if spec.choices is not None and value not in spec.choices:
         close = difflib.get_close_matches(str(value), [str(c) for c in spec.choices], n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""

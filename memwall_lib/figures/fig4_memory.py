@@ -201,7 +201,7 @@ PARAMETERS: dict[str, Param] = {
     "models": Param(list, "models of Figure 4 to account for, in plotting order", item_type=str,
                     choices=list(PAPER_MODELS), min_items=1),
     "batch_sizes": Param(list, "batch size per model, in the order of `models`; [] means the paper's",
-                         item_type=int, minimum=1),
+                         item_type=int, minimum=1, maximum=2**20),
     "precision": Param(str, "fp32 (the paper's) or mixed (16-bit parameters, gradients and "
                             "activations; fp32 master weights with the optimizer state)", choices=PRECISIONS),
     "optimizer": Param(str, "'paper' (SGD with momentum for CV, Adam for NLP) or one optimizer for all",
