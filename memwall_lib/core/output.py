@@ -11,7 +11,10 @@ The sidecar is the contract that tests, CI and users read::
      "claims": [{"id", "text", "paper", "reproduced", "ci95": [lo, hi] | null, "holds": bool,
                  "rule", "note"}],
      "data": {...numbers behind every plotted point and line...},
-     "provenance": {"git_commit", "packages", "python", "machine", "created"}}
+     "provenance": {"git_commit", "packages", "python", "machine"}}
+
+``git_commit`` is the commit of the sources (outputs ignored) and there is no creation time,
+so regenerating a data-driven figure from unchanged sources on the same machine is no diff.
 """
 
 from __future__ import annotations

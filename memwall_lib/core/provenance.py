@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import platform
 import subprocess
@@ -18,13 +17,26 @@ PROVENANCE_PACKAGES = ("numpy", "scipy", "pandas", "matplotlib", "seaborn", "pap
                        "torch", "torchvision", "transformers")
 
 
-def git_commit(repo: Path = REPO_ROOT) -> str | None:
-    """The checked-out commit, with ``-dirty`` if tracked files differ; None outside git."""
+#: Folders a run writes into: never "sources", so the run's own outputs neither dirty the
+#: commit it records nor change it when regenerated figures are committed.
+OUTPUT_FOLDERS = ("figures", "build")
+
+
+def git_commit(repo: Path = REPO_ROOT, outputs: Sequence[str] = OUTPUT_FOLDERS) -> str | None:
+    """The commit of the sources: the last commit that changed anything outside ``outputs``,
+    with ``-dirty`` if tracked files outside ``outputs`` differ from it; None outside git.
+
+    A figure regenerated from unchanged sources records the same value whether or not earlier
+    figures of the run (or their commit) have changed the tree since, so a clean regeneration
+    is no diff."""
+    exclude = [f":(exclude){o}" for o in outputs]
     try:
-        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True,
-                             text=True, check=True, timeout=10).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=repo,
-                               capture_output=True, text=True, timeout=10).stdout.strip()
+        sha = subprocess.run(["git", "log", "-1", "--format=%H", "--", ".", *exclude], cwd=repo,
+                             capture_output=True, text=True, check=True, timeout=10).stdout.strip()
+        if not sha:
+            return None
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ".", *exclude],
+                               cwd=repo, capture_output=True, text=True, check=True, timeout=10).stdout.strip()
         return sha + ("-dirty" if dirty else "")
     except (OSError, subprocess.SubprocessError):
         return None
@@ -55,12 +67,12 @@ def machine_description() -> dict[str, Any]:
 
 
 def provenance() -> dict[str, Any]:
+    """What produced a sidecar: the sources' commit, package versions, Python, the machine.
+    No creation time: the same sources on the same machine give the same sidecar (the file's
+    modification time says when it was written)."""
     return {
         "git_commit": git_commit(),
         "packages": package_versions(),
         "python": sys.version.split()[0],
         "machine": machine_description(),
-        "created": dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat(),
     }
-
-
