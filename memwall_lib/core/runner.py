@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import argparse
 import ast
+import os
 import sys
 import time
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
 from .paths import BUILD_DIR, FIGURES_DIR, NOTEBOOKS_DIR, REPO_ROOT, resolve
+from .progress import PROGRESS_ENV
 
 #: The Jupyter kernel the Makefile installs into .venv; python3 is the fallback.
 KERNEL_NAME = "memwall"
@@ -110,6 +112,8 @@ def main(argv: list[str] | None = None, preflight: Preflight | None = None) -> i
             print(f"error: {exc}", file=sys.stderr)
             return 2
     progress = sys.stderr.isatty() if args.progress is None else args.progress
+    # the kernels inherit this: per-model bars on this terminal, or none (memwall_lib.core.progress)
+    os.environ[PROGRESS_ENV] = "terminal" if progress else "off"
     total = time.perf_counter()
     for p in paths:
         t0 = time.perf_counter()

@@ -17,6 +17,7 @@ import pandas as pd
 from .. import paper
 from ..core.claims import Claim
 from ..core.params import Param
+from ..core.progress import progress
 from ..engines import timing, workloads
 from ..engines import transformer as tfm
 from ..engines.builders import BERT_SIZES, GPT2_SIZES
@@ -98,7 +99,8 @@ def breakdown_table(models: Sequence[str], seq_lens: Sequence[int],
 
 def flop_validation(models: Sequence[str], seq_lens: Sequence[int], max_generate: int) -> pd.DataFrame:
     """FlopCounterMode against the analytic matmul FLOPs for every model and length."""
-    rows = [r for m in models for r in workloads.validate_flops(m, seq_lens, max_generate=max_generate)]
+    rows = [r for m in progress(models, "FLOP check (models)")
+            for r in workloads.validate_flops(m, seq_lens, max_generate=max_generate)]
     return pd.DataFrame(rows)
 
 
@@ -108,7 +110,7 @@ def measure_models(models: Sequence[str], seq_lens: Sequence[int], *, device: st
     """Latency rows per model (see :func:`memwall_lib.workloads.measure_latency`) as columns:
     ``{model: {"seq_len": [...], "median_s": [...], ...}}`` plus ``"runtime"``."""
     out: dict[str, Any] = {}
-    for m in models:
+    for m in progress(models, "latency (models)"):
         rows = workloads.measure_latency(m, seq_lens, device=device, dtype=dtype, repeats=repeats,
                                        warmup=warmup, threads=threads)
         out[m] = {k: [r[k] for r in rows] for k in rows[0]}

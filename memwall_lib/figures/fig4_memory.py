@@ -16,6 +16,7 @@ import pandas as pd
 from .. import paper
 from ..core.claims import Claim
 from ..core.params import Param, ParameterError
+from ..core.progress import progress
 from ..core.paths import resolve
 from ..engines.storage import CrossCheck, cross_check_meta_vs_real
 from ..engines.training_memory import (OPTIMIZER_LABELS, CONVENTIONS, OPTIMIZERS, PAPER_MODELS, PRECISIONS,
@@ -259,7 +260,7 @@ def analyse(params: Mapping[str, Any]) -> Result:
     hw = load_hardware(resolve(p["data_dir"]))
     results = account_models(settings, p["precision"])
     gpu = gpu_line_for(results, hw.devices, p["gpu_date_rule"], p["gpu_exclude"])
-    checks = [cross_check_paper_model(m) for m in p["cross_check_models"]]
+    checks = [cross_check_paper_model(m) for m in progress(p["cross_check_models"], "cross-check (real CPU runs)")]
     bad = [c.to_dict() for c in checks if not c.equal]
     if bad:
         raise AssertionError(f"meta and real counts differ: {bad}")

@@ -15,6 +15,7 @@ import pandas as pd
 from .. import paper
 from ..core.claims import Claim
 from ..core.params import SEED_MAX, Param, ParameterError, fits_in_memory, machine_memory_bytes
+from ..core.progress import progress
 from ..engines.remat import CHAINS, Chain, ChainResult, gpt2_chain, resnet_chain, run_strategies
 from ..engines.timing import DEVICES, device_available
 
@@ -224,7 +225,7 @@ def analyse(params: Mapping[str, Any]) -> Result:
     p = dict(params)
     results = [run_strategies(build_chain(name, p), every_k=p["every_k"], n_budgets=p["n_budgets"],
                               timing_repeats=p["timing_repeats"], seed=p["seed"], device=p["device"],
-                              threads=p["threads"]) for name in p["chains"]]
+                              threads=p["threads"]) for name in progress(p["chains"], "rematerialization (chains)")]
     return Result(p, results)
 
 
