@@ -18,6 +18,7 @@ from .. import paper
 from ..core.claims import Claim
 from ..core.params import Param
 from ..core.progress import progress
+from ..core.provenance import measuring
 from ..engines import timing, workloads
 from ..engines import transformer as tfm
 from ..engines.builders import BERT_SIZES, GPT2_SIZES
@@ -379,9 +380,10 @@ def analyse(params: Mapping[str, Any]) -> Result:
     flop_check = flop_validation(p["models"], p["analytic_lengths"], p["flop_check_generate_len"])
     if not flop_check["equal"].all():
         raise AssertionError(f"analytic and counted FLOPs differ:\n{flop_check[~flop_check['equal']]}")
-    measured = measure_models(p["models"], p["measured_lengths"], device=p["device"], dtype=p["dtype"],
-                              repeats=p["repeats"], warmup=p["warmup"], threads=p["threads"])
-    roofline = calibrate_roofline(p["models"], device=p["device"], dtype=p["dtype"], threads=p["threads"])
+    with measuring("fig3 latency and roofline", p["threads"]):
+        measured = measure_models(p["models"], p["measured_lengths"], device=p["device"], dtype=p["dtype"],
+                                  repeats=p["repeats"], warmup=p["warmup"], threads=p["threads"])
+        roofline = calibrate_roofline(p["models"], device=p["device"], dtype=p["dtype"], threads=p["threads"])
     predicted = predictions(roofline, measured, p["dtype"])
     return Result(p, analytic, breakdown, flop_check, measured, roofline, predicted, normalized_latency(measured))
 

@@ -16,6 +16,7 @@ from .. import paper
 from ..core.claims import Claim
 from ..core.params import SEED_MAX, Param, ParameterError, fits_in_memory, machine_memory_bytes
 from ..core.progress import progress
+from ..core.provenance import measuring
 from ..engines.remat import CHAINS, Chain, ChainResult, gpt2_chain, resnet_chain, run_strategies
 from ..engines.timing import DEVICES, device_available
 
@@ -223,9 +224,10 @@ def analyse(params: Mapping[str, Any]) -> Result:
     """Figure 4b from checked parameters (:data:`PARAMETERS`): every strategy measured on
     every chain (raises AssertionError if any strategy's gradients differ)."""
     p = dict(params)
-    results = [run_strategies(build_chain(name, p), every_k=p["every_k"], n_budgets=p["n_budgets"],
-                              timing_repeats=p["timing_repeats"], seed=p["seed"], device=p["device"],
-                              threads=p["threads"]) for name in progress(p["chains"], "rematerialization (chains)")]
+    with measuring("fig4b rematerialization", p["threads"]):
+        results = [run_strategies(build_chain(name, p), every_k=p["every_k"], n_budgets=p["n_budgets"],
+                                  timing_repeats=p["timing_repeats"], seed=p["seed"], device=p["device"],
+                                  threads=p["threads"]) for name in progress(p["chains"], "rematerialization (chains)")]
     return Result(p, results)
 
 
