@@ -94,7 +94,8 @@ def writable_folder(path: str | Path, name: str = "out_dir") -> Path:
         os.close(fd)
         os.unlink(probe)
     except OSError as exc:
-        raise ValueError(f"{name}: cannot write in folder {str(p)!r}: {exc.strerror or exc}") from None
+        raise ValueError(f"{name}: cannot write in folder {str(p)!r} (creating a test file there failed: "
+                         f"{exc.strerror or exc})") from None
     return p
 
 
