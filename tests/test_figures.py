@@ -38,7 +38,7 @@ def test_write_figure_writes_three_files_and_the_contract(tmp_path: Path) -> Non
     for c in sc["claims"]:
         assert {"id", "text", "paper", "reproduced", "ci95", "holds"} <= set(c)
     assert sc["claims"][0]["holds"] is True and sc["claims"][0]["ci95"] == [2.5, 3.2]
-    assert set(sc["provenance"]) == {"git_commit", "packages", "python", "machine", "created"}
+    assert set(sc["provenance"]) == {"git_commit", "packages", "python", "machine"}
     assert sc["provenance"]["packages"]["numpy"]
 
 

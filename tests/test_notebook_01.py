@@ -64,12 +64,12 @@ def test_changing_the_data_moves_the_claims(notebook_run, tmp_path: Path) -> Non
     shutil.copytree(DATA_DIR, data_copy)
     flops = data_copy / "compute_peak_flops.csv"
     lines = flops.read_text().splitlines()
-    # multiply every H100 SXM5 figure by 100: the FLOPS fit must get steeper
+    # multiply every H100 SXM5 figure by 3 (100x would be refused as implausible for 2022): the fit must get steeper
     out_lines = []
     for line in lines:
         if line.startswith("H100 SXM5 80GB,"):
             parts = line.split(",")
-            parts[4] = str(float(parts[4]) * 100)
+            parts[4] = str(float(parts[4]) * 3)
             line = ",".join(parts)
         out_lines.append(line)
     flops.write_text("\n".join(out_lines) + "\n")

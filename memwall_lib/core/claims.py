@@ -88,6 +88,18 @@ def claims_frame(claims: Sequence[Claim]) -> Any:
     return frame
 
 
+def measured_on(sidecar: Mapping[str, Any]) -> str:
+    """For a sidecar of measured claims (``provenance["measurements"]``): "on this machine only:
+    <cpu>, <n> thread(s)" (with "busy" if the load was high); "" for data-driven figures."""
+    runs = (sidecar.get("provenance") or {}).get("measurements") or {}
+    if not runs:
+        return ""
+    first = next(iter(runs.values()))
+    busy = any(r.get("busy") for r in runs.values())
+    return (f"machine-specific: measured on {first.get('cpu') or 'an unknown CPU'}, "
+            f"{first.get('threads')} thread(s)" + (", machine busy" if busy else ""))
+
+
 def claims_table(sidecars: Sequence[Mapping[str, Any]]) -> str:
     """Markdown table of every claim of every sidecar: the paper's value, our fit on the
     authors' plotted points (growth claims of Figs 1 and 2; empty elsewhere), our value on our
@@ -95,10 +107,13 @@ def claims_table(sidecars: Sequence[Mapping[str, Any]]) -> str:
     rows = ["| figure | claim | paper | authors' points (our fit) | our data | 95% CI | verdict |",
             "|---|---|---|---|---|---|---|"]
     for sc in sidecars:
+        where = measured_on(sc)
         for c in sc.get("claims", []):
             ci = c.get("ci95")
             ci_txt = f"[{_fmt(ci[0])}, {_fmt(ci[1])}]" if ci else ""
             verdict = "holds" if c.get("holds") else "does not hold"
+            if where:
+                verdict += f" <br><sub>{where}</sub>"
             text = str(c.get("text", "")).replace("|", "\\|")
             if c.get("note"):
                 text += f" <br><sub>{str(c['note']).replace('|', '/')}</sub>"

@@ -11,7 +11,10 @@ The sidecar is the contract that tests, CI and users read::
      "claims": [{"id", "text", "paper", "reproduced", "ci95": [lo, hi] | null, "holds": bool,
                  "rule", "note"}],
      "data": {...numbers behind every plotted point and line...},
-     "provenance": {"git_commit", "packages", "python", "machine", "created"}}
+     "provenance": {"git_commit", "packages", "python", "machine"}}
+
+``git_commit`` is the commit of the sources (outputs ignored) and there is no creation time,
+so regenerating a data-driven figure from unchanged sources on the same machine is no diff.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import json
 import math
 import os
 import tempfile
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
@@ -72,20 +76,95 @@ def _default_file_mode() -> int:
     return 0o666 & ~umask
 
 
+def writable_folder(path: str | Path, name: str = "out_dir") -> Path:
+    """``path`` (relative to the repository root) as an existing folder this process can write
+    in: created if missing, then probed by writing and deleting a file. Raises ValueError
+    naming ``name`` for an empty string, a file, or a folder that cannot be created or written
+    (``/proc/self``, a read-only mount), before any work is done."""
+    if not isinstance(path, (str, Path)):
+        raise TypeError(f"{name}: expected a folder (str or pathlib.Path), got {path!r}")
+    if str(path).strip() == "":
+        raise ValueError(f"{name}: expected a folder, got an empty string (use '.' for the repository root)")
+    p = resolve(path)
+    if p.exists() and not p.is_dir():
+        raise ValueError(f"{name}: {str(p)!r} is a file, not a folder")
+    try:
+        p.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".memwall-probe-", suffix=".tmp", dir=p)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise ValueError(f"{name}: cannot write in folder {str(p)!r} (creating a test file there failed: "
+                         f"{exc.strerror or exc})") from None
+    return p
+
+
+def parent_is_alive() -> bool:
+    """False in a Jupyter kernel whose parent (the runner or server that started it, named by
+    ``JPY_PARENT_PID``, which jupyter_client sets) has gone: an orphaned kernel must not write."""
+    pid = os.environ.get("JPY_PARENT_PID", "")
+    if os.name != "posix" or not pid.isdigit() or int(pid) <= 1:
+        return True
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, someone else's
+        return True
+    return True
+
+
+def _tmp_prefix(path: Path) -> str:
+    return f".{path.name}."
+
+
+def remove_stale_temporaries(path: Path, min_age_s: float = 60.0) -> list[Path]:
+    """Delete ``.<name>.<pid>-*.tmp`` files left next to ``path`` by a killed earlier run:
+    those of a process that no longer exists, or (another naming) older than ``min_age_s``."""
+    removed = []
+    for tmp in path.parent.glob(f"{_tmp_prefix(path)}*.tmp"):
+        owner = tmp.name[len(_tmp_prefix(path)):].split("-", 1)[0]
+        try:
+            if owner.isdigit():
+                if int(owner) == os.getpid():
+                    continue
+                try:
+                    os.kill(int(owner), 0)
+                    continue  # a live writer
+                except ProcessLookupError:
+                    pass
+                except PermissionError:
+                    continue
+            elif time.time() - tmp.stat().st_mtime < min_age_s:
+                continue
+            tmp.unlink()
+            removed.append(tmp)
+        except OSError:
+            pass
+    return removed
+
+
 def atomic_write_bytes(path: str | Path, payload: bytes) -> Path:
     """Write ``payload`` to ``path`` via a temporary file in the same folder and a rename.
 
     The file gets the usual permissions (mkstemp's private 0600 is widened to 0666 - umask).
+    The temporary file is removed on every exit path (exceptions, KeyboardInterrupt); ones a
+    killed earlier run left are removed first. An orphaned kernel (:func:`parent_is_alive`)
+    writes nothing.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    remove_stale_temporaries(path)
+    fd, tmp = tempfile.mkstemp(prefix=f"{_tmp_prefix(path)}{os.getpid()}-", suffix=".tmp", dir=path.parent)
     try:
         os.chmod(tmp, _default_file_mode())
         with os.fdopen(fd, "wb") as fh:
             fh.write(payload)
             fh.flush()
             os.fsync(fh.fileno())
+        if not parent_is_alive():
+            raise RuntimeError(f"not writing {path}: the process that started this kernel "
+                               f"(pid {os.environ.get('JPY_PARENT_PID')}) has exited")
         os.replace(tmp, path)
     except BaseException:
         try:
@@ -145,8 +224,7 @@ def write_figures(figures: Mapping[str, Any], *, claims: Mapping[str, Sequence["
     missing = sorted(set(figures) ^ set(claims) | set(figures) ^ set(data))
     if missing:
         raise ValueError(f"figures, claims and data must name the same outputs; differ in {missing}")
-    out = resolve(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    out = writable_folder(out_dir, "out_dir")
     written: list["Claim"] = []
     for name, fig in figures.items():
         write_figure(fig, name, parameters=parameters, claims=claims[name], data=data[name], out_dir=out)

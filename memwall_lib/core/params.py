@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import ast
 import difflib
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
+from .output import writable_folder
 from .paths import resolve
 
 # Names IPython puts in a kernel's namespace; never parameters.
@@ -59,6 +61,24 @@ class Param:
         return " ".join(parts)
 
 
+#: Largest seed numpy and torch take (2**32 - 1).
+SEED_MAX = 2**32 - 1
+
+
+def machine_memory_bytes() -> int:
+    """Physical memory of this machine in bytes (16 GiB if the OS does not say)."""
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_PHYS_PAGES"))
+    except (ValueError, OSError, AttributeError):
+        return 16 * 2**30
+
+
+def fits_in_memory(nbytes: float, fraction: float = 0.5) -> bool:
+    """Whether an estimated ``nbytes`` stays within ``fraction`` of this machine's memory: a
+    parameter relation that stops a run before it tries a 200 GB allocation."""
+    return nbytes <= fraction * machine_memory_bytes()
+
+
 def _check_scalar(name: str, value: Any, typ: type, spec: Param) -> Any:
     if typ is bool:
         if not isinstance(value, bool):
@@ -77,6 +97,8 @@ def _check_scalar(name: str, value: Any, typ: type, spec: Param) -> Any:
     elif typ is str:
         if not isinstance(value, str):
             raise ParameterError(f"parameter {name!r}: expected a string, got {value!r}")
+        if spec.type is list and value.strip() == "":
+            raise ParameterError(f"parameter {name!r}: expected a non-empty string, got {value!r}")
     if spec.choices is not None and value not in spec.choices:
         close = difflib.get_close_matches(str(value), [str(c) for c in spec.choices], n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
@@ -102,6 +124,9 @@ def _check_one(name: str, value: Any, spec: Param) -> Any:
     else:
         value = _check_scalar(name, value, spec.type, spec)
     if spec.path is not None:
+        if spec.type is str and value.strip() == "":
+            raise ParameterError(f"parameter {name!r}: expected a path, got an empty string "
+                                 "(use '.' for the repository root)")
         p = resolve(value)
         if spec.path == "file" and not p.is_file():
             raise ParameterError(f"parameter {name!r}: file {str(p)!r} does not exist")
@@ -109,9 +134,9 @@ def _check_one(name: str, value: Any, spec: Param) -> Any:
             raise ParameterError(f"parameter {name!r}: folder {str(p)!r} does not exist")
         if spec.path == "out_dir":
             try:
-                p.mkdir(parents=True, exist_ok=True)
-            except OSError as exc:
-                raise ParameterError(f"parameter {name!r}: cannot create output folder {str(p)!r}: {exc}") from None
+                writable_folder(value, repr(name))
+            except ValueError as exc:
+                raise ParameterError(f"parameter {exc}") from None
     if spec.check is not None and not spec.check(value):
         raise ParameterError(f"parameter {name!r}: {spec.check_message}, got {value!r}")
     return value
@@ -202,7 +227,9 @@ def check_parameters(namespace: Mapping[str, Any], spec: Mapping[str, Param],
 
 
 def output_dir(value: str | Path) -> Path:
-    """Resolve an output-folder parameter (relative to the repository root) and create it."""
-    p = resolve(value)
-    p.mkdir(parents=True, exist_ok=True)
-    return Path(p)
+    """Resolve an output-folder parameter (relative to the repository root), create it and
+    check that it can be written in (:func:`memwall_lib.core.output.writable_folder`)."""
+    try:
+        return writable_folder(value, "output_dir")
+    except ValueError as exc:
+        raise ParameterError(str(exc)) from None

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import platform
+import warnings
 import subprocess
 import sys
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Sequence
+from contextlib import contextmanager
+from typing import Any, Iterator, Sequence
 
 from .paths import REPO_ROOT
 
@@ -18,13 +19,26 @@ PROVENANCE_PACKAGES = ("numpy", "scipy", "pandas", "matplotlib", "seaborn", "pap
                        "torch", "torchvision", "transformers")
 
 
-def git_commit(repo: Path = REPO_ROOT) -> str | None:
-    """The checked-out commit, with ``-dirty`` if tracked files differ; None outside git."""
+#: Folders a run writes into: never "sources", so the run's own outputs neither dirty the
+#: commit it records nor change it when regenerated figures are committed.
+OUTPUT_FOLDERS = ("figures", "build")
+
+
+def git_commit(repo: Path = REPO_ROOT, outputs: Sequence[str] = OUTPUT_FOLDERS) -> str | None:
+    """The commit of the sources: the last commit that changed anything outside ``outputs``,
+    with ``-dirty`` if tracked files outside ``outputs`` differ from it; None outside git.
+
+    A figure regenerated from unchanged sources records the same value whether or not earlier
+    figures of the run (or their commit) have changed the tree since, so a clean regeneration
+    is no diff."""
+    exclude = [f":(exclude){o}" for o in outputs]
     try:
-        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True,
-                             text=True, check=True, timeout=10).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=repo,
-                               capture_output=True, text=True, timeout=10).stdout.strip()
+        sha = subprocess.run(["git", "log", "-1", "--format=%H", "--", ".", *exclude], cwd=repo,
+                             capture_output=True, text=True, check=True, timeout=10).stdout.strip()
+        if not sha:
+            return None
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ".", *exclude],
+                               cwd=repo, capture_output=True, text=True, check=True, timeout=10).stdout.strip()
         return sha + ("-dirty" if dirty else "")
     except (OSError, subprocess.SubprocessError):
         return None
@@ -54,13 +68,56 @@ def machine_description() -> dict[str, Any]:
             "logical_cpus": os.cpu_count()}
 
 
+#: The conditions of every measurement this process made (:func:`measuring`), by label; the
+#: sidecars written afterwards record them (data-driven figures never measure: none there).
+_MEASUREMENTS: dict[str, dict[str, Any]] = {}
+
+
+def load_average() -> float | None:
+    """The 1-minute load average (runnable processes), None where the OS does not give it."""
+    try:
+        return round(os.getloadavg()[0], 2)
+    except (OSError, AttributeError):
+        return None
+
+
+def measurement_conditions(threads: int, load_before: float | None, load_after: float | None) -> dict[str, Any]:
+    """CPU model, logical CPUs, threads in use and the load around a measurement, with a
+    ``warning`` (else None) when other work competed for the cores: the load before plus our
+    threads, or the load after (ours included), above the logical CPUs."""
+    cpus = os.cpu_count() or 1
+    threads = threads or cpus
+    loads = [x for x in (None if load_before is None else load_before + threads, load_after) if x is not None]
+    busy = bool(loads) and max(loads) > cpus
+    warning = (f"the machine was busy: 1-min load {load_before} before and {load_after} after, on {cpus} "
+               f"logical CPUs with {threads} thread(s) in use; times are inflated and ratios may be "
+               "distorted: rerun on an idle machine" if busy else None)
+    return {"cpu": machine_description()["cpu"], "logical_cpus": cpus, "threads": threads,
+            "load_1min_before": load_before, "load_1min_after": load_after, "busy": busy, "warning": warning}
+
+
+@contextmanager
+def measuring(label: str, threads: int) -> Iterator[dict[str, Any]]:
+    """Record the conditions of the measurement in the block under ``label`` (yielded dict,
+    filled on exit); warns (``UserWarning``, shown in the notebook) when the machine was busy.
+    Every sidecar this process writes afterwards carries them in ``provenance["measurements"]``."""
+    conditions: dict[str, Any] = {}
+    before = load_average()
+    yield conditions
+    conditions.update(measurement_conditions(threads, before, load_average()))
+    _MEASUREMENTS[label] = dict(conditions)
+    if conditions["warning"]:
+        warnings.warn(f"{label}: {conditions['warning']}", stacklevel=3)
+
+
 def provenance() -> dict[str, Any]:
+    """What produced a sidecar: the sources' commit, package versions, Python, the machine.
+    No creation time: the same sources on the same machine give the same sidecar (the file's
+    modification time says when it was written)."""
     return {
         "git_commit": git_commit(),
         "packages": package_versions(),
         "python": sys.version.split()[0],
         "machine": machine_description(),
-        "created": dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat(),
+        **({"measurements": {k: dict(v) for k, v in _MEASUREMENTS.items()}} if _MEASUREMENTS else {}),
     }
-
-

@@ -12,15 +12,21 @@ from __future__ import annotations
 
 import argparse
 import ast
+import os
 import sys
 import time
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping, Sequence
 
 from .paths import BUILD_DIR, FIGURES_DIR, NOTEBOOKS_DIR, REPO_ROOT, resolve
+from .progress import PROGRESS_ENV
 
 #: The Jupyter kernel the Makefile installs into .venv; python3 is the fallback.
 KERNEL_NAME = "memwall"
+#: Kernel options: its log says only what is critical (not the "running over TCP without
+#: encryption" warning of a loopback kernel, nor "KeyboardInterrupt caught" at shutdown);
+#: cell errors still come back through the notebook.
+KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=CRITICAL"]
 
 
 def kernel_name() -> str:
@@ -36,11 +42,13 @@ def notebook_paths() -> list[Path]:
 
 
 def run_notebook(notebook: str | Path, parameters: Mapping[str, Any] | None = None,
-                 output: str | Path | None = None, log_output: bool = False) -> Path:
+                 output: str | Path | None = None, log_output: bool = False,
+                 progress_bar: bool = False) -> Path:
     """Execute ``notebook`` with papermill and ``parameters``; return the executed copy's path.
 
-    The kernel's working directory is the notebook's folder (as in JupyterLab). Raises
-    papermill's PapermillExecutionError (with the failing cell's traceback) on failure.
+    The kernel's working directory is the notebook's folder (as in JupyterLab);
+    ``progress_bar`` shows papermill's per-cell progress. Raises papermill's
+    PapermillExecutionError (with the failing cell's traceback) on failure.
     """
     import papermill as pm
 
@@ -48,8 +56,8 @@ def run_notebook(notebook: str | Path, parameters: Mapping[str, Any] | None = No
     out = Path(output) if output is not None else BUILD_DIR / "notebooks" / nb.name
     out.parent.mkdir(parents=True, exist_ok=True)
     pm.execute_notebook(str(nb), str(out), parameters=dict(parameters or {}),
-                        kernel_name=kernel_name(), cwd=str(nb.parent), progress_bar=False,
-                        log_output=log_output)
+                        kernel_name=kernel_name(), cwd=str(nb.parent), progress_bar=progress_bar,
+                        log_output=log_output, extra_arguments=list(KERNEL_ARGUMENTS))
     return out
 
 
@@ -60,7 +68,19 @@ def _literal(text: str) -> Any:
         return text
 
 
-def main(argv: list[str] | None = None) -> int:
+def _short(p: Path) -> Path:
+    return p.relative_to(REPO_ROOT) if p.is_relative_to(REPO_ROOT) else p
+
+
+#: A check of every notebook's parameters before any runs: (notebooks, overrides) -> None,
+#: raising ValueError (ParameterError) naming the notebook and parameter.
+Preflight = Callable[[Sequence[Path], Mapping[str, Any]], None]
+
+
+def main(argv: list[str] | None = None, preflight: Preflight | None = None) -> int:
+    """The command line. ``preflight`` (``memwall_lib.figures.preflight.check_run`` from
+    ``python -m memwall_lib``) checks every notebook's parameters before the first one runs.
+    A parameter error, before or inside a notebook, prints one line and returns 2."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("notebooks", nargs="*", help="notebooks to run (default with --all: every one)")
     parser.add_argument("--all", action="store_true", help="run every notebook in notebooks/")
@@ -69,6 +89,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-summary", action="store_true", help="do not rewrite claims.md afterwards")
     parser.add_argument("--summary-only", action="store_true",
                         help="only rewrite claims.md from the sidecars in the output folder")
+    parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                        help="papermill's per-cell progress bar (default: when stderr is a terminal)")
     args = parser.parse_args(argv)
     params = {k: _literal(v) for k, v in args.p}
     from .claims import write_claims_summary
@@ -80,13 +102,33 @@ def main(argv: list[str] | None = None) -> int:
     paths = notebook_paths() if args.all else [resolve(p) for p in args.notebooks]
     if not paths:
         parser.error("name a notebook or pass --all")
+    missing = [str(p) for p in paths if not p.is_file()]
+    if missing:
+        parser.error(f"no such notebook: {', '.join(missing)}")
+    if preflight is not None:
+        try:
+            preflight(paths, params)
+        except ValueError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+    progress = sys.stderr.isatty() if args.progress is None else args.progress
+    # the kernels inherit this: per-model bars on this terminal, or none (memwall_lib.core.progress)
+    os.environ[PROGRESS_ENV] = "terminal" if progress else "off"
     total = time.perf_counter()
     for p in paths:
         t0 = time.perf_counter()
-        print(f"running {p.relative_to(REPO_ROOT) if p.is_relative_to(REPO_ROOT) else p} ...", flush=True)
-        out = run_notebook(p, params)
-        print(f"  done in {time.perf_counter() - t0:.1f} s -> {out.relative_to(REPO_ROOT) if out.is_relative_to(REPO_ROOT) else out}",
-              flush=True)
+        print(f"running {_short(p)} ...", flush=True)
+        try:
+            out = run_notebook(p, params, progress_bar=progress)
+        except Exception as exc:  # papermill's PapermillExecutionError: one line, not the traceback
+            if not hasattr(exc, "ename"):
+                raise
+            executed = _short(BUILD_DIR / "notebooks" / p.name)
+            print(f"error: {_short(p)}: {exc.ename}: {exc.evalue}", file=sys.stderr)
+            if exc.ename != "ParameterError":
+                print(f"  the traceback is in {executed}", file=sys.stderr)
+            return 2 if exc.ename == "ParameterError" else 1
+        print(f"  done in {time.perf_counter() - t0:.1f} s -> {_short(out)}", flush=True)
     if args.no_summary:
         return 0
     # the summary goes where the figures went: figures/ unless -p output_dir said otherwise

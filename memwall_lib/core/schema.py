@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import io
 import math
 import re
 from dataclasses import dataclass
@@ -36,14 +37,18 @@ DATE_MAX = dt.date(2030, 12, 31)
 
 _DATE_RE = re.compile(r"^(\d{4})-(\d{2})(?:-(\d{2}))?$")
 _MAX_REPORTED_ERRORS = 25
+#: Longest cell accepted, in characters (the longest real one, a list of sources, is ~400).
+MAX_CELL_CHARS = 4000
 
 
 @dataclass(frozen=True)
 class Column:
     """One column of a table.
 
-    ``kind`` is the cell type; ``positive`` requires a number > 0; ``allowed`` restricts a
-    ``category`` (or each item of a ``;``-separated ``list``) to a set of values.
+    ``kind`` is the cell type; ``positive`` requires a number > 0; ``minimum``/``maximum``
+    are plausibility bounds of a number, in the column's unit (wide physical ranges that catch
+    typos and unit slips such as 1e300 TFLOPS, not a judgement on the value); ``allowed``
+    restricts a ``category`` (or each item of a ``;``-separated ``list``) to a set of values.
     """
 
     name: str
@@ -52,6 +57,8 @@ class Column:
     required: bool = True
     positive: bool = False
     allowed: tuple[str, ...] | None = None
+    minimum: float | None = None
+    maximum: float | None = None
 
 
 @dataclass(frozen=True)
@@ -117,6 +124,9 @@ def _parse_float(text: str, col: Column) -> float:
         raise ValueError(f"expected a finite number, got {text!r}")
     if col.positive and value <= 0:
         raise ValueError(f"expected a positive number (> 0), got {text!r}")
+    if (col.minimum is not None and value < col.minimum) or (col.maximum is not None and value > col.maximum):
+        raise ValueError(f"expected a plausible value in [{col.minimum:g}, {col.maximum:g}] "
+                         f"({col.description}), got {text!r}")
     return value
 
 
@@ -199,69 +209,120 @@ def read_table(path: str | Path, schema: Schema) -> pd.DataFrame:
     """
     path = Path(path)
     fname = path.name
-    errors: list[CellError] = []
     if not path.is_file():
         raise DataValidationError([CellError(str(path), None, None, None, "file not found")])
-    with path.open(newline="", encoding="utf-8") as fh:
+    text = _decode(path.read_bytes(), fname)
+    try:
+        return _read_rows(text, schema, fname)
+    except csv.Error as exc:  # malformed quoting the row checks did not catch
+        raise DataValidationError([CellError(fname, None, None, None,
+                                             f"not a well-formed CSV file ({exc}); check the quotes")]) from None
+
+
+def _decode(raw: bytes, fname: str) -> str:
+    """UTF-8 text of a file, or a DataValidationError naming the line of the first bad byte
+    (a Latin-1 or Windows-1252 export) or the byte-order mark (save as UTF-8 without BOM)."""
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raise DataValidationError([CellError(fname, None, None, None,
+                                             "line 1 starts with a UTF-8 byte-order mark (BOM); "
+                                             "save the file as UTF-8 without BOM")])
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise DataValidationError([CellError(
+            fname, None, None, None,
+            f"line {line}: byte {raw[exc.start:exc.start + 1]!r} at offset {exc.start} is not UTF-8 "
+            f"(a Latin-1 or Windows-1252 export?); save the file as UTF-8")]) from None
+
+
+def _read_rows(text: str, schema: Schema, fname: str) -> pd.DataFrame:
+    errors: list[CellError] = []
+    limit = csv.field_size_limit()
+    csv.field_size_limit(max(limit, len(text) + 1))  # cells are checked below, with a clear message
+    try:
+        fh = io.StringIO(text, newline="")
         reader = csv.reader(fh)
         try:
             header = next(reader)
         except StopIteration:
             raise DataValidationError([CellError(fname, None, None, None, "file is empty")]) from None
-        header = [h.strip() for h in header]
-        missing = [c for c in schema.column_names if c not in header]
-        unknown = [h for h in header if h not in schema.column_names]
-        dupes = sorted({h for h in header if header.count(h) > 1})
-        if missing or unknown or dupes:
-            msg = []
-            if missing:
-                msg.append(f"missing column(s) {missing}")
-            if unknown:
-                msg.append(f"unknown column(s) {unknown}")
-            if dupes:
-                msg.append(f"repeated column(s) {dupes}")
-            raise DataValidationError([CellError(
-                fname, None, None, None,
-                "header: " + "; ".join(msg) + f"; expected exactly {schema.column_names}",
-            )])
-        index = {h: i for i, h in enumerate(header)}
-        records: list[dict[str, Any]] = []
-        seen_keys: dict[tuple, int] = {}
-        rownum = 0
-        for raw in reader:
-            line = reader.line_num
-            if not raw or all(not c.strip() for c in raw):
-                continue  # blank line
-            rownum += 1
-            if len(raw) != len(header):
-                errors.append(CellError(fname, rownum, line, None,
-                                        f"expected {len(header)} fields, got {len(raw)} (unquoted comma?)"))
+        return _read_records(reader, header, schema, fname, errors, text.split("\n"))
+    finally:
+        csv.field_size_limit(limit)
+
+
+def _read_records(reader: Any, header: list[str], schema: Schema, fname: str,
+                  errors: list[CellError], lines: list[str]) -> pd.DataFrame:
+    header = [h.strip() for h in header]
+    missing = [c for c in schema.column_names if c not in header]
+    unknown = [h for h in header if h not in schema.column_names]
+    dupes = sorted({h for h in header if header.count(h) > 1})
+    if missing or unknown or dupes:
+        msg = []
+        if missing:
+            msg.append(f"missing column(s) {missing}")
+        if unknown:
+            msg.append(f"unknown column(s) {unknown}")
+        if dupes:
+            msg.append(f"repeated column(s) {dupes}")
+        raise DataValidationError([CellError(
+            fname, None, None, None,
+            "header: " + "; ".join(msg) + f"; expected exactly {schema.column_names}",
+        )])
+    index = {h: i for i, h in enumerate(header)}
+    records: list[dict[str, Any]] = []
+    seen_keys: dict[tuple, int] = {}
+    rownum = 0
+    last_line = reader.line_num
+    for raw in reader:
+        line, first_line, last_line = reader.line_num, last_line + 1, reader.line_num
+        if not raw or all(not c.strip() for c in raw):
+            continue  # blank line
+        rownum += 1
+        if any("\n" in c or "\r" in c for c in raw):
+            errors.append(CellError(fname, rownum, first_line, None,
+                                    f"a quoted cell runs from line {first_line} to line {line}: "
+                                    "unterminated quote (\")?"))
+            continue
+        long = [(i, len(c)) for i, c in enumerate(raw) if len(c) > MAX_CELL_CHARS]
+        if long:
+            i, n = long[0]
+            errors.append(CellError(fname, rownum, line, header[i] if i < len(header) else None,
+                                    f"cell of {n} characters exceeds the limit of {MAX_CELL_CHARS}"))
+            continue
+        if len(raw) != len(header):
+            quotes = sum(t.count('"') for t in lines[first_line - 1:line])
+            hint = (f"an odd number ({quotes}) of double quotes: an unterminated or stray quote (\")"
+                    if quotes % 2 else "an unquoted comma?")
+            errors.append(CellError(fname, rownum, line, None,
+                                    f"expected {len(header)} fields, got {len(raw)}: {hint}"))
+            continue
+        rec: dict[str, Any] = {"row": rownum, "line": line}
+        for col in schema.columns:
+            text = raw[index[col.name]].strip()
+            if text == "":
+                if col.required:
+                    errors.append(CellError(fname, rownum, line, col.name,
+                                            f"expected a value ({col.description}), got an empty cell"))
+                rec[col.name] = _empty_value(col)
                 continue
-            rec: dict[str, Any] = {"row": rownum, "line": line}
-            for col in schema.columns:
-                text = raw[index[col.name]].strip()
-                if text == "":
-                    if col.required:
-                        errors.append(CellError(fname, rownum, line, col.name,
-                                                f"expected a value ({col.description}), got an empty cell"))
-                    rec[col.name] = _empty_value(col)
-                    continue
-                try:
-                    rec[col.name] = _parse_cell(text, col)
-                except ValueError as exc:
-                    errors.append(CellError(fname, rownum, line, col.name, str(exc)))
-                    rec[col.name] = _empty_value(col)
-            key = tuple(rec.get(k) for k in schema.key)
-            if all(k not in (None, "") for k in key):
-                norm = tuple(k.casefold() if isinstance(k, str) else k for k in key)
-                if norm in seen_keys:
-                    errors.append(CellError(
-                        fname, rownum, line, ",".join(schema.key),
-                        f"duplicate of row {seen_keys[norm]}: {dict(zip(schema.key, key))} must be unique",
-                    ))
-                else:
-                    seen_keys[norm] = rownum
-            records.append(rec)
+            try:
+                rec[col.name] = _parse_cell(text, col)
+            except ValueError as exc:
+                errors.append(CellError(fname, rownum, line, col.name, str(exc)))
+                rec[col.name] = _empty_value(col)
+        key = tuple(rec.get(k) for k in schema.key)
+        if all(k not in (None, "") for k in key):
+            norm = tuple(k.casefold() if isinstance(k, str) else k for k in key)
+            if norm in seen_keys:
+                errors.append(CellError(
+                    fname, rownum, line, ",".join(schema.key),
+                    f"duplicate of row {seen_keys[norm]}: {dict(zip(schema.key, key))} must be unique",
+                ))
+            else:
+                seen_keys[norm] = rownum
+        records.append(rec)
     if not records and not errors:
         errors.append(CellError(fname, None, None, None, "no data rows"))
     if errors:

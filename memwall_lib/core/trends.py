@@ -9,6 +9,7 @@ Nothing here reads files or plots.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import asdict, dataclass
 from typing import Iterable, Sequence
 
@@ -28,7 +29,13 @@ def fractional_year(dates: Iterable[dt.date | pd.Timestamp | np.datetime64] | dt
         dates = [dates]
     out = []
     for d in dates:
-        ts = pd.Timestamp(d)
+        try:
+            ts = pd.Timestamp(d)
+        except (ValueError, TypeError) as exc:
+            raise ValueError(f"dates: expected a date (datetime.date, Timestamp or ISO 'YYYY-MM-DD'), "
+                             f"got {d!r}: {exc}") from None
+        if pd.isna(ts):
+            raise ValueError(f"dates: expected a date, got a missing value {d!r}")
         start = pd.Timestamp(year=ts.year, month=1, day=1)
         days = 366 if ts.is_leap_year else 365
         out.append(ts.year + (ts - start).days / days)
@@ -156,6 +163,12 @@ def bootstrap_growth(years: Sequence[float] | np.ndarray, values: Sequence[float
                      seed: int = 0) -> tuple[float, float]:
     """Percentile bootstrap 95% interval of the growth factor over ``horizon_years``
     (resampling points with replacement; resamples with a single date are skipped)."""
+    if isinstance(n_resamples, bool) or not isinstance(n_resamples, (int, np.integer)):
+        raise TypeError(f"n_resamples: expected an integer, got {n_resamples!r}")
+    if n_resamples < 100:
+        raise ValueError(f"n_resamples: expected at least 100 resamples for a 95% interval, got {n_resamples}")
+    if not (isinstance(horizon_years, (int, float)) and math.isfinite(horizon_years) and horizon_years > 0):
+        raise ValueError(f"horizon_years: expected a positive number of years, got {horizon_years!r}")
     x = np.asarray(years, dtype=float)
     y = np.asarray(values, dtype=float)
     fit_growth(x, y, name="bootstrap")  # the same checks as the fit itself
@@ -168,5 +181,7 @@ def bootstrap_growth(years: Sequence[float] | np.ndarray, values: Sequence[float
         if np.ptp(xs) == 0:
             continue
         slopes.append(np.polyfit(xs, logy[idx], 1)[0])
+    if not slopes:
+        raise FitError(f"bootstrap: none of {n_resamples} resamples had two distinct dates")
     lo, hi = np.percentile(slopes, [2.5, 97.5])
     return float(10 ** (lo * horizon_years)), float(10 ** (hi * horizon_years))

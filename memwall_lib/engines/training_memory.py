@@ -35,6 +35,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Sequence
 
+from .checks import check_callable, check_gpt2_config, check_int, check_module
 from .storage import ActivationCount, measure_activations, storage_key, storage_nbytes
 
 #: 1 GB = 1e9 bytes (the unit of every ``*_gb`` value).
@@ -65,7 +66,7 @@ def _trainable(model: Any) -> list[Any]:
 
 def parameter_count(model: Any) -> tuple[int, int]:
     """(elements, tensors) of the trainable parameters (tied weights counted once)."""
-    ps = _trainable(model)
+    ps = _trainable(check_module("model", model))
     return sum(p.numel() for p in ps), len(ps)
 
 
@@ -167,7 +168,10 @@ class TrainingMemory:
     """Memory to train one model, in bytes, with both accountings.
 
     ``activation_bytes`` are saved for backward (measured); ``feature_map_bytes`` are the
-    layer outputs of the paper's convention (measured); ``parameters`` is the element count.
+    layer outputs of the paper's convention (measured); ``parameters`` is the element count of
+    the trainable parameters. Frozen ones (``requires_grad=False``: no gradient, no optimizer
+    state) are reported apart, in ``frozen_parameters`` (elements) and
+    ``frozen_parameter_bytes``, and are not in the totals.
     """
 
     name: str
@@ -181,6 +185,8 @@ class TrainingMemory:
     activation_bytes: int
     feature_map_bytes: int
     activations: ActivationCount
+    frozen_parameters: int = 0
+    frozen_parameter_bytes: int = 0
 
     def accounting(self, convention: str = "full") -> dict[str, float]:
         """``{"parameters_gb", "gradients_gb", "optimizer_gb", "activations_gb", "total_gb"}``
@@ -206,7 +212,10 @@ def account(model: Any, forward: Callable[[Any], Any], *, optimizer: str = "adam
     """The training memory of ``model`` for one step of ``forward(model)`` (forward + loss)
     with ``optimizer`` at ``precision``. Build the model and inputs on ``meta`` to allocate
     nothing; under ``mixed`` the model must already be in 16-bit (the forward pass then
-    saves 16-bit activations)."""
+    saves 16-bit activations). ``batch_size`` (0: not given) is only recorded."""
+    check_module("model", model)
+    check_callable("forward", forward)
+    check_int("batch_size", batch_size, minimum=0)
     _check_choice("optimizer", optimizer, OPTIMIZERS)
     _check_choice("precision", precision, PRECISIONS)
     sizes = sorted({p.element_size() for p in _trainable(model)})
@@ -214,6 +223,7 @@ def account(model: Any, forward: Callable[[Any], Any], *, optimizer: str = "adam
         raise ValueError(f"precision: {precision!r} expects {_PARAM_BYTES[precision]}-byte parameters, but the "
                          f"model's trainable parameters have {sizes}-byte elements; convert the model "
                          "(fp32: model.float(); mixed: model.half() or .bfloat16()) or pass the matching precision")
+    frozen = [p for p in model.parameters() if not p.requires_grad]
     acts = measure_activations(model, forward)
     return TrainingMemory(
         name=name, optimizer=optimizer, precision=precision, batch_size=int(batch_size),
@@ -222,7 +232,8 @@ def account(model: Any, forward: Callable[[Any], Any], *, optimizer: str = "adam
         gradient_bytes=gradient_bytes(model, precision),
         optimizer_bytes=optimizer_state_bytes(model, optimizer, precision),
         activation_bytes=acts.saved_bytes, feature_map_bytes=acts.feature_map_bytes,
-        activations=acts)
+        activations=acts, frozen_parameters=sum(p.numel() for p in frozen),
+        frozen_parameter_bytes=sum(p.numel() * p.element_size() for p in frozen))
 
 
 # --------------------------------------------------------------------------- the paper's models
@@ -264,6 +275,10 @@ def build_paper_model(key: str, *, batch_size: int | None = None, input_size: in
 
     _check_choice("model", key, list(PAPER_MODELS))
     _check_choice("precision", precision, PRECISIONS)
+    if batch_size is not None:
+        check_int("batch_size", batch_size)
+    if input_size is not None:
+        check_int("input_size", input_size)
     spec = PAPER_MODELS[key]
     b = int(batch_size or spec.batch_size)
     n = int(input_size or spec.input_size)
@@ -316,7 +331,9 @@ def gpt_memory(config: Any, *, batch_size: int = 1, tokens: int | None = None,
 
     from . import builders
 
-    n = int(tokens or config.n_positions)
+    check_gpt2_config("config", config)
+    check_int("batch_size", batch_size)
+    n = config.n_positions if tokens is None else check_int("tokens", tokens, maximum=config.n_positions)
     model = builders.build_from_config(config, device="meta",
                                      dtype=torch.bfloat16 if precision == "mixed" else None).train()
     ids = torch.zeros(batch_size, n, dtype=torch.long, device="meta")

@@ -17,6 +17,8 @@ import pandas as pd
 from .. import paper
 from ..core.claims import Claim
 from ..core.params import Param
+from ..core.progress import progress
+from ..core.provenance import measuring
 from ..engines import timing, workloads
 from ..engines import transformer as tfm
 from ..engines.builders import BERT_SIZES, GPT2_SIZES
@@ -98,7 +100,8 @@ def breakdown_table(models: Sequence[str], seq_lens: Sequence[int],
 
 def flop_validation(models: Sequence[str], seq_lens: Sequence[int], max_generate: int) -> pd.DataFrame:
     """FlopCounterMode against the analytic matmul FLOPs for every model and length."""
-    rows = [r for m in models for r in workloads.validate_flops(m, seq_lens, max_generate=max_generate)]
+    rows = [r for m in progress(models, "FLOP check (models)")
+            for r in workloads.validate_flops(m, seq_lens, max_generate=max_generate)]
     return pd.DataFrame(rows)
 
 
@@ -108,7 +111,7 @@ def measure_models(models: Sequence[str], seq_lens: Sequence[int], *, device: st
     """Latency rows per model (see :func:`memwall_lib.workloads.measure_latency`) as columns:
     ``{model: {"seq_len": [...], "median_s": [...], ...}}`` plus ``"runtime"``."""
     out: dict[str, Any] = {}
-    for m in models:
+    for m in progress(models, "latency (models)"):
         rows = workloads.measure_latency(m, seq_lens, device=device, dtype=dtype, repeats=repeats,
                                        warmup=warmup, threads=threads)
         out[m] = {k: [r[k] for r in rows] for k in rows[0]}
@@ -377,9 +380,10 @@ def analyse(params: Mapping[str, Any]) -> Result:
     flop_check = flop_validation(p["models"], p["analytic_lengths"], p["flop_check_generate_len"])
     if not flop_check["equal"].all():
         raise AssertionError(f"analytic and counted FLOPs differ:\n{flop_check[~flop_check['equal']]}")
-    measured = measure_models(p["models"], p["measured_lengths"], device=p["device"], dtype=p["dtype"],
-                              repeats=p["repeats"], warmup=p["warmup"], threads=p["threads"])
-    roofline = calibrate_roofline(p["models"], device=p["device"], dtype=p["dtype"], threads=p["threads"])
+    with measuring("fig3 latency and roofline", p["threads"]):
+        measured = measure_models(p["models"], p["measured_lengths"], device=p["device"], dtype=p["dtype"],
+                                  repeats=p["repeats"], warmup=p["warmup"], threads=p["threads"])
+        roofline = calibrate_roofline(p["models"], device=p["device"], dtype=p["dtype"], threads=p["threads"])
     predicted = predictions(roofline, measured, p["dtype"])
     return Result(p, analytic, breakdown, flop_check, measured, roofline, predicted, normalized_latency(measured))
 

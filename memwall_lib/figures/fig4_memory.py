@@ -16,6 +16,7 @@ import pandas as pd
 from .. import paper
 from ..core.claims import Claim
 from ..core.params import Param, ParameterError
+from ..core.progress import progress
 from ..core.paths import resolve
 from ..engines.storage import CrossCheck, cross_check_meta_vs_real
 from ..engines.training_memory import (OPTIMIZER_LABELS, CONVENTIONS, OPTIMIZERS, PAPER_MODELS, PRECISIONS,
@@ -201,7 +202,7 @@ PARAMETERS: dict[str, Param] = {
     "models": Param(list, "models of Figure 4 to account for, in plotting order", item_type=str,
                     choices=list(PAPER_MODELS), min_items=1),
     "batch_sizes": Param(list, "batch size per model, in the order of `models`; [] means the paper's",
-                         item_type=int, minimum=1),
+                         item_type=int, minimum=1, maximum=2**20),
     "precision": Param(str, "fp32 (the paper's) or mixed (16-bit parameters, gradients and "
                             "activations; fp32 master weights with the optimizer state)", choices=PRECISIONS),
     "optimizer": Param(str, "'paper' (SGD with momentum for CV, Adam for NLP) or one optimizer for all",
@@ -259,7 +260,7 @@ def analyse(params: Mapping[str, Any]) -> Result:
     hw = load_hardware(resolve(p["data_dir"]))
     results = account_models(settings, p["precision"])
     gpu = gpu_line_for(results, hw.devices, p["gpu_date_rule"], p["gpu_exclude"])
-    checks = [cross_check_paper_model(m) for m in p["cross_check_models"]]
+    checks = [cross_check_paper_model(m) for m in progress(p["cross_check_models"], "cross-check (real CPU runs)")]
     bad = [c.to_dict() for c in checks if not c.equal]
     if bad:
         raise AssertionError(f"meta and real counts differ: {bad}")

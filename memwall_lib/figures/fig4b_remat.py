@@ -14,7 +14,9 @@ import pandas as pd
 
 from .. import paper
 from ..core.claims import Claim
-from ..core.params import Param, ParameterError
+from ..core.params import SEED_MAX, Param, ParameterError, fits_in_memory, machine_memory_bytes
+from ..core.progress import progress
+from ..core.provenance import measuring
 from ..engines.remat import CHAINS, Chain, ChainResult, gpt2_chain, resnet_chain, run_strategies
 from ..engines.timing import DEVICES, device_available
 
@@ -34,15 +36,15 @@ def build_chain(name: str, P: dict[str, Any]) -> Chain:
 PARAMETERS: dict[str, Param] = {
     "chains": Param(list, "models to checkpoint", item_type=str, choices=CHAINS, min_items=1),
     "gpt2_layers": Param(int, "GPT-2 blocks in the stack", minimum=1, maximum=48),
-    "gpt2_hidden": Param(int, "GPT-2 hidden size", minimum=8),
-    "gpt2_heads": Param(int, "GPT-2 attention heads (must divide the hidden size)", minimum=1),
+    "gpt2_hidden": Param(int, "GPT-2 hidden size", minimum=8, maximum=16384),
+    "gpt2_heads": Param(int, "GPT-2 attention heads (must divide the hidden size)", minimum=1, maximum=256),
     "gpt2_tokens": Param(int, "tokens per sequence", minimum=1, maximum=4096),
-    "gpt2_batch_size": Param(int, "sequences per batch", minimum=1),
-    "resnet_image_size": Param(int, "image side in pixels for the ResNet", minimum=32),
-    "resnet_batch_size": Param(int, "images per batch for the ResNet", minimum=1),
+    "gpt2_batch_size": Param(int, "sequences per batch", minimum=1, maximum=4096),
+    "resnet_image_size": Param(int, "image side in pixels for the ResNet", minimum=32, maximum=2048),
+    "resnet_batch_size": Param(int, "images per batch for the ResNet", minimum=1, maximum=4096),
     "every_k": Param(list, "segment lengths k of the 'every k blocks' strategy", item_type=int, minimum=2),
     "n_budgets": Param(int, "memory budgets of the optimal-schedule sweep", minimum=2, maximum=40),
-    "timing_repeats": Param(int, "timed runs per strategy (median)", minimum=1),
+    "timing_repeats": Param(int, "timed runs per strategy (median)", minimum=1, maximum=1000),
     "threads": Param(int, "torch CPU threads for the runs (1: stable timings on a shared machine)",
                      minimum=1, maximum=256),
     "max_overhead": Param(float, "recompute overhead (fraction of a training step's FLOPs) of the "
@@ -50,7 +52,7 @@ PARAMETERS: dict[str, Param] = {
     "device": Param(str, "where the runs happen: 'cpu' or 'cuda' (adds max_memory_allocated)",
                     choices=DEVICES, check=device_available,
                     check_message="that device is not available on this machine (no CUDA GPU); use 'cpu'"),
-    "seed": Param(int, "random seed of weights, inputs and dropout", minimum=0),
+    "seed": Param(int, "random seed of weights, inputs and dropout", minimum=0, maximum=SEED_MAX),
     "output_dir": Param(str, "where figures are written", path="out_dir"),
 }
 
@@ -58,7 +60,35 @@ PARAMETERS: dict[str, Param] = {
 RELATIONS = (
     (lambda p: p["gpt2_hidden"] % p["gpt2_heads"] == 0,
      "parameters 'gpt2_hidden' and 'gpt2_heads': expected gpt2_heads to divide gpt2_hidden"),
+    (lambda p: all(k < _n_blocks(c, p) for c in p["chains"] for k in p["every_k"]),
+     "parameter 'every_k': expected every k smaller than the blocks of each chain (gpt2: gpt2_layers + 2, "
+     "resnet152: 52); a larger k would drop the strategy"),
+    (lambda p: "gpt2" not in p["chains"] or fits_in_memory(_gpt2_bytes(p)),
+     "parameters 'gpt2_layers', 'gpt2_hidden', 'gpt2_heads', 'gpt2_tokens', 'gpt2_batch_size': the GPT-2 "
+     f"stack would need more than half of this machine's memory ({machine_memory_bytes() / 2**30:.0f} GiB)"),
+    (lambda p: "resnet152" not in p["chains"] or fits_in_memory(_resnet_bytes(p)),
+     "parameters 'resnet_image_size' and 'resnet_batch_size': the ResNet-152 run would need more than half "
+     f"of this machine's memory ({machine_memory_bytes() / 2**30:.0f} GiB)"),
 )
+
+
+def _n_blocks(chain: str, p: dict[str, Any]) -> int:
+    """Blocks of a chain: GPT-2 embedding + layers + final norm; ResNet-152 stem + 50 + head."""
+    return p["gpt2_layers"] + 2 if chain == "gpt2" else 52
+
+
+def _gpt2_bytes(p: dict[str, Any]) -> float:
+    """Rough fp32 training bytes of the GPT-2 chain: weights, gradients and copies (16 B per
+    parameter) and saved activations (Korthikanti et al. 2022, 34bth + 5ab t^2 in 16-bit, x2)."""
+    h, L, a, t, b = p["gpt2_hidden"], p["gpt2_layers"], p["gpt2_heads"], p["gpt2_tokens"], p["gpt2_batch_size"]
+    params = L * 12 * h * h + (50257 + max(1024, t)) * h
+    return 16.0 * params + 2.0 * L * b * t * (34 * h + 5 * a * t)
+
+
+def _resnet_bytes(p: dict[str, Any]) -> float:
+    """Rough fp32 training bytes of ResNet-152: ~3e8 bytes of saved activations per 224x224
+    image, plus 16 B per parameter (60M)."""
+    return 3e8 * p["resnet_batch_size"] * (p["resnet_image_size"] / 224) ** 2 + 16 * 60e6
 
 
 #: The paper's claim (Checkmate, Jain et al. 2020): about 5x less memory for about 20% more compute.
@@ -194,9 +224,10 @@ def analyse(params: Mapping[str, Any]) -> Result:
     """Figure 4b from checked parameters (:data:`PARAMETERS`): every strategy measured on
     every chain (raises AssertionError if any strategy's gradients differ)."""
     p = dict(params)
-    results = [run_strategies(build_chain(name, p), every_k=p["every_k"], n_budgets=p["n_budgets"],
-                              timing_repeats=p["timing_repeats"], seed=p["seed"], device=p["device"],
-                              threads=p["threads"]) for name in p["chains"]]
+    with measuring("fig4b rematerialization", p["threads"]):
+        results = [run_strategies(build_chain(name, p), every_k=p["every_k"], n_budgets=p["n_budgets"],
+                                  timing_repeats=p["timing_repeats"], seed=p["seed"], device=p["device"],
+                                  threads=p["threads"]) for name in progress(p["chains"], "rematerialization (chains)")]
     return Result(p, results)
 
 

@@ -24,14 +24,26 @@ class HardwareData:
     data_dir: Path = field(default=DATA_DIR)
 
 
+def _data_dir(data_dir: str | Path) -> Path:
+    """``data_dir`` as a Path; TypeError naming the argument for anything but a str or Path."""
+    if not isinstance(data_dir, (str, Path)) or data_dir == "":
+        raise TypeError(f"data_dir: expected a folder (str or pathlib.Path), got {data_dir!r}")
+    d = Path(data_dir)
+    if not d.is_dir():
+        raise ValueError(f"data_dir: folder {str(d)!r} does not exist")
+    return d
+
+
 def load_hardware(data_dir: str | Path = DATA_DIR) -> HardwareData:
     """Read and cross-check ``compute_devices``, ``compute_peak_flops``, ``dram_technologies``
     and ``interconnects`` from ``data_dir``.
 
     Besides each file's schema, every peak-FLOPS row must name a known device and every
-    device must have at least one peak-FLOPS row.
+    device must have at least one peak-FLOPS row, a device is available on or after its
+    announcement, a sparse peak is twice the dense one of the same device, precision and unit,
+    and peaks and bandwidths stay under a ceiling that grows with the announcement year.
     """
-    d = Path(data_dir)
+    d = _data_dir(data_dir)
     devices = read_table(d / COMPUTE_DEVICES.name, COMPUTE_DEVICES)
     flops = read_table(d / COMPUTE_PEAK_FLOPS.name, COMPUTE_PEAK_FLOPS)
     dram = read_table(d / DRAM_TECHNOLOGIES.name, DRAM_TECHNOLOGIES)
@@ -43,11 +55,64 @@ def load_hardware(data_dir: str | Path = DATA_DIR) -> HardwareData:
                for r in devices.itertuples() if r.name not in with_flops]
     if orphans:
         raise DataValidationError(orphans)
-    _check_interconnect_totals(links)
+    errors = (_check_dates(devices) + _check_sparse_is_twice_dense(flops) + _check_year_ceilings(devices, flops)
+              + _check_interconnect_totals(links))
+    if errors:
+        raise DataValidationError(errors)
     return HardwareData(devices, flops, dram, links, d)
 
 
-def _check_interconnect_totals(links: pd.DataFrame, rtol: float = 0.02) -> None:
+def _check_dates(devices: pd.DataFrame) -> list[CellError]:
+    """``availability_date`` (where given) must not precede ``announce_date``."""
+    errors = [CellError(COMPUTE_DEVICES.name, int(r.row), int(r.line), "availability_date",
+                        f"expected a date on or after announce_date {r.announce_date.isoformat()}, "
+                        f"got {r.availability_date.isoformat()}")
+              for r in devices.itertuples()
+              if r.availability_date is not None and r.availability_date < r.announce_date]
+    return errors
+
+
+def _check_sparse_is_twice_dense(flops: pd.DataFrame, rtol: float = 0.02) -> list[CellError]:
+    """Vendors quote structured (2:4) sparsity as exactly twice the dense peak: where a device
+    has both for one precision and unit, ``sparse = 2 x dense`` (within 2%)."""
+    dense = {(r.device, r.precision, r.unit): r.peak_TFLOPS for r in flops.itertuples() if r.sparsity == "dense"}
+    errors = []
+    for r in flops.itertuples():
+        d = dense.get((r.device, r.precision, r.unit))
+        if r.sparsity == "sparse" and d is not None and abs(r.peak_TFLOPS - 2 * d) > rtol * 2 * d:
+            errors.append(CellError(COMPUTE_PEAK_FLOPS.name, int(r.row), int(r.line), "peak_TFLOPS",
+                                    f"expected the sparse peak = 2 x dense ({d:g}) = {2 * d:g} for "
+                                    f"{r.device} {r.precision} {r.unit}, got {r.peak_TFLOPS:g}"))
+    return errors
+
+
+#: Year-dependent ceilings (value <= base x 2**((year - 2025) / doubling years)), ~10x above the
+#: fastest device of each year in data/: a 2016 chip at 2 PFLOPS or 10 TB/s is a typo.
+YEAR_CEILINGS = {"peak_TFLOPS": (2e5, 1.5), "memory_bandwidth_GB_per_s": (1e5, 2.5)}
+
+
+def year_ceiling(column: str, year: float) -> float:
+    """The largest plausible ``column`` value for a device announced in ``year``."""
+    base, doubling = YEAR_CEILINGS[column]
+    return base * 2.0 ** ((year - 2025) / doubling)
+
+
+def _check_year_ceilings(devices: pd.DataFrame, flops: pd.DataFrame) -> list[CellError]:
+    year = {r.name: r.announce_date.year for r in devices.itertuples()}
+    errors = []
+    for frame, fname, col in ((flops, COMPUTE_PEAK_FLOPS.name, "peak_TFLOPS"),
+                              (devices, COMPUTE_DEVICES.name, "memory_bandwidth_GB_per_s")):
+        for r in frame.itertuples():
+            y = year.get(r.device if col == "peak_TFLOPS" else r.name)
+            value = getattr(r, col)
+            if y is not None and value > (hi := year_ceiling(col, y)):
+                errors.append(CellError(fname, int(r.row), int(r.line), col,
+                                        f"expected at most {hi:.3g} for a device announced in {y} "
+                                        f"(plausibility ceiling), got {value:g}"))
+    return errors
+
+
+def _check_interconnect_totals(links: pd.DataFrame, rtol: float = 0.02) -> list[CellError]:
     """``device_GB_per_s`` must equal ``link_GB_per_s`` x ``links_per_device`` (within 2%,
     for rounding in vendors' figures) wherever the link count is given."""
     errors = []
@@ -58,13 +123,12 @@ def _check_interconnect_totals(links: pd.DataFrame, rtol: float = 0.02) -> None:
                 errors.append(CellError(INTERCONNECTS.name, int(r.row), int(r.line), "device_GB_per_s",
                                         f"expected link_GB_per_s x links_per_device = {expected:g}, "
                                         f"got {r.device_GB_per_s:g}"))
-    if errors:
-        raise DataValidationError(errors)
+    return errors
 
 
 def load_models(data_dir: str | Path = DATA_DIR) -> pd.DataFrame:
     """Read and validate ``models.csv``; mixture-of-experts rows must give active parameters."""
-    frame = read_table(Path(data_dir) / MODELS.name, MODELS)
+    frame = read_table(_data_dir(data_dir) / MODELS.name, MODELS)
     errors = [CellError(MODELS.name, int(r.row), int(r.line), "parameters_active_billions",
                         "expected the active parameter count for a mixture-of-experts (family moe) model")
               for r in frame.itertuples()
@@ -82,7 +146,7 @@ def load_models(data_dir: str | Path = DATA_DIR) -> pd.DataFrame:
 def load_authors_tables(data_dir: str | Path = DATA_DIR, models: pd.DataFrame | None = None) -> pd.DataFrame:
     """Read ``authors_tables.csv`` (the authors' published values); every ``model`` must be a
     name in ``models.csv``."""
-    d = Path(data_dir)
+    d = _data_dir(data_dir)
     frame = read_table(d / AUTHORS_TABLES.name, AUTHORS_TABLES)
     check_references(frame, "model", models if models is not None else load_models(d), "name")
     return frame

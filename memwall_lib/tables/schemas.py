@@ -11,6 +11,13 @@ from ..core.schema import Column, Schema
 SOURCE = Column("source", "str", "a URL or citation of the spec sheet or paper")
 
 PRECISIONS = ("fp64", "fp32", "tf32", "fp16", "bf16", "fp8", "int8", "fp4", "int4")
+# Plausibility bounds (wide physical ranges, in each column's unit): they catch typos and unit
+# slips (1e300 TFLOPS, 1e-300 billion parameters), not unusual but real values.
+#: Parameter counts in billions: 1,000 parameters to 1e15 (10x beyond the largest dense proposals).
+PARAMS_MIN_B, PARAMS_MAX_B = 1e-6, 1e6
+#: Training compute in PFLOPs: 1e12 FLOPs (a toy run) to 1e30 FLOPs (~1000x today's largest runs).
+COMPUTE_MIN_PF, COMPUTE_MAX_PF = 1e-3, 1e15
+
 FIG1_LABELS = ("R10000", "Pentium II Xeon", "Itanium 2", "GTX 580", "K40", "KNL",
                "TPUv3", "A100", "TPUv4", "H100")
 
@@ -27,9 +34,10 @@ COMPUTE_DEVICES = Schema(
         Column("availability_date", "date", "first general availability, YYYY-MM-DD", required=False),
         Column("memory_type", "str", "DRAM technology, e.g. HBM2", required=False),
         Column("memory_bandwidth_GB_per_s", "float", "peak memory bandwidth per device in GB/s",
-               required=False, positive=True),
+               required=False, positive=True, minimum=0.01, maximum=1e5),
         Column("memory_capacity_GiB", "float", "nominal memory capacity per device in GiB (2**30 bytes; "
-               "vendors write GB)", required=False, positive=True),
+               "vendors write GB)", required=False, positive=True,
+               minimum=1e-3, maximum=1e4),
         Column("paper_label", "category", "label printed in the paper's Figure 1", required=False,
                allowed=FIG1_LABELS),
         Column("paper_figures", "list", "paper figures the device appears in (1, 2a)", required=False,
@@ -47,7 +55,8 @@ COMPUTE_PEAK_FLOPS = Schema(
         Column("precision", "category", "|".join(PRECISIONS), allowed=PRECISIONS),
         Column("unit", "category", "vector|tensor", allowed=("vector", "tensor")),
         Column("sparsity", "category", "dense|sparse", allowed=("dense", "sparse")),
-        Column("peak_TFLOPS", "float", "peak throughput in 1e12 operations/s", positive=True),
+        Column("peak_TFLOPS", "float", "peak throughput in 1e12 operations/s", positive=True,
+               minimum=1e-6, maximum=1e6),
         SOURCE,
     ),
 )
@@ -61,9 +70,10 @@ DRAM_TECHNOLOGIES = Schema(
         Column("family", "category", "gddr|hbm|ddr", allowed=("gddr", "hbm", "ddr")),
         Column("date", "date", "first leading device with this memory, YYYY-MM-DD"),
         Column("reference_device", "str", "the leading device whose bandwidth is given"),
-        Column("bandwidth_GB_per_s", "float", "memory bandwidth in GB/s", positive=True),
+        Column("bandwidth_GB_per_s", "float", "memory bandwidth in GB/s", positive=True, minimum=0.1, maximum=1e5),
         Column("bandwidth_scope", "category", "device|stack", allowed=("device", "stack")),
-        Column("pin_rate_Gbps", "float", "per-pin data rate in Gbit/s", required=False, positive=True),
+        Column("pin_rate_Gbps", "float", "per-pin data rate in Gbit/s", required=False, positive=True,
+               minimum=0.05, maximum=500),
         Column("paper_label", "category", "label printed in the paper's Figure 1", required=False,
                allowed=("GDDR3", "GDDR4", "GDDR5", "HBM", "HBM2", "HBM2E")),
         SOURCE,
@@ -79,10 +89,14 @@ INTERCONNECTS = Schema(
         Column("family", "category", "pcie|nvlink|infinity_fabric|ici|ethernet",
                allowed=("pcie", "nvlink", "infinity_fabric", "ici", "ethernet")),
         Column("date", "date", "specification release or first product, YYYY-MM-DD"),
-        Column("lane_rate_GT_per_s", "float", "per-lane signalling rate in GT/s", required=False, positive=True),
-        Column("link_GB_per_s", "float", "one link (PCIe x16, one NVLink) in GB/s per direction", positive=True),
-        Column("links_per_device", "float", "links on the reference device", required=False, positive=True),
-        Column("device_GB_per_s", "float", "all links of one device in GB/s per direction", positive=True),
+        Column("lane_rate_GT_per_s", "float", "per-lane signalling rate in GT/s", required=False, positive=True,
+               minimum=0.1, maximum=1000),
+        Column("link_GB_per_s", "float", "one link (PCIe x16, one NVLink) in GB/s per direction", positive=True,
+               minimum=0.01, maximum=1e4),
+        Column("links_per_device", "float", "links on the reference device", required=False, positive=True,
+               minimum=1, maximum=1024),
+        Column("device_GB_per_s", "float", "all links of one device in GB/s per direction", positive=True,
+               minimum=0.01, maximum=1e5),
         Column("direction", "category", "per_direction", allowed=("per_direction",)),
         Column("reference_device", "str", "device the per-device figure is for", required=False),
         Column("paper_label", "category", "label printed in the paper's Figure 1", required=False,
@@ -102,11 +116,12 @@ MODELS = Schema(
         Column("domain", "category", "cv|nlp|speech|recsys", allowed=("cv", "nlp", "speech", "recsys")),
         Column("family", "category", "transformer|cnn|rnn|moe|other",
                allowed=("transformer", "cnn", "rnn", "moe", "other")),
-        Column("parameters_total_billions", "float", "total parameters in billions (1e9)", positive=True),
+        Column("parameters_total_billions", "float", "total parameters in billions (1e9)", positive=True,
+               minimum=PARAMS_MIN_B, maximum=PARAMS_MAX_B),
         Column("parameters_active_billions", "float", "parameters active per token in billions (MoE)",
-               required=False, positive=True),
+               required=False, positive=True, minimum=PARAMS_MIN_B, maximum=PARAMS_MAX_B),
         Column("training_compute_pflops", "float", "total training compute in PFLOPs (1e15 FLOPs)",
-               required=False, positive=True),
+               required=False, positive=True, minimum=COMPUTE_MIN_PF, maximum=COMPUTE_MAX_PF),
         Column("parameters_is_estimate", "bool", "true if the parameter count is not the developers'"),
         Column("compute_is_estimate", "bool", "true if the training compute is not the developers'",
                required=False),
@@ -125,9 +140,9 @@ AUTHORS_TABLES = Schema(
         Column("authors_name", "str", "the model's name in the authors' table"),
         Column("authors_date", "date", "the authors' date, YYYY-MM-DD"),
         Column("parameters_billions", "float", "the authors' parameter count in billions",
-               required=False, positive=True),
+               required=False, positive=True, minimum=PARAMS_MIN_B, maximum=PARAMS_MAX_B),
         Column("training_compute_pflops", "float", "the authors' training compute in PFLOPs (1e15 FLOPs)",
-               required=False, positive=True),
+               required=False, positive=True, minimum=COMPUTE_MIN_PF, maximum=COMPUTE_MAX_PF),
         SOURCE,
     ),
 )

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from ..checks import check_int
 from .schedules import Schedule
 
 CHAINS: tuple[str, ...] = ("gpt2", "resnet152")
@@ -42,6 +43,11 @@ def gpt2_chain(*, layers: int = 12, hidden: int = 256, heads: int = 4, tokens: i
     """A GPT-2 stack as a chain: [embedding (tokens + positions, dropout), ``layers`` GPT-2
     blocks (causal eager attention), final layer norm]; loss: mean square of the output
     (the language-model head is left out so that the blocks dominate)."""
+    for arg, value in (("layers", layers), ("hidden", hidden), ("heads", heads), ("tokens", tokens),
+                       ("batch_size", batch_size), ("vocab_size", vocab_size)):
+        check_int(arg, value)
+    if hidden % heads:
+        raise ValueError(f"heads: expected a divisor of hidden ({hidden}), got {heads}")
     import torch
     from transformers import GPT2Config
 
@@ -85,6 +91,8 @@ def resnet_chain(name: str = "resnet152", *, image_size: int = 96, batch_size: i
                  device: str = "cpu", seed: int = 0) -> Chain:
     """A torchvision ResNet as a chain: [stem (conv, BN, ReLU, max-pool), every bottleneck
     block, head (average pool, fully connected)]; loss: cross-entropy over 1000 classes."""
+    check_int("image_size", image_size, minimum=32)
+    check_int("batch_size", batch_size)
     import torch
 
     from ..builders import build_torchvision

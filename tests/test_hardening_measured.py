@@ -1,0 +1,67 @@
+"""Measured claims (issue 11): each measurement records the CPU, the threads and the load around
+it, warns when the machine was busy, and claims.md marks its verdicts as machine-specific."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+
+import pytest
+
+from memwall_lib.core import claims, provenance
+
+
+@pytest.fixture(autouse=True)
+def _no_recorded_measurements(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(provenance, "_MEASUREMENTS", {})
+
+
+def test_an_idle_machine_gives_no_warning(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(provenance.os, "cpu_count", lambda: 8)
+    c = provenance.measurement_conditions(1, 0.5, 1.6)
+    assert c["busy"] is False and c["warning"] is None
+    assert c["threads"] == 1 and c["logical_cpus"] == 8 and "cpu" in c
+
+
+@pytest.mark.parametrize("before, after", [(7.5, 2.0), (1.0, 9.0)])
+def test_a_busy_machine_is_flagged(monkeypatch: pytest.MonkeyPatch, before: float, after: float) -> None:
+    monkeypatch.setattr(provenance.os, "cpu_count", lambda: 8)
+    c = provenance.measurement_conditions(1, before, after)
+    assert c["busy"] is True and "the machine was busy" in c["warning"] and "8 logical CPUs" in c["warning"]
+
+
+def test_zero_threads_means_every_core(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(provenance.os, "cpu_count", lambda: 4)
+    assert provenance.measurement_conditions(0, 0.0, 0.0)["threads"] == 4
+
+
+def test_measuring_records_into_provenance_and_warns_when_busy(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert "measurements" not in provenance.provenance()  # data-driven figures: nothing measured
+    loads = iter([0.1, 0.2])
+    monkeypatch.setattr(provenance, "load_average", lambda: next(loads))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with provenance.measuring("latency", threads=1) as cond:
+            pass
+    assert cond["load_1min_before"] == 0.1 and cond["load_1min_after"] == 0.2
+    assert provenance.provenance()["measurements"]["latency"]["busy"] is False
+    loads = iter([1000.0, 1000.0])
+    with pytest.warns(UserWarning, match="latency: the machine was busy"):
+        with provenance.measuring("latency", threads=1):
+            pass
+    assert provenance.provenance()["measurements"]["latency"]["busy"] is True
+
+
+def test_claims_md_marks_measured_verdicts_machine_specific(tmp_path: Path) -> None:
+    claim = {"id": "c", "text": "t", "paper": 1, "reproduced": 1, "ci95": None, "holds": True}
+    measured = {"figure": "fig3", "claims": [claim],
+                "provenance": {"measurements": {"x": {"cpu": "AMD EPYC 7B13", "threads": 1, "busy": True}}}}
+    data = {"figure": "fig1", "claims": [claim], "provenance": {}}
+    for sc in (measured, data):
+        (tmp_path / f"{sc['figure']}.json").write_text(json.dumps(sc))
+    text = claims.write_claims_summary(tmp_path).read_text()
+    fig3 = next(line for line in text.splitlines() if line.startswith("| fig3"))
+    fig1 = next(line for line in text.splitlines() if line.startswith("| fig1"))
+    assert "machine-specific: measured on AMD EPYC 7B13, 1 thread(s), machine busy" in fig3
+    assert "machine-specific" not in fig1
