@@ -249,7 +249,7 @@ def plot_training_memory(results: Mapping[str, TrainingMemory], gpu: pd.DataFram
             ax.annotate(f"{total:.1f}", (xi, total), xytext=(0, 2), textcoords="offset points",
                         ha="center", va="bottom", fontsize=8.5)
         sx = np.concatenate([[x[0] - 0.5], x + 0.5])
-        line_label = {"authors": "single-GPU memory (the authors' line)",
+        line_label = {"authors": "single-GPU memory (the authors' line; GPU under each tick)",
                       "largest": "largest GPU memory of the year",
                       "datacenter": "largest data-centre GPU memory of the year"}[line]
         ax.step(sx, np.concatenate([limit[:1], limit]), where="pre", color=PALETTE[7], linewidth=1.8,
@@ -257,13 +257,9 @@ def plot_training_memory(results: Mapping[str, TrainingMemory], gpu: pd.DataFram
         if authors_totals:
             ax.scatter(x, [authors_totals.get(k, np.nan) for k in keys], marker="_", s=260, color="black",
                        linewidths=2, zorder=5, label="authors' bar (total)")
-        devices = list(gpu["device"])
-        for i, (dev, mem) in enumerate(zip(devices, limit)):
-            if isinstance(dev, str) and (i == 0 or dev != devices[i - 1]):
-                ax.annotate(dev, (x[i] - 0.45, mem), xytext=(0, 2), textcoords="offset points",
-                            fontsize=7, color="0.3", va="bottom")
-        ax.set_xticks(x, [f"{PAPER_MODELS[k].label}\n{PAPER_MODELS[k].year}" for k in keys], rotation=35,
-                      ha="right", fontsize=9)
+        gpus = [str(d).replace("GeForce ", "").replace("Tesla ", "") for d in gpu["device"]]
+        ax.set_xticks(x, [f"{PAPER_MODELS[k].label} {PAPER_MODELS[k].year}\n{g}" for k, g in zip(keys, gpus)],
+                      rotation=35, ha="right", fontsize=8.5)
         ax.set_title(titles[conv])
         ax.grid(axis="x", visible=False)
         top = max(top, float(bottom.max()), float(np.nanmax(limit)))
@@ -348,6 +344,10 @@ class Result:
     def comparison_table(self) -> pd.DataFrame:
         """Our bars beside the authors', segment by segment, with the experiments."""
         return fig4_points.comparison_table(self.comparison)
+
+    def text_tables(self) -> dict[str, pd.DataFrame]:
+        """ZeRO, inference footprint and optimizer-memory tables (:func:`fig4_text.text_tables`)."""
+        return fig4_text.text_tables(self.text)
 
     def text_claims(self) -> list[Claim]:
         """The memory claims of the text (ZeRO, INT4, second-order optimizers)."""

@@ -99,3 +99,15 @@ def text_claims(zero: dict[str, Any], int4: dict[str, Any], opt: dict[str, Any])
                     if method == "shampoo" else "; includes the per-step Rademacher vector and Hv; not the "
                     "double-backward graph") + ". The 2021 blog's '3-4x' is activations over parameters"))
     return claims
+
+
+def text_tables(text: dict[str, Any]) -> dict[str, Any]:
+    """The three tables of the text's claims as DataFrames: ZeRO's model-state reduction per
+    stage and device count, the inference footprint (GB) per format, memory over SGD per method."""
+    import pandas as pd
+
+    zero = pd.DataFrame(text["zero"]["reduction"], index=pd.Index(text["zero"]["devices"], name="devices"))
+    int4 = pd.DataFrame({k: v["footprint_gb"] for k, v in text["int4"].items()}).T
+    int4["fp32 / int4"] = [v["fp32_over"]["int4"] for v in text["int4"].values()]
+    opt = pd.DataFrame(text["optimizers"]).T
+    return {"zero": zero, "footprint_gb": int4, "memory_over_sgd": opt}
