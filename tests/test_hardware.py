@@ -116,3 +116,14 @@ def test_sensitivity_table_on_real_data_has_the_paper_choice() -> None:
     assert pcie["per_2yr"].iloc[0] == pytest.approx(1.41, abs=0.02)
     fp32 = table[(table["series"] == "flops") & (table["variant"] == "policy=fp32_vector")]
     assert not fp32["paper_in_ci"].iloc[0]
+
+
+def test_device_peaks_breaks_ties_by_precision_not_by_row_order() -> None:
+    import pandas as pd
+
+    rows = [("a", "bf16", "tensor", "dense", 100.0), ("a", "fp16", "tensor", "dense", 100.0),
+            ("b", "fp32", "vector", "dense", 1.0), ("b", "fp64", "vector", "dense", 1.0)]
+    cols = ["device", "precision", "unit", "sparsity", "peak_TFLOPS"]
+    for order in (rows, rows[::-1]):
+        peaks = tables.device_peaks(pd.DataFrame(order, columns=cols))
+        assert list(peaks.loc[["a", "b"], "precision"]) == ["fp16", "fp64"]
