@@ -105,3 +105,21 @@ def test_alexnet_2012_as_published() -> None:
     g_fused, xg.grad = xg.grad, None
     eager(xg).sum().backward()
     assert torch.allclose(g_fused, xg.grad, rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize("gelu,extra_sbh", [("gelu_pytorch_tanh", 0), ("gelu_new", 48)])
+def test_gpt2_layer_against_korthikanti(gelu: str, extra_sbh: int) -> None:
+    # A GPT-2 block (pre-norm) holds the same tensors as the BERT layer: with a fused GELU it
+    # matches 66 sbh + 9 a s^2 b (+ 16 sb of layer-norm statistics) exactly. Hugging Face's eager
+    # gelu_new saves tanh's output, 0.5 x and 1 + tanh besides its input: 3 x 4h fp32 = 48 sbh more.
+    from transformers import GPT2Config
+    from transformers.models.gpt2.modeling_gpt2 import GPT2Block
+
+    s, b, h, a = 128, 2, 256, 4
+    cfg = GPT2Config(n_embd=h, n_head=a, n_layer=1, n_positions=s, activation_function=gelu,
+                     attn_implementation="eager")
+    with torch.device("meta"):
+        block = GPT2Block(cfg).train()
+        x = torch.empty(b, s, h, requires_grad=True)
+    count = storage.measure_activations(block, lambda m: m(x)[0].sum(), 1)
+    assert count.saved_bytes == (66 + extra_sbh) * s * b * h + 9 * a * s * s * b + 16 * s * b
