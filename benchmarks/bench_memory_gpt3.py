@@ -2,9 +2,10 @@
 
 Not a test: prints the wall time and the peak resident memory (RSS) of building the model
 on the ``meta`` device and counting its parameters, gradients, Adam state and the
-activations autograd saves for one sequence of 2048 tokens. Targets: under 10 s and 1.5 GB.
+activations autograd saves for one sequence of 2048 tokens, dropout masks as CUDA stores them
+(1 byte each; ``--mask-target cpu`` counts them as the CPU does). Targets: under 10 s and 1.5 GB.
 
-    .venv/bin/python benchmarks/bench_memory_gpt3.py [--batch-size 1] [--precision fp32]
+    .venv/bin/python benchmarks/bench_memory_gpt3.py [--batch-size 1] [--precision fp32] [--mask-target cuda]
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch-size", type=int, default=1)
     parser.add_argument("--tokens", type=int, default=2048)
     parser.add_argument("--precision", choices=("fp32", "mixed"), default="fp32")
+    parser.add_argument("--mask-target", choices=("cuda", "cpu"), default="cuda")
     args = parser.parse_args(argv)
 
     t_start = time.perf_counter()
@@ -36,10 +38,11 @@ def main(argv: list[str] | None = None) -> int:
 
     t_import = time.perf_counter()
     result = training_memory.gpt_memory(builders.gpt3_config(), batch_size=args.batch_size, tokens=args.tokens,
-                               optimizer="adam", precision=args.precision, name="gpt3-175b")
+                               optimizer="adam", precision=args.precision, name="gpt3-175b",
+                               mask_target=args.mask_target)
     t_end = time.perf_counter()
     print(f"GPT-3 175B ({result.parameters / 1e9:.1f}B parameters), batch {args.batch_size} x "
-          f"{args.tokens} tokens, Adam, {args.precision}")
+          f"{args.tokens} tokens, Adam, {args.precision}, dropout masks as on {args.mask_target}")
     for conv in training_memory.CONVENTIONS:
         parts = ", ".join(f"{k[:-3]} {v:,.1f}" for k, v in result.accounting(conv).items())
         print(f"  {conv:>16}: {parts} (GB = 1e9 bytes)")

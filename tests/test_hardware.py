@@ -130,3 +130,14 @@ def test_default_conventions_are_the_authors_where_our_data_can_express_them() -
     fl = fig1_series.flops_series(hw, fig1_series.Conventions(), 1996, 2023).table.set_index("name")
     h100 = marks[marks["label"] == "H100"]["date"].iloc[0]
     assert str(fl.loc["H100 SXM5 80GB", "date"]) == h100 == "2022-09-20"
+
+
+def test_device_peaks_breaks_ties_by_precision_not_by_row_order() -> None:
+    import pandas as pd
+
+    rows = [("a", "bf16", "tensor", "dense", 100.0), ("a", "fp16", "tensor", "dense", 100.0),
+            ("b", "fp32", "vector", "dense", 1.0), ("b", "fp64", "vector", "dense", 1.0)]
+    cols = ["device", "precision", "unit", "sparsity", "peak_TFLOPS"]
+    for order in (rows, rows[::-1]):
+        peaks = tables.device_peaks(pd.DataFrame(order, columns=cols))
+        assert list(peaks.loc[["a", "b"], "precision"]) == ["fp16", "fp64"]

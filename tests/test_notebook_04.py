@@ -38,8 +38,24 @@ def test_writes_files_and_sidecar_contract(notebook_run) -> None:
                 sum(v for k, v in parts.items() if k != "total_gb"), rel=1e-12)
             if conv == "paper_convention":
                 assert parts["gradients_gb"] == 0
-    assert set(data["gpu_memory"]) == {"model", "year", "memory_gb", "device"}
+    assert set(data["gpu_memory"]) == {"model", "year", "memory_gb", "device", "candidates"}
     assert [c["equal"] for c in data["cross_check"]] == [True]
+    comp = data["authors_comparison"]
+    assert set(comp) == {"unit_check", "models", "conventions"}
+    assert list(comp["models"]) == list(PAPER_MODELS)
+    for key, c in comp["models"].items():
+        # a segment differing by more than 15% is flagged, and every flagged model has a reason
+        flagged = [s for s, r in c["ratio"].items() if s != "total" and abs(r - 1) > 0.15]
+        assert c["needs_reason"] == flagged, key
+        assert ("reason" in c) == bool(flagged), key
+        assert c["ratio"]["feature_maps"] == pytest.approx(
+            c["ours_gb"]["feature_maps"] / c["authors_gb"]["feature_maps"], rel=1e-12)
+    # the authors' bars are GiB: our parameters match them read as GiB, not as GB
+    unit = comp["unit_check"]
+    assert abs(unit["median_ratio_if_GiB"] - 1) < abs(unit["median_ratio_if_GB"] - 1)
+    text_ids = {c["id"] for c in _sidecar(out)["claims"] if c["id"].startswith("text.")}
+    assert text_ids == {"text.zero_8x", "text.int4_8x", "text.second_order_3to4x.shampoo",
+                        "text.second_order_3to4x.adahessian"}
 
 
 def test_committed_accounting_reproduces(notebook_run) -> None:
@@ -57,16 +73,20 @@ def test_claims_are_computed_from_the_data(notebook_run) -> None:
     sc = _sidecar(notebook_run(NB, **QUICK))
     data, claims = sc["data"], {c["id"]: c for c in sc["claims"]}
     gpu = dict(zip(data["gpu_memory"]["model"], data["gpu_memory"]["memory_gb"]))
+    # the authors' line by default: 3, 6, 12, 12, 12, 16, 32, 32 GB boards (nominal GiB)
+    assert [round(gpu[k] * 1e9 / 2**30) for k in PAPER_MODELS] == [3, 6, 12, 12, 12, 16, 32, 32]
+    assert not any(c.startswith(("fig4.cv_fit", "fig4.nlp_exceed")) for c in claims)
     for conv in ("paper_convention", "full"):
         totals = {k: v["total_gb"] for k, v in data[conv].items()}
-        cv = [k for k in totals if data["models"][k]["domain"] == "cv"]
-        nlp = [k for k in totals if data["models"][k]["domain"] == "nlp"]
-        fit = claims[f"fig4.cv_fit_gpu.{conv}"]
-        assert fit["reproduced"] == sum(totals[k] <= gpu[k] for k in cv) and fit["paper"] == len(cv)
-        assert fit["holds"] == (fit["reproduced"] == len(cv))
-        exceed = claims[f"fig4.nlp_exceed_gpu.{conv}"]
-        assert exceed["reproduced"] == sum(totals[k] > gpu[k] for k in nlp)
-        assert exceed["holds"] == (exceed["reproduced"] == len(nlp))
+        below = claims[f"fig4.below_gpu_memory.{conv}"]
+        assert below["reproduced"] == sum(totals[k] <= gpu[k] for k in totals) and below["paper"] == len(totals)
+        assert below["holds"] == (below["reproduced"] == len(totals))
+        close = claims[f"fig4.close_to_gpu_memory.{conv}"]
+        assert close["reproduced"] == pytest.approx(min(totals[k] / gpu[k] for k in totals), rel=1e-12)
+        assert close["holds"] == (below["holds"] and close["reproduced"] >= 1 / 3)
+    authors = data["authors_comparison"]["models"]
+    assert claims["fig4.close_to_gpu_memory.paper_convention"]["paper"] == pytest.approx(
+        min(authors[k]["authors_gb"]["total"] / gpu[k] for k in authors), rel=1e-9)
     ratios = [data["full"][k]["total_gb"] / data["paper_convention"][k]["total_gb"] for k in data["full"]]
     assert len(ratios) == len(data["models"])
     ratio = claims["fig4.full_vs_paper_convention"]
@@ -82,8 +102,24 @@ def test_other_settings_change_the_numbers(notebook_run) -> None:
     assert mixed["activations_gb"] < 2 * base["activations_gb"]  # twice the batch, half the bytes
 
 
+def test_gpu_line_and_mask_target_options(notebook_run) -> None:
+    base = _sidecar(notebook_run(NB, **QUICK))["data"]
+    args = dict(models=["bert_large"], cross_check_models=[])
+    largest = _sidecar(notebook_run(NB, gpu_line="largest", **args))["data"]
+    assert largest["gpu_memory"]["device"] == ["Quadro RTX 8000"]
+    cpu = _sidecar(notebook_run(NB, mask_target="cpu", **args))["data"]
+    ours, theirs = base["models"]["bert_large"], cpu["models"]["bert_large"]
+    assert theirs["dropout_mask_elements"] == ours["dropout_mask_elements"] > 0
+    # 4-byte (fp32) masks on the CPU against CUDA's 1-byte masks
+    extra = cpu["full"]["bert_large"]["activations_gb"] - base["full"]["bert_large"]["activations_gb"]
+    assert extra * 1e9 == pytest.approx(3 * ours["dropout_mask_elements"], rel=1e-9)
+
+
 def test_bad_value_names_the_parameter(tmp_path: Path) -> None:
     with pytest.raises(PapermillExecutionError, match="'batch_sizes': expected 2 values"):
         run_notebook(NOTEBOOKS_DIR / f"{NB}.ipynb", {"models": ["alexnet", "vgg19"], "batch_sizes": [1],
                                                      "output_dir": str(tmp_path)}, output=tmp_path / "out.ipynb")
     assert not list(tmp_path.glob("*.json"))
+    with pytest.raises(PapermillExecutionError, match="'variants': unknown 'alexnet:1998'"):
+        run_notebook(NOTEBOOKS_DIR / f"{NB}.ipynb", {"variants": ["alexnet:1998"], "output_dir": str(tmp_path)},
+                     output=tmp_path / "out2.ipynb")

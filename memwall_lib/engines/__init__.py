@@ -8,8 +8,11 @@
 - :mod:`.builders`: torch models built from their configurations (no downloads);
 - :mod:`.timing`, :mod:`.workloads`, :mod:`.roofline`: latency, FLOP counting with torch, and a
   roofline calibrated on the machine;
-- :mod:`.storage`: what autograd saves for backward, storage by storage (any device, meta too);
+- :mod:`.storage`: what autograd saves for backward, storage by storage (any device, meta too),
+  dropout masks counted as the target device (CUDA or CPU) stores them;
 - :mod:`.training_memory`: parameters, gradients, optimizer state and activations of a step;
+- :mod:`.memory_claims`: model state under ZeRO, quantized inference footprint, optimizer state
+  of SGD / Adam / AdaHessian / Shampoo, counted from their definitions;
 - :mod:`.remat`: rematerialization: chains of blocks, schedules, the optimal planner, measurement.
 
 Layer rule: engines import :mod:`memwall_lib.core` (never parameter checking) and each other;

@@ -98,6 +98,71 @@ def build_torchvision(name: str, device: str = "cpu") -> Any:
 
 
 # --------------------------------------------------------------------------- Figure 4 additions
+def _fused_lrn_class() -> Any:
+    import torch
+    from torch import nn
+
+    class _LRNFunction(torch.autograd.Function):
+        """Local response normalisation as one kernel that keeps its input and output for
+        backward (as cuda-convnet and cuDNN's LRN do); backward recomputes through the ops."""
+
+        @staticmethod
+        def forward(ctx: Any, x: Any, size: int, alpha: float, beta: float, k: float) -> Any:
+            y = nn.functional.local_response_norm(x, size, alpha, beta, k)
+            ctx.save_for_backward(x, y)
+            ctx.args = (size, alpha, beta, k)
+            return y
+
+        @staticmethod
+        def backward(ctx: Any, grad: Any) -> Any:
+            x, _ = ctx.saved_tensors
+            with torch.enable_grad():
+                xx = x.detach().requires_grad_(True)
+                y = nn.functional.local_response_norm(xx, *ctx.args)
+                (gx,) = torch.autograd.grad(y, xx, grad)
+            return gx, None, None, None, None
+
+    class FusedLocalResponseNorm(nn.LocalResponseNorm):
+        """``nn.LocalResponseNorm`` that saves only its input and output for backward."""
+
+        def forward(self, x: Any) -> Any:
+            return _LRNFunction.apply(x, self.size, self.alpha, self.beta, self.k)
+
+    return FusedLocalResponseNorm
+
+
+def build_alexnet_2012(device: str = "cpu", num_classes: int = 1000, lrn: str = "fused") -> Any:
+    """AlexNet as published (Krizhevsky, Sutskever, Hinton, NeurIPS 2012, Sec. 3 and Fig. 2):
+    the two-GPU network written as one module with grouped convolutions (``groups=2`` where a
+    layer sees only its own GPU's maps: conv2, conv4, conv5), 96-256-384-384-256 filters,
+    local response normalisation after conv1 and conv2 (size 5, alpha 1e-4, beta 0.75, k 2),
+    overlapping 3x3 max pooling with stride 2, dropout 0.5 in fc6 and fc7; about 61M
+    parameters. torchvision's ``alexnet`` is the later one-GPU variant ("One weird trick",
+    Krizhevsky 2014: 64-192-384-256-256 filters, no LRN). Random weights, train mode.
+
+    ``lrn="fused"``: each LRN keeps its input and output for backward, as a GPU LRN kernel
+    does; ``"eager"``: PyTorch's ``local_response_norm``, whose elementwise ops each save
+    their own tensors (about twice the activations of the whole network)."""
+    import torch
+    from torch import nn
+
+    if lrn not in ("fused", "eager"):
+        raise ValueError(f"lrn: expected 'fused' or 'eager', got {lrn!r}")
+    norm = _fused_lrn_class() if lrn == "fused" else nn.LocalResponseNorm
+    with torch.device(device):
+        model = nn.Sequential(
+            nn.Conv2d(3, 96, 11, stride=4), nn.ReLU(inplace=True),
+            norm(5, alpha=1e-4, beta=0.75, k=2.0), nn.MaxPool2d(3, 2),
+            nn.Conv2d(96, 256, 5, padding=2, groups=2), nn.ReLU(inplace=True),
+            norm(5, alpha=1e-4, beta=0.75, k=2.0), nn.MaxPool2d(3, 2),
+            nn.Conv2d(256, 384, 3, padding=1), nn.ReLU(inplace=True),
+            nn.Conv2d(384, 384, 3, padding=1, groups=2), nn.ReLU(inplace=True),
+            nn.Conv2d(384, 256, 3, padding=1, groups=2), nn.ReLU(inplace=True), nn.MaxPool2d(3, 2),
+            nn.Flatten(), nn.Dropout(0.5), nn.Linear(256 * 6 * 6, 4096), nn.ReLU(inplace=True),
+            nn.Dropout(0.5), nn.Linear(4096, 4096), nn.ReLU(inplace=True), nn.Linear(4096, num_classes))
+    return model.train()
+
+
 #: GPT-3 175B (Brown et al. 2020, Table 2.1): hidden 12288, 96 layers, 96 heads, 2048 tokens.
 GPT3_175B: dict[str, int] = dict(n_embd=12288, n_layer=96, n_head=96, n_positions=2048)
 
@@ -154,15 +219,18 @@ def _seq2seq_transformer_class() -> Any:
             pe[:, 1::2] = torch.cos(position * div)
             self.register_buffer("positions", pe, persistent=False)
 
-        def embed(self, tokens: Any) -> Any:
-            x = self.embedding(tokens) * math.sqrt(self.d_model)
+        def embed(self, tokens: Any, table: Any = None) -> Any:
+            x = (table or self.embedding)(tokens) * math.sqrt(self.d_model)
             return self.dropout(x + self.positions[: tokens.shape[1]].to(x.dtype))
 
         def forward(self, src: Any, tgt: Any) -> Any:
             n = tgt.shape[1]
             mask = torch.triu(torch.full((n, n), float("-inf"), device=tgt.device), diagonal=1)
-            h = self.transformer(self.embed(src), self.embed(tgt), tgt_mask=mask.to(self.positions.dtype),
-                                 tgt_is_causal=True)
+            target_table = getattr(self, "target_embedding", None)
+            h = self.transformer(self.embed(src), self.embed(tgt, target_table),
+                                 tgt_mask=mask.to(self.positions.dtype), tgt_is_causal=True)
+            if hasattr(self, "output"):
+                return self.output(h)  # untied output projection
             return nn.functional.linear(h, self.embedding.weight)  # tied output projection
 
     return Seq2SeqTransformer
@@ -170,16 +238,26 @@ def _seq2seq_transformer_class() -> Any:
 
 def build_transformer_big(device: str = "cpu", dtype: Any = None, vocab_size: int = 37000,
                           d_model: int = 1024, nhead: int = 16, dim_feedforward: int = 4096,
-                          num_layers: int = 6, dropout: float = 0.3, max_positions: int = 1024) -> Any:
+                          num_layers: int = 6, dropout: float = 0.3, max_positions: int = 1024,
+                          embeddings: str = "shared") -> Any:
     """Transformer big for WMT English-German (Vaswani et al. 2017, Table 3): d_model 1024,
     16 heads, FFN 4096, 6 encoder + 6 decoder layers, dropout 0.3, a shared BPE vocabulary
-    of about 37000 tokens (tied embeddings), about 213M parameters. Random weights, train mode."""
+    of about 37000 tokens (tied embeddings), about 213M parameters. Random weights, train mode.
+
+    ``embeddings="separate"``: untied source embedding, target embedding and output
+    projection (three ``vocab_size x d_model`` matrices, as in implementations that do not
+    share them), about 289M parameters at 37000 tokens."""
     import torch
 
+    if embeddings not in ("shared", "separate"):
+        raise ValueError(f"embeddings: expected 'shared' or 'separate', got {embeddings!r}")
     cls = _seq2seq_transformer_class()
     with torch.device(device):
         model = cls(vocab_size, d_model, nhead, num_layers, num_layers, dim_feedforward, dropout,
                     max_positions)
+        if embeddings == "separate":
+            model.target_embedding = torch.nn.Embedding(vocab_size, d_model)
+            model.output = torch.nn.Linear(d_model, vocab_size, bias=False)
     if dtype is not None:
         model = model.to(dtype)
     return model.train()

@@ -11,6 +11,16 @@ storage object instead, and the counter keeps a reference to every counted tenso
 count is done, so no address is reused while counting. :func:`cross_check_meta_vs_real`
 shows that the meta count equals the count of a real CPU run byte for byte.
 
+Dropout masks are counted as the *target* device stores them (``dropout_mask_bytes``): on
+CPU and meta, ``dropout`` multiplies by a noise tensor filled by ``bernoulli_`` in the input's
+dtype (4 bytes per element in fp32) and saves it; CUDA's fused ``native_dropout`` saves a
+1-byte boolean mask. The count recognises a mask as a storage written by ``aten.bernoulli``
+(or the mask output of ``aten.native_dropout``), seen with a
+:class:`~torch.utils._python_dispatch.TorchDispatchMode` below autograd, so it also finds
+dropout inside fused ops that fall back to their math path (scaled-dot-product attention).
+``dropout_mask_bytes=None`` keeps the bytes as stored on the device of the pass; ``1`` counts
+them as on CUDA (:data:`DROPOUT_MASK_BYTES`).
+
 Units: bytes. Shared by training memory (:mod:`.training_memory`) and rematerialization
 (:mod:`.remat`).
 """
@@ -18,9 +28,49 @@ Units: bytes. Shared by training memory (:mod:`.training_memory`) and rematerial
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Any, Callable
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator
 
 from .timing import using_threads
+
+#: Bytes per dropout-mask element by target device: CUDA's ``native_dropout`` keeps a bool
+#: mask (1 byte); on CPU the mask is the input's dtype (``None``: as stored).
+DROPOUT_MASK_BYTES: dict[str, int | None] = {"cuda": 1, "cpu": None}
+
+
+def mask_bytes_for(target: str) -> int | None:
+    """Bytes per dropout-mask element when accounting for ``target`` ("cuda" or "cpu")."""
+    if target not in DROPOUT_MASK_BYTES:
+        raise ValueError(f"target: expected one of {list(DROPOUT_MASK_BYTES)}, got {target!r}")
+    return DROPOUT_MASK_BYTES[target]
+
+
+def _check_mask_bytes(dropout_mask_bytes: int | None) -> None:
+    if dropout_mask_bytes is not None and (isinstance(dropout_mask_bytes, bool)
+                                           or not isinstance(dropout_mask_bytes, int) or dropout_mask_bytes < 1):
+        raise ValueError(f"dropout_mask_bytes: expected None or a positive int, got {dropout_mask_bytes!r}")
+
+
+@contextmanager
+def recording_dropout_masks(key: Callable[[Any], int], masks: dict[int, Any]) -> Iterator[dict[int, Any]]:
+    """Inside the block, fill ``masks`` with ``{key(mask): mask}`` for every dropout mask made:
+    storages written by ``aten.bernoulli`` / ``bernoulli_`` (the CPU and meta dropout) and the
+    mask output of ``aten.native_dropout`` (CUDA's). The caller keeps the masks referenced."""
+    import torch
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    class _Recorder(TorchDispatchMode):
+        def __torch_dispatch__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
+            out = func(*args, **(kwargs or {}))
+            name = func.overloadpacket.__name__
+            if name in ("bernoulli", "bernoulli_") and isinstance(out, torch.Tensor):
+                masks.setdefault(key(out), out)
+            elif name == "native_dropout" and isinstance(out, (tuple, list)) and len(out) == 2:
+                masks.setdefault(key(out[1]), out[1])
+            return out
+
+    with _Recorder():
+        yield masks
 
 
 # --------------------------------------------------------------------------- storages
@@ -56,7 +106,9 @@ class ActivationCount:
     excluded; ``feature_map_bytes``: distinct storages output by leaf modules (the paper's
     "feature maps"), parameters and buffers excluded; ``saved_tensors``: pack-hook calls
     counted; ``saved_storages``: distinct storages among them; ``parameter_saves``: pack-hook
-    calls on parameters or buffers (excluded); ``device``: where the pass ran.
+    calls on parameters or buffers (excluded); ``device``: where the pass ran;
+    ``mask_elements``: elements of the dropout masks among the saved storages;
+    ``mask_bytes_per_element``: the bytes each was counted at (``None``: as stored).
     """
 
     saved_bytes: int
@@ -65,24 +117,38 @@ class ActivationCount:
     saved_storages: int
     parameter_saves: int
     device: str
+    mask_elements: int = 0
+    mask_bytes_per_element: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
-def measure_activations(model: Any, forward: Callable[[Any], Any]) -> ActivationCount:
+def _counted_nbytes(t: Any, masks: dict[int, Any], key: int, dropout_mask_bytes: int | None) -> int:
+    if dropout_mask_bytes is not None and key in masks:
+        return int(t.untyped_storage().nbytes() // t.element_size()) * dropout_mask_bytes
+    return storage_nbytes(t)
+
+
+def measure_activations(model: Any, forward: Callable[[Any], Any],
+                        dropout_mask_bytes: int | None = None) -> ActivationCount:
     """Run ``forward(model)`` (the forward pass and the loss) and count what autograd saves.
 
     Works on any device; on ``meta`` nothing is allocated. Storages are identified with
     :func:`storage_key`; every counted tensor is referenced until the count ends, so a
-    storage address cannot be reused by another tensor meanwhile.
+    storage address cannot be reused by another tensor meanwhile. Dropout masks count
+    ``dropout_mask_bytes`` per element (``None``: as stored; 1: as on CUDA).
     """
     import torch
+
+    _check_mask_bytes(dropout_mask_bytes)
 
     excluded = {storage_key(t) for t in [*model.parameters(), *model.buffers()]}
     saved: dict[int, tuple[int, Any]] = {}
     maps: dict[int, tuple[int, Any]] = {}
     counts = {"saved": 0, "params": 0}
+
+    masks: dict[int, Any] = {}
 
     def pack(t: Any) -> Any:
         key = storage_key(t)
@@ -90,7 +156,7 @@ def measure_activations(model: Any, forward: Callable[[Any], Any]) -> Activation
             counts["params"] += 1
         else:
             counts["saved"] += 1
-            saved.setdefault(key, (storage_nbytes(t), t))
+            saved.setdefault(key, (_counted_nbytes(t, masks, key, dropout_mask_bytes), t))
         return t
 
     def on_output(_module: Any, _inputs: Any, output: Any) -> None:
@@ -106,19 +172,24 @@ def measure_activations(model: Any, forward: Callable[[Any], Any]) -> Activation
     leaves = [m for m in model.modules() if next(m.children(), None) is None]
     handles = [m.register_forward_hook(on_output) for m in leaves]
     try:
-        with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        with recording_dropout_masks(storage_key, masks), \
+                torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
             out = forward(model)
-        del out
+            del out
     finally:
         for h in handles:
             h.remove()
+    mask_elements = sum(int(t.untyped_storage().nbytes() // t.element_size())
+                        for k, (_, t) in saved.items() if k in masks)
     result = ActivationCount(
         saved_bytes=sum(b for b, _ in saved.values()),
         feature_map_bytes=sum(b for b, _ in maps.values()),
         saved_tensors=counts["saved"], saved_storages=len(saved),
-        parameter_saves=counts["params"], device=device)
+        parameter_saves=counts["params"], device=device, mask_elements=mask_elements,
+        mask_bytes_per_element=dropout_mask_bytes)
     saved.clear()
     maps.clear()
+    masks.clear()
     return result
 
 
@@ -147,34 +218,40 @@ class CrossCheck:
                 "real_saved_bytes_by_data_ptr": self.real_by_data_ptr, "equal": self.equal}
 
 
-def _saved_bytes_by_data_ptr(model: Any, forward: Callable[[Any], Any]) -> int:
+def _saved_bytes_by_data_ptr(model: Any, forward: Callable[[Any], Any],
+                             dropout_mask_bytes: int | None = None) -> int:
     import torch
 
-    excluded = {t.untyped_storage().data_ptr() for t in [*model.parameters(), *model.buffers()]}
+    def ptr(t: Any) -> int:
+        return t.untyped_storage().data_ptr()
+
+    excluded = {ptr(t) for t in [*model.parameters(), *model.buffers()]}
     seen: dict[int, tuple[int, Any]] = {}
+    masks: dict[int, Any] = {}
 
     def pack(t: Any) -> Any:
-        s = t.untyped_storage()
-        if s.data_ptr() not in excluded:
+        p = ptr(t)
+        if p not in excluded:
             # zero-size storages have no address: key them by object so each counts (0 bytes)
-            seen.setdefault(s.data_ptr() or -id(t), (s.nbytes(), t))
+            seen.setdefault(p or -id(t), (_counted_nbytes(t, masks, p, dropout_mask_bytes), t))
         return t
 
-    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+    with recording_dropout_masks(ptr, masks), torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
         forward(model)
     return sum(b for b, _ in seen.values())
 
 
 def cross_check_meta_vs_real(build: Callable[[str], tuple[Any, Callable[[Any], Any]]],
-                             name: str = "") -> CrossCheck:
-    """Count the activations of ``build(device) -> (model, forward)`` on meta and on CPU."""
+                             name: str = "", dropout_mask_bytes: int | None = None) -> CrossCheck:
+    """Count the activations of ``build(device) -> (model, forward)`` on meta and on CPU
+    (dropout masks at ``dropout_mask_bytes`` per element in all three counts)."""
     import torch
 
     torch.manual_seed(0)
     model, forward = build("meta")
-    meta = measure_activations(model, forward)
+    meta = measure_activations(model, forward, dropout_mask_bytes)
     with using_threads(1):
         model, forward = build("cpu")
-        real = measure_activations(model, forward)
-        by_ptr = _saved_bytes_by_data_ptr(model, forward)
+        real = measure_activations(model, forward, dropout_mask_bytes)
+        by_ptr = _saved_bytes_by_data_ptr(model, forward, dropout_mask_bytes)
     return CrossCheck(name, meta, real, by_ptr)

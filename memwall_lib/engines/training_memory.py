@@ -28,6 +28,11 @@ SGD with momentum keeps one ``momentum_buffer`` per parameter; Adam/AdamW keep
 ``exp_avg`` and ``exp_avg_sq`` per parameter plus a float32 ``step`` scalar (4 bytes) per
 parameter tensor. Mixed precision keeps 16-bit parameters and gradients and an fp32 master
 copy of the parameters, counted with the optimizer state (as in ZeRO, Rajbhandari et al. 2020).
+
+Dropout masks are counted as the target device stores them (``mask_target``, see
+:mod:`.storage`): ``"cuda"`` (the default: the paper's models trained on GPUs) counts 1 byte
+per mask element, as CUDA's ``native_dropout`` keeps a bool mask; ``"cpu"`` counts them as
+the CPU stores them (the input's dtype, 4 bytes in fp32).
 """
 
 from __future__ import annotations
@@ -36,7 +41,8 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Sequence
 
 from .checks import check_callable, check_gpt2_config, check_int, check_module
-from .storage import ActivationCount, measure_activations, storage_key, storage_nbytes
+from .storage import (DROPOUT_MASK_BYTES, ActivationCount, mask_bytes_for, measure_activations, storage_key,
+                      storage_nbytes)
 
 #: 1 GB = 1e9 bytes (the unit of every ``*_gb`` value).
 GB: float = 1e9
@@ -44,7 +50,11 @@ GB: float = 1e9
 PRECISIONS: tuple[str, ...] = ("fp32", "mixed")
 OPTIMIZERS: tuple[str, ...] = ("sgd", "sgd_momentum", "adam", "adamw")
 CONVENTIONS: tuple[str, ...] = ("paper_convention", "full")
-#: Date rules of :func:`gpu_memory_by_year`.
+#: Targets whose dropout-mask bytes the accounting can follow (:data:`.storage.DROPOUT_MASK_BYTES`).
+MASK_TARGETS: tuple[str, ...] = tuple(DROPOUT_MASK_BYTES)
+#: GPT-2's GELU: ``eager`` is Hugging Face's ``gelu_new`` (tanh formula in separate elementwise
+#: ops, each saving its own tensor); ``fused`` is one ``gelu(approximate="tanh")`` (saves its input).
+GELU_VARIANTS: dict[str, str] = {"eager": "gelu_new", "fused": "gelu_pytorch_tanh"}
 
 #: Bytes per element of parameters and gradients, by precision.
 _PARAM_BYTES = {"fp32": 4, "mixed": 2}
@@ -208,23 +218,26 @@ class TrainingMemory:
 
 
 def account(model: Any, forward: Callable[[Any], Any], *, optimizer: str = "adam",
-            precision: str = "fp32", name: str = "", batch_size: int = 0) -> TrainingMemory:
+            precision: str = "fp32", name: str = "", batch_size: int = 0,
+            mask_target: str = "cuda") -> TrainingMemory:
     """The training memory of ``model`` for one step of ``forward(model)`` (forward + loss)
-    with ``optimizer`` at ``precision``. Build the model and inputs on ``meta`` to allocate
-    nothing; under ``mixed`` the model must already be in 16-bit (the forward pass then
-    saves 16-bit activations). ``batch_size`` (0: not given) is only recorded."""
+    with ``optimizer`` at ``precision``, dropout masks counted as ``mask_target`` ("cuda":
+    1 byte each; "cpu": as stored) keeps them. Build the model and inputs on ``meta`` to
+    allocate nothing; under ``mixed`` the model must already be in 16-bit (the forward pass
+    then saves 16-bit activations). ``batch_size`` (0: not given) is only recorded."""
     check_module("model", model)
     check_callable("forward", forward)
     check_int("batch_size", batch_size, minimum=0)
     _check_choice("optimizer", optimizer, OPTIMIZERS)
     _check_choice("precision", precision, PRECISIONS)
+    _check_choice("mask_target", mask_target, MASK_TARGETS)
     sizes = sorted({p.element_size() for p in _trainable(model)})
     if sizes and sizes != [_PARAM_BYTES[precision]]:
         raise ValueError(f"precision: {precision!r} expects {_PARAM_BYTES[precision]}-byte parameters, but the "
                          f"model's trainable parameters have {sizes}-byte elements; convert the model "
                          "(fp32: model.float(); mixed: model.half() or .bfloat16()) or pass the matching precision")
     frozen = [p for p in model.parameters() if not p.requires_grad]
-    acts = measure_activations(model, forward)
+    acts = measure_activations(model, forward, mask_bytes_for(mask_target))
     return TrainingMemory(
         name=name, optimizer=optimizer, precision=precision, batch_size=int(batch_size),
         parameters=parameter_count(model)[0],
@@ -263,12 +276,26 @@ PAPER_MODELS: dict[str, PaperModel] = {m.key: m for m in (
 )}
 
 
+#: Variants of a model that :func:`build_paper_model` can build, by model: the keyword
+#: arguments of its builder. AlexNet "2012" is the two-tower network of Krizhevsky et al. 2012.
+MODEL_VARIANTS: dict[str, dict[str, dict[str, Any]]] = {
+    "alexnet": {"2012": {"lrn": "fused"}, "2012_eager_lrn": {"lrn": "eager"}},
+    "transformer_big": {
+        "separate_embeddings": {"embeddings": "separate"},
+        "separate_embeddings_32k": {"embeddings": "separate", "vocab_size": 32000},
+    },
+}
+
+
 def build_paper_model(key: str, *, batch_size: int | None = None, input_size: int | None = None,
-                      device: str = "meta", precision: str = "fp32") -> tuple[Any, Callable[[Any], Any]]:
+                      device: str = "meta", precision: str = "fp32", variant: str = "",
+                      gelu: str = "eager") -> tuple[Any, Callable[[Any], Any]]:
     """The model ``key`` of :data:`PAPER_MODELS` in train mode on ``device`` and its training
     forward ``forward(model) -> loss`` on a batch of ``batch_size`` inputs of ``input_size``
     (defaults: the paper's). Losses: cross-entropy over 1000 classes (CV), next-token
-    cross-entropy (Transformer big on its target, GPT-2), masked-LM cross-entropy (BERT)."""
+    cross-entropy (Transformer big on its target, GPT-2), masked-LM cross-entropy (BERT).
+    ``variant`` picks a variant of the model (:data:`MODEL_VARIANTS`; "" = the default);
+    ``gelu`` GPT-2's GELU (:data:`GELU_VARIANTS`)."""
     import torch
 
     from . import builders
@@ -279,6 +306,8 @@ def build_paper_model(key: str, *, batch_size: int | None = None, input_size: in
         check_int("batch_size", batch_size)
     if input_size is not None:
         check_int("input_size", input_size)
+    _check_choice("gelu", gelu, list(GELU_VARIANTS))
+    _check_choice(f"variant of {key}", variant, ("", *MODEL_VARIANTS.get(key, {})))
     spec = PAPER_MODELS[key]
     b = int(batch_size or spec.batch_size)
     n = int(input_size or spec.input_size)
@@ -286,7 +315,8 @@ def build_paper_model(key: str, *, batch_size: int | None = None, input_size: in
     fdtype = half or torch.float32
     f = torch.nn.functional
     if spec.domain == "cv":
-        model = builders.build_torchvision(key, device).train()
+        model = (builders.build_alexnet_2012(device, **MODEL_VARIANTS[key][variant]) if variant else
+                 builders.build_torchvision(key, device)).train()
         if half is not None:
             model = model.to(half)
         with torch.device(device):
@@ -296,7 +326,8 @@ def build_paper_model(key: str, *, batch_size: int | None = None, input_size: in
     with torch.device(device):
         tokens = torch.zeros(b, n, dtype=torch.long)
     if key == "transformer_big":
-        model = builders.build_transformer_big(device, dtype=half, max_positions=max(1024, n))
+        model = builders.build_transformer_big(device, dtype=half, max_positions=max(1024, n),
+                                               **MODEL_VARIANTS[key].get(variant, {}))
 
         def forward(m: Any) -> Any:
             logits = m(tokens, tokens)
@@ -305,26 +336,29 @@ def build_paper_model(key: str, *, batch_size: int | None = None, input_size: in
     if key == "bert_large":
         model = builders.build_bert_mlm("bert-large", max(512, n), device, dtype=half)
         return model, lambda m: m(input_ids=tokens, labels=tokens).loss
-    model = builders.build_from_config(builders.gpt2_config("gpt2-xl", max(1024, n)), device=device,
-                                     dtype=half).train()
+    config = builders.gpt2_config("gpt2-xl", max(1024, n))
+    config.activation_function = GELU_VARIANTS[gelu]
+    model = builders.build_from_config(config, device=device, dtype=half).train()
     return model, lambda m: m(input_ids=tokens, labels=tokens).loss
 
 
 def paper_model_memory(key: str, *, batch_size: int | None = None, input_size: int | None = None,
-                       optimizer: str | None = None, precision: str = "fp32",
-                       device: str = "meta") -> TrainingMemory:
-    """:func:`account` for a model of Figure 4 (defaults: the paper's settings, on meta)."""
+                       optimizer: str | None = None, precision: str = "fp32", device: str = "meta",
+                       mask_target: str = "cuda", variant: str = "", gelu: str = "eager") -> TrainingMemory:
+    """:func:`account` for a model of Figure 4 (defaults: the paper's settings, on meta, dropout
+    masks as CUDA keeps them; ``variant`` and ``gelu`` as in :func:`build_paper_model`)."""
     spec = PAPER_MODELS.get(key)
     if spec is None:
         raise ValueError(f"model: expected one of {list(PAPER_MODELS)}, got {key!r}")
     model, forward = build_paper_model(key, batch_size=batch_size, input_size=input_size,
-                                       device=device, precision=precision)
+                                       device=device, precision=precision, variant=variant, gelu=gelu)
     return account(model, forward, optimizer=optimizer or spec.optimizer, precision=precision,
-                   name=key, batch_size=int(batch_size or spec.batch_size))
+                   name=key, batch_size=int(batch_size or spec.batch_size), mask_target=mask_target)
 
 
 def gpt_memory(config: Any, *, batch_size: int = 1, tokens: int | None = None,
-               optimizer: str = "adam", precision: str = "fp32", name: str = "") -> TrainingMemory:
+               optimizer: str = "adam", precision: str = "fp32", name: str = "",
+               mask_target: str = "cuda") -> TrainingMemory:
     """The training memory of a GPT-2-architecture language model built from ``config``
     (e.g. :func:`memwall_lib.engines.builders.gpt3_config`) on ``meta``: nothing is allocated."""
     import torch
@@ -339,4 +373,4 @@ def gpt_memory(config: Any, *, batch_size: int = 1, tokens: int | None = None,
     ids = torch.zeros(batch_size, n, dtype=torch.long, device="meta")
     return account(model, lambda m: m(input_ids=ids, labels=ids).loss, optimizer=optimizer,
                    precision=precision, name=name or getattr(config, "model_type", ""),
-                   batch_size=batch_size)
+                   batch_size=batch_size, mask_target=mask_target)

@@ -10,6 +10,8 @@ import pandas as pd
 
 _AI_PRECISIONS = ("fp64", "fp32", "tf32", "fp16", "bf16")
 _FLOAT_PRECISIONS = ("fp64", "fp32", "tf32", "fp16", "bf16", "fp8", "fp4")
+#: Tie-break among equal peaks: the wider (earlier) format is reported.
+_TIE_ORDER = ("fp64", "fp32", "tf32", "fp16", "bf16", "fp8", "int8", "fp4", "int4")
 
 
 def _pick(rows: pd.DataFrame, precisions: tuple[str, ...] | None, units: tuple[str, ...] | None,
@@ -45,7 +47,11 @@ def device_peaks(peak_flops: pd.DataFrame, policy: str = "ai_peak") -> pd.DataFr
     if policy not in FLOPS_POLICIES:
         raise ValueError(f"flops_policy: expected one of {list(FLOPS_POLICIES)}, got {policy!r}")
     rows = FLOPS_POLICIES[policy][1](peak_flops)
-    best = rows.sort_values("peak_TFLOPS", ascending=False).drop_duplicates("device")
+    # equal peaks at two precisions (e.g. fp16 = bf16): the earlier of _TIE_ORDER wins, so the
+    # choice never depends on the sort algorithm or on the other rows of the table
+    rank = rows["precision"].map({p: i for i, p in enumerate(_TIE_ORDER)}).fillna(len(_TIE_ORDER))
+    best = (rows.assign(_rank=rank).sort_values(["peak_TFLOPS", "_rank"], ascending=[False, True], kind="stable")
+            .drop_duplicates("device"))
     return best.set_index("device")[["peak_TFLOPS", "precision", "unit", "sparsity"]]
 
 

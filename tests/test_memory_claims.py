@@ -1,0 +1,107 @@
+"""The text's memory claims (ZeRO, quantized inference, optimizer state) counted from their
+definitions, and Figure 4's comparison points: the authors' bars and GPU line, the GPUs behind
+each step, and the GPU line under each policy."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from memwall_lib.core.paths import DATA_DIR
+from memwall_lib.engines import memory_claims as mc
+from memwall_lib.figures import fig4_points, fig4_text
+from memwall_lib.tables import GIB, load_hardware
+
+
+# --------------------------------------------------------------------------- ZeRO
+def test_zero_reproduces_fig1_of_the_zero_paper() -> None:
+    # Rajbhandari et al. 2020, Fig. 1: 7.5B parameters, 64 devices, K = 12:
+    # baseline 120 GB, P_os 31.4 GB, P_os+g 16.6 GB, P_os+g+p 1.9 GB per device
+    got = [mc.zero_model_state_bytes(7.5e9, 64, s) / 1e9 for s in (0, 1, 2, 3)]
+    assert got == pytest.approx([120.0, 31.4, 16.6, 1.9], abs=0.06)
+
+
+def test_zero_reduction_and_limits() -> None:
+    assert mc.zero_reduction(1, 3) == 1.0 and mc.zero_reduction(8, 3) == 8.0
+    assert mc.zero_limit(1) == 4.0 and mc.zero_limit(2) == 8.0
+    assert mc.zero_reduction(10**9, 2) == pytest.approx(8.0, rel=1e-6)
+    assert all(mc.zero_reduction(n, 2) < 8 for n in (2, 64, 4096))  # 8x only in the limit
+    with pytest.raises(ValueError, match="stage"):
+        mc.zero_model_state_bytes(1e9, 8, 4)
+    with pytest.raises(ValueError, match="devices"):
+        mc.zero_model_state_bytes(1e9, 0, 1)
+
+
+# --------------------------------------------------------------------------- inference footprint
+def test_inference_footprint_by_hand() -> None:
+    # 1000 weights + KV cache 2 x 2 layers x 10 tokens x 8 hidden = 320 values -> 1320 values
+    assert mc.inference_footprint_bytes(1000, 2, 8, 10, fmt="fp32") == 1320 * 4
+    assert mc.inference_footprint_bytes(1000, 2, 8, 10, fmt="fp16") == 1320 * 2
+    # int4: half a byte plus one 2-byte scale per 128 values
+    assert mc.inference_footprint_bytes(1000, 2, 8, 10, fmt="int4") == pytest.approx(1320 * (0.5 + 2 / 128))
+    assert mc.inference_footprint_bytes(1000, 2, 8, 0, fmt="int8", group=64) == pytest.approx(1000 * (1 + 2 / 64))
+    with pytest.raises(ValueError, match="fmt"):
+        mc.inference_footprint_bytes(1000, 2, 8, 10, fmt="int2")
+
+
+# --------------------------------------------------------------------------- optimizer state
+def test_optimizer_state_from_definitions() -> None:
+    shapes = [(2, 3), (3,)]  # 9 parameters
+    assert mc.optimizer_state_elements(shapes, "sgd") == 0
+    assert mc.optimizer_state_elements(shapes, "sgd_momentum") == 9
+    assert mc.optimizer_state_elements(shapes, "adam") == 18
+    assert mc.optimizer_state_elements(shapes, "adahessian") == 36  # 2 state + v and Hv
+    # Shampoo: momentum + (statistic + inverse root) per dimension: (2,3): 6 + 2 (4 + 9); (3,): 3 + 2 * 9
+    assert mc.optimizer_state_elements(shapes, "shampoo") == 32 + 21
+    # a dimension above max_dim falls back to a diagonal: (2,3): 6 + 2 (4 + 3); (3,): 3 + 2 * 3
+    assert mc.optimizer_state_elements(shapes, "shampoo", max_dim=2) == 20 + 9
+    assert mc.memory_over_sgd(shapes, "adam") == 2.0 and mc.memory_over_sgd(shapes, "adahessian") == 3.0
+    with pytest.raises(ValueError, match="method"):
+        mc.optimizer_state_elements(shapes, "lbfgs")
+
+
+def test_text_claims_verdicts() -> None:
+    claims = {c.id: c for c in fig4_text.text_claims(fig4_text.zero_table(), fig4_text.int4_table(),
+                                                      fig4_text.optimizer_table(("resnet152",)))}
+    zero = claims["text.zero_8x"]
+    assert zero.reproduced == pytest.approx(mc.zero_reduction(64, 2)) and zero.holds
+    int4 = claims["text.int4_8x"]
+    assert int4.reproduced == pytest.approx(4 / (0.5 + 2 / 128)) and int4.holds
+    assert claims["text.second_order_3to4x.adahessian"].holds
+
+
+# --------------------------------------------------------------------------- the authors' Figure 4
+def test_read_authors_fig4() -> None:
+    bars, steps = fig4_points.read_authors_fig4(DATA_DIR / "authors_plotted.csv")
+    assert list(bars.index) == list(fig4_points.PAPER_MODELS)
+    assert bars.loc["alexnet", "total"] == pytest.approx(1.17)  # drawn as 1.17 (the README's 1.71 is a typo)
+    assert bars.loc["gpt2_xl", "optimizer"] == 11.72
+    assert [steps[k] for k in bars.index] == [3, 6, 12, 12, 12, 16, 32, 32]
+
+
+def test_read_authors_fig4_names_the_bad_cell(tmp_path: Path) -> None:
+    text = (DATA_DIR / "authors_plotted.csv").read_text().replace('"VGG19, 2014"', '"VGG16, 2014"', 1)
+    (tmp_path / "a.csv").write_text(text)
+    with pytest.raises(ValueError, match=r"a.csv: line \d+: column 'label': unknown Figure 4 model 'VGG16'"):
+        fig4_points.read_authors_fig4(tmp_path / "a.csv")
+
+
+def test_gpu_lines_on_our_data() -> None:
+    devices = load_hardware().devices
+    _, steps = fig4_points.read_authors_fig4(DATA_DIR / "authors_plotted.csv")
+    keys = list(fig4_points.PAPER_MODELS)
+    authors = fig4_points.gpu_line("authors", keys, devices, steps)
+    assert list(authors["device"]) == ["GeForce GTX 580 3GB", "GeForce GTX TITAN Black", "Tesla K40", "Tesla K40",
+                                       "Tesla K40", "Tesla P100 SXM2 16GB", "Tesla V100 SXM2 32GB",
+                                       "Tesla V100 SXM2 32GB"]
+    assert list(authors["memory_gb"]) == pytest.approx([v * GIB / 1e9 for v in (3, 6, 12, 12, 12, 16, 32, 32)])
+    largest = fig4_points.gpu_line("largest", keys, devices, steps).set_index("model")
+    centre = fig4_points.gpu_line("datacenter", keys, devices, steps).set_index("model")
+    # workstation boards raise the "largest" line; the data-centre line leaves them out
+    assert largest.loc["bert_large", "device"] == "Quadro RTX 8000"
+    assert centre.loc["bert_large", "device"] == "Tesla V100 SXM2 32GB"
+    assert all(not any(w.lower() in str(d).lower() for w in fig4_points.NON_DATACENTRE) for d in centre["device"])
+    assert (largest["memory_gb"] >= centre["memory_gb"]).all()
+    with pytest.raises(ValueError, match="policy"):
+        fig4_points.gpu_line("median", keys, devices, steps)
