@@ -1,6 +1,6 @@
 # memwall: two commands set everything up on a fresh machine.
 #   make figures   create .venv if missing (pinned), regenerate the figures whose inputs changed
-#   make test      create .venv if missing (pinned), run the whole test suite
+#   make test      create .venv if missing (pinned), lint (make lint), run the whole test suite
 # Also: make lab, make clean, make one NB=notebooks/01_hardware_scaling.ipynb
 #
 # `make figures` knows what each figure depends on (its notebook, the data files its module
@@ -22,7 +22,7 @@ LIBRARY := $(shell find memwall_lib -name '*.py' 2>/dev/null)
 LAB_ARGS ?= $(if $(filter 0,$(shell id -u)),--allow-root)
 export PYTHONHASHSEED := 0
 
-.PHONY: figures figures-all test lab clean one venv
+.PHONY: figures figures-all test lint lab clean one venv
 
 venv: $(STAMP)
 
@@ -60,7 +60,17 @@ figures-all: $(STAMP)
 one: $(STAMP)
 	$(PY) -m memwall_lib $(NB)
 
-test: $(STAMP)
+# Lint: ruff (rules chosen in pyproject.toml), the formatter's check, mypy on memwall_lib, and the
+# schemas of the CI workflow and CITATION.cff (check-jsonschema's vendored copies: no network).
+LINTED := memwall_lib tests benchmarks notebooks
+lint: $(STAMP)
+	$(VENV)/bin/ruff check $(LINTED)
+	$(VENV)/bin/ruff format --check $(LINTED)
+	$(VENV)/bin/mypy
+	$(VENV)/bin/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
+	$(VENV)/bin/check-jsonschema --builtin-schema vendor.citation-file-format CITATION.cff
+
+test: lint
 	$(PY) -m pytest
 
 lab: $(STAMP)
