@@ -10,6 +10,7 @@ path stops the notebook at once with a message naming the parameter and what was
 from __future__ import annotations
 
 import ast
+import builtins
 import difflib
 import os
 from dataclasses import dataclass
@@ -38,9 +39,9 @@ class Param:
     ``check``: an extra predicate with its ``check_message``.
     """
 
-    type: type
+    type: builtins.type
     help: str
-    item_type: type | None = None
+    item_type: builtins.type | None = None
     choices: Sequence[Any] | None = None
     minimum: float | None = None
     maximum: float | None = None

@@ -124,10 +124,11 @@ def main(argv: list[str] | None = None, preflight: Preflight | None = None) -> i
             if not hasattr(exc, "ename"):
                 raise
             executed = _short(BUILD_DIR / "notebooks" / p.name)
-            print(f"error: {_short(p)}: {exc.ename}: {exc.evalue}", file=sys.stderr)
-            if exc.ename != "ParameterError":
+            ename, evalue = getattr(exc, "ename"), getattr(exc, "evalue", "")
+            print(f"error: {_short(p)}: {ename}: {evalue}", file=sys.stderr)
+            if ename != "ParameterError":
                 print(f"  the traceback is in {executed}", file=sys.stderr)
-            return 2 if exc.ename == "ParameterError" else 1
+            return 2 if ename == "ParameterError" else 1
         print(f"  done in {time.perf_counter() - t0:.1f} s -> {_short(out)}", flush=True)
     if args.no_summary:
         return 0

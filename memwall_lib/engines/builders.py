@@ -75,7 +75,7 @@ def build_from_config(config: Any, device: str = "cpu", dtype: Any = None, lm_he
     import torch
     from transformers import BertModel, GPT2LMHeadModel, GPT2Model
 
-    kind = getattr(config, "model_type", None)
+    kind = str(getattr(config, "model_type", ""))
     cls = {"bert": BertModel, "gpt2": GPT2LMHeadModel if lm_head else GPT2Model}.get(kind)
     if cls is None:
         raise ValueError(f"build_from_config supports BERT and GPT-2 configs, got model_type {kind!r}")

@@ -45,7 +45,7 @@ class LLMOp(OpCount):
         return self.bytes - self.weight_bytes - self.kv_bytes
 
     def __add__(self, other: OpCount) -> "LLMOp":
-        s = OpCount.__add__(self, other)
+        s = OpCount.__add__(self, other)  # an LLMOp: OpCount.__add__ replaces fields of self
         return replace(s, weight_bytes=self.weight_bytes + getattr(other, "weight_bytes", 0.0),
                        kv_bytes=self.kv_bytes + getattr(other, "kv_bytes", 0.0))
 

@@ -43,7 +43,7 @@ from __future__ import annotations
 
 import numbers
 from dataclasses import dataclass, field, replace
-from typing import Any, Iterable, Literal, Mapping, Sequence
+from typing import Any, Iterable, Literal, Mapping, Self, Sequence
 
 Kind = Literal["encoder", "decoder"]
 
@@ -225,14 +225,14 @@ class OpCount:
         """FLOPs per byte."""
         return self.flops / self.bytes if self.bytes else float("inf")
 
-    def __add__(self, other: "OpCount") -> "OpCount":
+    def __add__(self, other: "OpCount") -> Self:
         if (self.name, self.group) != (other.name, other.group):
             raise ValueError(f"cannot add op {other.name!r} to {self.name!r}")
         return replace(self, flops=self.flops + other.flops, bytes=self.bytes + other.bytes,
                        matmul_flops=self.matmul_flops + other.matmul_flops,
                        calls=self.calls + other.calls)
 
-    def scaled(self, k: float) -> "OpCount":
+    def scaled(self, k: float) -> Self:
         return replace(self, flops=self.flops * k, bytes=self.bytes * k,
                        matmul_flops=self.matmul_flops * k, calls=self.calls * k)
 

@@ -269,7 +269,7 @@ def plot_training_memory(results: Mapping[str, TrainingMemory], gpu: pd.DataFram
     for ax in axes:
         ax.legend(loc="upper left")
     precisions = sorted({r.precision for r in results.values()})
-    by_domain = {}
+    by_domain: dict[str, set[str]] = {}
     for key, r in results.items():
         by_domain.setdefault(PAPER_MODELS[key].domain.upper(), set()).add(OPTIMIZER_LABELS[r.optimizer])
     optimizers = ", ".join(f"{d}: {' / '.join(sorted(o))}" for d, o in by_domain.items())

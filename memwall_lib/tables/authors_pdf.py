@@ -172,7 +172,7 @@ def _unescape(raw: bytes) -> bytes:
         if ch == 0x5C and i + 1 < len(raw):
             nxt = raw[i + 1:i + 2]
             if nxt.isdigit():
-                octal = re.match(rb"[0-7]{1,3}", raw[i + 1:i + 4]).group(0)
+                octal = _group(rb"^[0-7]{1,3}", raw[i + 1:i + 4], "octal escape")
                 out.append(int(octal, 8))
                 i += 1 + len(octal)
                 continue
@@ -198,16 +198,24 @@ def _tokens(stream: bytes) -> list[object]:
     return out
 
 
-def read_page(path: str | Path) -> Page:
-    """Interpret the single page of the matplotlib PDF at ``path`` (see module docstring)."""
-    data = Path(path).read_bytes()
+def _group(pattern: bytes, data: bytes, what: str) -> bytes:
+    """Group 1 (or 0) of the first match of ``pattern`` in ``data``; a ValueError naming ``what``."""
+    m = re.search(pattern, data)
+    if m is None:
+        raise ValueError(f"not a matplotlib PDF page as expected: no {what}")
+    return m.group(1) if m.re.groups else m.group(0)
+
+
+def read_page(pdf: str | Path) -> Page:
+    """Interpret the single page of the matplotlib PDF at ``pdf`` (see module docstring)."""
+    data = Path(pdf).read_bytes()
     objs = _objects(data)
     page_obj = next(v for v in objs.values() if re.search(rb"/Type /Page\b(?!s)", v))
-    box = [float(v) for v in re.search(rb"/MediaBox \[ ([-\d. ]+) \]", page_obj).group(1).split()]
+    box = [float(v) for v in _group(rb"/MediaBox \[ ([-\d. ]+) \]", page_obj, "MediaBox").split()]
     resources = _ref(objs, page_obj, b"Resources")
     fonts, xobjs = _fonts(objs, resources), _xobjects(objs, resources)
     page = Page(box[2] - box[0], box[3] - box[1])
-    content = _stream(objs[int(re.search(rb"/Contents (\d+) 0 R", page_obj).group(1))])
+    content = _stream(objs[int(_group(rb"/Contents (\d+) 0 R", page_obj, "page contents"))])
 
     ctm, stroke, fill, width = IDENTITY, (0.0, 0.0, 0.0), (0.0, 0.0, 0.0), 1.0
     clip: tuple[float, float, float, float] | None = None
@@ -227,7 +235,7 @@ def read_page(path: str | Path) -> Page:
                 text += "".join(f.chars.get(b, chr(b)) for b in it)
                 adv += sum(f.widths.get(b, 0.0) for b in it) / 1000 * size
             else:
-                adv -= float(it) / 1000 * size
+                adv -= float(it) / 1000 * size  # type: ignore[arg-type]  # a number token
         m = mul(tm, ctm)
         x, y = apply(m, 0, 0)
         scale = (m[0] ** 2 + m[1] ** 2) ** 0.5

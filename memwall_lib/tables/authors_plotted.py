@@ -302,8 +302,8 @@ def _bar_rows(fig: str, page: pdf.Page, spec: FigureSpec, ya: Axis) -> list[dict
             # a linear axis in GB: read to the byte-level noise of the page coordinates (1e-6 GB)
             rows.append(_row(fig, "bar_segment", spec.marker_series[c], label, "", round(hi - lo, 6), round(lo, 6)))
         elif p.paint == "S" and p.clip == box and colour_key(p.stroke) in spec.line_series:
-            ys = {round(q[1], 6) for q in p.points}
-            if len(ys) == 1:
+            levels = {round(q[1], 6) for q in p.points}
+            if len(levels) == 1:
                 x0, x1 = min(q[0] for q in p.points), max(q[0] for q in p.points)
                 under = "; ".join(cats[x] for x in sorted(cats) if x0 <= x <= x1)
                 rows.append(_row(fig, "step", spec.line_series[colour_key(p.stroke)], under, "",
