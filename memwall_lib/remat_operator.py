@@ -33,7 +33,6 @@ keep sets is exact in units: with ``unit_bytes=1`` it is exact.
 from __future__ import annotations
 
 import math
-import weakref  # noqa: F401  (kept alive references only)
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
@@ -84,6 +83,7 @@ class OpChainProfile:
     blocks: list[BlockOps]
     tail_bytes: int = 0
     _gkeys: list[Any] = field(default_factory=list, repr=False)
+    _union: dict[tuple[int, bool], list[int]] = field(default_factory=dict, repr=False)
 
     def __len__(self) -> int:
         return len(self.blocks)
@@ -101,11 +101,18 @@ class OpChainProfile:
 
     def saved_union(self, s: int, e: int, with_input: bool) -> int:
         """Bytes of the distinct storages saved by blocks s..e (and block s's input)."""
-        u: dict[Any, int] = {self.gkey(s, 0): self.blocks[s].input_bytes} if with_input else {}
-        for b in range(s, e + 1):
-            for k, v in self.blocks[b].saved.items():
-                u[self.gkey(b, k)] = v
-        return sum(u.values())
+        if (s, with_input) not in self._union:
+            u: dict[Any, int] = {self.gkey(s, 0): self.blocks[s].input_bytes} if with_input else {}
+            total, row = sum(u.values()), []
+            for b in range(s, len(self.blocks)):
+                for k, v in self.blocks[b].saved.items():
+                    g = self.gkey(b, k)
+                    if g not in u:
+                        u[g] = v
+                        total += v
+                row.append(total)
+            self._union[(s, with_input)] = row
+        return self._union[(s, with_input)][e - s]
 
     def stop_of(self, s: int, e: int) -> tuple[int, int]:
         """(block, op count) where the recomputation of segment s..e stops; (s-1, 0) if
