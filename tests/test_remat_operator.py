@@ -217,3 +217,25 @@ def test_bad_arguments_raise_clear_errors(gpt2_small: tuple) -> None:
         predict_plan(prof, OpPlan(((0, n, False, frozenset()),)))
     with pytest.raises(ValueError, match="at least one block"):
         profile_blocks([], torch.zeros(1))
+
+
+def test_tracker_counts_outputs_cached_by_selective_checkpointing() -> None:
+    """The dispatch-mode tracker sees the storages the SAC cache keeps (saved-tensor hooks
+    would not): after the forward pass, keeping ops adds exactly their output bytes."""
+    from memwall_lib.remat_operator_run import run_plan
+
+    chain = _chain("tiny")
+    prof = profile_chain_ops(chain)
+    n = len(prof)
+    keep = frozenset((b, j) for b in range(n) for j, op in enumerate(prof.blocks[b].ops[:prof.blocks[b].stop])
+                     if op.cacheable)
+    live = []
+    for k in (frozenset(), keep):
+        tracker = remat._tracker_class()()
+        with tracker:
+            out = run_plan(chain.blocks, OpPlan(((0, n - 1, True, k),)), prof, chain.make_input())
+            live.append(tracker.live_act)
+            out.sum().backward()
+        del out
+    kept = sum(prof.blocks[b].ops[j].out_bytes for b, j in keep)
+    assert kept > 0 and live[1] - live[0] == kept
