@@ -43,13 +43,16 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=5, help="interleaved timed steps (median)")
     ap.add_argument("--no-all", action="store_true", help="do not measure every frontier plan")
     ap.add_argument("--chains", default="gpt2,resnet152")
+    ap.add_argument("--anchor-budgets", default="1.0,0.5,0.3,0.2,0.1,0.05",
+                    help="activation_memory_budget sweep of the torch.compile anchor ('' to skip)")
     args = ap.parse_args()
     torch.set_num_threads(1)
-    rows = []
+    rows, anchors, ref_peak = [], [], {}
     for name in args.chains.split(","):
         chain = remat.gpt2_chain() if name == "gpt2" else remat.resnet_chain(name)
         prof = profile_chain_ops(chain)
         ref = reference_run(chain, prof)
+        ref_peak[name] = ref[0]
         print(f"\n{chain.description}: {len(prof)} blocks, reference peak {ref[0] / 1e6:.2f} MB "
               f"(predicted {predict_plan(prof, plan_none(prof))[0] / 1e6:.2f}), step {ref[1] / 1e9:.2f} GFLOP")
         for level in (False, True):
@@ -72,12 +75,27 @@ def main() -> None:
                           f"{100 * extra / ref[1]:5.1f}%), kept ops {plan.n_kept}, grads equal {mm.grads_equal}")
                 print(f"  {len(points)} frontier plans: measured / predicted peak - 1 in "
                       f"[{100 * min(errs):+.1f}%, {100 * max(errs):+.1f}%]; FLOPs equal; gradients equal")
+        if args.anchor_budgets:
+            from memwall_lib.remat_operator_compile import compile_anchor
+
+            budgets = [float(b) for b in args.anchor_budgets.split(",")]
+            t0 = time.perf_counter()
+            for p in compile_anchor(chain, budgets, ref):
+                anchors.append((name, p))
+            print(f"  torch.compile anchor: {len(budgets)} budgets in {time.perf_counter() - t0:.1f} s")
     print(f"\nbest measured plan with <= {args.max_overhead:.0%} extra FLOPs (1 CPU thread)")
     print(f"{'chain':10} {'level':9} {'reduction':>9} {'FLOPs':>7} {'time':>7} {'pred MB':>8} {'meas MB':>8} "
           f"{'pred err':>8} {'grads':>6} {'kept':>5} {'front':>5} {'plan s':>6}")
     for r in rows:
         print(f"{r[0]:10} {r[1]:9} {r[2]:8.2f}x {100 * r[3]:6.1f}% {100 * r[4]:+6.1f}% {r[5] / 1e6:8.2f} "
               f"{r[6] / 1e6:8.2f} {100 * (r[6] / r[5] - 1):+7.1f}% {str(r[7]):>6} {r[8]:5d} {r[9]:5d} {r[10]:6.2f}")
+    if anchors:
+        print("\ntorch.compile per block, min-cut partitioner, activation_memory_budget sweep (bytes and FLOPs "
+              "read off the partitioned graphs; reduction against the eager reference's measured peak)")
+        print(f"{'chain':10} {'budget':>6} {'saved MB':>9} {'reduction':>9} {'extra FLOPs':>11} {'grads equal':>11}")
+        for name, p in anchors:
+            print(f"{name:10} {p.budget:6.2f} {p.activation_bytes / 1e6:9.2f} {ref_peak[name] / p.activation_bytes:8.2f}x "
+                  f"{100 * p.extra_flops / (p.flops - p.extra_flops):10.1f}% {str(p.grads_equal):>11}")
     t0 = time.perf_counter()
     xl = remat.gpt2_chain(layers=48, hidden=1600, heads=25, tokens=1024, batch_size=1, device="meta")
     t1 = time.perf_counter()

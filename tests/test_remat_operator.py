@@ -239,3 +239,22 @@ def test_tracker_counts_outputs_cached_by_selective_checkpointing() -> None:
         del out
     kept = sum(prof.blocks[b].ops[j].out_bytes for b, j in keep)
     assert kept > 0 and live[1] - live[0] == kept
+
+
+def test_compile_anchor_on_a_tiny_chain() -> None:
+    from memwall_lib.remat_operator_compile import compile_anchor
+
+    torch.manual_seed(0)
+    blocks = torch.nn.Sequential(*[TinyBlock(16) for _ in range(2)])
+    x = torch.randn(4, 8, 16)
+    for b in blocks:
+        b.drop.p = 0.0  # the partitioner may recompute dropout with a fresh mask (see the report)
+    chain = remat.Chain("tiny", blocks, lambda: x, lambda out: out.pow(2).mean())
+    prof = profile_chain_ops(chain)
+    ref = reference_run(chain, prof)
+    hi, lo = compile_anchor(chain, [1.0, 0.05], ref)
+    assert hi.grads_equal and lo.grads_equal
+    assert hi.extra_flops == 0 and lo.extra_flops > 0
+    assert 0 < lo.activation_bytes < hi.activation_bytes
+    with pytest.raises(ValueError, match="budgets"):
+        compile_anchor(chain, [0.0], ref)
