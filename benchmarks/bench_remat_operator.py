@@ -16,16 +16,18 @@ from __future__ import annotations
 
 import argparse
 import time
+from typing import Any
 
 import torch
 
 from memwall_lib import remat
-from memwall_lib.remat_operator import predict_plan, profile_blocks
+from memwall_lib.remat_operator import OpChainProfile, predict_plan, profile_blocks
 from memwall_lib.remat_operator_plan import frontier, plan_for_budget, plan_none
-from memwall_lib.remat_operator_run import measure_plan, profile_chain_ops, reference_run
+from memwall_lib.remat_operator_run import PlanMeasurement, measure_plan, profile_chain_ops, reference_run
 
 
-def best_measured(chain, prof, ref, points, max_overhead, repeats):
+def best_measured(chain: Any, prof: OpChainProfile, ref: tuple, points: list, max_overhead: float,
+                  repeats: int) -> PlanMeasurement:
     """The least-peak frontier point within ``max_overhead`` (predicted), measured; if its
     measured overhead exceeded the limit, the next one down."""
     ok = sorted((p for p in points if p[1] <= max_overhead * ref[1]), key=lambda p: p[0])

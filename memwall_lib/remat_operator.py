@@ -32,11 +32,8 @@ keep sets is exact in units: with ``unit_bytes=1`` it is exact.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
-
-import numpy as np
 
 
 # --------------------------------------------------------------------------- profile
@@ -121,9 +118,6 @@ class OpChainProfile:
             if self.blocks[b].stop is not None:
                 return b, int(self.blocks[b].stop)
         return s - 1, 0
-
-
-_SKIP_NAMES = ("aten.size", "aten.stride", "aten.numel", "aten.dim", "prim.device")
 
 
 def _dispatch_mode(record: Callable[..., Any]) -> Any:

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any, Callable, Sequence
 
-from .remat_operator import OpChainProfile, OpPlan, predict_plan, sac_ignored
+from .remat_operator import OpChainProfile, OpPlan, predict_plan, sac_ignored, segment_cost
 
 
 def _policy(names: Sequence[str], keep: set[int]) -> Callable[..., Any]:
@@ -75,6 +75,7 @@ def run_plan(blocks: Sequence[Any], plan: OpPlan, profile: OpChainProfile, x: An
         if not ckpt:
             x = segment(s, e)(x)
             continue
+        segment_cost(profile, s, e, True, keep)  # raises if a kept op is random, mutated or past the stop
         names: list[str] = []
         flat: set[int] = set()
         for b in range(s, e + 1):

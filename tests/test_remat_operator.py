@@ -213,6 +213,11 @@ def test_bad_arguments_raise_clear_errors(gpt2_small: tuple) -> None:
     rand = next((b, j) for b in range(n) for j, op in enumerate(prof.blocks[b].ops) if op.random)
     with pytest.raises(ValueError, match="cannot be kept"):
         segment_cost(prof, 0, n - 1, True, frozenset({rand}))
+    from memwall_lib.remat_operator_run import run_plan
+
+    chain = gpt2_small[0]
+    with pytest.raises(ValueError, match="cannot be kept"):  # never MUST_SAVE a random op
+        run_plan(chain.blocks, OpPlan(((0, n - 1, True, frozenset({rand})),)), prof, chain.make_input())
     with pytest.raises(ValueError, match="blocks"):
         predict_plan(prof, OpPlan(((0, n, False, frozenset()),)))
     with pytest.raises(ValueError, match="at least one block"):
