@@ -96,6 +96,9 @@ def main() -> None:
               "read off the partitioned graphs; reduction against the eager reference's measured peak)")
         print(f"{'chain':10} {'budget':>6} {'saved MB':>9} {'reduction':>9} {'extra FLOPs':>11} {'grads equal':>11}")
         for name, p in anchors:
+            if p.error:
+                print(f"{name:10} {p.budget:6.2f} failed: {p.error}")
+                continue
             print(f"{name:10} {p.budget:6.2f} {p.activation_bytes / 1e6:9.2f} {ref_peak[name] / p.activation_bytes:8.2f}x "
                   f"{100 * p.extra_flops / (p.flops - p.extra_flops):10.1f}% {str(p.grads_equal):>11}")
     t0 = time.perf_counter()

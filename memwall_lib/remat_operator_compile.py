@@ -20,6 +20,7 @@ pointwise ops); lower budgets let it recompute more (its knapsack over recomputa
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, Sequence
 
@@ -28,13 +29,15 @@ import torch
 
 @dataclass
 class AnchorPoint:
-    """The compiled chain at one ``activation_memory_budget`` (see the module doc)."""
+    """The compiled chain at one ``activation_memory_budget`` (see the module doc);
+    ``error``: the message if the compiled step failed (then bytes 0, FLOPs NaN)."""
 
     budget: float
     activation_bytes: int
     flops: float
     extra_flops: float
     grads_equal: bool
+    error: str = ""
 
 
 def _val(x: Any) -> Any:
@@ -100,14 +103,20 @@ def compile_anchor(chain: Any, budgets: Sequence[float], reference: tuple[int, f
             return aot_autograd(fw_compiler=fw, bw_compiler=bw, partition_fn=min_cut_rematerialization_partition)
 
         torch._dynamo.reset()
-        with torch._functorch.config.patch(activation_memory_budget=float(budget)):
+        with torch._functorch.config.patch(activation_memory_budget=float(budget)), \
+                torch._dynamo.config.patch(recompile_limit=4096, accumulated_recompile_limit=65536,
+                                           fail_on_recompile_limit_hit=True):
             compiled = [torch.compile(b, backend=backend_for(i), dynamic=False) for i, b in enumerate(chain.blocks)]
             torch.manual_seed(seed)
             chain.module.zero_grad(set_to_none=True)
             h = chain.make_input()
-            for c in compiled:
-                h = c(h)
-            chain.loss(h).backward()
+            try:
+                for c in compiled:
+                    h = c(h)
+                chain.loss(h).backward()
+            except RuntimeError as err:  # e.g. batch norm recomputed after its running stats changed
+                out.append(AnchorPoint(float(budget), 0, math.nan, math.nan, False, str(err).split("\n")[0][:160]))
+                continue
         grads = [None if p.grad is None else p.grad.detach().clone() for p in chain.module.parameters()]
         equal = all((g is None) == (g0 is None) and (g is None or torch.allclose(g, g0, rtol=rtol, atol=atol))
                     for g, g0 in zip(grads, reference[2]))
