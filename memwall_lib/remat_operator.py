@@ -23,11 +23,19 @@ Cost model (bytes, FLOPs), a plan being segments ``(start, end, checkpointed, ke
 - predicted peak = ``max(sum(held) + tail, max_k(sum_{j<k} held_j + max(held_k, full_k)))``,
   ``tail``: bytes the loss saves.
 
-Planner (:func:`plan_for_budget`): dynamic programming over (block, bytes held by earlier
-segments) in units of ``unit_bytes`` (each term rounded up, so a plan always fits its
-budget in exact bytes); inside a checkpointed segment the keep decisions are a knapsack
-folded into the same table (op by op, backwards), so the optimum over segmentations and
-keep sets is exact in units: with ``unit_bytes=1`` it is exact.
+Planner (:func:`memwall_lib.remat_operator_plan.plan_for_budget`, with the frontier and a
+brute force): dynamic programming over (block, bytes held by earlier segments) in units of
+``unit_bytes`` (each term rounded up, so a plan always fits its budget in exact bytes);
+inside a checkpointed segment the keep decisions are a knapsack folded into the same table,
+so the optimum over segmentations and keep sets is exact in units (with ``unit_bytes=1``,
+exact). Selective checkpointing reruns every op it does not cache up to the stop, so this
+knapsack is exact for how plans run. Running and measuring plans:
+:mod:`memwall_lib.remat_operator_run`; the ``torch.compile`` anchor:
+:mod:`memwall_lib.remat_operator_compile`.
+
+Approximations: live temporaries of the op running at the peak are not modelled (measured
+peaks on the project's chains are within a few per cent); a storage the loss saves that a
+block also saves counts twice.
 """
 
 from __future__ import annotations
