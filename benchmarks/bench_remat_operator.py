@@ -20,10 +20,10 @@ from typing import Any
 
 import torch
 
-from memwall_lib import remat
-from memwall_lib.remat_operator import OpChainProfile, predict_plan, profile_blocks
-from memwall_lib.remat_operator_plan import frontier, plan_for_budget, plan_none
-from memwall_lib.remat_operator_run import PlanMeasurement, measure_plan, profile_chain_ops, reference_run
+from memwall_lib.engines import remat
+from memwall_lib.engines.remat.operator import OpChainProfile, predict_plan, profile_blocks
+from memwall_lib.engines.remat.operator_plan import frontier, plan_for_budget, plan_none
+from memwall_lib.engines.remat.operator_run import PlanMeasurement, measure_plan, profile_chain_ops, reference_run
 
 
 def best_measured(chain: Any, prof: OpChainProfile, ref: tuple, points: list, max_overhead: float,
@@ -78,7 +78,7 @@ def main() -> None:
                 print(f"  {len(points)} frontier plans: measured / predicted peak - 1 in "
                       f"[{100 * min(errs):+.1f}%, {100 * max(errs):+.1f}%]; FLOPs equal; gradients equal")
         if args.anchor_budgets:
-            from memwall_lib.remat_operator_compile import compile_anchor
+            from memwall_lib.engines.remat.operator_compile import compile_anchor
 
             budgets = [float(b) for b in args.anchor_budgets.split(",")]
             t0 = time.perf_counter()

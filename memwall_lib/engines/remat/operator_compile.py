@@ -24,8 +24,6 @@ import math
 from dataclasses import dataclass
 from typing import Any, Sequence
 
-import torch
-
 
 @dataclass
 class AnchorPoint:
@@ -41,6 +39,8 @@ class AnchorPoint:
 
 
 def _val(x: Any) -> Any:
+    import torch
+
     return x.meta.get("val") if isinstance(x, torch.fx.Node) else x
 
 
@@ -61,6 +61,8 @@ def graph_flops(gm: Any) -> float:
 
 
 def _nbytes(v: Any) -> int:
+    import torch
+
     return int(v.numel() * v.element_size()) if isinstance(v, torch.Tensor) else 0
 
 
@@ -80,7 +82,8 @@ def compile_anchor(chain: Any, budgets: Sequence[float], reference: tuple[int, f
                    seed: int = 0, rtol: float = 1e-4, atol: float = 1e-5) -> list[AnchorPoint]:
     """Compile every block of ``chain`` at each budget of ``budgets`` (fractions in
     (0, 1]) and measure as in the module doc; ``reference``: from
-    :func:`memwall_lib.remat_operator_run.reference_run`."""
+    :func:`.operator_run.reference_run`."""
+    import torch
     import torch._dynamo
     from functorch.compile import make_boxed_func, min_cut_rematerialization_partition
     from torch._dynamo.backends.common import aot_autograd

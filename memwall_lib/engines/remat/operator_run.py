@@ -10,7 +10,7 @@ not cacheable); non-reentrant checkpointing restores the RNG state, so dropout r
 mask.
 
 :func:`measure_plan` measures peak live activation bytes with the project's
-dispatch-mode tracker (``remat._tracker_class``: every storage created under the mode,
+dispatch-mode tracker (``measure.tracker_class``: every storage created under the mode,
 counted until a ``weakref.finalize`` fires). It is a ``TorchDispatchMode``, not a
 saved-tensors hook: the outputs selective checkpointing caches are allocated through the
 dispatcher below its caching mode, so the tracker sees them and counts them until the
@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any, Callable, Sequence
 
-from .remat_operator import OpChainProfile, OpPlan, predict_plan, sac_ignored, segment_cost
+from .operator import OpChainProfile, OpPlan, predict_plan, sac_ignored, segment_cost
 
 
 def _policy(names: Sequence[str], keep: set[int]) -> Callable[..., Any]:
@@ -137,11 +137,11 @@ def reference_run(chain: Any, profile: OpChainProfile, seed: int = 0) -> tuple[i
     """(peak activation bytes, step FLOPs, gradients) without checkpointing."""
     from torch.utils.flop_counter import FlopCounterMode
 
-    from .remat import _tracker_class
-    from .remat_operator_plan import plan_none
+    from .measure import tracker_class
+    from .operator_plan import plan_none
 
     none = plan_none(profile)
-    tracker = _tracker_class()()
+    tracker = tracker_class()()
     with tracker:
         _step(chain, none, profile, seed)
     grads = _grads(chain)
@@ -158,10 +158,10 @@ def measure_plan(chain: Any, plan: OpPlan, profile: OpChainProfile, reference: t
     import torch
     from torch.utils.flop_counter import FlopCounterMode
 
-    from .remat import _tracker_class
+    from .measure import tracker_class
 
     _, ref_flops, ref_grads = reference
-    tracker = _tracker_class()()
+    tracker = tracker_class()()
     with tracker:
         _step(chain, plan, profile, seed)
     grads = _grads(chain)
@@ -178,7 +178,7 @@ def measure_plan(chain: Any, plan: OpPlan, profile: OpChainProfile, reference: t
     m = PlanMeasurement(plan.label, tracker.peak_act, pred_peak, float(fc.get_total_flops()) - ref_flops,
                         pred_extra, ref_flops, grads_equal=bool(equal), max_grad_diff=diff, n_kept=plan.n_kept)
     if timing_repeats > 0:
-        from .remat_operator_plan import plan_none
+        from .operator_plan import plan_none
 
         none, t_ref, t_plan = plan_none(profile), [], []
         for _ in range(timing_repeats):
@@ -191,7 +191,7 @@ def measure_plan(chain: Any, plan: OpPlan, profile: OpChainProfile, reference: t
 
 
 def profile_chain_ops(chain: Any) -> OpChainProfile:
-    """Operator profile of a :class:`memwall_lib.remat.Chain` (its input and its loss)."""
-    from .remat_operator import profile_blocks
+    """Operator profile of a :class:`.chains.Chain` (its input and its loss)."""
+    from .operator import profile_blocks
 
     return profile_blocks(chain.blocks, chain.make_input(), chain.loss)
