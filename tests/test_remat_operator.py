@@ -156,6 +156,21 @@ def test_profile_flops_match_flop_counter(gpt2_small: tuple) -> None:
     assert ref[1] == pytest.approx(3 * fc.get_total_flops(), rel=0.01)  # forward + backward
 
 
+def test_counting_tracker_flops_equal_flop_counter_mode_under_selective_checkpointing(gpt2_small: tuple) -> None:
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from memwall_lib.engines.remat.operator_run import _step, counting_tracker
+
+    chain, prof, ref = gpt2_small
+    plan = next(p for _, extra, p in frontier(prof) if p.n_kept > 0 and extra > 0)
+    tracker = counting_tracker()
+    with tracker:
+        _step(chain, plan, prof, 0)
+    with FlopCounterMode(display=False) as fc:
+        _step(chain, plan, prof, 0)
+    assert tracker.flops == fc.get_total_flops() and tracker.flops > ref[1]
+
+
 def test_budgets_respected_and_frontier_monotone(gpt2_small: tuple) -> None:
     _, prof, _ = gpt2_small
     hi = predict_plan(prof, plan_none(prof))[0]

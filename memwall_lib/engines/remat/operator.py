@@ -89,6 +89,7 @@ class OpChainProfile:
     tail_bytes: int = 0
     _gkeys: list[Any] = field(default_factory=list, repr=False)
     _union: dict[tuple[int, bool], list[int]] = field(default_factory=dict, repr=False)
+    _cache: dict[Any, Any] = field(default_factory=dict, repr=False)
 
     def __len__(self) -> int:
         return len(self.blocks)

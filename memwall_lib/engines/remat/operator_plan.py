@@ -65,6 +65,11 @@ def _apply(V: np.ndarray, fl: float, w: int, decisions: list | None) -> np.ndarr
 
 def _sweep(profile: OpChainProfile, b: int, e: int, V: np.ndarray, unit: float,
            operator_level: bool, decisions: list | None = None) -> tuple[np.ndarray, float]:
+    if not operator_level:  # every op recomputed: a constant, cached on the profile across plans
+        key = ("recompute", b, e)
+        if key not in profile._cache:
+            profile._cache[key] = float(sum(op.flops for _, op in _ops_in(profile, b, e)))
+        return V, profile._cache[key]
     const = 0.0
     for j, op in _ops_in(profile, b, e):
         if operator_level and op.cacheable:
@@ -154,12 +159,13 @@ def frontier(profile: OpChainProfile, *, resolution: int = 400, unit_bytes: floa
     checkpointing / ``resolution``). Exact at that unit: the planner runs at the budget of
     the no-checkpointing peak, then again one unit below each plan's peak, so every budget
     in units is covered and no step is missed (a plan of peak p is optimal for every budget
-    from p up to the budget that returned it)."""
+    from p up to the budget that returned it). No checkpointing is always a candidate (each
+    term rounded up, it may not fit the first budget in units)."""
     hi = predict_plan(profile, plan_none(profile))[0]
     _check(profile, float(max(hi, 1)), unit_bytes, resolution)
     unit = float(unit_bytes) if unit_bytes else max(hi, 1) / resolution
     cap = _units(hi, unit)
-    points: list[tuple[int, float, OpPlan]] = []
+    points: list[tuple[int, float, OpPlan]] = [(hi, 0.0, plan_none(profile))]  # rounding may exclude it below
     while cap >= 1:
         plan = plan_for_budget(profile, cap * unit, unit_bytes=unit, operator_level=operator_level)
         if plan is None:

@@ -14,9 +14,12 @@ dispatch-mode tracker (``measure.tracker_class``: every storage created under th
 counted until a ``weakref.finalize`` fires). It is a ``TorchDispatchMode``, not a
 saved-tensors hook: the outputs selective checkpointing caches are allocated through the
 dispatcher below its caching mode, so the tracker sees them and counts them until the
-cache drops them (saved-tensors-hook trackers miss them). Recompute FLOPs: FlopCounterMode
-over the whole step minus the reference step's (cached ops are not re-dispatched, so not
-counted). Wall time: median of repeats interleaved with the reference.
+cache drops them (saved-tensors-hook trackers miss them). FLOPs: counted in the same step by
+the same mode with ``torch.utils.flop_counter``'s formulas (what ``FlopCounterMode`` counts,
+without its module tracking, which keeps recomputed tensors alive); recompute FLOPs are the
+step's minus the reference step's (cached ops are not re-dispatched, so not counted). Wall
+time: median of repeats interleaved with the reference (:func:`time_plans`: several plans
+round-robin with one reference).
 """
 
 from __future__ import annotations
@@ -133,21 +136,36 @@ def _grads(chain: Any) -> list[Any]:
     return [None if p.grad is None else p.grad.detach().clone() for p in chain.module.parameters()]
 
 
-def reference_run(chain: Any, profile: OpChainProfile, seed: int = 0) -> tuple[int, float, list[Any]]:
-    """(peak activation bytes, step FLOPs, gradients) without checkpointing."""
-    from torch.utils.flop_counter import FlopCounterMode
+def counting_tracker() -> Any:
+    """A live-activation tracker (:func:`.measure.tracker_class`) that also sums FLOPs
+    (``flops``; ``torch.utils.flop_counter`` formulas, a multiply-accumulate is 2 FLOPs)."""
+    from torch.utils.flop_counter import flop_registry
 
     from .measure import tracker_class
+
+    class CountingTracker(tracker_class()):  # type: ignore[misc]
+        def __init__(self) -> None:
+            super().__init__()
+            self.flops = 0.0
+
+        def __torch_dispatch__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
+            out = super().__torch_dispatch__(func, types, args, kwargs)
+            f = flop_registry.get(func.overloadpacket)
+            if f is not None:
+                self.flops += float(f(*args, **(kwargs or {}), out_val=out))
+            return out
+
+    return CountingTracker()
+
+
+def reference_run(chain: Any, profile: OpChainProfile, seed: int = 0) -> tuple[int, float, list[Any]]:
+    """(peak activation bytes, step FLOPs, gradients) without checkpointing."""
     from .operator_plan import plan_none
 
-    none = plan_none(profile)
-    tracker = tracker_class()()
+    tracker = counting_tracker()
     with tracker:
-        _step(chain, none, profile, seed)
-    grads = _grads(chain)
-    with FlopCounterMode(display=False) as fc:
-        _step(chain, none, profile, seed)
-    return tracker.peak_act, float(fc.get_total_flops()), grads
+        _step(chain, plan_none(profile), profile, seed)
+    return tracker.peak_act, tracker.flops, _grads(chain)
 
 
 def measure_plan(chain: Any, plan: OpPlan, profile: OpChainProfile, reference: tuple[int, float, list[Any]], *,
@@ -156,17 +174,12 @@ def measure_plan(chain: Any, plan: OpPlan, profile: OpChainProfile, reference: t
     :class:`PlanMeasurement`. ``timing_repeats`` > 0: that many reference and plan steps,
     interleaved, timed."""
     import torch
-    from torch.utils.flop_counter import FlopCounterMode
-
-    from .measure import tracker_class
 
     _, ref_flops, ref_grads = reference
-    tracker = tracker_class()()
+    tracker = counting_tracker()
     with tracker:
         _step(chain, plan, profile, seed)
     grads = _grads(chain)
-    with FlopCounterMode(display=False) as fc:
-        _step(chain, plan, profile, seed)
     equal, diff = True, 0.0
     for g, g0 in zip(grads, ref_grads):
         if g is None or g0 is None:
@@ -175,19 +188,35 @@ def measure_plan(chain: Any, plan: OpPlan, profile: OpChainProfile, reference: t
         equal &= bool(torch.allclose(g, g0, rtol=rtol, atol=atol))
         diff = max(diff, float((g - g0).abs().max()))
     pred_peak, pred_extra = predict_plan(profile, plan)
-    m = PlanMeasurement(plan.label, tracker.peak_act, pred_peak, float(fc.get_total_flops()) - ref_flops,
+    m = PlanMeasurement(plan.label, tracker.peak_act, pred_peak, tracker.flops - ref_flops,
                         pred_extra, ref_flops, grads_equal=bool(equal), max_grad_diff=diff, n_kept=plan.n_kept)
     if timing_repeats > 0:
-        from .operator_plan import plan_none
-
-        none, t_ref, t_plan = plan_none(profile), [], []
-        for _ in range(timing_repeats):
-            for p, ts in ((none, t_ref), (plan, t_plan)):
-                t0 = time.perf_counter()
-                _step(chain, p, profile, seed)
-                ts.append(time.perf_counter() - t0)
-        m.ref_wall_s, m.wall_s = statistics.median(t_ref), statistics.median(t_plan)
+        time_plans(chain, [m], [plan], profile, timing_repeats, seed)
     return m
+
+
+def time_plans(chain: Any, measurements: Sequence[PlanMeasurement], plans: Sequence[OpPlan],
+               profile: OpChainProfile, repeats: int, seed: int = 0) -> float:
+    """Time ``plans`` and the reference (no checkpointing) round-robin, ``repeats`` rounds;
+    set ``wall_s`` and ``ref_wall_s`` (medians, seconds) of each measurement; return the
+    reference's median."""
+    from .operator_plan import plan_none
+
+    if len(measurements) != len(plans):
+        raise ValueError(f"measurements: expected one per plan ({len(plans)}), got {len(measurements)}")
+    if not isinstance(repeats, int) or repeats < 1:
+        raise ValueError(f"repeats: expected an integer >= 1, got {repeats!r}")
+    order = [plan_none(profile), *plans]
+    times: list[list[float]] = [[] for _ in order]
+    for _ in range(repeats):
+        for p, ts in zip(order, times):
+            t0 = time.perf_counter()
+            _step(chain, p, profile, seed)
+            ts.append(time.perf_counter() - t0)
+    ref = statistics.median(times[0])
+    for m, ts in zip(measurements, times[1:]):
+        m.ref_wall_s, m.wall_s = ref, statistics.median(ts)
+    return ref
 
 
 def profile_chain_ops(chain: Any) -> OpChainProfile:
