@@ -49,8 +49,9 @@ PARAMETERS: dict[str, Param] = {
     "n_spread": Param(int, "frontier plans measured spread over each frontier, besides the best one "
                            "within max_overhead and the next one above it", minimum=0, maximum=100),
     "measure_all_frontier": Param(bool, "measure every plan of both frontiers (minutes) instead of a subset"),
-    "timing_repeats": Param(int, "timed rounds (median) of the operator-level plans, the best block-level "
-                                 "plan and the reference, round-robin (0: no wall time)", minimum=0),
+    "timing_repeats": Param(int, "timed rounds (median), round-robin with the reference, of the operator-level "
+                                 "plans within max_overhead extra FLOPs and the best block-level one (0: none)",
+                            minimum=0),
     "compile_anchor": Param(bool, "run PyTorch's anchor: torch.compile per block at each of compile_budgets "
                                   "(minutes on 2 cores)"),
     "compile_budgets": Param(list, "torch._functorch.config.activation_memory_budget values of the anchor",
@@ -132,8 +133,8 @@ def figure4b_claims(studies: Sequence[ChainStudy], max_overhead: float = PAPER_O
                           f"{_describe(s, po)}; that plan costs {wall}"))
         red_t, pt = s.best("operator", max_overhead, by="time")
         out.append(_claim("fig4b.operator_at_20pct_time", s, max_overhead, red_t,
-                          f"best measured operator-level plan with <= {lim} extra wall time of a step (timed "
-                          f"plans only; none fits: 1x)", f"{_describe(s, pt)}; the FLOP-best plan costs {wall}"))
+                          f"best measured operator-level plan with <= {lim} extra wall time of a step (timed: "
+                          f"the operator-level plans measured within {lim} extra FLOPs; none fits: 1x)", f"{_describe(s, pt)}; the FLOP-best plan costs {wall}"))
     return out
 
 
