@@ -124,8 +124,9 @@ class OpChainProfile:
         """(block, op count) where the recomputation of segment s..e stops; (s-1, 0) if
         the segment saves nothing (nothing is recomputed)."""
         for b in range(e, s - 1, -1):
-            if self.blocks[b].stop is not None:
-                return b, int(self.blocks[b].stop)
+            stop = self.blocks[b].stop
+            if stop is not None:
+                return b, int(stop)
         return s - 1, 0
 
 
@@ -162,7 +163,7 @@ def profile_block(block: Any, x: Any, excluded: set[int]) -> tuple[BlockOps, Any
     ops: list[dict[str, Any]] = []
     mutated: set[int] = set()
     saved: dict[int, int] = {}
-    last = [None]
+    last: list[int | None] = [None]
 
     def record(func: Any, args: Any, kwargs: Any, out: Any) -> None:
         if sac_ignored(func):

@@ -124,7 +124,8 @@ def plan_for_budget(profile: OpChainProfile, budget_bytes: float, *, unit_bytes:
         f[i], choice[i] = best, arg
     if not np.isfinite(f[0, 0]):
         return None
-    segs, i, m = [], 0, 0
+    segs: list[tuple[int, int, bool, frozenset]] = []
+    i, m = 0, 0
     while i < n:
         e, c = divmod(int(choice[i][m]), 2)
         if not c:
@@ -204,7 +205,7 @@ def all_plans(profile: OpChainProfile) -> list[OpPlan]:
         options = []
         for s, e in bounds:
             cands = [(b, j) for b in range(s, e + 1) for j, op in _ops_in(profile, b, e) if op.cacheable]
-            opts = [(s, e, False, frozenset())]
+            opts: list[tuple[int, int, bool, frozenset]] = [(s, e, False, frozenset())]
             for r in range(len(cands) + 1):
                 opts += [(s, e, True, frozenset(k)) for k in itertools.combinations(cands, r)]
             options.append(opts)
