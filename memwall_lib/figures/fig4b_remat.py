@@ -142,9 +142,11 @@ def _anchor_rows(s: ChainStudy) -> list[dict[str, Any]]:
     rows = []
     for a in s.anchor:
         ok = not a.error and a.grads_equal
+        ours = [b for b, f in s.frontiers["operator"] if not a.error and f <= a.extra_flops * (1 + 1e-12)]
         rows.append({"chain": s.chain, "budget": a.budget, "saved MB": a.activation_bytes / 1e6,
                      "reduction": s.ref_peak_bytes / a.activation_bytes if a.activation_bytes else None,
                      "extra FLOPs %": 100 * a.extra_flops / s.step_flops if not a.error else None,
+                     "operator frontier MB at <= these FLOPs": min(ours) / 1e6 if ours else None,
                      "valid": ok, "status": "ok" if ok else ("failed: " + a.error if a.error else
                                                               "WRONG gradients (not allclose to eager)")})
     return rows
