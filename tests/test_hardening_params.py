@@ -34,11 +34,16 @@ def test_every_notebook_default_passes_its_checks() -> None:
     ("resnet_image_size", 10**6, r"parameter 'resnet_image_size': expected <= 2048"),
     ("timing_repeats", 10**9, r"parameter 'timing_repeats': expected <= 1000"),
     ("every_k", [100], r"parameter 'every_k': expected every k smaller than the blocks"),
-    ("gpt2_layers", 2, r"parameter 'every_k'"),  # [2, 4]: 4 is not below 2 + 2 blocks
 ])
 def test_remat_bounds(name: str, value: Any, match: str) -> None:
     with pytest.raises(ParameterError, match=match):
         _check(fig4b_remat, "05_rematerialization", **{name: value})
+
+
+def test_every_k_is_checked_against_the_layers_it_is_given_with() -> None:
+    _check(fig4b_remat, "05_rematerialization", every_k=[2, 4])  # 14 GPT-2 blocks, 52 ResNet blocks
+    with pytest.raises(ParameterError, match=r"parameter 'every_k'"):  # 4 is not below 2 + 2 blocks
+        _check(fig4b_remat, "05_rematerialization", every_k=[2, 4], gpt2_layers=2)
 
 
 def test_a_model_too_big_for_this_machine_is_refused_before_any_work(monkeypatch: pytest.MonkeyPatch) -> None:

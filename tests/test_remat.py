@@ -11,6 +11,8 @@ import torch
 from helpers import all_schedules, brute_force_optimum
 from memwall_lib.core.params import ParameterError, check_parameters
 from memwall_lib.engines import remat
+from memwall_lib.engines.remat.operator_study import (MATMUL_OPS, POLICIES, WEIGHT_MATMUL_OPS, ChainStudy,
+                                                      frontier_subset, policy_plan, study_chain)
 from memwall_lib.figures import fig4b_remat
 
 
@@ -125,8 +127,69 @@ def test_frontier_and_reduction(gpt2_result: remat.ChainResult) -> None:
     red, best = gpt2_result.reduction_at(0.2)
     assert best.overhead <= 0.2 and red == gpt2_result.reference.peak_activation_bytes / best.peak_activation_bytes
     assert red >= 1.0
-    claims = fig4b_remat.figure4b_claims([gpt2_result], 0.2)
-    assert claims[0].reproduced == red and claims[0].holds == (red >= 4.0)
+
+
+@pytest.fixture(scope="module")
+def gpt2_study() -> ChainStudy:
+    chain = remat.gpt2_chain(layers=4, hidden=64, heads=4, tokens=32, batch_size=2, vocab_size=500)
+    return study_chain(chain, every_k=(2,), n_spread=2, timing_repeats=1, resolution=200)
+
+
+def test_study_measures_both_levels_policies_and_claims(gpt2_study: ChainStudy) -> None:
+    s = gpt2_study
+    kinds = {p.kind for p in s.points}
+    assert {"none", "every block", "every k", "sqrt(n)", "block frontier", "operator frontier",
+            *POLICIES} <= kinds
+    assert all(p.m.grads_equal for p in s.points)
+    for p in s.points:
+        assert p.m.extra_flops == pytest.approx(p.m.predicted_extra_flops, rel=1e-9, abs=0.5), p.m.label
+        assert p.m.peak_bytes == pytest.approx(p.m.predicted_peak_bytes, rel=0.15), p.m.label
+        assert p.level == ("operator" if p.kind in ("operator frontier", *POLICIES) else "block")
+        assert p.timed == (p.kind != "none" and (p is s.best("block", 0.2)[1]
+                                                 or (p.level == "operator" and p.m.overhead <= 0.2)))
+    assert s.points[0].kind == "none" and s.points[0].m.peak_bytes == s.ref_peak_bytes
+    # the frontiers are exact: operator level is never worse than block level at any FLOP budget
+    for peak, extra in s.frontiers["block"]:
+        assert min(b for b, f in s.frontiers["operator"] if f <= extra) <= peak
+    claims = {c.id: c for c in fig4b_remat.figure4b_claims([s], 0.2)}
+    assert set(claims) == {f"{c}.gpt2" for c in ("fig4b.reduction_at_20pct", "fig4b.operator_at_20pct_flops",
+                                                  "fig4b.operator_at_20pct_time")}
+    for cid, level, by in (("fig4b.reduction_at_20pct", "block", "flops"),
+                           ("fig4b.operator_at_20pct_flops", "operator", "flops"),
+                           ("fig4b.operator_at_20pct_time", "operator", "time")):
+        red, best = s.best(level, 0.2, by)
+        c = claims[f"{cid}.gpt2"]
+        assert c.reproduced == red == s.ref_peak_bytes / best.m.peak_bytes and c.holds == (red >= 4.0)
+        assert (best.m.overhead if by == "flops" else best.m.time_overhead) <= 0.2 or best.kind == "none"
+    assert claims["fig4b.operator_at_20pct_flops.gpt2"].reproduced >= claims["fig4b.reduction_at_20pct.gpt2"].reproduced
+    data = fig4b_remat.sidecar_data([s], 0.2)
+    assert "5.1x" in data["checkmate"] and "20%" in data["claim_reading"]
+    assert data["gpt2"]["compile_anchor"]["points"] == [] and data["gpt2"]["compile_anchor"]["note"] == "not run"
+
+
+def test_policy_plans_keep_only_the_named_matmuls() -> None:
+    chain = remat.gpt2_chain(layers=2, hidden=32, heads=2, tokens=8, batch_size=1, vocab_size=50)
+    prof = remat.profile_chain_ops(chain)
+    everything = policy_plan(prof, MATMUL_OPS, "all")
+    weights = policy_plan(prof, WEIGHT_MATMUL_OPS, "weights")
+    for plan, ops in ((everything, MATMUL_OPS), (weights, WEIGHT_MATMUL_OPS)):
+        assert all(c and s == e for s, e, c, _ in plan.segments)
+        names = {prof.blocks[b].ops[j].name.rsplit(".", 1)[0] for *_, keep in plan.segments for b, j in keep}
+        assert names and names <= ops
+    assert weights.n_kept < everything.n_kept  # the attention bmm's are left out
+    with pytest.raises(ValueError, match="ops"):
+        policy_plan(prof, frozenset(), "none")
+
+
+def test_frontier_subset_picks_the_limit_neighbours_and_spread() -> None:
+    pts = [(100 - 10 * i, float(i), None) for i in range(8)]  # peak falls as FLOPs rise
+    assert frontier_subset(pts, 3.0, 0) == [3, 4]
+    assert frontier_subset(pts, 3.0, 2) == [0, 3, 4, 7]
+    assert frontier_subset(pts, 100.0, 1) == [7]
+    assert frontier_subset(pts, -1.0, 3) == [0, 4, 7]
+    assert frontier_subset([], 1.0, 3) == []
+    with pytest.raises(ValueError, match="n_spread"):
+        frontier_subset(pts, 3.0, -1)
 
 
 def test_tracker_counts_live_forward_tensors() -> None:
@@ -143,8 +206,9 @@ def test_tracker_counts_live_forward_tensors() -> None:
 
 #: Notebook 05's default parameters (a valid namespace for check_parameters).
 NB05 = dict(chains=["gpt2", "resnet152"], gpt2_layers=12, gpt2_hidden=256, gpt2_heads=4, gpt2_tokens=128,
-            gpt2_batch_size=2, resnet_image_size=96, resnet_batch_size=2, every_k=[2, 4], n_budgets=8,
-            timing_repeats=3, threads=1, max_overhead=0.2, device="cpu", seed=0)
+            gpt2_batch_size=2, resnet_image_size=96, resnet_batch_size=2, every_k=[2], resolution=1000,
+            n_spread=2, measure_all_frontier=False, timing_repeats=2, compile_anchor=False,
+            compile_budgets=[1.0, 0.5], threads=1, max_overhead=0.2, device="cpu", seed=0)
 
 
 def test_bad_parameters_name_the_parameter(tmp_path) -> None:
@@ -154,6 +218,8 @@ def test_bad_parameters_name_the_parameter(tmp_path) -> None:
     assert check_parameters(ns, fig4b_remat.PARAMETERS, fig4b_remat.RELATIONS)["device"] == "cpu"
     with pytest.raises(ParameterError, match="'gpt2_hidden' and 'gpt2_heads': expected gpt2_heads to divide"):
         check_parameters({**ns, "gpt2_heads": 3}, fig4b_remat.PARAMETERS, fig4b_remat.RELATIONS)
+    with pytest.raises(ParameterError, match="compile_budgets"):
+        check_parameters({**ns, "compile_budgets": [1.5]}, fig4b_remat.PARAMETERS, fig4b_remat.RELATIONS)
     if not torch.cuda.is_available():
         with pytest.raises(ParameterError, match="parameter 'device': that device is not available"):
             check_parameters({**ns, "device": "cuda"}, fig4b_remat.PARAMETERS, fig4b_remat.RELATIONS)

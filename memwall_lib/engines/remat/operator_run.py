@@ -1,0 +1,226 @@
+"""Running and measuring operator-level rematerialization plans.
+
+:func:`run_plan` runs a plan on any chain of blocks (``nn.Sequential``/``ModuleList`` of
+modules mapping one tensor to one tensor): a checkpointed segment runs under
+``torch.utils.checkpoint.checkpoint(..., use_reentrant=False, context_fn=...)`` with a
+selective-checkpointing policy that returns ``MUST_SAVE`` for the kept ops (matched by
+call index within the segment, and checked against the profiled op name) and
+``PREFER_RECOMPUTE`` for every other op. Random ops are never kept (the profile marks them
+not cacheable); non-reentrant checkpointing restores the RNG state, so dropout replays its
+mask.
+
+:func:`measure_plan` measures peak live activation bytes with the project's
+dispatch-mode tracker (``measure.tracker_class``: every storage created under the mode,
+counted until a ``weakref.finalize`` fires). It is a ``TorchDispatchMode``, not a
+saved-tensors hook: the outputs selective checkpointing caches are allocated through the
+dispatcher below its caching mode, so the tracker sees them and counts them until the
+cache drops them (saved-tensors-hook trackers miss them). FLOPs: counted in the same step by
+the same mode with ``torch.utils.flop_counter``'s formulas (what ``FlopCounterMode`` counts,
+without its module tracking, which keeps recomputed tensors alive); recompute FLOPs are the
+step's minus the reference step's (cached ops are not re-dispatched, so not counted). Wall
+time: median of repeats interleaved with the reference (:func:`time_plans`: several plans
+round-robin with one reference).
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from dataclasses import dataclass
+from functools import partial
+from typing import Any, Callable, Sequence
+
+from .operator import OpChainProfile, OpPlan, predict_plan, sac_ignored, segment_cost
+
+
+def _policy(names: Sequence[str], keep: set[int]) -> Callable[..., Any]:
+    from torch.utils.checkpoint import CheckpointPolicy
+
+    count = [0]
+
+    def policy(ctx: Any, func: Any, *args: Any, **kwargs: Any) -> Any:
+        if ctx.is_recompute or sac_ignored(func):
+            return CheckpointPolicy.PREFER_RECOMPUTE
+        i = count[0]
+        count[0] += 1
+        if i in keep:
+            if i >= len(names) or str(func) != names[i]:
+                raise RuntimeError(f"op {i} of the segment is {func}, the profile says "
+                                   f"{names[i] if i < len(names) else 'nothing'}: re-profile the chain")
+            return CheckpointPolicy.MUST_SAVE
+        return CheckpointPolicy.PREFER_RECOMPUTE
+
+    return policy
+
+
+def _context_fn(names: Sequence[str], keep: set[int]) -> Any:
+    from torch.utils.checkpoint import create_selective_checkpoint_contexts
+
+    return create_selective_checkpoint_contexts(_policy(names, keep))
+
+
+def run_plan(blocks: Sequence[Any], plan: OpPlan, profile: OpChainProfile, x: Any) -> Any:
+    """The forward pass of ``blocks`` under ``plan`` (see the module doc)."""
+    from torch.utils.checkpoint import checkpoint
+
+    blocks = list(blocks)
+    if plan.n_blocks != len(blocks) or len(profile) != len(blocks):
+        raise ValueError(f"plan covers {plan.n_blocks} blocks, profile {len(profile)}, chain has {len(blocks)}")
+
+    def segment(s: int, e: int) -> Callable[[Any], Any]:
+        def fn(h: Any) -> Any:
+            for b in blocks[s:e + 1]:
+                h = b(h)
+            return h
+        return fn
+
+    for s, e, ckpt, keep in plan.segments:
+        if not ckpt:
+            x = segment(s, e)(x)
+            continue
+        segment_cost(profile, s, e, True, keep)  # raises if a kept op is random, mutated or past the stop
+        names: list[str] = []
+        flat: set[int] = set()
+        for b in range(s, e + 1):
+            for j, op in enumerate(profile.blocks[b].ops):
+                if (b, j) in keep:
+                    flat.add(len(names))
+                names.append(op.name)
+        if flat:
+            x = checkpoint(segment(s, e), x, use_reentrant=False,
+                           context_fn=partial(_context_fn, names, flat))
+        else:
+            x = checkpoint(segment(s, e), x, use_reentrant=False)
+    return x
+
+
+@dataclass
+class PlanMeasurement:
+    """One plan measured on real steps. Bytes: ``peak_bytes`` (live activations, the
+    tracker), ``predicted_peak_bytes``; FLOPs: ``extra_flops`` (step minus reference step),
+    ``predicted_extra_flops``, ``step_flops`` (reference step: forward + backward);
+    ``overhead`` = extra / reference step FLOPs; seconds: ``wall_s`` and ``ref_wall_s``
+    (medians of interleaved repeats), ``time_overhead`` = wall_s / ref_wall_s - 1;
+    ``grads_equal``: ``torch.allclose`` with the reference gradients for every parameter."""
+
+    label: str
+    peak_bytes: int
+    predicted_peak_bytes: int
+    extra_flops: float
+    predicted_extra_flops: float
+    step_flops: float
+    wall_s: float = 0.0
+    ref_wall_s: float = 0.0
+    grads_equal: bool = True
+    max_grad_diff: float = 0.0
+    n_kept: int = 0
+
+    @property
+    def overhead(self) -> float:
+        return self.extra_flops / self.step_flops
+
+    @property
+    def time_overhead(self) -> float:
+        return self.wall_s / self.ref_wall_s - 1.0 if self.ref_wall_s else 0.0
+
+
+def _step(chain: Any, plan: OpPlan, profile: OpChainProfile, seed: int) -> None:
+    import torch
+
+    torch.manual_seed(seed)
+    chain.module.zero_grad(set_to_none=True)
+    chain.loss(run_plan(chain.blocks, plan, profile, chain.make_input())).backward()
+
+
+def _grads(chain: Any) -> list[Any]:
+    return [None if p.grad is None else p.grad.detach().clone() for p in chain.module.parameters()]
+
+
+def counting_tracker() -> Any:
+    """A live-activation tracker (:func:`.measure.tracker_class`) that also sums FLOPs
+    (``flops``; ``torch.utils.flop_counter`` formulas, a multiply-accumulate is 2 FLOPs)."""
+    from torch.utils.flop_counter import flop_registry
+
+    from .measure import tracker_class
+
+    class CountingTracker(tracker_class()):  # type: ignore[misc]
+        def __init__(self) -> None:
+            super().__init__()
+            self.flops = 0.0
+
+        def __torch_dispatch__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
+            out = super().__torch_dispatch__(func, types, args, kwargs)
+            f = flop_registry.get(func.overloadpacket)
+            if f is not None:
+                self.flops += float(f(*args, **(kwargs or {}), out_val=out))
+            return out
+
+    return CountingTracker()
+
+
+def reference_run(chain: Any, profile: OpChainProfile, seed: int = 0) -> tuple[int, float, list[Any]]:
+    """(peak activation bytes, step FLOPs, gradients) without checkpointing."""
+    from .operator_plan import plan_none
+
+    tracker = counting_tracker()
+    with tracker:
+        _step(chain, plan_none(profile), profile, seed)
+    return tracker.peak_act, tracker.flops, _grads(chain)
+
+
+def measure_plan(chain: Any, plan: OpPlan, profile: OpChainProfile, reference: tuple[int, float, list[Any]], *,
+                 timing_repeats: int = 0, seed: int = 0, rtol: float = 1e-5, atol: float = 1e-6) -> PlanMeasurement:
+    """Measure ``plan`` on ``chain`` against ``reference`` (:func:`reference_run`): see
+    :class:`PlanMeasurement`. ``timing_repeats`` > 0: that many reference and plan steps,
+    interleaved, timed."""
+    import torch
+
+    _, ref_flops, ref_grads = reference
+    tracker = counting_tracker()
+    with tracker:
+        _step(chain, plan, profile, seed)
+    grads = _grads(chain)
+    equal, diff = True, 0.0
+    for g, g0 in zip(grads, ref_grads):
+        if g is None or g0 is None:
+            equal &= g is None and g0 is None
+            continue
+        equal &= bool(torch.allclose(g, g0, rtol=rtol, atol=atol))
+        diff = max(diff, float((g - g0).abs().max()))
+    pred_peak, pred_extra = predict_plan(profile, plan)
+    m = PlanMeasurement(plan.label, tracker.peak_act, pred_peak, tracker.flops - ref_flops,
+                        pred_extra, ref_flops, grads_equal=bool(equal), max_grad_diff=diff, n_kept=plan.n_kept)
+    if timing_repeats > 0:
+        time_plans(chain, [m], [plan], profile, timing_repeats, seed)
+    return m
+
+
+def time_plans(chain: Any, measurements: Sequence[PlanMeasurement], plans: Sequence[OpPlan],
+               profile: OpChainProfile, repeats: int, seed: int = 0) -> float:
+    """Time ``plans`` and the reference (no checkpointing) round-robin, ``repeats`` rounds;
+    set ``wall_s`` and ``ref_wall_s`` (medians, seconds) of each measurement; return the
+    reference's median."""
+    from .operator_plan import plan_none
+
+    if len(measurements) != len(plans):
+        raise ValueError(f"measurements: expected one per plan ({len(plans)}), got {len(measurements)}")
+    if not isinstance(repeats, int) or repeats < 1:
+        raise ValueError(f"repeats: expected an integer >= 1, got {repeats!r}")
+    order = [plan_none(profile), *plans]
+    times: list[list[float]] = [[] for _ in order]
+    for _ in range(repeats):
+        for p, ts in zip(order, times):
+            t0 = time.perf_counter()
+            _step(chain, p, profile, seed)
+            ts.append(time.perf_counter() - t0)
+    ref = statistics.median(times[0])
+    for m, ts in zip(measurements, times[1:]):
+        m.ref_wall_s, m.wall_s = ref, statistics.median(ts)
+    return ref
+
+
+def profile_chain_ops(chain: Any) -> OpChainProfile:
+    """Operator profile of a :class:`.chains.Chain` (its input and its loss)."""
+    from .operator import profile_blocks
+
+    return profile_blocks(chain.blocks, chain.make_input(), chain.loss)

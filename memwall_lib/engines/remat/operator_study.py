@@ -1,0 +1,225 @@
+"""One chain studied at block and operator granularity, for Figure 4b.
+
+:func:`study_chain` profiles a chain operator by operator, computes the exact frontiers of
+the planner (:func:`.operator_plan.frontier`) with and without keeping operator outputs,
+and measures on real forward+backward steps (:func:`.operator_run.measure_plan`: peak live
+activation bytes, FLOPs, gradients against no checkpointing):
+
+- the block-level strategies people use (every block, every k blocks, sqrt(n) segments);
+- a subset of each frontier (:func:`frontier_subset`: the best plan within the overhead
+  limit, the next one above it, and a few spread over the frontier) or every plan (a plan
+  predicted exactly like one already measured, e.g. none or every block, is not rerun);
+- the fixed operator policies people use (:data:`POLICIES`): every block checkpointed,
+  the outputs of all matmuls kept, or of the matmuls with a weight operand only;
+- optionally PyTorch's anchor (:func:`.operator_compile.compile_anchor`).
+
+Wall time (seconds, medians) is measured round-robin with the reference for the
+operator-level plans (frontier and policies) measured within the FLOP limit and the best
+block-level plan within it: the candidates for "within the limit in wall time" (recomputed
+pointwise ops cost time but no FLOPs, so a plan's wall-time overhead exceeds its FLOP
+overhead in every measurement here).
+Units: bytes, FLOPs (a multiply-accumulate is 2 FLOPs), seconds.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any, Sequence
+
+from ..timing import using_threads
+from .chains import Chain
+from .operator import OpChainProfile, OpPlan, predict_plan
+from .operator_plan import _ops_in, frontier, plan_none
+from .operator_run import PlanMeasurement, measure_plan, profile_chain_ops, reference_run, time_plans
+from .schedules import schedule_every_k, schedule_sqrt_n
+
+#: aten ops that are matrix products (names without the overload).
+MATMUL_OPS: frozenset[str] = frozenset({
+    "aten.mm", "aten.addmm", "aten.bmm", "aten.baddbmm", "aten.convolution",
+    "aten._scaled_dot_product_flash_attention_for_cpu", "aten._scaled_dot_product_efficient_attention",
+    "aten._scaled_dot_product_flash_attention", "aten._scaled_dot_product_cudnn_attention"})
+#: The matrix products with a weight operand in these chains (linear layers, convolutions);
+#: ``bmm``/attention products of two activations are left out.
+WEIGHT_MATMUL_OPS: frozenset[str] = frozenset({"aten.mm", "aten.addmm", "aten.convolution"})
+#: Fixed operator policies: every block checkpointed, these ops' outputs kept.
+POLICIES: dict[str, frozenset[str]] = {"save all matmuls": MATMUL_OPS,
+                                       "save weight matmuls": WEIGHT_MATMUL_OPS}
+
+
+def policy_plan(profile: OpChainProfile, ops: frozenset[str], label: str) -> OpPlan:
+    """Every block checkpointed on its own, keeping the outputs of the cacheable ops whose
+    name (without overload) is in ``ops`` (those before the recomputation's stop)."""
+    if not ops:
+        raise ValueError("ops: expected at least one aten op name, e.g. 'aten.mm'")
+    segs = []
+    for b in range(len(profile)):
+        keep = frozenset((b, j) for j, op in _ops_in(profile, b, b)
+                         if op.cacheable and op.name.rsplit(".", 1)[0] in ops)
+        segs.append((b, b, True, keep))
+    return OpPlan(tuple(segs), label)
+
+
+def frontier_subset(points: Sequence[tuple[int, float, Any]], limit_flops: float, n_spread: int) -> list[int]:
+    """Indices (sorted) of the frontier points to measure: the least peak with recompute
+    FLOPs <= ``limit_flops``, the next point above the limit, and ``n_spread`` points spread
+    evenly over the frontier (its two ends included when ``n_spread`` >= 2)."""
+    if not isinstance(n_spread, int) or n_spread < 0:
+        raise ValueError(f"n_spread: expected an integer >= 0, got {n_spread!r}")
+    n = len(points)
+    if n == 0:
+        return []
+    chosen: set[int] = set()
+    ok = [i for i, p in enumerate(points) if p[1] <= limit_flops * (1 + 1e-12)]
+    if ok:
+        best = min(ok, key=lambda i: (points[i][0], points[i][1]))
+        chosen.add(best)
+        above = [i for i, p in enumerate(points) if p[1] > limit_flops * (1 + 1e-12)]
+        if above:
+            chosen.add(min(above, key=lambda i: (points[i][1], points[i][0])))
+    if n_spread == 1:
+        chosen.add(n - 1)
+    elif n_spread >= 2:
+        chosen |= {round(k * (n - 1) / (n_spread - 1)) for k in range(n_spread)}
+    return sorted(chosen)
+
+
+@dataclass
+class StudyPoint:
+    """One measured plan: ``kind`` (``none``, ``every block``, ``every k``, ``sqrt(n)``,
+    ``block frontier``, ``operator frontier`` or a policy of :data:`POLICIES`), whether it
+    was ``timed``, and the measurement."""
+
+    kind: str
+    m: PlanMeasurement
+    timed: bool = False
+
+    @property
+    def level(self) -> str:
+        """``operator`` (ops kept inside checkpointed segments) or ``block``."""
+        return "operator" if self.kind == "operator frontier" or self.kind in POLICIES else "block"
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self.m)
+        d.update(kind=self.kind, level=self.level, timed=self.timed, overhead=self.m.overhead,
+                 time_overhead=self.m.time_overhead if self.timed else None)
+        return d
+
+
+@dataclass
+class ChainStudy:
+    """A chain studied at both granularities (see the module doc). Bytes, FLOPs, seconds;
+    ``frontiers``: level -> predicted ``(peak bytes, recompute FLOPs)`` of every frontier
+    plan; ``anchor``: PyTorch's sweep (:class:`.operator_compile.AnchorPoint`), empty if not
+    run, with ``anchor_note`` saying why or how it went."""
+
+    chain: str
+    description: str
+    n_blocks: int
+    ref_peak_bytes: int
+    step_flops: float
+    frontiers: dict[str, list[tuple[int, float]]]
+    points: list[StudyPoint]
+    planning_s: dict[str, float]
+    anchor: list[Any] = field(default_factory=list)
+    anchor_note: str = "not run"
+
+    def best(self, level: str, max_overhead: float, by: str = "flops") -> tuple[float, StudyPoint]:
+        """The largest measured reduction (no checkpointing / plan, peak activation bytes)
+        among plans of ``level`` (``block``, ``operator`` or ``any``) whose FLOP overhead
+        (``by="flops"``) or wall-time overhead (``by="time"``, timed plans only) is <=
+        ``max_overhead``; the reference counts as a plan of every level."""
+        if by not in ("flops", "time"):
+            raise ValueError(f"by: expected 'flops' or 'time', got {by!r}")
+        ok = [p for p in self.points if (p.kind == "none" or level in ("any", p.level))
+              and (p.kind == "none" or (p.m.overhead if by == "flops" else
+                                        (p.m.time_overhead if p.timed else math.inf)) <= max_overhead + 1e-12)]
+        best = min(ok, key=lambda p: (p.m.peak_bytes, p.m.overhead))
+        return self.ref_peak_bytes / best.m.peak_bytes, best
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"chain": self.chain, "description": self.description, "n_blocks": self.n_blocks,
+                "reference_peak_bytes": self.ref_peak_bytes, "step_flops": self.step_flops,
+                "planning_s": self.planning_s,
+                "frontiers": {k: [list(p) for p in v] for k, v in self.frontiers.items()},
+                "measurements": [p.to_dict() for p in self.points],
+                "compile_anchor": {"note": self.anchor_note, "points": [asdict(a) for a in self.anchor]}}
+
+
+def study_chain(chain: Chain, *, max_overhead: float = 0.20, every_k: Sequence[int] = (), n_spread: int = 2,
+                measure_all: bool = False, timing_repeats: int = 2, resolution: int = 1000,
+                compile_budgets: Sequence[float] = (), seed: int = 0, threads: int | None = 1) -> ChainStudy:
+    """Study ``chain`` (see the module doc) with torch on ``threads`` CPU threads. Frontiers
+    in units of the no-checkpointing peak / ``resolution``; ``measure_all``: every frontier
+    plan measured, else :func:`frontier_subset`; ``compile_budgets``: PyTorch's anchor at
+    these ``activation_memory_budget`` values (empty: not run). Raises AssertionError if a
+    plan's gradients differ from no checkpointing."""
+    if not 0 <= max_overhead:
+        raise ValueError(f"max_overhead: expected a fraction >= 0, got {max_overhead!r}")
+    with using_threads(threads):
+        return _study(chain, max_overhead, every_k, n_spread, measure_all, timing_repeats, resolution,
+                      compile_budgets, seed)
+
+
+def _study(chain: Chain, max_overhead: float, every_k: Sequence[int], n_spread: int, measure_all: bool,
+           timing_repeats: int, resolution: int, compile_budgets: Sequence[float], seed: int) -> ChainStudy:
+    prof = profile_chain_ops(chain)
+    ref = reference_run(chain, prof, seed)
+    n = len(prof)
+    limit = max_overhead * ref[1]
+    fronts, planning = {}, {}
+    for level in ("block", "operator"):
+        t0 = time.perf_counter()
+        fronts[level] = frontier(prof, resolution=resolution, operator_level=level == "operator")
+        planning[level] = time.perf_counter() - t0
+    todo: list[tuple[str, OpPlan]] = [("none", plan_none(prof)),
+                                      ("every block", OpPlan.from_schedule(schedule_every_k(n, 1)))]
+    todo += [("every k", OpPlan.from_schedule(schedule_every_k(n, k))) for k in every_k if 1 < k < n]
+    todo.append(("sqrt(n)", OpPlan.from_schedule(schedule_sqrt_n(n))))
+    seen = {predict_plan(prof, plan) for _, plan in todo}
+    for level in ("block", "operator"):
+        pts = fronts[level]
+        idx = range(len(pts)) if measure_all else frontier_subset(pts, limit, n_spread)
+        for i in idx:  # a frontier plan predicted like one already queued (none, every block) is not rerun
+            if (pts[i][0], pts[i][1]) not in seen:
+                seen.add((pts[i][0], pts[i][1]))
+                todo.append((f"{level} frontier", pts[i][2]))
+    todo += [(name, policy_plan(prof, ops, name)) for name, ops in POLICIES.items()]
+    none = PlanMeasurement("none", ref[0], predict_plan(prof, todo[0][1])[0], 0.0, 0.0, ref[1])  # the reference
+    points = [StudyPoint("none", none)]
+    points += [StudyPoint(kind, measure_plan(chain, plan, prof, ref, seed=seed)) for kind, plan in todo[1:]]
+    bad = [f"{p.kind}: {p.m.label}" for p in points if not p.m.grads_equal]
+    if bad:
+        raise AssertionError(f"{chain.name}: gradients differ from no checkpointing under {bad}")
+    study = ChainStudy(chain.name, chain.description, n, ref[0], ref[1],
+                       {k: [(int(p), float(f)) for p, f, _ in v] for k, v in fronts.items()}, points, planning)
+    if timing_repeats > 0:
+        _, best_block = study.best("block", max_overhead)
+        timed = [i for i, p in enumerate(points) if p.kind != "none" and (
+            p is best_block or (p.level == "operator" and p.m.overhead <= max_overhead + 1e-12))]
+        time_plans(chain, [points[i].m for i in timed], [todo[i][1] for i in timed], prof, timing_repeats, seed)
+        for i in timed:
+            points[i].timed = True
+    if compile_budgets:
+        study.anchor, study.anchor_note = _anchor(chain, compile_budgets, ref, seed)
+    return study
+
+
+def _anchor(chain: Chain, budgets: Sequence[float], ref: tuple, seed: int) -> tuple[list[Any], str]:
+    """PyTorch's sweep, or a note saying why it could not run."""
+    try:
+        from .operator_compile import compile_anchor
+
+        t0 = time.perf_counter()
+        pts = compile_anchor(chain, list(budgets), ref, seed=seed)
+    except Exception as err:  # noqa: BLE001 - torch.compile unavailable here: say so, skip the anchor
+        return [], f"torch.compile could not run here: {type(err).__name__}: {str(err).splitlines()[0][:200]}"
+    wrong = [p.budget for p in pts if not p.error and not p.grads_equal]
+    failed = [p.budget for p in pts if p.error]
+    note = f"ran {len(pts)} budgets in {time.perf_counter() - t0:.0f} s"
+    if wrong:
+        note += f"; WRONG gradients (not allclose to eager) at budgets {wrong}"
+    if failed:
+        note += f"; the compiled step FAILED at budgets {failed}"
+    return pts, note
