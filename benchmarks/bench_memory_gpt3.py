@@ -34,22 +34,33 @@ def main(argv: list[str] | None = None) -> int:
     import torch  # noqa: F401  (timed apart: the imports are most of the fixed cost)
     import transformers  # noqa: F401
 
-    from memwall_lib.engines import builders, training_memory
+    from memwall_lib.engines import builders, training_memory, training_models
 
     t_import = time.perf_counter()
-    result = training_memory.gpt_memory(builders.gpt3_config(), batch_size=args.batch_size, tokens=args.tokens,
-                               optimizer="adam", precision=args.precision, name="gpt3-175b",
-                               mask_target=args.mask_target)
+    result = training_models.gpt_memory(
+        builders.gpt3_config(),
+        batch_size=args.batch_size,
+        tokens=args.tokens,
+        optimizer="adam",
+        precision=args.precision,
+        name="gpt3-175b",
+        mask_target=args.mask_target,
+    )
     t_end = time.perf_counter()
-    print(f"GPT-3 175B ({result.parameters / 1e9:.1f}B parameters), batch {args.batch_size} x "
-          f"{args.tokens} tokens, Adam, {args.precision}, dropout masks as on {args.mask_target}")
+    print(
+        f"GPT-3 175B ({result.parameters / 1e9:.1f}B parameters), batch {args.batch_size} x "
+        f"{args.tokens} tokens, Adam, {args.precision}, dropout masks as on {args.mask_target}"
+    )
     for conv in training_memory.CONVENTIONS:
         parts = ", ".join(f"{k[:-3]} {v:,.1f}" for k, v in result.accounting(conv).items())
         print(f"  {conv:>16}: {parts} (GB = 1e9 bytes)")
-    print(f"  saved tensors: {result.activations.saved_tensors}, distinct storages: "
-          f"{result.activations.saved_storages}")
-    print(f"time: {t_end - t_start:.2f} s in all ({t_end - t_import:.2f} s accounting, "
-          f"{t_import - t_start:.2f} s importing torch and transformers); target < 10 s")
+    print(
+        f"  saved tensors: {result.activations.saved_tensors}, distinct storages: {result.activations.saved_storages}"
+    )
+    print(
+        f"time: {t_end - t_start:.2f} s in all ({t_end - t_import:.2f} s accounting, "
+        f"{t_import - t_start:.2f} s importing torch and transformers); target < 10 s"
+    )
     print(f"peak RSS: {peak_rss_gb():.2f} GB (at start {rss_start:.2f} GB); target < 1.5 GB")
     return 0
 

@@ -16,8 +16,12 @@ from memwall_lib.engines import workloads
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--device", default="cpu", choices=("cpu", "meta"),
-                    help="cpu computes (faster per step than meta's Python decompositions)")
+    ap.add_argument(
+        "--device",
+        default="cpu",
+        choices=("cpu", "meta"),
+        help="cpu computes (faster per step than meta's Python decompositions)",
+    )
     ap.add_argument("--max-len", type=int, default=4096)
     args = ap.parse_args()
     lengths = [n for n in tfm.SURVEY_SEQ_LENS if n <= args.max_len]
@@ -27,8 +31,10 @@ def main() -> None:
         device = args.device if tfm.get_spec(m).kind == "decoder" else "meta"
         rows = workloads.validate_flops(m, lengths, device=device, max_generate=args.max_len)
         for r in rows:
-            print(f"{m:11s} {r['seq_len']:5d} {r['scope']:9s} analytic {r['analytic']:>16d} "
-                  f"counted {r['counted']:>16d} {'equal' if r['equal'] else 'DIFFERENT'}")
+            print(
+                f"{m:11s} {r['seq_len']:5d} {r['scope']:9s} analytic {r['analytic']:>16d} "
+                f"counted {r['counted']:>16d} {'equal' if r['equal'] else 'DIFFERENT'}"
+            )
             ok &= r["equal"]
         print(f"  ({time.perf_counter() - t0:.0f} s)", flush=True)
     raise SystemExit(0 if ok else 1)

@@ -5,8 +5,9 @@ Helpers (sidecar reading and comparison) are in ``helpers.py``; import them from
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
@@ -27,8 +28,11 @@ def notebook_run(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path
         key = (name, json.dumps(parameters, sort_keys=True))
         if key not in _CACHE:
             out = tmp_path_factory.mktemp(name)
-            run_notebook(NOTEBOOKS_DIR / f"{name}.ipynb", {**parameters, "output_dir": str(out)},
-                         output=out / f"{name}.executed.ipynb")
+            run_notebook(
+                NOTEBOOKS_DIR / f"{name}.ipynb",
+                {**parameters, "output_dir": str(out)},
+                output=out / f"{name}.executed.ipynb",
+            )
             _CACHE[key] = out
         return _CACHE[key]
 

@@ -44,8 +44,9 @@ def assert_numbers_close(new: Any, old: Any, rtol: float = 1e-9, path: str = "da
         assert new == old, f"{path}: {new!r} != committed {old!r}"
     elif isinstance(old, (int, float)):
         assert isinstance(new, (int, float)), f"{path}: expected a number, got {new!r}"
-        assert abs(new - old) <= rtol * max(abs(old), abs(new), 1e-300), \
+        assert abs(new - old) <= rtol * max(abs(old), abs(new), 1e-300), (
             f"{path}: {new!r} differs from committed {old!r} (rtol {rtol}); regenerate the figure"
+        )
     else:
         assert new == old, f"{path}: {new!r} != committed {old!r}"
 
@@ -53,6 +54,7 @@ def assert_numbers_close(new: Any, old: Any, rtol: float = 1e-9, path: str = "da
 def assert_sidecar_reproduces(new: dict[str, Any], old: dict[str, Any], rtol: float = 1e-9) -> None:
     """``new`` equals the committed sidecar ``old`` (numbers within ``rtol``) apart from its
     provenance and its ``output_dir`` parameter, which say where and when it was written."""
+
     def strip(sc: dict[str, Any]) -> dict[str, Any]:
         out = {k: v for k, v in sc.items() if k != "provenance"}
         out["parameters"] = {**sc.get("parameters", {}), "output_dir": None}

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from memwall_lib.engines import builders, storage
+from memwall_lib.engines import builders, storage, training_models
 from memwall_lib.engines import training_memory as tm
 
 
@@ -71,8 +71,8 @@ def test_fused_gelu_saves_less_than_eager_tanh_gelu() -> None:
     # HF's gelu_new computes 0.5 x (1 + tanh(c (x + 0.044715 x^3))) op by op: besides its input
     # it saves tanh's output, 0.5 x and 1 + tanh (3 more 4h-wide tensors per layer); the fused
     # gelu(approximate="tanh") saves only its input.
-    eager = tm.paper_model_memory("gpt2_xl", input_size=64)
-    fused = tm.paper_model_memory("gpt2_xl", input_size=64, gelu="fused")
+    eager = training_models.paper_model_memory("gpt2_xl", input_size=64)
+    fused = training_models.paper_model_memory("gpt2_xl", input_size=64, gelu="fused")
     s, b, h, layers = 64, 1, 1600, 48
     assert eager.activation_bytes - fused.activation_bytes == layers * 3 * 4 * s * b * h * 4
 
@@ -83,7 +83,7 @@ def test_bad_mask_rule_names_the_argument() -> None:
     with pytest.raises(ValueError, match="dropout_mask_bytes"):
         storage.measure_activations(torch.nn.Linear(2, 2), lambda m: m(torch.ones(1, 2)).sum(), 0)
     with pytest.raises(ValueError, match="mask_target"):
-        tm.paper_model_memory("alexnet", batch_size=1, input_size=64, mask_target="tpu")
+        training_models.paper_model_memory("alexnet", batch_size=1, input_size=64, mask_target="tpu")
 
 
 def test_alexnet_2012_as_published() -> None:
@@ -116,8 +116,9 @@ def test_gpt2_layer_against_korthikanti(gelu: str, extra_sbh: int) -> None:
     from transformers.models.gpt2.modeling_gpt2 import GPT2Block
 
     s, b, h, a = 128, 2, 256, 4
-    cfg = GPT2Config(n_embd=h, n_head=a, n_layer=1, n_positions=s, activation_function=gelu,
-                     attn_implementation="eager")
+    cfg = GPT2Config(
+        n_embd=h, n_head=a, n_layer=1, n_positions=s, activation_function=gelu, attn_implementation="eager"
+    )
     with torch.device("meta"):
         block = GPT2Block(cfg).train()
         x = torch.empty(b, s, h, requires_grad=True)

@@ -105,12 +105,43 @@ def test_a_coloured_label_names_only_points_of_its_colour() -> None:
 def test_every_label_of_the_figures_is_used_once(table: pd.DataFrame) -> None:
     marks = table[(table["kind"] == "marker") & (table["figure"] == "fig1")]
     labels = [x for x in marks["label"] if x]
-    assert sorted(labels) == sorted(["R10000", "Pentium II Xeon", "Itanium 2", "GTX 580", "K40", "KNL", "TPUv3",
-                                     "A100", "TPUv4", "H100", "GDDR3", "GDDR4", "GDDR5", "HBM", "HBM2", "HBM2E",
-                                     "PCIe 1.0a", "PCIe 2.0", "PCIe 3.0", "PCIe 5.0", "NVLink 1.0", "NVLink 4.0"])
+    assert sorted(labels) == sorted(
+        [
+            "R10000",
+            "Pentium II Xeon",
+            "Itanium 2",
+            "GTX 580",
+            "K40",
+            "KNL",
+            "TPUv3",
+            "A100",
+            "TPUv4",
+            "H100",
+            "GDDR3",
+            "GDDR4",
+            "GDDR5",
+            "HBM",
+            "HBM2",
+            "HBM2E",
+            "PCIe 1.0a",
+            "PCIe 2.0",
+            "PCIe 3.0",
+            "PCIe 5.0",
+            "NVLink 1.0",
+            "NVLink 4.0",
+        ]
+    )
     fig2b = table[(table["figure"] == "fig2b") & (table["series"] == "transformer") & (table["kind"] == "marker")]
-    assert set(fig2b["label"]) == {"Transformer", "GPT-1", "BERT", "Megatron LM", "Microsoft T-NLG", "GPT-3",
-                                   "XLNet", ""}
+    assert set(fig2b["label"]) == {
+        "Transformer",
+        "GPT-1",
+        "BERT",
+        "Megatron LM",
+        "Microsoft T-NLG",
+        "GPT-3",
+        "XLNet",
+        "",
+    }
     unlabelled = fig2b[fig2b["label"] == ""]["identified_as"].tolist()
     assert sorted(unlabelled) == ["ALBERT-xxlarge", "ELECTRA-Large", "RoBERTa-Large"]
 
@@ -132,10 +163,15 @@ def test_fig4_bars_add_up_to_the_authors_table_totals(table: pd.DataFrame) -> No
 # --------------------------------------------------------------------------- fits
 def test_each_drawn_line_runs_through_exactly_its_series_markers() -> None:
     checks = af.line_vertices_at_markers()
-    assert checks == {"fig1.peak_flops": (37, 37, True), "fig1.dram_bandwidth": (12, 12, True),
-                      "fig1.interconnect_bandwidth": (10, 10, True), "fig2a.transformer": (10, 10, True),
-                      "fig2a.accelerator_memory_div6": (7, 7, True), "fig2b.transformer": (10, 10, True),
-                      "fig2b.moore_law": (21, 21, True)}
+    assert checks == {
+        "fig1.peak_flops": (37, 37, True),
+        "fig1.dram_bandwidth": (12, 12, True),
+        "fig1.interconnect_bandwidth": (10, 10, True),
+        "fig2a.transformer": (10, 10, True),
+        "fig2a.accelerator_memory_div6": (7, 7, True),
+        "fig2b.transformer": (10, 10, True),
+        "fig2b.moore_law": (21, 21, True),
+    }
 
 
 def test_fits_on_the_authors_points_reproduce_their_drawn_lines(table: pd.DataFrame) -> None:
@@ -150,8 +186,14 @@ def test_fits_on_the_authors_points_reproduce_their_drawn_lines(table: pd.DataFr
 
 def test_fitted_rates_and_whether_they_match_the_paper(table: pd.DataFrame) -> None:
     fits = af.authors_fits(table)
-    found = {"fig1.peak_flops": 3.0257, "fig1.dram_bandwidth": 1.5915, "fig1.interconnect_bandwidth": 1.4151,
-             "fig2a.transformer": 413.43, "fig2a.accelerator_memory_div6": 1.8629, "fig2b.transformer": 753.17}
+    found = {
+        "fig1.peak_flops": 3.0257,
+        "fig1.dram_bandwidth": 1.5915,
+        "fig1.interconnect_bandwidth": 1.4151,
+        "fig2a.transformer": 413.43,
+        "fig2a.accelerator_memory_div6": 1.8629,
+        "fig2b.transformer": 753.17,
+    }
     assert fits == pytest.approx(found, rel=1e-4)
     # every rate rounds to the paper's number at the precision the paper gives (memory: 1.86 -> "2x")
     assert {k: af.matches_paper(k, v) for k, v in fits.items()} == dict.fromkeys(found, True)
@@ -170,9 +212,11 @@ def test_authors_points_of_every_growth_claim() -> None:
 def test_with_authors_points_sets_the_field_and_says_where_a_gap_comes_from() -> None:
     from memwall_lib.core.claims import Claim, growth_claim
 
-    cs = [growth_claim("fig1.interconnect.per_2yr.ext2025", "t", 1.4, 1.6, [1.5, 1.7], note="n=9"),
-          growth_claim("fig1.dram.per_2yr", "t", 1.6, 1.7, [1.5, 1.9]),
-          Claim("fig3_decoder_slowest", "t", "> 1", 2.0, None, True)]
+    cs = [
+        growth_claim("fig1.interconnect.per_2yr.ext2025", "t", 1.4, 1.6, [1.5, 1.7], note="n=9"),
+        growth_claim("fig1.dram.per_2yr", "t", 1.6, 1.7, [1.5, 1.9]),
+        Claim("fig3_decoder_slowest", "t", "> 1", 2.0, None, True),
+    ]
     out = af.with_authors_points(cs, {"fig1.interconnect.per_2yr": 1.4151, "fig1.dram.per_2yr": 1.3})
     assert [c.authors_points for c in out] == [1.4151, 1.3, None]
     # an extension claim: the authors' points are its paper-era reference

@@ -52,8 +52,10 @@ def column_table(text: str, file_name: str) -> list[str] | None:
 
 
 def test_parser_on_a_small_readme() -> None:
-    text = ("# data\n## `a.csv`: things\nprose | not a table\n### Columns\n| column | unit |\n|---|---|\n"
-            "| `x` | GB |\n| `y` | `p` \\| `q` |\n\nafter\n## `b.csv`\n| column | unit |\n|---|---|\n| `z` | |\n")
+    text = (
+        "# data\n## `a.csv`: things\nprose | not a table\n### Columns\n| column | unit |\n|---|---|\n"
+        "| `x` | GB |\n| `y` | `p` \\| `q` |\n\nafter\n## `b.csv`\n| column | unit |\n|---|---|\n| `z` | |\n"
+    )
     assert column_table(text, "a.csv") == ["x", "y"]
     assert column_table(text, "b.csv") == ["z"]
     assert column_table(text, "c.csv") is None
@@ -65,4 +67,5 @@ def test_readme_lists_exactly_the_schema_columns_in_order(name: str) -> None:
     documented = column_table(README.read_text(encoding="utf-8"), name)
     assert documented is not None, f"data/README.md has no '| column | ...' table under a heading naming `{name}`"
     assert documented == SCHEMAS[name].column_names, (
-        f"data/README.md documents {name} with columns {documented}; the schema has {SCHEMAS[name].column_names}")
+        f"data/README.md documents {name} with columns {documented}; the schema has {SCHEMAS[name].column_names}"
+    )

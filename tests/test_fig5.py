@@ -19,11 +19,26 @@ from memwall_lib.figures import fig5_ridge as figure  # noqa: E402
 from memwall_lib.figures.fig5_series import accelerators, short_name  # noqa: E402
 from memwall_lib.tables import load_hardware  # noqa: E402
 
-DEFAULTS = dict(models=["gpt2", "llama2-7b", "llama3-70b", "mixtral-8x7b", "deepseek-v3"], batch_sizes=[1, 8, 64, 256],
-                context_len=4096, prefill_tokens=2048, precision="bf16", flops_policy="ai_peak", fp8_ridge=True,
-                year_min=2012, year_max=2025, accelerator_families=["nvidia", "amd", "google", "intel"],
-                date_rule="availability", latency_model="llama3-70b", latency_batch=1, critical_model="llama3-70b",
-                critical_context_len=512, max_batch=65536, data_dir="data", output_dir="build/test_fig5")
+DEFAULTS = dict(
+    models=["gpt2", "llama2-7b", "llama3-70b", "mixtral-8x7b", "deepseek-v3"],
+    batch_sizes=[1, 8, 64, 256],
+    context_len=4096,
+    prefill_tokens=2048,
+    precision="bf16",
+    flops_policy="ai_peak",
+    fp8_ridge=True,
+    year_min=2012,
+    year_max=2025,
+    accelerator_families=["nvidia", "amd", "google", "intel"],
+    date_rule="availability",
+    latency_model="llama3-70b",
+    latency_batch=1,
+    critical_model="llama3-70b",
+    critical_context_len=512,
+    max_batch=65536,
+    data_dir="data",
+    output_dir="build/test_fig5",
+)
 
 
 def _params(**changes: object) -> dict:
@@ -60,17 +75,24 @@ def test_decode_intensity_by_hand_at_batch_two() -> None:
     assert llm.decode_intensity(hand, 2, 3) == pytest.approx(1108 / 1248, rel=1e-15)
     # on a made-up chip of 1000 FLOP/s and 100 bytes/s (ridge 10): 12.48 s, memory-bound
     t = roofline_time(step.flops, step.bytes, 1000.0, 100.0)
-    assert (t.compute_s, t.memory_s, t.time_s, t.bound) == (pytest.approx(1.108), pytest.approx(12.48),
-                                                            pytest.approx(12.48), "memory")
+    assert (t.compute_s, t.memory_s, t.time_s, t.bound) == (
+        pytest.approx(1.108),
+        pytest.approx(12.48),
+        pytest.approx(12.48),
+        "memory",
+    )
     assert roofline_time(1e6, 1.0, 1000.0, 100.0).bound == "compute"
 
 
-@pytest.mark.parametrize("call, exc, match", [
-    (lambda: ridge_point(0, 1e9), ValueError, "peak_flops_per_s"),
-    (lambda: ridge_point(1e12, -1), ValueError, "bandwidth_bytes_per_s"),
-    (lambda: ridge_point("1e12", 1e9), TypeError, "peak_flops_per_s"),
-    (lambda: roofline_time(1.0, float("nan"), 1.0, 1.0), ValueError, "bytes_moved"),
-])
+@pytest.mark.parametrize(
+    "call, exc, match",
+    [
+        (lambda: ridge_point(0, 1e9), ValueError, "peak_flops_per_s"),
+        (lambda: ridge_point(1e12, -1), ValueError, "bandwidth_bytes_per_s"),
+        (lambda: ridge_point("1e12", 1e9), TypeError, "peak_flops_per_s"),
+        (lambda: roofline_time(1.0, float("nan"), 1.0, 1.0), ValueError, "bytes_moved"),
+    ],
+)
 def test_bad_input_names_the_argument(call, exc, match) -> None:
     with pytest.raises(exc, match=match):
         call()
@@ -154,8 +176,9 @@ def test_sidecar_and_plot(result: figure.Result) -> None:
     import matplotlib.pyplot as plt
 
     sc = figure.sidecar(result)[figure.OUTPUTS[0]]
-    assert {"accelerators", "fits", "intensities", "latency", "critical_batch", "conventions",
-            "model_sources"} <= set(sc)
+    assert {"accelerators", "fits", "intensities", "latency", "critical_batch", "conventions", "model_sources"} <= set(
+        sc
+    )
     assert len(sc["accelerators"]["name"]) == len(result.accelerators)
     assert "uniform top-k" in sc["conventions"]["bytes"]
     figs = figure.plot(result)
@@ -164,13 +187,16 @@ def test_sidecar_and_plot(result: figure.Result) -> None:
     plt.close("all")
 
 
-@pytest.mark.parametrize("changes, match", [
-    ({"batch_sizes": [8, 64]}, "must include 1"),
-    ({"year_min": 2025, "year_max": 2020}, "year_min < year_max"),
-    ({"models": ["llama4"]}, r"'models\[0\]'"),
-    ({"accelerator_families": ["cerebras"]}, r"'accelerator_families\[0\]'"),
-    ({"precision": "fp8"}, "'precision'"),
-])
+@pytest.mark.parametrize(
+    "changes, match",
+    [
+        ({"batch_sizes": [8, 64]}, "must include 1"),
+        ({"year_min": 2025, "year_max": 2020}, "year_min < year_max"),
+        ({"models": ["llama4"]}, r"'models\[0\]'"),
+        ({"accelerator_families": ["cerebras"]}, r"'accelerator_families\[0\]'"),
+        ({"precision": "fp8"}, "'precision'"),
+    ],
+)
 def test_bad_parameters_name_themselves(changes: dict, match: str) -> None:
     with pytest.raises(ParameterError, match=match):
         _params(**changes)

@@ -23,13 +23,16 @@ def _fig():
 
 
 def _claims():
-    return [claims.growth_claim("c1", "grows 3x", 3.0, 2.9, [2.5, 3.2], authors_points=3.04),
-            claims.Claim("c2", "qualitative", "yes", "no", None, False, rule="manual")]
+    return [
+        claims.growth_claim("c1", "grows 3x", 3.0, 2.9, [2.5, 3.2], authors_points=3.04),
+        claims.Claim("c2", "qualitative", "yes", "no", None, False, rule="manual"),
+    ]
 
 
 def test_write_figure_writes_three_files_and_the_contract(tmp_path: Path) -> None:
-    paths = output.write_figure(_fig(), "figx", parameters={"a": 1}, claims=_claims(),
-                                 data={"x": [1.0, float("nan")]}, out_dir=tmp_path)
+    paths = output.write_figure(
+        _fig(), "figx", parameters={"a": 1}, claims=_claims(), data={"x": [1.0, float("nan")]}, out_dir=tmp_path
+    )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["figx.json", "figx.pdf", "figx.png"]
     assert paths["pdf"].read_bytes().startswith(b"%PDF")
     sc = json.loads(paths["json"].read_text())
@@ -94,12 +97,22 @@ def test_authors_points_is_in_the_sidecar_only_where_known() -> None:
 
 def test_write_figures_writes_every_output_and_returns_every_claim(tmp_path: Path) -> None:
     c1, c2 = _claims()
-    written = output.write_figures({"fa": _fig(), "fb": _fig()}, claims={"fa": [c1], "fb": [c2]},
-                                   data={"fa": {"v": 1}, "fb": {"v": 2}}, parameters={"p": 1},
-                                   out_dir=tmp_path / "new")
+    written = output.write_figures(
+        {"fa": _fig(), "fb": _fig()},
+        claims={"fa": [c1], "fb": [c2]},
+        data={"fa": {"v": 1}, "fb": {"v": 2}},
+        parameters={"p": 1},
+        out_dir=tmp_path / "new",
+    )
     assert written == [c1, c2]
     assert sorted(p.name for p in (tmp_path / "new").iterdir()) == [
-        "fa.json", "fa.pdf", "fa.png", "fb.json", "fb.pdf", "fb.png"]
+        "fa.json",
+        "fa.pdf",
+        "fa.png",
+        "fb.json",
+        "fb.pdf",
+        "fb.png",
+    ]
     fb = json.loads((tmp_path / "new" / "fb.json").read_text())
     assert fb["figure"] == "fb" and fb["data"] == {"v": 2} and fb["parameters"] == {"p": 1}
     assert [c["id"] for c in fb["claims"]] == ["c2"]
@@ -107,8 +120,9 @@ def test_write_figures_writes_every_output_and_returns_every_claim(tmp_path: Pat
 
 def test_write_figures_rejects_outputs_that_differ(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match=r"differ in \['fb'\]"):
-        output.write_figures({"fa": _fig()}, claims={"fa": [], "fb": []}, data={"fa": {}}, parameters={},
-                             out_dir=tmp_path)
+        output.write_figures(
+            {"fa": _fig()}, claims={"fa": [], "fb": []}, data={"fa": {}}, parameters={}, out_dir=tmp_path
+        )
     assert not list(tmp_path.iterdir())
 
 
@@ -121,6 +135,7 @@ def test_claims_frame_lists_claims_without_the_rule() -> None:
 
 def test_written_files_get_the_usual_permissions(tmp_path: Path) -> None:
     import os
+
     umask = os.umask(0o022)
     try:
         p = output.atomic_write_text(tmp_path / "a.json", "{}")
@@ -137,4 +152,4 @@ def test_declutter_labels_separates_overlapping_labels() -> None:
     assert plotting.declutter_labels(ax) >= 2
     renderer = fig.canvas.get_renderer()
     boxes = [t.get_window_extent(renderer) for t in ax.texts]
-    assert not any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1:])
+    assert not any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1 :])

@@ -11,7 +11,7 @@ from transformers import BertConfig, GPT2Config
 
 from memwall_lib import tables
 from memwall_lib.core import trends
-from memwall_lib.engines import remat, training_memory
+from memwall_lib.engines import remat, training_memory, training_models
 from memwall_lib.engines.checks import check_int
 
 TINY_GPT2 = dict(n_embd=32, n_layer=2, n_head=2, n_positions=64, vocab_size=100)
@@ -23,31 +23,50 @@ def _tiny() -> tuple[torch.nn.Module, object]:
     return model, lambda m: m(x).sum()
 
 
-@pytest.mark.parametrize("call, exc, match", [
-    (lambda: training_memory.account(None, lambda m: 0), TypeError, "model: expected a torch.nn.Module"),
-    (lambda: training_memory.account(_tiny()[0], None), TypeError, "forward: expected a callable"),
-    (lambda: training_memory.account(*_tiny(), batch_size=-1), ValueError, "batch_size: expected an integer >= 0"),
-    (lambda: training_memory.parameter_count(None), TypeError, "model: expected a torch.nn.Module"),
-    (lambda: training_memory.gpt_memory(None), TypeError, "config: expected a transformers.GPT2Config"),
-    (lambda: training_memory.gpt_memory(BertConfig()), TypeError, r"config: .*got BertConfig \(model_type 'bert'\)"),
-    (lambda: training_memory.gpt_memory(GPT2Config(), tokens=4096), ValueError, "tokens: expected an integer <= 1024"),
-    (lambda: training_memory.gpt_memory(GPT2Config(**TINY_GPT2), tokens=0), ValueError, "tokens: expected an integer >= 1"),
-    (lambda: training_memory.gpt_memory(GPT2Config(**TINY_GPT2), batch_size=-2), ValueError, "batch_size"),
-    (lambda: training_memory.gpt_memory(GPT2Config(**TINY_GPT2), batch_size=1.5), TypeError, "batch_size"),
-    (lambda: training_memory.paper_model_memory("alexnet", batch_size=0), ValueError, "batch_size: expected an integer >= 1"),
-    (lambda: training_memory.paper_model_memory("alexnet", batch_size=-3), ValueError, "batch_size"),
-    (lambda: training_memory.paper_model_memory("alexnet", input_size=0), ValueError, "input_size"),
-    (lambda: trends.bootstrap_growth([2000, 2001, 2002], [1, 2, 4], n_resamples=0), ValueError, "n_resamples"),
-    (lambda: trends.bootstrap_growth([2000, 2001, 2002], [1, 2, 4], n_resamples=2.5), TypeError, "n_resamples"),
-    (lambda: trends.bootstrap_growth([2000, 2001, 2002], [1, 2, 4], horizon_years=0), ValueError, "horizon_years"),
-    (lambda: trends.fractional_year("2019-13-45"), ValueError, "dates: expected a date .* got '2019-13-45'"),
-    (lambda: trends.fractional_year([None]), ValueError, "dates: expected a date"),
-    (lambda: tables.load_models(None), TypeError, "data_dir: expected a folder"),
-    (lambda: remat.gpt2_chain(layers=0), ValueError, "layers: expected an integer >= 1"),
-    (lambda: remat.gpt2_chain(hidden=30, heads=4), ValueError, "heads: expected a divisor of hidden"),
-    (lambda: remat.gpt2_chain(batch_size=-1), ValueError, "batch_size"),
-    (lambda: remat.resnet_chain(batch_size=0), ValueError, "batch_size"),
-])
+@pytest.mark.parametrize(
+    "call, exc, match",
+    [
+        (lambda: training_memory.account(None, lambda m: 0), TypeError, "model: expected a torch.nn.Module"),
+        (lambda: training_memory.account(_tiny()[0], None), TypeError, "forward: expected a callable"),
+        (lambda: training_memory.account(*_tiny(), batch_size=-1), ValueError, "batch_size: expected an integer >= 0"),
+        (lambda: training_memory.parameter_count(None), TypeError, "model: expected a torch.nn.Module"),
+        (lambda: training_models.gpt_memory(None), TypeError, "config: expected a transformers.GPT2Config"),
+        (
+            lambda: training_models.gpt_memory(BertConfig()),
+            TypeError,
+            r"config: .*got BertConfig \(model_type 'bert'\)",
+        ),
+        (
+            lambda: training_models.gpt_memory(GPT2Config(), tokens=4096),
+            ValueError,
+            "tokens: expected an integer <= 1024",
+        ),
+        (
+            lambda: training_models.gpt_memory(GPT2Config(**TINY_GPT2), tokens=0),
+            ValueError,
+            "tokens: expected an integer >= 1",
+        ),
+        (lambda: training_models.gpt_memory(GPT2Config(**TINY_GPT2), batch_size=-2), ValueError, "batch_size"),
+        (lambda: training_models.gpt_memory(GPT2Config(**TINY_GPT2), batch_size=1.5), TypeError, "batch_size"),
+        (
+            lambda: training_models.paper_model_memory("alexnet", batch_size=0),
+            ValueError,
+            "batch_size: expected an integer >= 1",
+        ),
+        (lambda: training_models.paper_model_memory("alexnet", batch_size=-3), ValueError, "batch_size"),
+        (lambda: training_models.paper_model_memory("alexnet", input_size=0), ValueError, "input_size"),
+        (lambda: trends.bootstrap_growth([2000, 2001, 2002], [1, 2, 4], n_resamples=0), ValueError, "n_resamples"),
+        (lambda: trends.bootstrap_growth([2000, 2001, 2002], [1, 2, 4], n_resamples=2.5), TypeError, "n_resamples"),
+        (lambda: trends.bootstrap_growth([2000, 2001, 2002], [1, 2, 4], horizon_years=0), ValueError, "horizon_years"),
+        (lambda: trends.fractional_year("2019-13-45"), ValueError, "dates: expected a date .* got '2019-13-45'"),
+        (lambda: trends.fractional_year([None]), ValueError, "dates: expected a date"),
+        (lambda: tables.load_models(None), TypeError, "data_dir: expected a folder"),
+        (lambda: remat.gpt2_chain(layers=0), ValueError, "layers: expected an integer >= 1"),
+        (lambda: remat.gpt2_chain(hidden=30, heads=4), ValueError, "heads: expected a divisor of hidden"),
+        (lambda: remat.gpt2_chain(batch_size=-1), ValueError, "batch_size"),
+        (lambda: remat.resnet_chain(batch_size=0), ValueError, "batch_size"),
+    ],
+)
 def test_bad_arguments_are_named(call, exc: type[Exception], match: str) -> None:
     with pytest.raises(exc, match=match):
         call()
@@ -60,13 +79,14 @@ def test_fractional_year_still_takes_dates_and_strings() -> None:
 
 def test_check_int_accepts_numpy_integers() -> None:
     import numpy as np
+
     assert check_int("n", np.int64(3)) == 3
     with pytest.raises(TypeError, match="n: expected an integer, got True"):
         check_int("n", True)
 
 
 def test_gpt_memory_accepts_tokens_up_to_n_positions() -> None:
-    tm = training_memory.gpt_memory(GPT2Config(**TINY_GPT2), tokens=64)
+    tm = training_models.gpt_memory(GPT2Config(**TINY_GPT2), tokens=64)
     assert tm.parameters > 0 and tm.activation_bytes > 0
 
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 import csv
 import io
 import shutil
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import pytest
 
@@ -32,6 +32,7 @@ def _write(path: Path, rows: Rows) -> None:
 def _set(file: str, match: dict[str, str], column: str, value: str) -> Callable[[Path], int]:
     """An edit: in ``file``, the first row whose cells equal ``match`` gets ``column = value``;
     returns that row's data-row number (1-based)."""
+
     def edit(folder: Path) -> int:
         rows = _rows(folder / file)
         header = rows[0]
@@ -41,6 +42,7 @@ def _set(file: str, match: dict[str, str], column: str, value: str) -> Callable[
                 _write(folder / file, rows)
                 return i
         raise AssertionError(f"no row {match} in {file}")
+
     return edit
 
 
@@ -48,37 +50,104 @@ H100 = {"device": "H100 SXM5 80GB", "precision": "fp16", "unit": "tensor"}
 
 # case -> (edit, loader, file, column, fragments of the message: value and bound)
 CASES: dict[str, tuple[Callable[[Path], int], str, str, str, tuple[str, ...]]] = {
-    "h100_1e300_tflops": (_set("compute_peak_flops.csv", {**H100, "sparsity": "dense"}, "peak_TFLOPS", "1e300"),
-                          "hardware", "compute_peak_flops.csv", "peak_TFLOPS", ("'1e300'", "[1e-06, 1e+06]")),
-    "h100_2022_at_1e5_tflops": (_set("compute_peak_flops.csv", {**H100, "sparsity": "dense"}, "peak_TFLOPS",
-                                     "100000"), "hardware", "compute_peak_flops.csv", "peak_TFLOPS",
-                                ("got 100000", "announced in 2022", "at most")),
-    "sparse_not_twice_dense": (_set("compute_peak_flops.csv", {**H100, "sparsity": "sparse"}, "peak_TFLOPS",
-                                    "2500"), "hardware", "compute_peak_flops.csv", "peak_TFLOPS",
-                               ("got 2500", "2 x dense (989.5) = 1979")),
-    "h100_available_1990": (_set("compute_devices.csv", {"name": "H100 SXM5 80GB"}, "availability_date",
-                                 "1990-01-01"), "hardware", "compute_devices.csv", "availability_date",
-                            ("got 1990-01-01", "on or after announce_date 2022-03-22")),
-    "bandwidth_1e9": (_set("compute_devices.csv", {"name": "H100 SXM5 80GB"}, "memory_bandwidth_GB_per_s", "1e9"),
-                      "hardware", "compute_devices.csv", "memory_bandwidth_GB_per_s", ("'1e9'", "[0.01, 100000]")),
-    "capacity_1e-9": (_set("compute_devices.csv", {"name": "H100 SXM5 80GB"}, "memory_capacity_GiB", "1e-9"),
-                      "hardware", "compute_devices.csv", "memory_capacity_GiB", ("'1e-9'", "[0.001, 10000]")),
-    "dram_bandwidth_1e12": (_set("dram_technologies.csv", {"technology": "HBM2"}, "bandwidth_GB_per_s", "1e12"),
-                            "hardware", "dram_technologies.csv", "bandwidth_GB_per_s", ("'1e12'", "100000]")),
-    "links_times_link_not_total": (_set("interconnects.csv", {"standard": "NVLink 4.0"}, "device_GB_per_s", "600"),
-                                   "hardware", "interconnects.csv", "device_GB_per_s", ("= 450", "got 600")),
-    "links_per_device_1e6": (_set("interconnects.csv", {"standard": "NVLink 4.0"}, "links_per_device", "1e6"),
-                             "hardware", "interconnects.csv", "links_per_device", ("'1e6'", "[1, 1024]")),
-    "gpt3_1e-300_parameters": (_set("models.csv", {"name": "GPT-3"}, "parameters_total_billions", "1e-300"),
-                               "models", "models.csv", "parameters_total_billions", ("'1e-300'", "[1e-06, 1e+06]")),
-    "gpt3_compute_1e40": (_set("models.csv", {"name": "GPT-3"}, "training_compute_pflops", "1e40"),
-                          "models", "models.csv", "training_compute_pflops", ("'1e40'", "1e+15]")),
-    "active_over_total": (_set("models.csv", {"name": "GShard"}, "parameters_active_billions", "700"),
-                          "models", "models.csv", "parameters_active_billions", ("got 700.0", "<= total")),
-    "authors_parameters_1e9": (_set("authors_tables.csv", {"model": "Transformer (base)"}, "parameters_billions",
-                                    "1e9"), "authors", "authors_tables.csv", "parameters_billions", ("'1e9'",)),
-    "oversized_cell": (_set("models.csv", {"name": "GPT-3"}, "source", "x" * 200_000), "models", "models.csv",
-                       "source", ("200000 characters", f"limit of {MAX_CELL_CHARS}")),
+    "h100_1e300_tflops": (
+        _set("compute_peak_flops.csv", {**H100, "sparsity": "dense"}, "peak_TFLOPS", "1e300"),
+        "hardware",
+        "compute_peak_flops.csv",
+        "peak_TFLOPS",
+        ("'1e300'", "[1e-06, 1e+06]"),
+    ),
+    "h100_2022_at_1e5_tflops": (
+        _set("compute_peak_flops.csv", {**H100, "sparsity": "dense"}, "peak_TFLOPS", "100000"),
+        "hardware",
+        "compute_peak_flops.csv",
+        "peak_TFLOPS",
+        ("got 100000", "announced in 2022", "at most"),
+    ),
+    "sparse_not_twice_dense": (
+        _set("compute_peak_flops.csv", {**H100, "sparsity": "sparse"}, "peak_TFLOPS", "2500"),
+        "hardware",
+        "compute_peak_flops.csv",
+        "peak_TFLOPS",
+        ("got 2500", "2 x dense (989.5) = 1979"),
+    ),
+    "h100_available_1990": (
+        _set("compute_devices.csv", {"name": "H100 SXM5 80GB"}, "availability_date", "1990-01-01"),
+        "hardware",
+        "compute_devices.csv",
+        "availability_date",
+        ("got 1990-01-01", "on or after announce_date 2022-03-22"),
+    ),
+    "bandwidth_1e9": (
+        _set("compute_devices.csv", {"name": "H100 SXM5 80GB"}, "memory_bandwidth_GB_per_s", "1e9"),
+        "hardware",
+        "compute_devices.csv",
+        "memory_bandwidth_GB_per_s",
+        ("'1e9'", "[0.01, 100000]"),
+    ),
+    "capacity_1e-9": (
+        _set("compute_devices.csv", {"name": "H100 SXM5 80GB"}, "memory_capacity_GiB", "1e-9"),
+        "hardware",
+        "compute_devices.csv",
+        "memory_capacity_GiB",
+        ("'1e-9'", "[0.001, 10000]"),
+    ),
+    "dram_bandwidth_1e12": (
+        _set("dram_technologies.csv", {"technology": "HBM2"}, "bandwidth_GB_per_s", "1e12"),
+        "hardware",
+        "dram_technologies.csv",
+        "bandwidth_GB_per_s",
+        ("'1e12'", "100000]"),
+    ),
+    "links_times_link_not_total": (
+        _set("interconnects.csv", {"standard": "NVLink 4.0"}, "device_GB_per_s", "600"),
+        "hardware",
+        "interconnects.csv",
+        "device_GB_per_s",
+        ("= 450", "got 600"),
+    ),
+    "links_per_device_1e6": (
+        _set("interconnects.csv", {"standard": "NVLink 4.0"}, "links_per_device", "1e6"),
+        "hardware",
+        "interconnects.csv",
+        "links_per_device",
+        ("'1e6'", "[1, 1024]"),
+    ),
+    "gpt3_1e-300_parameters": (
+        _set("models.csv", {"name": "GPT-3"}, "parameters_total_billions", "1e-300"),
+        "models",
+        "models.csv",
+        "parameters_total_billions",
+        ("'1e-300'", "[1e-06, 1e+06]"),
+    ),
+    "gpt3_compute_1e40": (
+        _set("models.csv", {"name": "GPT-3"}, "training_compute_pflops", "1e40"),
+        "models",
+        "models.csv",
+        "training_compute_pflops",
+        ("'1e40'", "1e+15]"),
+    ),
+    "active_over_total": (
+        _set("models.csv", {"name": "GShard"}, "parameters_active_billions", "700"),
+        "models",
+        "models.csv",
+        "parameters_active_billions",
+        ("got 700.0", "<= total"),
+    ),
+    "authors_parameters_1e9": (
+        _set("authors_tables.csv", {"model": "Transformer (base)"}, "parameters_billions", "1e9"),
+        "authors",
+        "authors_tables.csv",
+        "parameters_billions",
+        ("'1e9'",),
+    ),
+    "oversized_cell": (
+        _set("models.csv", {"name": "GPT-3"}, "source", "x" * 200_000),
+        "models",
+        "models.csv",
+        "source",
+        ("200000 characters", f"limit of {MAX_CELL_CHARS}"),
+    ),
 }
 
 LOADERS = {"hardware": tables.load_hardware, "models": tables.load_models, "authors": tables.load_authors_tables}

@@ -55,8 +55,11 @@ def test_measuring_records_into_provenance_and_warns_when_busy(monkeypatch: pyte
 
 def test_claims_md_marks_measured_verdicts_machine_specific(tmp_path: Path) -> None:
     claim = {"id": "c", "text": "t", "paper": 1, "reproduced": 1, "ci95": None, "holds": True}
-    measured = {"figure": "fig3", "claims": [claim],
-                "provenance": {"measurements": {"x": {"cpu": "AMD EPYC 7B13", "threads": 1, "busy": True}}}}
+    measured = {
+        "figure": "fig3",
+        "claims": [claim],
+        "provenance": {"measurements": {"x": {"cpu": "AMD EPYC 7B13", "threads": 1, "busy": True}}},
+    }
     data = {"figure": "fig1", "claims": [claim], "provenance": {}}
     for sc in (measured, data):
         (tmp_path / f"{sc['figure']}.json").write_text(json.dumps(sc))

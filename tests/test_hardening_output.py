@@ -53,6 +53,7 @@ def test_write_figures_refuses_an_empty_folder_too() -> None:
 def test_temporary_file_is_removed_when_writing_fails(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     def boom(src: str, dst: str) -> None:
         raise KeyboardInterrupt
+
     monkeypatch.setattr(output.os, "replace", boom)
     with pytest.raises(KeyboardInterrupt):
         output.atomic_write_bytes(tmp_path / "fig.png", b"payload")

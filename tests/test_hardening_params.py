@@ -27,14 +27,17 @@ def test_every_notebook_default_passes_its_checks() -> None:
     check_run(list(NB.values()), {})
 
 
-@pytest.mark.parametrize("name, value, match", [
-    ("seed", 99999999999999999999, r"parameter 'seed': expected <= 4294967295"),
-    ("gpt2_hidden", 1048576, r"parameter 'gpt2_hidden': expected <= 16384"),
-    ("gpt2_batch_size", 10**9, r"parameter 'gpt2_batch_size': expected <= 4096"),
-    ("resnet_image_size", 10**6, r"parameter 'resnet_image_size': expected <= 2048"),
-    ("timing_repeats", 10**9, r"parameter 'timing_repeats': expected <= 1000"),
-    ("every_k", [100], r"parameter 'every_k': expected every k smaller than the blocks"),
-])
+@pytest.mark.parametrize(
+    "name, value, match",
+    [
+        ("seed", 99999999999999999999, r"parameter 'seed': expected <= 4294967295"),
+        ("gpt2_hidden", 1048576, r"parameter 'gpt2_hidden': expected <= 16384"),
+        ("gpt2_batch_size", 10**9, r"parameter 'gpt2_batch_size': expected <= 4096"),
+        ("resnet_image_size", 10**6, r"parameter 'resnet_image_size': expected <= 2048"),
+        ("timing_repeats", 10**9, r"parameter 'timing_repeats': expected <= 1000"),
+        ("every_k", [100], r"parameter 'every_k': expected every k smaller than the blocks"),
+    ],
+)
 def test_remat_bounds(name: str, value: Any, match: str) -> None:
     with pytest.raises(ParameterError, match=match):
         _check(fig4b_remat, "05_rematerialization", **{name: value})
@@ -81,7 +84,8 @@ def test_notebook_defaults_reads_the_parameters_cell() -> None:
 
 
 def test_all_with_a_parameter_one_notebook_lacks_fails_before_running_any(
-        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     ran: list[Path] = []
     monkeypatch.setattr(runner, "run_notebook", lambda p, *a, **k: ran.append(p))
     rc = runner.main(["--all", "-p", "year_max", "2020", "--no-summary"], preflight=check_run)
@@ -107,25 +111,43 @@ def test_a_missing_notebook_is_named(capsys: pytest.CaptureFixture[str]) -> None
 
 def _tiny_notebook(path: Path) -> Path:
     cells = [
-        {"cell_type": "code", "metadata": {"tags": ["parameters"]}, "source": "# Parameters\nx = 1\n",
-         "outputs": [], "execution_count": None, "id": "p"},
-        {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None, "id": "c",
-         "source": "from memwall_lib.core.params import ParameterError\n"
-                   "if x != 1:\n    raise ParameterError(f\"parameter 'x': expected 1, got {x!r}\")\n"},
+        {
+            "cell_type": "code",
+            "metadata": {"tags": ["parameters"]},
+            "source": "# Parameters\nx = 1\n",
+            "outputs": [],
+            "execution_count": None,
+            "id": "p",
+        },
+        {
+            "cell_type": "code",
+            "metadata": {},
+            "outputs": [],
+            "execution_count": None,
+            "id": "c",
+            "source": "from memwall_lib.core.params import ParameterError\n"
+            "if x != 1:\n    raise ParameterError(f\"parameter 'x': expected 1, got {x!r}\")\n",
+        },
     ]
-    nb = {"cells": cells, "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3",
-                                                      "language": "python"}}, "nbformat": 4, "nbformat_minor": 5}
+    nb = {
+        "cells": cells,
+        "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
     path.write_text(json.dumps(nb))
     return path
 
 
-def test_a_parameter_error_inside_a_notebook_prints_one_line(tmp_path: Path, capfd: pytest.CaptureFixture[str],
-                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_parameter_error_inside_a_notebook_prints_one_line(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     pytest.importorskip("papermill")
     monkeypatch.setattr(runner, "BUILD_DIR", tmp_path)
     nb = _tiny_notebook(tmp_path / "tiny.ipynb")
-    monkeypatch.setattr(runner, "run_notebook",
-                        lambda p, prm, **k: _real_run_notebook(p, prm, output=tmp_path / "out.ipynb", **k))
+    monkeypatch.setattr(
+        runner, "run_notebook", lambda p, prm, **k: _real_run_notebook(p, prm, output=tmp_path / "out.ipynb", **k)
+    )
     rc = runner.main([str(nb), "-p", "x", "2", "--no-summary", "--no-progress"])
     out, err = capfd.readouterr()
     assert rc == 2

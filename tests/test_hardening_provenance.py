@@ -21,10 +21,21 @@ pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="git is not 
 
 
 def _git(repo: Path, *args: str) -> str:
-    return subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True, text=True,
-                          env={"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.org",
-                               "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.org",
-                               "HOME": str(repo), "PATH": "/usr/bin:/bin:/usr/local/bin"}).stdout.strip()
+    return subprocess.run(
+        ["git", *args],
+        cwd=repo,
+        check=True,
+        capture_output=True,
+        text=True,
+        env={
+            "GIT_AUTHOR_NAME": "t",
+            "GIT_AUTHOR_EMAIL": "t@example.org",
+            "GIT_COMMITTER_NAME": "t",
+            "GIT_COMMITTER_EMAIL": "t@example.org",
+            "HOME": str(repo),
+            "PATH": "/usr/bin:/bin:/usr/local/bin",
+        },
+    ).stdout.strip()
 
 
 @pytest.fixture
@@ -66,9 +77,14 @@ def test_no_creation_time_and_same_inputs_same_sidecar(tmp_path: Path) -> None:
     for run in ("a", "b"):
         fig, ax = plt.subplots()
         ax.plot([1, 2], [3, 4])
-        paths = output.write_figure(fig, "figx", parameters={"p": 1},
-                                    claims=[claims.Claim("c", "t", 1.0, 1.0, None, True, rule="manual")],
-                                    data={"x": [1]}, out_dir=tmp_path / run)
+        paths = output.write_figure(
+            fig,
+            "figx",
+            parameters={"p": 1},
+            claims=[claims.Claim("c", "t", 1.0, 1.0, None, True, rule="manual")],
+            data={"x": [1]},
+            out_dir=tmp_path / run,
+        )
         plt.close(fig)
         texts.append([paths[k].read_bytes() for k in ("json", "png", "pdf")])
     assert texts[0] == texts[1]

@@ -14,51 +14,76 @@ from memwall_lib.tables import HardwareData
 
 
 def _hw() -> HardwareData:
-    devices = pd.DataFrame({
-        "name": ["cpu96", "gpu06", "gpu12", "gpu20", "gpu24"],
-        "device_type": ["cpu", "gpu", "gpu", "gpu", "gpu"],
-        "announce_date": [dt.date(1994, 10, 1), dt.date(2006, 1, 1), dt.date(2012, 1, 1),
-                          dt.date(2020, 1, 1), dt.date(2024, 1, 1)],
-        "availability_date": [dt.date(1996, 1, 1), None, None, None, None],
-        "memory_bandwidth_GB_per_s": [np.nan, 100.0, 200.0, 1600.0, 8000.0],
-        "paper_label": ["R10000", None, "K40", "A100", None],
-        "paper_figures": [("1",), ("1",), ("1",), ("1", "2a"), ()],
-    })
-    flops = pd.DataFrame([
-        ("cpu96", "fp64", "vector", "dense", 0.0004),
-        ("gpu06", "fp32", "vector", "dense", 0.5),
-        ("gpu12", "fp32", "vector", "dense", 4.0),
-        ("gpu20", "fp32", "vector", "dense", 20.0),
-        ("gpu20", "fp16", "tensor", "dense", 300.0),
-        ("gpu20", "fp16", "tensor", "sparse", 600.0),
-        ("gpu20", "int8", "tensor", "dense", 620.0),
-        ("gpu24", "fp16", "tensor", "dense", 2000.0),
-        ("gpu24", "fp8", "tensor", "dense", 4000.0),
-    ], columns=["device", "precision", "unit", "sparsity", "peak_TFLOPS"])
-    dram = pd.DataFrame({"technology": ["GDDR3", "GDDR5", "HBM2", "HBM3E", "DDR4"],
-                         "family": ["gddr", "gddr", "hbm", "hbm", "ddr"],
-                         "date": [dt.date(2004, 1, 1), dt.date(2008, 1, 1), dt.date(2016, 1, 1),
-                                  dt.date(2024, 1, 1), dt.date(2014, 1, 1)],
-                         "bandwidth_GB_per_s": [35.0, 115.0, 720.0, 4800.0, 68.0],
-                         "reference_device": ["a", "b", "c", "d", "e"],
-                         "paper_label": ["GDDR3", "GDDR5", "HBM2", None, None]})
-    links = pd.DataFrame({"standard": ["PCIe 1.0a", "PCIe 3.0", "NVLink 1.0", "NVLink 4.0"],
-                          "family": ["pcie", "pcie", "nvlink", "nvlink"],
-                          "date": [dt.date(2003, 1, 1), dt.date(2010, 1, 1), dt.date(2016, 1, 1),
-                                   dt.date(2022, 1, 1)],
-                          "lane_rate_GT_per_s": [2.5, 8.0, 20.0, 100.0],
-                          "link_GB_per_s": [4.0, 15.75, 20.0, 25.0],
-                          "device_GB_per_s": [4.0, 15.75, 80.0, 450.0],
-                          "paper_label": ["PCIe 1.0a", "PCIe 3.0", "NVLink 1.0", "NVLink 4.0"]})
+    devices = pd.DataFrame(
+        {
+            "name": ["cpu96", "gpu06", "gpu12", "gpu20", "gpu24"],
+            "device_type": ["cpu", "gpu", "gpu", "gpu", "gpu"],
+            "announce_date": [
+                dt.date(1994, 10, 1),
+                dt.date(2006, 1, 1),
+                dt.date(2012, 1, 1),
+                dt.date(2020, 1, 1),
+                dt.date(2024, 1, 1),
+            ],
+            "availability_date": [dt.date(1996, 1, 1), None, None, None, None],
+            "memory_bandwidth_GB_per_s": [np.nan, 100.0, 200.0, 1600.0, 8000.0],
+            "paper_label": ["R10000", None, "K40", "A100", None],
+            "paper_figures": [("1",), ("1",), ("1",), ("1", "2a"), ()],
+        }
+    )
+    flops = pd.DataFrame(
+        [
+            ("cpu96", "fp64", "vector", "dense", 0.0004),
+            ("gpu06", "fp32", "vector", "dense", 0.5),
+            ("gpu12", "fp32", "vector", "dense", 4.0),
+            ("gpu20", "fp32", "vector", "dense", 20.0),
+            ("gpu20", "fp16", "tensor", "dense", 300.0),
+            ("gpu20", "fp16", "tensor", "sparse", 600.0),
+            ("gpu20", "int8", "tensor", "dense", 620.0),
+            ("gpu24", "fp16", "tensor", "dense", 2000.0),
+            ("gpu24", "fp8", "tensor", "dense", 4000.0),
+        ],
+        columns=["device", "precision", "unit", "sparsity", "peak_TFLOPS"],
+    )
+    dram = pd.DataFrame(
+        {
+            "technology": ["GDDR3", "GDDR5", "HBM2", "HBM3E", "DDR4"],
+            "family": ["gddr", "gddr", "hbm", "hbm", "ddr"],
+            "date": [
+                dt.date(2004, 1, 1),
+                dt.date(2008, 1, 1),
+                dt.date(2016, 1, 1),
+                dt.date(2024, 1, 1),
+                dt.date(2014, 1, 1),
+            ],
+            "bandwidth_GB_per_s": [35.0, 115.0, 720.0, 4800.0, 68.0],
+            "reference_device": ["a", "b", "c", "d", "e"],
+            "paper_label": ["GDDR3", "GDDR5", "HBM2", None, None],
+        }
+    )
+    links = pd.DataFrame(
+        {
+            "standard": ["PCIe 1.0a", "PCIe 3.0", "NVLink 1.0", "NVLink 4.0"],
+            "family": ["pcie", "pcie", "nvlink", "nvlink"],
+            "date": [dt.date(2003, 1, 1), dt.date(2010, 1, 1), dt.date(2016, 1, 1), dt.date(2022, 1, 1)],
+            "lane_rate_GT_per_s": [2.5, 8.0, 20.0, 100.0],
+            "link_GB_per_s": [4.0, 15.75, 20.0, 25.0],
+            "device_GB_per_s": [4.0, 15.75, 80.0, 450.0],
+            "paper_label": ["PCIe 1.0a", "PCIe 3.0", "NVLink 1.0", "NVLink 4.0"],
+        }
+    )
     return HardwareData(devices, flops, dram, links)
 
 
-@pytest.mark.parametrize("policy, expected", [
-    ("ai_peak", 300.0),          # fp16 dense tensor; not sparse, not int8
-    ("fp32_vector", 20.0),
-    ("max_dense_float", 300.0),  # no fp8 row for gpu20
-    ("max_any", 620.0),          # int8 beats sparse fp16 here
-])
+@pytest.mark.parametrize(
+    "policy, expected",
+    [
+        ("ai_peak", 300.0),  # fp16 dense tensor; not sparse, not int8
+        ("fp32_vector", 20.0),
+        ("max_dense_float", 300.0),  # no fp8 row for gpu20
+        ("max_any", 620.0),  # int8 beats sparse fp16 here
+    ],
+)
 def test_precision_policy_picks_the_right_peak(policy: str, expected: float) -> None:
     assert tables.device_peaks(_hw().peak_flops, policy).loc["gpu20", "peak_TFLOPS"] == expected
 
@@ -135,8 +160,12 @@ def test_default_conventions_are_the_authors_where_our_data_can_express_them() -
 def test_device_peaks_breaks_ties_by_precision_not_by_row_order() -> None:
     import pandas as pd
 
-    rows = [("a", "bf16", "tensor", "dense", 100.0), ("a", "fp16", "tensor", "dense", 100.0),
-            ("b", "fp32", "vector", "dense", 1.0), ("b", "fp64", "vector", "dense", 1.0)]
+    rows = [
+        ("a", "bf16", "tensor", "dense", 100.0),
+        ("a", "fp16", "tensor", "dense", 100.0),
+        ("b", "fp32", "vector", "dense", 1.0),
+        ("b", "fp64", "vector", "dense", 1.0),
+    ]
     cols = ["device", "precision", "unit", "sparsity", "peak_TFLOPS"]
     for order in (rows, rows[::-1]):
         peaks = tables.device_peaks(pd.DataFrame(order, columns=cols))

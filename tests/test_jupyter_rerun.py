@@ -13,8 +13,9 @@ check cells run.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
@@ -25,13 +26,17 @@ from memwall_lib.figures import NOTEBOOK_MODULES
 pytestmark = pytest.mark.notebook
 
 #: Notebooks run whole, and a parameter to mistype in each (with the name it should suggest).
-WHOLE = {"01_hardware_scaling": ("yaer_max = 2020", "year_max"),
-         "02_model_growth": ("yaer_max = 2020", "year_max"),
-         "04_training_memory": ("precison = 'fp32'", "precision"),
-         "06_memory_wall_by_accelerator": ("contex_len = 512", "context_len")}
+WHOLE = {
+    "01_hardware_scaling": ("yaer_max = 2020", "year_max"),
+    "02_model_growth": ("yaer_max = 2020", "year_max"),
+    "04_training_memory": ("precison = 'fp32'", "precision"),
+    "06_memory_wall_by_accelerator": ("contex_len = 512", "context_len"),
+}
 #: Notebooks whose check cell alone is re-run (the rest measures for minutes).
-CHECK_ONLY = {"03_transformer_profiling": ("repeat = 3", "repeats"),
-              "05_rematerialization": ("timing_repeat = 1", "timing_repeats")}
+CHECK_ONLY = {
+    "03_transformer_profiling": ("repeat = 3", "repeats"),
+    "05_rematerialization": ("timing_repeat = 1", "timing_repeats"),
+}
 #: Extra parameters that keep a whole run short (04: one small real cross-check, not three).
 QUICK = {"04_training_memory": {"cross_check_models": ["alexnet"]}}
 TIMEOUT = 300
@@ -44,8 +49,7 @@ class Kernel:
         self.client = client
 
     def run(self, code: str, timeout: float = TIMEOUT) -> tuple[str, str] | None:
-        reply = self.client.execute_interactive(code, store_history=True, timeout=timeout,
-                                                output_hook=lambda msg: None)
+        reply = self.client.execute_interactive(code, store_history=True, timeout=timeout, output_hook=lambda msg: None)
         content = reply["content"]
         if content["status"] == "error":
             return content["ename"], content["evalue"]

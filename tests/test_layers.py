@@ -55,7 +55,7 @@ def imported_modules(tree: ast.AST, module: str, is_package: bool) -> set[str]:
         elif isinstance(node, ast.ImportFrom):
             if node.level:
                 base = package.split(".")
-                base = base[:len(base) - (node.level - 1)]
+                base = base[: len(base) - (node.level - 1)]
                 target = ".".join(base + ([node.module] if node.module else []))
             else:
                 target = node.module or ""
@@ -80,15 +80,20 @@ def _layer_modules(layer: str) -> list[str]:
 
 def test_resolver_sees_relative_and_from_imports() -> None:
     # the check below is only as good as this resolver
-    tree = ast.parse("from .. import paper\nfrom ..core import params\nfrom .timing import x\n"
-                     "import memwall_lib.tables\ndef f():\n    from memwall_lib.figures import fig1_hardware\n")
+    tree = ast.parse(
+        "from .. import paper\nfrom ..core import params\nfrom .timing import x\n"
+        "import memwall_lib.tables\ndef f():\n    from memwall_lib.figures import fig1_hardware\n"
+    )
     assert imported_modules(tree, "memwall_lib.engines.storage", False) == {
-        "memwall_lib.paper", "memwall_lib.core.params",
-        "memwall_lib.engines.timing", "memwall_lib.tables",
-        "memwall_lib.figures.fig1_hardware"}
-    assert imported_modules(ast.parse("from . import chains\nfrom .planner import predict"),
-                            "memwall_lib.engines.remat", True) == {
-        "memwall_lib.engines.remat.chains", "memwall_lib.engines.remat.planner"}
+        "memwall_lib.paper",
+        "memwall_lib.core.params",
+        "memwall_lib.engines.timing",
+        "memwall_lib.tables",
+        "memwall_lib.figures.fig1_hardware",
+    }
+    assert imported_modules(
+        ast.parse("from . import chains\nfrom .planner import predict"), "memwall_lib.engines.remat", True
+    ) == {"memwall_lib.engines.remat.chains", "memwall_lib.engines.remat.planner"}
 
 
 def test_every_layer_has_modules() -> None:
@@ -131,8 +136,11 @@ def test_paper_is_a_literal_registry() -> None:
 def _notebook_code(nb: Path) -> list[str]:
     cells = json.loads(nb.read_text())["cells"]
     # IPython magics and shell escapes are not Python
-    return ["\n".join(line for line in "".join(c["source"]).splitlines() if not line.lstrip().startswith(("%", "!")))
-            for c in cells if c["cell_type"] == "code"]
+    return [
+        "\n".join(line for line in "".join(c["source"]).splitlines() if not line.lstrip().startswith(("%", "!")))
+        for c in cells
+        if c["cell_type"] == "code"
+    ]
 
 
 NOTEBOOKS = sorted(NOTEBOOKS_DIR.glob("*.ipynb"))
@@ -147,8 +155,7 @@ def test_notebooks_import_only_core_and_figures(nb: Path) -> None:
         except SyntaxError as exc:  # pragma: no cover - a notebook that does not parse
             pytest.fail(f"{nb.name} code cell {i} does not parse: {exc}")
         imports |= imported_modules(tree, "__main__", False)
-    bad = sorted(m for m in imports
-                 if not (_within(m, f"{PACKAGE}.core") or _within(m, f"{PACKAGE}.figures")))
+    bad = sorted(m for m in imports if not (_within(m, f"{PACKAGE}.core") or _within(m, f"{PACKAGE}.figures")))
     assert bad == [], f"{nb.name} imports {bad}"
     if nb.stem in NOTEBOOK_MODULES:  # and it uses its own figure module
         assert f"{PACKAGE}.figures.{NOTEBOOK_MODULES[nb.stem]}" in imports, sorted(imports)

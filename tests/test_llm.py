@@ -17,24 +17,55 @@ torch.set_num_threads(1)
 
 
 def tiny_llama(**kw) -> LlamaConfig:
-    args = dict(hidden_size=16, intermediate_size=24, num_hidden_layers=2, num_attention_heads=4,
-                num_key_value_heads=2, vocab_size=32, max_position_embeddings=64)
+    args = dict(
+        hidden_size=16,
+        intermediate_size=24,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        vocab_size=32,
+        max_position_embeddings=64,
+    )
     return LlamaConfig(**{**args, **kw})
 
 
 def tiny_mixtral(**kw) -> MixtralConfig:
-    args = dict(hidden_size=16, intermediate_size=24, num_hidden_layers=2, num_attention_heads=4,
-                num_key_value_heads=2, vocab_size=32, num_local_experts=4, num_experts_per_tok=2,
-                max_position_embeddings=64)
+    args = dict(
+        hidden_size=16,
+        intermediate_size=24,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        vocab_size=32,
+        num_local_experts=4,
+        num_experts_per_tok=2,
+        max_position_embeddings=64,
+    )
     return MixtralConfig(**{**args, **kw})
 
 
 def tiny_deepseek(**kw) -> DeepseekV3Config:
-    args = dict(hidden_size=16, intermediate_size=24, moe_intermediate_size=8, num_hidden_layers=3,
-                num_attention_heads=4, num_key_value_heads=4, vocab_size=32, n_routed_experts=8,
-                num_experts_per_tok=2, n_group=2, topk_group=1, first_k_dense_replace=1, n_shared_experts=1,
-                q_lora_rank=12, kv_lora_rank=8, qk_rope_head_dim=4, qk_nope_head_dim=6, v_head_dim=5,
-                max_position_embeddings=64)
+    args = dict(
+        hidden_size=16,
+        intermediate_size=24,
+        moe_intermediate_size=8,
+        num_hidden_layers=3,
+        num_attention_heads=4,
+        num_key_value_heads=4,
+        vocab_size=32,
+        n_routed_experts=8,
+        num_experts_per_tok=2,
+        n_group=2,
+        topk_group=1,
+        first_k_dense_replace=1,
+        n_shared_experts=1,
+        q_lora_rank=12,
+        kv_lora_rank=8,
+        qk_rope_head_dim=4,
+        qk_nope_head_dim=6,
+        v_head_dim=5,
+        max_position_embeddings=64,
+    )
     return DeepseekV3Config(**{**args, **kw})
 
 
@@ -43,8 +74,14 @@ FAMILIES = {
     "llama-tied-bias": tiny_llama(tie_word_embeddings=True, attention_bias=True, num_key_value_heads=1),
     "mixtral": tiny_mixtral(),
     "deepseek-v3": tiny_deepseek(),
-    "deepseek-v3-no-q-lora": tiny_deepseek(q_lora_rank=None, first_k_dense_replace=0, n_shared_experts=2,
-                                           n_routed_experts=4, n_group=1, attention_bias=True),
+    "deepseek-v3-no-q-lora": tiny_deepseek(
+        q_lora_rank=None,
+        first_k_dense_replace=0,
+        n_shared_experts=2,
+        n_routed_experts=4,
+        n_group=1,
+        attention_bias=True,
+    ),
     "gpt2": GPT2Config(n_embd=16, n_layer=2, n_head=4, vocab_size=32, n_positions=64),
 }
 
@@ -71,8 +108,7 @@ def test_moe_flops_do_not_depend_on_routing(name: str) -> None:
     cfg = FAMILIES[name]
     a = int(sum(o.matmul_flops for o in llm.pass_ops(cfg, 2, 5, 5, mla="expanded")))
     for seed in (0, 1):
-        counted = llm_models.count_hf_flops(cfg, 2, 5, device="cpu", experts_implementation="eager",
-                                            seed=seed)
+        counted = llm_models.count_hf_flops(cfg, 2, 5, device="cpu", experts_implementation="eager", seed=seed)
         assert counted["total"] == a
 
 
@@ -146,9 +182,11 @@ def test_gqa_shrinks_kv_cache_by_heads_over_kv_heads() -> None:
     assert llm.get_spec("llama3-70b").kv_elements_per_token == 2 * 8 * 128
 
 
-@pytest.mark.parametrize("cfg", [tiny_mixtral(), tiny_deepseek(), llm_models.mixtral_8x7b_config(),
-                                 llm_models.deepseek_v3_config()], ids=["mixtral", "deepseek", "mixtral-8x7b",
-                                                                        "deepseek-v3"])
+@pytest.mark.parametrize(
+    "cfg",
+    [tiny_mixtral(), tiny_deepseek(), llm_models.mixtral_8x7b_config(), llm_models.deepseek_v3_config()],
+    ids=["mixtral", "deepseek", "mixtral-8x7b", "deepseek-v3"],
+)
 def test_moe_total_and_active_params_against_hf(cfg) -> None:
     """Total = sum(p.numel()) of the HF model on meta; active = total minus the unrouted
     (E - k) experts of every MoE layer, sized from HF's own expert tensors."""
@@ -175,7 +213,7 @@ def test_published_parameter_counts() -> None:
 def test_expected_experts_touched_and_moe_weight_bytes() -> None:
     assert llm.expected_experts_touched(8, 2, 1) == pytest.approx(2)
     assert llm.expected_experts_touched(256, 8, 10_000) == pytest.approx(256)
-    assert llm.expected_experts_touched(8, 2, 3) == pytest.approx(8 * (1 - 0.75 ** 3))
+    assert llm.expected_experts_touched(8, 2, 3) == pytest.approx(8 * (1 - 0.75**3))
     spec = llm.get_spec("mixtral-8x7b")
     for batch in (1, 4):
         gate = {o.name: o for o in llm.decode_step(spec, batch, 10).ops}["expert_gate_proj"]
@@ -226,25 +264,28 @@ def test_logits_last_and_gpt2_split() -> None:
 
 
 # --------------------------------------------------------------------------- bad input
-@pytest.mark.parametrize("call, exc, match", [
-    (lambda: llm.decode_intensity("llama2-7b", 0, 10), ValueError, "batch"),
-    (lambda: llm.decode_intensity("llama2-7b", 1.5, 10), TypeError, "batch"),
-    (lambda: llm.decode_intensity("llama2-7b", 1, -1), ValueError, "context_len"),
-    (lambda: llm.prefill_intensity("llama2-7b", 1, 0), ValueError, "tokens"),
-    (lambda: llm.prefill_intensity("llama2-7b", 1, 8, precision=2), TypeError, "precision"),
-    (lambda: llm.prefill_intensity("llama2-7b", 1, 8, precision="float8"), ValueError, "dtype"),
-    (lambda: llm.decode_intensity("llama-9000", 1, 8), ValueError, "model: unknown preset 'llama-9000'"),
-    (lambda: llm.decode_intensity(42, 1, 8), TypeError, "model"),
-    (lambda: llm.decode_step("deepseek-v3", 1, 8, mla="fast"), ValueError, "mla"),
-    (lambda: llm.prefill("gpt2", 1, 8, logits="first"), ValueError, "logits"),
-    (lambda: llm.critical_batch("llama2-7b", 8, 0), ValueError, "ridge_flops_per_byte"),
-    (lambda: llm.critical_batch("llama2-7b", 8, "high"), TypeError, "ridge_flops_per_byte"),
-    (lambda: llm.critical_batch("llama2-7b", 8, 10, max_batch=0), ValueError, "max_batch"),
-    (lambda: llm.pass_ops("llama2-7b", 1, 4, 2), ValueError, "n_ctx"),
-    (lambda: llm.get_spec(transformers.BertConfig()), ValueError, "model_type 'bert'"),
-    (lambda: llm.get_spec(tiny_llama(num_key_value_heads=3)), ValueError, "n_kv_heads"),
-    (lambda: llm.get_spec(tiny_mixtral(sliding_window=16)), ValueError, "sliding_window"),
-])
+@pytest.mark.parametrize(
+    "call, exc, match",
+    [
+        (lambda: llm.decode_intensity("llama2-7b", 0, 10), ValueError, "batch"),
+        (lambda: llm.decode_intensity("llama2-7b", 1.5, 10), TypeError, "batch"),
+        (lambda: llm.decode_intensity("llama2-7b", 1, -1), ValueError, "context_len"),
+        (lambda: llm.prefill_intensity("llama2-7b", 1, 0), ValueError, "tokens"),
+        (lambda: llm.prefill_intensity("llama2-7b", 1, 8, precision=2), TypeError, "precision"),
+        (lambda: llm.prefill_intensity("llama2-7b", 1, 8, precision="float8"), ValueError, "dtype"),
+        (lambda: llm.decode_intensity("llama-9000", 1, 8), ValueError, "model: unknown preset 'llama-9000'"),
+        (lambda: llm.decode_intensity(42, 1, 8), TypeError, "model"),
+        (lambda: llm.decode_step("deepseek-v3", 1, 8, mla="fast"), ValueError, "mla"),
+        (lambda: llm.prefill("gpt2", 1, 8, logits="first"), ValueError, "logits"),
+        (lambda: llm.critical_batch("llama2-7b", 8, 0), ValueError, "ridge_flops_per_byte"),
+        (lambda: llm.critical_batch("llama2-7b", 8, "high"), TypeError, "ridge_flops_per_byte"),
+        (lambda: llm.critical_batch("llama2-7b", 8, 10, max_batch=0), ValueError, "max_batch"),
+        (lambda: llm.pass_ops("llama2-7b", 1, 4, 2), ValueError, "n_ctx"),
+        (lambda: llm.get_spec(transformers.BertConfig()), ValueError, "model_type 'bert'"),
+        (lambda: llm.get_spec(tiny_llama(num_key_value_heads=3)), ValueError, "n_kv_heads"),
+        (lambda: llm.get_spec(tiny_mixtral(sliding_window=16)), ValueError, "sliding_window"),
+    ],
+)
 def test_bad_input_names_the_argument(call, exc, match) -> None:
     with pytest.raises(exc, match=match):
         call()

@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from memwall_lib.core.params import ParameterError
-from memwall_lib.engines import builders, storage
+from memwall_lib.engines import builders, storage, training_models
 from memwall_lib.engines import training_memory as tm
 from memwall_lib.figures import fig4_memory
 from memwall_lib.tables import gpu_memory_by_year
@@ -46,8 +46,7 @@ def _tiny_gpt2(device: str, dtype: torch.dtype = torch.float32) -> tuple[nn.Modu
     from transformers import GPT2Config
 
     torch.manual_seed(0)
-    cfg = GPT2Config(n_embd=32, n_layer=2, n_head=4, n_positions=64, vocab_size=100,
-                     attn_implementation="eager")
+    cfg = GPT2Config(n_embd=32, n_layer=2, n_head=4, n_positions=64, vocab_size=100, attn_implementation="eager")
     model = builders.build_from_config(cfg, device=device, dtype=dtype).train()
     ids = torch.zeros(2, 16, dtype=torch.long, device=device)
     return model, lambda m: m(input_ids=ids, labels=ids).loss
@@ -134,12 +133,18 @@ def test_tied_weights_are_counted_once() -> None:
     # the tiny GPT-2 (h=32, 2 layers, 100 tokens, 64 positions), counted by hand; lm_head is
     # tied to the token embedding (wte) and adds nothing
     h, layers, vocab, positions = 32, 2, 100, 64
-    per_layer = (2 * h                  # ln_1 weight, bias
-                 + h * 3 * h + 3 * h    # attn.c_attn (q, k, v)
-                 + h * h + h            # attn.c_proj
-                 + 2 * h                # ln_2
-                 + h * 4 * h + 4 * h    # mlp.c_fc
-                 + 4 * h * h + h)       # mlp.c_proj
+    per_layer = (
+        2 * h  # ln_1 weight, bias
+        + h * 3 * h
+        + 3 * h  # attn.c_attn (q, k, v)
+        + h * h
+        + h  # attn.c_proj
+        + 2 * h  # ln_2
+        + h * 4 * h
+        + 4 * h  # mlp.c_fc
+        + 4 * h * h
+        + h
+    )  # mlp.c_proj
     expected = vocab * h + positions * h + layers * per_layer + 2 * h  # wte, wpe, blocks, ln_f
     assert expected == 30720
     model, _ = _tiny_gpt2("meta")
@@ -167,8 +172,8 @@ def test_both_accountings() -> None:
 
 
 def test_mixed_precision_halves_parameters_and_activations() -> None:
-    fp32 = tm.paper_model_memory("alexnet", batch_size=2, input_size=64)
-    mixed = tm.paper_model_memory("alexnet", batch_size=2, input_size=64, precision="mixed")
+    fp32 = training_models.paper_model_memory("alexnet", batch_size=2, input_size=64)
+    mixed = training_models.paper_model_memory("alexnet", batch_size=2, input_size=64, precision="mixed")
     assert mixed.parameter_bytes * 2 == fp32.parameter_bytes
     assert mixed.optimizer_bytes == fp32.optimizer_bytes + fp32.parameter_bytes  # + the fp32 master copy
     assert mixed.activation_bytes < fp32.activation_bytes
@@ -176,21 +181,25 @@ def test_mixed_precision_halves_parameters_and_activations() -> None:
 
 def test_paper_model_sizes() -> None:
     # parameter counts of the Figure 4 models (meta: instant)
-    expected = {"alexnet": 61.1e6, "vgg19": 143.7e6, "resnet152": 60.2e6, "transformer_big": 214e6,
-                "gpt2_xl": 1558e6}
+    expected = {"alexnet": 61.1e6, "vgg19": 143.7e6, "resnet152": 60.2e6, "transformer_big": 214e6, "gpt2_xl": 1558e6}
     for key, n in expected.items():
-        model, _ = tm.build_paper_model(key, batch_size=1, input_size=32)
+        model, _ = training_models.build_paper_model(key, batch_size=1, input_size=32)
         assert tm.parameter_count(model)[0] == pytest.approx(n, rel=0.01), key
 
 
 def _devices() -> pd.DataFrame:
     d = dt.date
-    rows = [("old gpu", "gpu", d(2011, 5, 1), None, 6.0), ("cpu", "cpu", d(2012, 1, 1), None, 512.0),
-            ("big gpu", "gpu", d(2013, 11, 1), d(2014, 2, 1), 12.0),
-            ("unknown", "gpu", d(2013, 1, 1), None, math.nan),
-            ("Dual-GPU board", "gpu", d(2014, 6, 1), None, 24.0), ("tpu", "tpu", d(2015, 1, 1), None, 64.0)]
-    return pd.DataFrame(rows, columns=["name", "device_type", "announce_date", "availability_date",
-                                       "memory_capacity_GiB"])
+    rows = [
+        ("old gpu", "gpu", d(2011, 5, 1), None, 6.0),
+        ("cpu", "cpu", d(2012, 1, 1), None, 512.0),
+        ("big gpu", "gpu", d(2013, 11, 1), d(2014, 2, 1), 12.0),
+        ("unknown", "gpu", d(2013, 1, 1), None, math.nan),
+        ("Dual-GPU board", "gpu", d(2014, 6, 1), None, 24.0),
+        ("tpu", "tpu", d(2015, 1, 1), None, 64.0),
+    ]
+    return pd.DataFrame(
+        rows, columns=["name", "device_type", "announce_date", "availability_date", "memory_capacity_GiB"]
+    )
 
 
 GIB_IN_GB = 2**30 / 1e9
@@ -217,7 +226,7 @@ def test_bad_input_names_the_parameter() -> None:
     with pytest.raises(ValueError, match="precision"):
         tm.parameter_bytes(nn.Linear(2, 2), "fp8")
     with pytest.raises(ValueError, match="model"):
-        tm.paper_model_memory("lenet")
+        training_models.paper_model_memory("lenet")
     with pytest.raises(ParameterError, match="batch_sizes"):
         fig4_memory.resolve_settings(["alexnet", "vgg19"], [1], "paper")
     with pytest.raises(ValueError, match="memory_capacity_GiB"):

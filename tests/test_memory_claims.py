@@ -62,8 +62,12 @@ def test_optimizer_state_from_definitions() -> None:
 
 
 def test_text_claims_verdicts() -> None:
-    claims = {c.id: c for c in fig4_text.text_claims(fig4_text.zero_table(), fig4_text.int4_table(),
-                                                      fig4_text.optimizer_table(("resnet152",)))}
+    claims = {
+        c.id: c
+        for c in fig4_text.text_claims(
+            fig4_text.zero_table(), fig4_text.int4_table(), fig4_text.optimizer_table(("resnet152",))
+        )
+    }
     zero = claims["text.zero_8x"]
     assert zero.reproduced == pytest.approx(mc.zero_reduction(64, 2)) and zero.holds
     int4 = claims["text.int4_8x"]
@@ -92,9 +96,16 @@ def test_gpu_lines_on_our_data() -> None:
     _, steps = fig4_points.read_authors_fig4(DATA_DIR / "authors_plotted.csv")
     keys = list(fig4_points.PAPER_MODELS)
     authors = fig4_points.gpu_line("authors", keys, devices, steps)
-    assert list(authors["device"]) == ["GeForce GTX 580 3GB", "GeForce GTX TITAN Black", "Tesla K40", "Tesla K40",
-                                       "Tesla K40", "Tesla P100 SXM2 16GB", "Tesla V100 SXM2 32GB",
-                                       "Tesla V100 SXM2 32GB"]
+    assert list(authors["device"]) == [
+        "GeForce GTX 580 3GB",
+        "GeForce GTX TITAN Black",
+        "Tesla K40",
+        "Tesla K40",
+        "Tesla K40",
+        "Tesla P100 SXM2 16GB",
+        "Tesla V100 SXM2 32GB",
+        "Tesla V100 SXM2 32GB",
+    ]
     assert list(authors["memory_gb"]) == pytest.approx([v * GIB / 1e9 for v in (3, 6, 12, 12, 12, 16, 32, 32)])
     largest = fig4_points.gpu_line("largest", keys, devices, steps).set_index("model")
     centre = fig4_points.gpu_line("datacenter", keys, devices, steps).set_index("model")

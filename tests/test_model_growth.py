@@ -24,8 +24,19 @@ def _models() -> pd.DataFrame:
         ("X1", dt.date(2019, 1, 1), "nlp", "transformer", 5.0, np.nan, 1e5, ()),
         ("N1", dt.date(2024, 6, 1), "nlp", "moe", 600.0, 40.0, 1e9, ()),
     ]
-    t = pd.DataFrame(rows, columns=["name", "date", "domain", "family", "parameters_total_billions",
-                                    "parameters_active_billions", "training_compute_pflops", "paper_figures"])
+    t = pd.DataFrame(
+        rows,
+        columns=[
+            "name",
+            "date",
+            "domain",
+            "family",
+            "parameters_total_billions",
+            "parameters_active_billions",
+            "training_compute_pflops",
+            "paper_figures",
+        ],
+    )
     return t
 
 
@@ -53,8 +64,14 @@ def test_paper_set_extension_and_families() -> None:
 
 
 def test_authors_values_replace_primary_ones() -> None:
-    authors = pd.DataFrame({"model": ["T1"], "authors_date": [dt.date(2017, 12, 6)],
-                            "parameters_billions": [0.2], "training_compute_pflops": [np.nan]})
+    authors = pd.DataFrame(
+        {
+            "model": ["T1"],
+            "authors_date": [dt.date(2017, 12, 6)],
+            "parameters_billions": [0.2],
+            "training_compute_pflops": [np.nan],
+        }
+    )
     t = points.model_table(_models(), points.Settings(values="authors"), authors).set_index("name")
     assert t.loc["T1", "parameters_billions"] == 0.2
     assert t.loc["T1", "compute_pflops"] == 1e4  # kept: the authors give none
@@ -64,10 +81,16 @@ def test_authors_values_replace_primary_ones() -> None:
 
 
 def test_memory_divided_by_the_divisor() -> None:
-    devices = pd.DataFrame({"name": ["G1", "G2", "G3"], "device_type": ["gpu"] * 3,
-                            "announce_date": [dt.date(2016, 1, 1), dt.date(2020, 1, 1), dt.date(2024, 1, 1)],
-                            "availability_date": [None] * 3, "memory_capacity_GiB": [12.0, 80.0, 192.0],
-                            "paper_figures": [("2a",), ("1", "2a"), ()]})
+    devices = pd.DataFrame(
+        {
+            "name": ["G1", "G2", "G3"],
+            "device_type": ["gpu"] * 3,
+            "announce_date": [dt.date(2016, 1, 1), dt.date(2020, 1, 1), dt.date(2024, 1, 1)],
+            "availability_date": [None] * 3,
+            "memory_capacity_GiB": [12.0, 80.0, 192.0],
+            "paper_figures": [("2a",), ("1", "2a"), ()],
+        }
+    )
     hw = HardwareData(devices, pd.DataFrame(), pd.DataFrame(), pd.DataFrame())
     pts = points.memory_points(hw, points.Settings(memory_divisor=4.0))
     # default (the authors' convention): the nominal "GB" number / 4 bytes per parameter
@@ -81,12 +104,19 @@ def test_memory_divided_by_the_divisor() -> None:
 
 def test_claims_follow_the_fits() -> None:
     t = points.model_table(_models(), points.Settings())
-    devices = pd.DataFrame({"name": ["G1", "G2", "G3"], "device_type": ["gpu"] * 3,
-                            "announce_date": [dt.date(2016, 1, 1), dt.date(2018, 1, 1), dt.date(2020, 1, 1)],
-                            "availability_date": [None] * 3, "memory_capacity_GiB": [12.0, 32.0, 80.0],
-                            "paper_figures": [("2a",)] * 3})
-    era = points.analyse_era(t, HardwareData(devices, pd.DataFrame(), pd.DataFrame(), pd.DataFrame()), points.Settings(),
-                     resamples=200)
+    devices = pd.DataFrame(
+        {
+            "name": ["G1", "G2", "G3"],
+            "device_type": ["gpu"] * 3,
+            "announce_date": [dt.date(2016, 1, 1), dt.date(2018, 1, 1), dt.date(2020, 1, 1)],
+            "availability_date": [None] * 3,
+            "memory_capacity_GiB": [12.0, 32.0, 80.0],
+            "paper_figures": [("2a",)] * 3,
+        }
+    )
+    era = points.analyse_era(
+        t, HardwareData(devices, pd.DataFrame(), pd.DataFrame(), pd.DataFrame()), points.Settings(), resamples=200
+    )
     claims = {c.id: c for c in mg.claims_2a(era) + mg.claims_2b(era)}
     assert claims["fig2b.transformer_compute.per_2yr"].reproduced == pytest.approx(100.0)  # 10x / yr exactly
     assert claims["fig2a.transformer_size.per_2yr"].reproduced == pytest.approx(era.size_fit.fit.per_2yr)
@@ -102,10 +132,16 @@ def test_real_authors_table_refers_to_known_models() -> None:
 
 
 def test_memory_dates_follow_the_date_rule() -> None:
-    devices = pd.DataFrame({"name": ["G1", "G2"], "device_type": ["gpu"] * 2,
-                            "announce_date": [dt.date(2017, 5, 17), dt.date(2022, 3, 22)],
-                            "availability_date": [dt.date(2018, 2, 12), None], "memory_capacity_GiB": [16.0, 80.0],
-                            "paper_figures": [("2a",), ("2a",)]})
+    devices = pd.DataFrame(
+        {
+            "name": ["G1", "G2"],
+            "device_type": ["gpu"] * 2,
+            "announce_date": [dt.date(2017, 5, 17), dt.date(2022, 3, 22)],
+            "availability_date": [dt.date(2018, 2, 12), None],
+            "memory_capacity_GiB": [16.0, 80.0],
+            "paper_figures": [("2a",), ("2a",)],
+        }
+    )
     hw = HardwareData(devices, pd.DataFrame(), pd.DataFrame(), pd.DataFrame())
     assert list(points.memory_points(hw, points.Settings())["date"]) == [dt.date(2017, 5, 17), dt.date(2022, 3, 22)]
     avail = points.memory_points(hw, points.Settings(memory_date_rule="availability"))
@@ -115,8 +151,13 @@ def test_memory_dates_follow_the_date_rule() -> None:
 
 
 def test_running_record_keeps_only_new_records() -> None:
-    t = pd.DataFrame({"name": ["a", "b", "c", "d", "e"], "year": [2017.0, 2018.0, 2018.5, 2019.0, 2019.0],
-                      "v": [1.0, 0.5, 3.0, 3.0, 9.0]})
+    t = pd.DataFrame(
+        {
+            "name": ["a", "b", "c", "d", "e"],
+            "year": [2017.0, 2018.0, 2018.5, 2019.0, 2019.0],
+            "v": [1.0, 0.5, 3.0, 3.0, 9.0],
+        }
+    )
     # b is smaller than a; d ties c's record and e beats it on the same date
     assert points.running_record(t, "v")["name"].tolist() == ["a", "c", "e"]
 
@@ -127,10 +168,13 @@ def test_default_fits_use_the_models_of_the_authors_lines() -> None:
     models = tables.load_models()
     t = points.model_table(models, points.Settings())
     plotted = tables.load_authors_plotted()
-    for panel, group in (("fig2a", points.size_points(t, points.Settings())["transformer"]),
-                         ("fig2b", points.compute_points(t, points.Settings())["transformer"])):
-        theirs = plotted[(plotted["figure"] == panel) & (plotted["kind"] == "marker")
-                         & (plotted["series"] == "transformer")]
+    for panel, group in (
+        ("fig2a", points.size_points(t, points.Settings())["transformer"]),
+        ("fig2b", points.compute_points(t, points.Settings())["transformer"]),
+    ):
+        theirs = plotted[
+            (plotted["figure"] == panel) & (plotted["kind"] == "marker") & (plotted["series"] == "transformer")
+        ]
         known = theirs["identified_as"].notna()
         names = {n.split(" | ")[0].removesuffix(" [authors' table]") for n in theirs["identified_as"][known]}
         # Fig 2(b)'s BERT is plotted at 533,000 PFLOPs, a value in no table: named by its label

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import assert_figure_files, assert_sidecar_reproduces, committed_sidecar, sidecar
 from papermill.exceptions import PapermillExecutionError
 
-from helpers import assert_figure_files, assert_sidecar_reproduces, committed_sidecar, sidecar
 from memwall_lib.core import trends
 from memwall_lib.core.paths import DATA_DIR, NOTEBOOKS_DIR
 from memwall_lib.core.runner import run_notebook
@@ -81,12 +81,18 @@ def test_changing_the_data_moves_the_claims(notebook_run, tmp_path: Path) -> Non
 
 def test_mistyped_parameter_fails_at_once(tmp_path: Path) -> None:
     with pytest.raises(PapermillExecutionError, match="unknown parameter.*'yaer_max'.*did you mean 'year_max'"):
-        run_notebook(NOTEBOOKS_DIR / f"{NB}.ipynb", {"yaer_max": 2025, "output_dir": str(tmp_path)},
-                     output=tmp_path / "out.ipynb")
+        run_notebook(
+            NOTEBOOKS_DIR / f"{NB}.ipynb",
+            {"yaer_max": 2025, "output_dir": str(tmp_path)},
+            output=tmp_path / "out.ipynb",
+        )
     assert not list(tmp_path.glob("*.json"))
 
 
 def test_bad_value_names_the_parameter(tmp_path: Path) -> None:
     with pytest.raises(PapermillExecutionError, match="'flops_policy': expected one of"):
-        run_notebook(NOTEBOOKS_DIR / f"{NB}.ipynb", {"flops_policy": "fastest", "output_dir": str(tmp_path)},
-                     output=tmp_path / "out.ipynb")
+        run_notebook(
+            NOTEBOOKS_DIR / f"{NB}.ipynb",
+            {"flops_policy": "fastest", "output_dir": str(tmp_path)},
+            output=tmp_path / "out.ipynb",
+        )

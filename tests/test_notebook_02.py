@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from helpers import assert_figure_files, assert_sidecar_reproduces, committed_sidecar, sidecar
+
 from memwall_lib.core import trends
 
 pytestmark = pytest.mark.notebook
@@ -31,9 +31,11 @@ def test_committed_figure_still_reproduces(notebook_run, name: str) -> None:
 def test_claims_are_computed_from_the_plotted_points(notebook_run) -> None:
     out = notebook_run(NB)
     a, b = _sidecar(out, FIGS[0]), _sidecar(out, FIGS[1])
-    checks = [(a, "fig2a.transformer_size.per_2yr", a["data"]["paper_era"]["size"]["transformer"]),
-              (a, "fig2a.accelerator_memory.per_2yr", a["data"]["paper_era"]["memory"]),
-              (b, "fig2b.transformer_compute.per_2yr", b["data"]["paper_era"]["compute"]["transformer"])]
+    checks = [
+        (a, "fig2a.transformer_size.per_2yr", a["data"]["paper_era"]["size"]["transformer"]),
+        (a, "fig2a.accelerator_memory.per_2yr", a["data"]["paper_era"]["memory"]),
+        (b, "fig2b.transformer_compute.per_2yr", b["data"]["paper_era"]["compute"]["transformer"]),
+    ]
     for sc, claim_id, pts in checks:
         claim = {c["id"]: c for c in sc["claims"]}[claim_id]
         fit = trends.fit_growth(np.asarray(pts["year"]), np.asarray(pts["value"]))
@@ -50,8 +52,10 @@ def test_extension_claims_exist(notebook_run) -> None:
 
 def test_frontier_claims_fit_the_running_record(notebook_run) -> None:
     out = notebook_run(NB)
-    for sc, cid, key, col in ((_sidecar(out, FIGS[0]), "fig2a.transformer_size.per_2yr", "size", "size"),
-                              (_sidecar(out, FIGS[1]), "fig2b.transformer_compute.per_2yr", "compute", "compute")):
+    for sc, cid, key, col in (
+        (_sidecar(out, FIGS[0]), "fig2a.transformer_size.per_2yr", "size", "size"),
+        (_sidecar(out, FIGS[1]), "fig2b.transformer_compute.per_2yr", "compute", "compute"),
+    ):
         ext = sc["data"]["extension"]
         record = ext["running_record"][key]["name"]
         pts = ext[col]["transformer"]

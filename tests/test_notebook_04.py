@@ -7,12 +7,12 @@ import statistics
 from pathlib import Path
 
 import pytest
+from helpers import assert_figure_files, assert_numbers_close, committed_sidecar, sidecar
 from papermill.exceptions import PapermillExecutionError
 
-from helpers import assert_figure_files, assert_numbers_close, committed_sidecar, sidecar
 from memwall_lib.core.paths import NOTEBOOKS_DIR
 from memwall_lib.core.runner import run_notebook
-from memwall_lib.engines.training_memory import PAPER_MODELS
+from memwall_lib.engines.training_models import PAPER_MODELS
 
 pytestmark = pytest.mark.notebook
 NB = "04_training_memory"
@@ -34,8 +34,7 @@ def test_writes_files_and_sidecar_contract(notebook_run) -> None:
         assert list(data[conv]) == list(PAPER_MODELS)
         for key, parts in data[conv].items():
             assert set(parts) == PARTS, key
-            assert parts["total_gb"] == pytest.approx(
-                sum(v for k, v in parts.items() if k != "total_gb"), rel=1e-12)
+            assert parts["total_gb"] == pytest.approx(sum(v for k, v in parts.items() if k != "total_gb"), rel=1e-12)
             if conv == "paper_convention":
                 assert parts["gradients_gb"] == 0
     assert set(data["gpu_memory"]) == {"model", "year", "memory_gb", "device", "candidates"}
@@ -49,13 +48,18 @@ def test_writes_files_and_sidecar_contract(notebook_run) -> None:
         assert c["needs_reason"] == flagged, key
         assert ("reason" in c) == bool(flagged), key
         assert c["ratio"]["feature_maps"] == pytest.approx(
-            c["ours_gb"]["feature_maps"] / c["authors_gb"]["feature_maps"], rel=1e-12)
+            c["ours_gb"]["feature_maps"] / c["authors_gb"]["feature_maps"], rel=1e-12
+        )
     # the authors' bars are GiB: our parameters match them read as GiB, not as GB
     unit = comp["unit_check"]
     assert abs(unit["median_ratio_if_GiB"] - 1) < abs(unit["median_ratio_if_GB"] - 1)
     text_ids = {c["id"] for c in _sidecar(out)["claims"] if c["id"].startswith("text.")}
-    assert text_ids == {"text.zero_8x", "text.int4_8x", "text.second_order_3to4x.shampoo",
-                        "text.second_order_3to4x.adahessian"}
+    assert text_ids == {
+        "text.zero_8x",
+        "text.int4_8x",
+        "text.second_order_3to4x.shampoo",
+        "text.second_order_3to4x.adahessian",
+    }
 
 
 def test_committed_accounting_reproduces(notebook_run) -> None:
@@ -86,7 +90,8 @@ def test_claims_are_computed_from_the_data(notebook_run) -> None:
         assert close["holds"] == (below["holds"] and close["reproduced"] >= 1 / 3)
     authors = data["authors_comparison"]["models"]
     assert claims["fig4.close_to_gpu_memory.paper_convention"]["paper"] == pytest.approx(
-        min(authors[k]["authors_gb"]["total"] / gpu[k] for k in authors), rel=1e-9)
+        min(authors[k]["authors_gb"]["total"] / gpu[k] for k in authors), rel=1e-9
+    )
     ratios = [data["full"][k]["total_gb"] / data["paper_convention"][k]["total_gb"] for k in data["full"]]
     assert len(ratios) == len(data["models"])
     ratio = claims["fig4.full_vs_paper_convention"]
@@ -96,8 +101,9 @@ def test_claims_are_computed_from_the_data(notebook_run) -> None:
 
 def test_other_settings_change_the_numbers(notebook_run) -> None:
     base = _sidecar(notebook_run(NB, **QUICK))["data"]["full"]["gpt2_xl"]
-    mixed = _sidecar(notebook_run(NB, models=["gpt2_xl"], batch_sizes=[2], precision="mixed",
-                                  cross_check_models=[]))["data"]["full"]["gpt2_xl"]
+    mixed = _sidecar(notebook_run(NB, models=["gpt2_xl"], batch_sizes=[2], precision="mixed", cross_check_models=[]))[
+        "data"
+    ]["full"]["gpt2_xl"]
     assert mixed["parameters_gb"] == pytest.approx(base["parameters_gb"] / 2)
     assert mixed["activations_gb"] < 2 * base["activations_gb"]  # twice the batch, half the bytes
 
@@ -117,9 +123,15 @@ def test_gpu_line_and_mask_target_options(notebook_run) -> None:
 
 def test_bad_value_names_the_parameter(tmp_path: Path) -> None:
     with pytest.raises(PapermillExecutionError, match="'batch_sizes': expected 2 values"):
-        run_notebook(NOTEBOOKS_DIR / f"{NB}.ipynb", {"models": ["alexnet", "vgg19"], "batch_sizes": [1],
-                                                     "output_dir": str(tmp_path)}, output=tmp_path / "out.ipynb")
+        run_notebook(
+            NOTEBOOKS_DIR / f"{NB}.ipynb",
+            {"models": ["alexnet", "vgg19"], "batch_sizes": [1], "output_dir": str(tmp_path)},
+            output=tmp_path / "out.ipynb",
+        )
     assert not list(tmp_path.glob("*.json"))
     with pytest.raises(PapermillExecutionError, match="'variants': unknown 'alexnet:1998'"):
-        run_notebook(NOTEBOOKS_DIR / f"{NB}.ipynb", {"variants": ["alexnet:1998"], "output_dir": str(tmp_path)},
-                     output=tmp_path / "out2.ipynb")
+        run_notebook(
+            NOTEBOOKS_DIR / f"{NB}.ipynb",
+            {"variants": ["alexnet:1998"], "output_dir": str(tmp_path)},
+            output=tmp_path / "out2.ipynb",
+        )

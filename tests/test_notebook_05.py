@@ -7,10 +7,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
+from helpers import assert_figure_files, sidecar
 from papermill.exceptions import PapermillExecutionError
 
-from helpers import assert_figure_files, sidecar
 from memwall_lib.core.paths import NOTEBOOKS_DIR
 from memwall_lib.core.runner import run_notebook
 from memwall_lib.engines import remat
@@ -20,11 +19,23 @@ from memwall_lib.figures import fig4b_remat
 pytestmark = pytest.mark.notebook
 NB = "05_rematerialization"
 FIG = "fig4b_rematerialization"
-QUICK = dict(gpt2_layers=4, gpt2_hidden=64, gpt2_heads=4, gpt2_tokens=32, resnet_image_size=32,
-             every_k=[2], n_spread=1, resolution=100, timing_repeats=1)
+QUICK = dict(
+    gpt2_layers=4,
+    gpt2_hidden=64,
+    gpt2_heads=4,
+    gpt2_tokens=32,
+    resnet_image_size=32,
+    every_k=[2],
+    n_spread=1,
+    resolution=100,
+    timing_repeats=1,
+)
 KINDS = {"none", "every block", "every k", "sqrt(n)", "block frontier", "operator frontier", *POLICIES}
-CLAIMS = (("fig4b.reduction_at_20pct", "block", "overhead"), ("fig4b.operator_at_20pct_flops", "operator", "overhead"),
-          ("fig4b.operator_at_20pct_time", "operator", "time_overhead"))
+CLAIMS = (
+    ("fig4b.reduction_at_20pct", "block", "overhead"),
+    ("fig4b.operator_at_20pct_flops", "operator", "overhead"),
+    ("fig4b.operator_at_20pct_time", "operator", "time_overhead"),
+)
 
 
 @pytest.fixture(scope="module")
@@ -54,21 +65,27 @@ def test_claims_are_computed_from_the_measurements(quick: Path) -> None:
         d = sc["data"][chain]
         ms = d["measurements"]
         for cid, level, key in CLAIMS:
-            ok = [m for m in ms if m["kind"] == "none" or (m["level"] == level and m[key] is not None
-                                                           and m[key] <= limit + 1e-12)]
+            ok = [
+                m
+                for m in ms
+                if m["kind"] == "none" or (m["level"] == level and m[key] is not None and m[key] <= limit + 1e-12)
+            ]
             best = min(m["peak_bytes"] for m in ok)
             claim = claims[f"{cid}.{chain}"]
             assert claim["reproduced"] == pytest.approx(d["reference_peak_bytes"] / best, rel=1e-12)
             assert claim["paper"] == fig4b_remat.PAPER_REDUCTION
-            assert claim["holds"] == (claim["reproduced"] >= fig4b_remat.REDUCTION_TOLERANCE * fig4b_remat.PAPER_REDUCTION)
+            assert claim["holds"] == (
+                claim["reproduced"] >= fig4b_remat.REDUCTION_TOLERANCE * fig4b_remat.PAPER_REDUCTION
+            )
         by = "best_operator_by_flops"
         assert d[by]["reduction"] == claims[f"fig4b.operator_at_20pct_flops.{chain}"]["reproduced"]
-        assert (f"{d[by]['time_overhead']:+.0%}" in claims[f"fig4b.operator_at_20pct_flops.{chain}"]["note"])
+        assert f"{d[by]['time_overhead']:+.0%}" in claims[f"fig4b.operator_at_20pct_flops.{chain}"]["note"]
 
 
 def test_compile_anchor_rows_say_whether_they_are_valid(notebook_run) -> None:
-    out = notebook_run(NB, **{**QUICK, "chains": ["gpt2"], "gpt2_layers": 1, "compile_anchor": True,
-                              "compile_budgets": [1.0, 0.3]})
+    out = notebook_run(
+        NB, **{**QUICK, "chains": ["gpt2"], "gpt2_layers": 1, "compile_anchor": True, "compile_budgets": [1.0, 0.3]}
+    )
     anchor = sidecar(out, FIG)["data"]["gpt2"]["compile_anchor"]
     if anchor["note"].startswith("torch.compile could not run"):
         pytest.skip(anchor["note"])
@@ -80,5 +97,6 @@ def test_compile_anchor_rows_say_whether_they_are_valid(notebook_run) -> None:
 
 def test_bad_value_names_the_parameter(tmp_path: Path) -> None:
     with pytest.raises(PapermillExecutionError, match="'device': expected one of"):
-        run_notebook(NOTEBOOKS_DIR / f"{NB}.ipynb", {"device": "tpu", "output_dir": str(tmp_path)},
-                     output=tmp_path / "out.ipynb")
+        run_notebook(
+            NOTEBOOKS_DIR / f"{NB}.ipynb", {"device": "tpu", "output_dir": str(tmp_path)}, output=tmp_path / "out.ipynb"
+        )

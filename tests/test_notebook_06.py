@@ -7,9 +7,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import assert_figure_files, assert_sidecar_reproduces, committed_sidecar, sidecar
 from papermill.exceptions import PapermillExecutionError
 
-from helpers import assert_figure_files, assert_sidecar_reproduces, committed_sidecar, sidecar
 from memwall_lib.core import trends
 from memwall_lib.core.paths import NOTEBOOKS_DIR
 from memwall_lib.core.runner import run_notebook
@@ -36,8 +36,11 @@ def test_claims_are_computed_from_the_plotted_points(notebook_run) -> None:
     years, ridge = np.asarray(acc["year"])[has], np.asarray(acc["ridge"], dtype=object)[has].astype(float)
     fit = trends.fit_growth(years, ridge)  # years are rounded to 4 decimals in the sidecar
     assert claims["fig5.ridge.per_2yr"]["reproduced"] == pytest.approx(fit.per_2yr, rel=1e-4)
-    b1 = [i for i, (ph, b) in enumerate(zip(sc["data"]["intensities"]["phase"], sc["data"]["intensities"]["batch"]))
-          if ph == "decode" and b == 1]
+    b1 = [
+        i
+        for i, (ph, b) in enumerate(zip(sc["data"]["intensities"]["phase"], sc["data"]["intensities"]["batch"]))
+        if ph == "decode" and b == 1
+    ]
     top = max(sc["data"]["intensities"]["intensity"][i] for i in b1)
     n_bound = int((ridge > top).sum())
     assert claims["fig5.decode_b1_memory_bound"]["reproduced"] == f"{n_bound} of {len(ridge)}"
@@ -57,12 +60,18 @@ def test_parameters_move_the_figure(notebook_run) -> None:
 
 def test_mistyped_parameter_fails_at_once(tmp_path: Path) -> None:
     with pytest.raises(PapermillExecutionError, match="unknown parameter.*'contex_len'.*did you mean 'context_len'"):
-        run_notebook(NOTEBOOKS_DIR / f"{NB}.ipynb", {"contex_len": 512, "output_dir": str(tmp_path)},
-                     output=tmp_path / "out.ipynb")
+        run_notebook(
+            NOTEBOOKS_DIR / f"{NB}.ipynb",
+            {"contex_len": 512, "output_dir": str(tmp_path)},
+            output=tmp_path / "out.ipynb",
+        )
     assert not list(tmp_path.glob("*.json"))
 
 
 def test_bad_value_names_the_parameter(tmp_path: Path) -> None:
     with pytest.raises(PapermillExecutionError, match="'batch_sizes': must include 1"):
-        run_notebook(NOTEBOOKS_DIR / f"{NB}.ipynb", {"batch_sizes": [8, 64], "output_dir": str(tmp_path)},
-                     output=tmp_path / "out.ipynb")
+        run_notebook(
+            NOTEBOOKS_DIR / f"{NB}.ipynb",
+            {"batch_sizes": [8, 64], "output_dir": str(tmp_path)},
+            output=tmp_path / "out.ipynb",
+        )

@@ -20,8 +20,17 @@ SPEC = {
 
 
 def _ns(tmp_path: Path, **over):
-    ns = {"year_max": 2023, "policy": "a", "ratio": 1, "flag": True, "lengths": [128, 256],
-          "output_dir": str(tmp_path / "out"), "__name__": "__main__", "In": [], "Path": Path}
+    ns = {
+        "year_max": 2023,
+        "policy": "a",
+        "ratio": 1,
+        "flag": True,
+        "lengths": [128, 256],
+        "output_dir": str(tmp_path / "out"),
+        "__name__": "__main__",
+        "In": [],
+        "Path": Path,
+    }
     ns.update(over)
     return ns
 
@@ -37,16 +46,19 @@ def test_mistyped_name_is_caught_with_a_suggestion(tmp_path: Path) -> None:
         check_parameters(_ns(tmp_path, yaer_max=2025), SPEC)
 
 
-@pytest.mark.parametrize("name, value, match", [
-    ("year_max", "2025", "'year_max': expected an integer"),
-    ("year_max", 1800, "'year_max': expected >= 1990"),
-    ("policy", "c", r"'policy': expected one of \['a', 'b'\]"),
-    ("flag", 1, "'flag': expected True or False"),
-    ("lengths", 128, "'lengths': expected a list"),
-    ("lengths", [128, -1], r"'lengths\[1\]': expected >= 1"),
-    ("lengths", [], "at least 1 item"),
-    ("ratio", "x", "'ratio': expected a number"),
-])
+@pytest.mark.parametrize(
+    "name, value, match",
+    [
+        ("year_max", "2025", "'year_max': expected an integer"),
+        ("year_max", 1800, "'year_max': expected >= 1990"),
+        ("policy", "c", r"'policy': expected one of \['a', 'b'\]"),
+        ("flag", 1, "'flag': expected True or False"),
+        ("lengths", 128, "'lengths': expected a list"),
+        ("lengths", [128, -1], r"'lengths\[1\]': expected >= 1"),
+        ("lengths", [], "at least 1 item"),
+        ("ratio", "x", "'ratio': expected a number"),
+    ],
+)
 def test_bad_values_name_the_parameter(tmp_path: Path, name, value, match) -> None:
     with pytest.raises(ParameterError, match=match):
         check_parameters(_ns(tmp_path, **{name: value}), SPEC)
@@ -66,29 +78,47 @@ def test_missing_input_folder(tmp_path: Path) -> None:
 
 
 def test_relations_across_parameters(tmp_path: Path) -> None:
-    ns = {"year_min": 2020, "year_max": 2010, "extension": True, "extension_year_max": 2025,
-          "flops_policy": "ai_peak", "device_set": "paper", "date_rule": "announce",
-          "dram_convention": "generation", "interconnect_metric": "device",
-          "interconnect_families": ["pcie"], "data_dir": "data", "output_dir": str(tmp_path)}
+    ns = {
+        "year_min": 2020,
+        "year_max": 2010,
+        "extension": True,
+        "extension_year_max": 2025,
+        "flops_policy": "ai_peak",
+        "device_set": "paper",
+        "date_rule": "announce",
+        "dram_convention": "generation",
+        "interconnect_metric": "device",
+        "interconnect_families": ["pcie"],
+        "data_dir": "data",
+        "output_dir": str(tmp_path),
+    }
     with pytest.raises(ParameterError, match="year_min < year_max"):
         check_parameters(ns, fig1_hardware.PARAMETERS, fig1_hardware.RELATIONS)
 
 
 # --------------------------------------------------------------------------- in a kernel: the In history
-PARAMS_CELL = ("# Parameters (papermill overrides these)\nyear_max = 2023\npolicy = 'a'\nratio = 1\n"
-               "flag = True\nlengths = [128, 256]\noutput_dir = 'out'\n")
+PARAMS_CELL = (
+    "# Parameters (papermill overrides these)\nyear_max = 2023\npolicy = 'a'\nratio = 1\n"
+    "flag = True\nlengths = [128, 256]\noutput_dir = 'out'\n"
+)
 
 
 def test_assigned_names() -> None:
-    assert assigned_names("a = 1\nb: int = 2\nc = d = 3\ne, (f, g) = 1, (2, 3)\nh += 1\nprint(z)\n") == \
-        set("abcdefgh")
+    assert assigned_names("a = 1\nb: int = 2\nc = d = 3\ne, (f, g) = 1, (2, 3)\nh += 1\nprint(z)\n") == set("abcdefgh")
     assert assigned_names("def (") == set()
 
 
 def test_parameter_cell_names_reads_the_parameters_cells_of_the_history() -> None:
     history = ["", PARAMS_CELL, "# Parameters\nyear_max = 2025\nextra = 1\n", "x = 5\n# Parameters\ny = 1"]
-    assert parameter_cell_names({"In": history}) == {"year_max", "policy", "ratio", "flag", "lengths",
-                                                     "output_dir", "extra"}
+    assert parameter_cell_names({"In": history}) == {
+        "year_max",
+        "policy",
+        "ratio",
+        "flag",
+        "lengths",
+        "output_dir",
+        "extra",
+    }
     assert parameter_cell_names({"In": ["", "x = 1"]}) is None  # no parameters cell ran
     assert parameter_cell_names({}) is None  # not in a kernel
 

@@ -7,12 +7,19 @@ import random
 
 import pytest
 import torch
-
 from helpers import all_schedules, brute_force_optimum
+
 from memwall_lib.core.params import ParameterError, check_parameters
 from memwall_lib.engines import remat
-from memwall_lib.engines.remat.operator_study import (MATMUL_OPS, POLICIES, WEIGHT_MATMUL_OPS, ChainStudy,
-                                                      frontier_subset, policy_plan, study_chain)
+from memwall_lib.engines.remat.operator_study import (
+    MATMUL_OPS,
+    POLICIES,
+    WEIGHT_MATMUL_OPS,
+    ChainStudy,
+    frontier_subset,
+    policy_plan,
+    study_chain,
+)
 from memwall_lib.figures import fig4b_remat
 
 
@@ -138,25 +145,29 @@ def gpt2_study() -> ChainStudy:
 def test_study_measures_both_levels_policies_and_claims(gpt2_study: ChainStudy) -> None:
     s = gpt2_study
     kinds = {p.kind for p in s.points}
-    assert {"none", "every block", "every k", "sqrt(n)", "block frontier", "operator frontier",
-            *POLICIES} <= kinds
+    assert {"none", "every block", "every k", "sqrt(n)", "block frontier", "operator frontier", *POLICIES} <= kinds
     assert all(p.m.grads_equal for p in s.points)
     for p in s.points:
         assert p.m.extra_flops == pytest.approx(p.m.predicted_extra_flops, rel=1e-9, abs=0.5), p.m.label
         assert p.m.peak_bytes == pytest.approx(p.m.predicted_peak_bytes, rel=0.15), p.m.label
         assert p.level == ("operator" if p.kind in ("operator frontier", *POLICIES) else "block")
-        assert p.timed == (p.kind != "none" and (p is s.best("block", 0.2)[1]
-                                                 or (p.level == "operator" and p.m.overhead <= 0.2)))
+        assert p.timed == (
+            p.kind != "none" and (p is s.best("block", 0.2)[1] or (p.level == "operator" and p.m.overhead <= 0.2))
+        )
     assert s.points[0].kind == "none" and s.points[0].m.peak_bytes == s.ref_peak_bytes
     # the frontiers are exact: operator level is never worse than block level at any FLOP budget
     for peak, extra in s.frontiers["block"]:
         assert min(b for b, f in s.frontiers["operator"] if f <= extra) <= peak
     claims = {c.id: c for c in fig4b_remat.figure4b_claims([s], 0.2)}
-    assert set(claims) == {f"{c}.gpt2" for c in ("fig4b.reduction_at_20pct", "fig4b.operator_at_20pct_flops",
-                                                  "fig4b.operator_at_20pct_time")}
-    for cid, level, by in (("fig4b.reduction_at_20pct", "block", "flops"),
-                           ("fig4b.operator_at_20pct_flops", "operator", "flops"),
-                           ("fig4b.operator_at_20pct_time", "operator", "time")):
+    assert set(claims) == {
+        f"{c}.gpt2"
+        for c in ("fig4b.reduction_at_20pct", "fig4b.operator_at_20pct_flops", "fig4b.operator_at_20pct_time")
+    }
+    for cid, level, by in (
+        ("fig4b.reduction_at_20pct", "block", "flops"),
+        ("fig4b.operator_at_20pct_flops", "operator", "flops"),
+        ("fig4b.operator_at_20pct_time", "operator", "time"),
+    ):
         red, best = s.best(level, 0.2, by)
         c = claims[f"{cid}.gpt2"]
         assert c.reproduced == red == s.ref_peak_bytes / best.m.peak_bytes and c.holds == (red >= 4.0)
@@ -196,7 +207,7 @@ def test_tracker_counts_live_forward_tensors() -> None:
     tracker = remat.tracker_class()()
     a = torch.randn(256, 256, requires_grad=True)
     with tracker:
-        b = (a @ a).relu()      # relu saves its output b; the matmul result is a temporary
+        b = (a @ a).relu()  # relu saves its output b; the matmul result is a temporary
         c = b.sum()
         c.backward()
     assert tracker.peak_act >= 256 * 256 * 4
@@ -205,10 +216,27 @@ def test_tracker_counts_live_forward_tensors() -> None:
 
 
 #: Notebook 05's default parameters (a valid namespace for check_parameters).
-NB05 = dict(chains=["gpt2", "resnet152"], gpt2_layers=12, gpt2_hidden=256, gpt2_heads=4, gpt2_tokens=128,
-            gpt2_batch_size=2, resnet_image_size=96, resnet_batch_size=2, every_k=[2], resolution=1000,
-            n_spread=2, measure_all_frontier=False, timing_repeats=2, compile_anchor=False,
-            compile_budgets=[1.0, 0.5], threads=1, max_overhead=0.2, device="cpu", seed=0)
+NB05 = dict(
+    chains=["gpt2", "resnet152"],
+    gpt2_layers=12,
+    gpt2_hidden=256,
+    gpt2_heads=4,
+    gpt2_tokens=128,
+    gpt2_batch_size=2,
+    resnet_image_size=96,
+    resnet_batch_size=2,
+    every_k=[2],
+    resolution=1000,
+    n_spread=2,
+    measure_all_frontier=False,
+    timing_repeats=2,
+    compile_anchor=False,
+    compile_budgets=[1.0, 0.5],
+    threads=1,
+    max_overhead=0.2,
+    device="cpu",
+    seed=0,
+)
 
 
 def test_bad_parameters_name_the_parameter(tmp_path) -> None:

@@ -11,9 +11,23 @@ import pytest
 import torch
 
 from memwall_lib.engines import remat
-from memwall_lib.engines.remat.operator import BlockOps, OpChainProfile, OpPlan, OpRecord, predict_plan, profile_blocks, segment_cost
-from memwall_lib.engines.remat.operator_plan import (all_plans, best_within, brute_force_optimum, frontier, plan_for_budget,
-                                             plan_none)
+from memwall_lib.engines.remat.operator import (
+    BlockOps,
+    OpChainProfile,
+    OpPlan,
+    OpRecord,
+    predict_plan,
+    profile_blocks,
+    segment_cost,
+)
+from memwall_lib.engines.remat.operator_plan import (
+    all_plans,
+    best_within,
+    brute_force_optimum,
+    frontier,
+    plan_for_budget,
+    plan_none,
+)
 from memwall_lib.engines.remat.operator_run import measure_plan, profile_chain_ops, reference_run
 
 torch.set_num_threads(1)
@@ -31,10 +45,24 @@ def _synthetic(n: int, rng: random.Random) -> OpChainProfile:
         ops, saved = [], {}
         for j in range(rng.randint(1, 3)):
             kind = rng.random()
-            ops.append(OpRecord(f"op{j}", float(rng.randint(0, 9)), rng.randint(1, 8), (j + 1,),
-                                random=kind < 0.15, cacheable=kind >= 0.15))
-            ops[-1] = OpRecord(ops[-1].name, ops[-1].flops, ops[-1].out_bytes, ops[-1].out_keys, ops[-1].random,
-                               ops[-1].cacheable and ops[-1].flops > 0)
+            ops.append(
+                OpRecord(
+                    f"op{j}",
+                    float(rng.randint(0, 9)),
+                    rng.randint(1, 8),
+                    (j + 1,),
+                    random=kind < 0.15,
+                    cacheable=kind >= 0.15,
+                )
+            )
+            ops[-1] = OpRecord(
+                ops[-1].name,
+                ops[-1].flops,
+                ops[-1].out_bytes,
+                ops[-1].out_keys,
+                ops[-1].random,
+                ops[-1].cacheable and ops[-1].flops > 0,
+            )
             if rng.random() < 0.6:
                 saved[j + 1] = ops[-1].out_bytes
         if rng.random() < 0.5:
@@ -133,8 +161,15 @@ def test_executed_plans_give_equal_gradients_and_predicted_costs(which: str, req
     assert len(points) >= 3
     plans = [p for *_, p in points]
     # plus a hand-made plan: every block its own checkpointed segment, every cacheable op kept
-    keep_all = tuple((b, b, True, frozenset((b, j) for j, op in enumerate(prof.blocks[b].ops[:prof.blocks[b].stop or 0])
-                                           if op.cacheable)) for b in range(len(prof)))
+    keep_all = tuple(
+        (
+            b,
+            b,
+            True,
+            frozenset((b, j) for j, op in enumerate(prof.blocks[b].ops[: prof.blocks[b].stop or 0]) if op.cacheable),
+        )
+        for b in range(len(prof))
+    )
     plans.append(OpPlan(keep_all, "keep every matmul"))
     assert any(p.n_kept for p in plans)
     for plan in plans:
@@ -244,8 +279,9 @@ def test_tracker_counts_outputs_cached_by_selective_checkpointing() -> None:
     chain = _chain("tiny")
     prof = profile_chain_ops(chain)
     n = len(prof)
-    keep = frozenset((b, j) for b in range(n) for j, op in enumerate(prof.blocks[b].ops[:prof.blocks[b].stop])
-                     if op.cacheable)
+    keep = frozenset(
+        (b, j) for b in range(n) for j, op in enumerate(prof.blocks[b].ops[: prof.blocks[b].stop]) if op.cacheable
+    )
     live = []
     for k in (frozenset(), keep):
         tracker = remat.tracker_class()()

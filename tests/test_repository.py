@@ -76,11 +76,16 @@ def test_notebook_cells_have_ids(nb: Path) -> None:
 def test_notebook_has_a_parameters_cell_then_a_check(nb: Path) -> None:
     book = json.loads(nb.read_text())
     code = [c for c in book["cells"] if c["cell_type"] == "code"]
-    assert "parameters" in code[0].get("metadata", {}).get("tags", []), f"{nb.name}: first code cell must be tagged 'parameters'"
+    assert "parameters" in code[0].get("metadata", {}).get("tags", []), (
+        f"{nb.name}: first code cell must be tagged 'parameters'"
+    )
     # the check reads the parameters cells' names from the kernel's history by this first line
-    assert "".join(code[0]["source"]).startswith(PARAMETERS_CELL_MARKER), \
+    assert "".join(code[0]["source"]).startswith(PARAMETERS_CELL_MARKER), (
         f"{nb.name}: the parameters cell must start with {PARAMETERS_CELL_MARKER!r}"
-    assert "check_parameters(globals()" in "".join(code[1]["source"]), f"{nb.name}: second code cell must check the parameters"
+    )
+    assert "check_parameters(globals()" in "".join(code[1]["source"]), (
+        f"{nb.name}: second code cell must check the parameters"
+    )
     assert book["metadata"]["kernelspec"]["name"] == "memwall"
 
 
@@ -92,7 +97,9 @@ def test_environment_yml_matches_pyproject() -> None:
     py, conda = _pyproject_requirements(), _conda_requirements()
     assert set(py) == set(conda), f"packages differ: {sorted(set(py) ^ set(conda))}"
     for name, req in py.items():
-        assert str(req.specifier) == str(conda[name]), f"{name}: pyproject {req.specifier} vs environment.yml {conda[name]}"
+        assert str(req.specifier) == str(conda[name]), (
+            f"{name}: pyproject {req.specifier} vs environment.yml {conda[name]}"
+        )
 
 
 def test_lock_file_pins_every_dependency_within_its_bounds() -> None:

@@ -10,11 +10,30 @@ import pytest
 from memwall_lib.engines import transformer as tfm
 
 #: d=8, 2 heads (dh=4), FFN 16, 1 layer: small enough to write every term out.
-TINY_ENC = tfm.TransformerSpec("tiny-enc", "encoder", n_layers=1, d_model=8, n_heads=2, d_ff=16,
-                               vocab_size=10, max_positions=32, type_vocab_size=2, pooler=True,
-                               embedding_layernorm=True)
-TINY_DEC = tfm.TransformerSpec("tiny-dec", "decoder", n_layers=1, d_model=8, n_heads=2, d_ff=16,
-                               vocab_size=10, max_positions=32, final_layernorm=True)
+TINY_ENC = tfm.TransformerSpec(
+    "tiny-enc",
+    "encoder",
+    n_layers=1,
+    d_model=8,
+    n_heads=2,
+    d_ff=16,
+    vocab_size=10,
+    max_positions=32,
+    type_vocab_size=2,
+    pooler=True,
+    embedding_layernorm=True,
+)
+TINY_DEC = tfm.TransformerSpec(
+    "tiny-dec",
+    "decoder",
+    n_layers=1,
+    d_model=8,
+    n_heads=2,
+    d_ff=16,
+    vocab_size=10,
+    max_positions=32,
+    final_layernorm=True,
+)
 
 
 def _ops(p: tfm.Profile) -> dict[str, tfm.OpCount]:
@@ -38,8 +57,20 @@ def test_encoder_by_hand() -> None:
     assert ops["gelu"].flops == 8 * l * f and ops["gelu"].bytes == 2 * l * f
     assert ops["layernorm"].calls == 2 and ops["layernorm"].bytes == 2 * (2 * l * d + 2 * d)
     assert ops["residual_add"].bytes == 2 * 3 * l * d and ops["residual_add"].flops == 2 * l * d
-    assert set(ops) == {"q_proj", "k_proj", "v_proj", "qk_matmul", "softmax", "sv_matmul", "out_proj",
-                        "residual_add", "layernorm", "ffn1", "gelu", "ffn2"}
+    assert set(ops) == {
+        "q_proj",
+        "k_proj",
+        "v_proj",
+        "qk_matmul",
+        "softmax",
+        "sv_matmul",
+        "out_proj",
+        "residual_add",
+        "layernorm",
+        "ffn1",
+        "gelu",
+        "ffn2",
+    }
 
 
 def test_precision_scales_bytes_not_flops() -> None:
@@ -74,9 +105,29 @@ def test_decoder_closed_form_equals_step_by_step() -> None:
             first = max(prompt, 1)
             steps = [tfm.profile(TINY_DEC, first, prompt_len=prompt, **opts)]
             for t in range(first + 1, 18):
-                steps.append(tfm.Profile(TINY_DEC, t, 0, 1, tfm.SURVEY_8BIT, False, False, 1, tuple(
-                    tfm._pass_ops(TINY_DEC, 1, t, tfm.SURVEY_8BIT, 1, opts.get("include_embeddings", False),
-                                  opts.get("include_head", False)))))
+                steps.append(
+                    tfm.Profile(
+                        TINY_DEC,
+                        t,
+                        0,
+                        1,
+                        tfm.SURVEY_8BIT,
+                        False,
+                        False,
+                        1,
+                        tuple(
+                            tfm._pass_ops(
+                                TINY_DEC,
+                                1,
+                                t,
+                                tfm.SURVEY_8BIT,
+                                1,
+                                opts.get("include_embeddings", False),
+                                opts.get("include_head", False),
+                            )
+                        ),
+                    )
+                )
             assert total.flops == sum(s.flops for s in steps)
             assert total.bytes == pytest.approx(sum(s.bytes for s in steps), rel=1e-15)
             assert total.forward_calls == len(steps)
@@ -127,18 +178,21 @@ def test_spec_from_transformers_config_and_name() -> None:
     assert tfm.get_spec("bert-large").n_layers == 24
 
 
-@pytest.mark.parametrize("call, match", [
-    (lambda: tfm.profile("bert-huge", 128), "model: unknown model 'bert-huge'"),
-    (lambda: tfm.profile("gpt2", -1), "seq_len"),
-    (lambda: tfm.profile("gpt2", 8, batch=0), "batch"),
-    (lambda: tfm.profile("gpt2", 8, prompt_len=9), "prompt_len"),
-    (lambda: tfm.profile("bert-base", 8, prompt_len=2), "prompt_len"),
-    (lambda: tfm.profile("gpt2", 8, precision="int8"), "precision"),
-    (lambda: tfm.Precision(0, 1, 1), "weight_bytes"),
-    (lambda: tfm.sweep("gpt2", 128), "seq_lens"),
-    (lambda: tfm.precision_for_dtype("float8"), "dtype"),
-    (lambda: tfm.TransformerSpec("x", "encoder", 1, 10, 3, 4, 5, 6), "multiple of n_heads"),
-])
+@pytest.mark.parametrize(
+    "call, match",
+    [
+        (lambda: tfm.profile("bert-huge", 128), "model: unknown model 'bert-huge'"),
+        (lambda: tfm.profile("gpt2", -1), "seq_len"),
+        (lambda: tfm.profile("gpt2", 8, batch=0), "batch"),
+        (lambda: tfm.profile("gpt2", 8, prompt_len=9), "prompt_len"),
+        (lambda: tfm.profile("bert-base", 8, prompt_len=2), "prompt_len"),
+        (lambda: tfm.profile("gpt2", 8, precision="int8"), "precision"),
+        (lambda: tfm.Precision(0, 1, 1), "weight_bytes"),
+        (lambda: tfm.sweep("gpt2", 128), "seq_lens"),
+        (lambda: tfm.precision_for_dtype("float8"), "dtype"),
+        (lambda: tfm.TransformerSpec("x", "encoder", 1, 10, 3, 4, 5, 6), "multiple of n_heads"),
+    ],
+)
 def test_bad_input_names_the_parameter(call, match) -> None:
     with pytest.raises(tfm.ProfileError, match=match):
         call()

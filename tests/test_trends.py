@@ -22,7 +22,7 @@ def test_recovers_exact_growth_rate(rate: float) -> None:
     years, values = _synthetic(rate)
     fit = trends.fit_growth(years, values)
     assert fit.per_2yr == pytest.approx(rate, rel=1e-9)
-    assert fit.per_20yr == pytest.approx(rate ** 10, rel=1e-8)
+    assert fit.per_20yr == pytest.approx(rate**10, rel=1e-8)
     assert fit.r_squared == pytest.approx(1.0)
     assert fit.predict([1996.0])[0] == pytest.approx(5.0, rel=1e-9)
 
@@ -57,15 +57,18 @@ def test_line_spans_the_data() -> None:
     assert np.allclose(ly, fit.predict(lx))
 
 
-@pytest.mark.parametrize("years, values, match", [
-    ([2000.0], [1.0], "at least 3 points, got 1"),
-    ([2000.0, 2001.0], [1.0, 2.0], "at least 3 points, got 2"),
-    ([2010.0, 2010.0, 2010.0], [1.0, 2.0, 3.0], "same date"),
-    ([2000.0, 2001.0, 2002.0], [1.0, 0.0, 3.0], r"positive and finite.*position\(s\) \[1\]"),
-    ([2000.0, 2001.0, 2002.0], [1.0, -2.0, 3.0], "positive"),
-    ([2000.0, 2001.0, 2002.0], [1.0, float("nan"), 3.0], "positive and finite"),
-    ([2000.0, 2001.0], [1.0, 2.0, 3.0], "equal length"),
-])
+@pytest.mark.parametrize(
+    "years, values, match",
+    [
+        ([2000.0], [1.0], "at least 3 points, got 1"),
+        ([2000.0, 2001.0], [1.0, 2.0], "at least 3 points, got 2"),
+        ([2010.0, 2010.0, 2010.0], [1.0, 2.0, 3.0], "same date"),
+        ([2000.0, 2001.0, 2002.0], [1.0, 0.0, 3.0], r"positive and finite.*position\(s\) \[1\]"),
+        ([2000.0, 2001.0, 2002.0], [1.0, -2.0, 3.0], "positive"),
+        ([2000.0, 2001.0, 2002.0], [1.0, float("nan"), 3.0], "positive and finite"),
+        ([2000.0, 2001.0], [1.0, 2.0, 3.0], "equal length"),
+    ],
+)
 def test_bad_input_gives_a_clear_error(years, values, match) -> None:
     with pytest.raises(trends.FitError, match=match):
         trends.fit_growth(years, values, name="test series")

@@ -26,8 +26,9 @@ import math
 import os
 import tempfile
 import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -94,8 +95,9 @@ def writable_folder(path: str | Path, name: str = "out_dir") -> Path:
         os.close(fd)
         os.unlink(probe)
     except OSError as exc:
-        raise ValueError(f"{name}: cannot write in folder {str(p)!r} (creating a test file there failed: "
-                         f"{exc.strerror or exc})") from None
+        raise ValueError(
+            f"{name}: cannot write in folder {str(p)!r} (creating a test file there failed: {exc.strerror or exc})"
+        ) from None
     return p
 
 
@@ -123,7 +125,7 @@ def remove_stale_temporaries(path: Path, min_age_s: float = 60.0) -> list[Path]:
     those of a process that no longer exists, or (another naming) older than ``min_age_s``."""
     removed = []
     for tmp in path.parent.glob(f"{_tmp_prefix(path)}*.tmp"):
-        owner = tmp.name[len(_tmp_prefix(path)):].split("-", 1)[0]
+        owner = tmp.name[len(_tmp_prefix(path)) :].split("-", 1)[0]
         try:
             if owner.isdigit():
                 if int(owner) == os.getpid():
@@ -163,8 +165,10 @@ def atomic_write_bytes(path: str | Path, payload: bytes) -> Path:
             fh.flush()
             os.fsync(fh.fileno())
         if not parent_is_alive():
-            raise RuntimeError(f"not writing {path}: the process that started this kernel "
-                               f"(pid {os.environ.get('JPY_PARENT_PID')}) has exited")
+            raise RuntimeError(
+                f"not writing {path}: the process that started this kernel "
+                f"(pid {os.environ.get('JPY_PARENT_PID')}) has exited"
+            )
         os.replace(tmp, path)
     except BaseException:
         try:
@@ -190,9 +194,15 @@ def _render(fig: Any, fmt: str) -> bytes:
     return buf.getvalue()
 
 
-def write_figure(fig: Any, name: str, *, parameters: Mapping[str, Any],
-                 claims: Sequence[Claim], data: Mapping[str, Any],
-                 out_dir: str | Path = FIGURES_DIR) -> dict[str, Path]:
+def write_figure(
+    fig: Any,
+    name: str,
+    *,
+    parameters: Mapping[str, Any],
+    claims: Sequence[Claim],
+    data: Mapping[str, Any],
+    out_dir: str | Path = FIGURES_DIR,
+) -> dict[str, Path]:
     """Write ``name``.png, .pdf and .json into ``out_dir`` atomically; return their paths.
 
     All three are rendered in memory first, so a failure while rendering writes nothing.
@@ -214,9 +224,14 @@ def write_figure(fig: Any, name: str, *, parameters: Mapping[str, Any],
     }
 
 
-def write_figures(figures: Mapping[str, Any], *, claims: Mapping[str, Sequence["Claim"]],
-                  data: Mapping[str, Mapping[str, Any]], parameters: Mapping[str, Any],
-                  out_dir: str | Path = FIGURES_DIR) -> list["Claim"]:
+def write_figures(
+    figures: Mapping[str, Any],
+    *,
+    claims: Mapping[str, Sequence[Claim]],
+    data: Mapping[str, Mapping[str, Any]],
+    parameters: Mapping[str, Any],
+    out_dir: str | Path = FIGURES_DIR,
+) -> list[Claim]:
     """Write every figure of a figure module's result (``figures``, ``claims`` and ``data``
     are keyed by output name, as :mod:`memwall_lib.figures` returns them) into ``out_dir``
     (relative paths from the repository root; created if missing). Returns every claim, in order.
@@ -225,7 +240,7 @@ def write_figures(figures: Mapping[str, Any], *, claims: Mapping[str, Sequence["
     if missing:
         raise ValueError(f"figures, claims and data must name the same outputs; differ in {missing}")
     out = writable_folder(out_dir, "out_dir")
-    written: list["Claim"] = []
+    written: list[Claim] = []
     for name, fig in figures.items():
         write_figure(fig, name, parameters=parameters, claims=claims[name], data=data[name], out_dir=out)
         written.extend(claims[name])

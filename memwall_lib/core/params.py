@@ -13,9 +13,10 @@ import ast
 import builtins
 import difflib
 import os
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 from .output import writable_folder
 from .paths import resolve
@@ -126,8 +127,9 @@ def _check_one(name: str, value: Any, spec: Param) -> Any:
         value = _check_scalar(name, value, spec.type, spec)
     if spec.path is not None:
         if spec.type is str and value.strip() == "":
-            raise ParameterError(f"parameter {name!r}: expected a path, got an empty string "
-                                 "(use '.' for the repository root)")
+            raise ParameterError(
+                f"parameter {name!r}: expected a path, got an empty string (use '.' for the repository root)"
+            )
         p = resolve(value)
         if spec.path == "file" and not p.is_file():
             raise ParameterError(f"parameter {name!r}: file {str(p)!r} does not exist")
@@ -154,9 +156,11 @@ PARAMETERS_CELL_MARKER = "# Parameters"
 def user_names(namespace: Mapping[str, Any]) -> dict[str, Any]:
     """The parameter-like values in ``namespace``: names not starting with an underscore,
     bound to a bool, number, string, list, tuple or None (papermill's literal types)."""
-    return {k: v for k, v in namespace.items()
-            if not k.startswith("_") and k not in _IPYTHON_NAMES
-            and isinstance(v, _PARAMETER_TYPES)}
+    return {
+        k: v
+        for k, v in namespace.items()
+        if not k.startswith("_") and k not in _IPYTHON_NAMES and isinstance(v, _PARAMETER_TYPES)
+    }
 
 
 def assigned_names(source: str) -> set[str]:
@@ -168,8 +172,11 @@ def assigned_names(source: str) -> set[str]:
         return set()
     names: set[str] = set()
     for node in tree.body:
-        targets = node.targets if isinstance(node, ast.Assign) else (
-            [node.target] if isinstance(node, (ast.AnnAssign, ast.AugAssign)) else [])
+        targets = (
+            node.targets
+            if isinstance(node, ast.Assign)
+            else ([node.target] if isinstance(node, (ast.AnnAssign, ast.AugAssign)) else [])
+        )
         for t in targets:
             for n in ast.walk(t):
                 if isinstance(n, ast.Name):
@@ -194,8 +201,11 @@ def parameter_cell_names(namespace: Mapping[str, Any]) -> set[str] | None:
     return set().union(*(assigned_names(src) for src in cells))
 
 
-def check_parameters(namespace: Mapping[str, Any], spec: Mapping[str, Param],
-                     relations: Sequence[tuple[Callable[[dict[str, Any]], bool], str]] = ()) -> dict[str, Any]:
+def check_parameters(
+    namespace: Mapping[str, Any],
+    spec: Mapping[str, Param],
+    relations: Sequence[tuple[Callable[[dict[str, Any]], bool], str]] = (),
+) -> dict[str, Any]:
     """Validate the notebook's parameters; return them as a dict (for the sidecar).
 
     ``namespace`` is the notebook's ``globals()``. In a kernel, the names checked are those

@@ -7,7 +7,7 @@ compute the numbers (fits come from :mod:`memwall_lib.core.trends`).
 
 from __future__ import annotations
 
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 import matplotlib
 
@@ -19,30 +19,31 @@ import seaborn as sns  # noqa: E402
 from .trends import GrowthFit  # noqa: E402
 
 #: Okabe & Ito (2008) colour-blind-safe palette, black last.
-PALETTE: tuple[str, ...] = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00",
-                            "#56B4E9", "#F0E442", "#000000")
+PALETTE: tuple[str, ...] = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000")
 MARKERS: tuple[str, ...] = ("o", "s", "^", "D", "v", "P", "X", "*")
 
 
 def apply_style() -> None:
     """Set the project style for every later figure (idempotent)."""
     sns.set_theme(context="notebook", style="ticks", palette=list(PALETTE), font_scale=1.0)
-    plt.rcParams.update({
-        "figure.dpi": 110,
-        "savefig.dpi": 150,
-        "font.size": 11,
-        "axes.titlesize": 12,
-        "axes.labelsize": 11,
-        "legend.fontsize": 9.5,
-        "legend.frameon": False,
-        "axes.spines.top": False,
-        "axes.spines.right": False,
-        "axes.grid": True,
-        "grid.alpha": 0.3,
-        "grid.linewidth": 0.6,
-        "pdf.fonttype": 42,  # embed TrueType: editable text in the PDF
-        "svg.hashsalt": "memwall",
-    })
+    plt.rcParams.update(
+        {
+            "figure.dpi": 110,
+            "savefig.dpi": 150,
+            "font.size": 11,
+            "axes.titlesize": 12,
+            "axes.labelsize": 11,
+            "legend.fontsize": 9.5,
+            "legend.frameon": False,
+            "axes.spines.top": False,
+            "axes.spines.right": False,
+            "axes.grid": True,
+            "grid.alpha": 0.3,
+            "grid.linewidth": 0.6,
+            "pdf.fonttype": 42,  # embed TrueType: editable text in the PDF
+            "svg.hashsalt": "memwall",
+        }
+    )
 
 
 def format_factor(x: float) -> str:
@@ -62,34 +63,60 @@ def fit_label(fit: GrowthFit, name: str = "") -> str:
     return f"{name}: {body}" if name else body
 
 
-def plot_trend(ax: plt.Axes, years: Sequence[float], values: Sequence[float],
-               fit: GrowthFit | None, *, name: str, color: str, marker: str = "o",
-               line_span: tuple[float, float] | None = None, linestyle: str = "-",
-               scale: float = 1.0, filled: bool = True) -> None:
+def plot_trend(
+    ax: plt.Axes,
+    years: Sequence[float],
+    values: Sequence[float],
+    fit: GrowthFit | None,
+    *,
+    name: str,
+    color: str,
+    marker: str = "o",
+    line_span: tuple[float, float] | None = None,
+    linestyle: str = "-",
+    scale: float = 1.0,
+    filled: bool = True,
+) -> None:
     """Scatter ``values`` at ``years`` and draw ``fit`` as a line labelled with its rates.
 
     ``scale`` multiplies values and line alike (e.g. normalization already applied, or a
     unit change); ``line_span`` extends the line beyond the fitted points.
     """
     ys = np.asarray(values, dtype=float) * scale
-    ax.scatter(years, ys, color=color if filled else "none", edgecolors=color, marker=marker,
-               s=28, zorder=3, linewidths=1.0, label=None if fit is not None else name)
+    ax.scatter(
+        years,
+        ys,
+        color=color if filled else "none",
+        edgecolors=color,
+        marker=marker,
+        s=28,
+        zorder=3,
+        linewidths=1.0,
+        label=None if fit is not None else name,
+    )
     if fit is not None:
         lo, hi = line_span if line_span is not None else (fit.year_min, fit.year_max)
         lx, ly = fit.line(lo, hi)
-        ax.plot(lx, ly * scale, color=color, linestyle=linestyle, linewidth=1.8,
-                label=fit_label(fit, name), zorder=2)
+        ax.plot(lx, ly * scale, color=color, linestyle=linestyle, linewidth=1.8, label=fit_label(fit, name), zorder=2)
 
 
-def annotate_points(ax: plt.Axes, xs: Iterable[float], ys: Iterable[float],
-                    labels: Iterable[str], color: str = "0.2", fontsize: float = 8.5,
-                    offset: tuple[float, float] = (4, 4), ha: str = "left") -> None:
+def annotate_points(
+    ax: plt.Axes,
+    xs: Iterable[float],
+    ys: Iterable[float],
+    labels: Iterable[str],
+    color: str = "0.2",
+    fontsize: float = 8.5,
+    offset: tuple[float, float] = (4, 4),
+    ha: str = "left",
+) -> None:
     """Write ``labels`` next to points (``offset`` in points, ``ha`` the text alignment),
     skipping empty labels."""
     for x, y, text in zip(xs, ys, labels):
         if text:
-            ax.annotate(text, (x, y), xytext=offset, textcoords="offset points", ha=ha,
-                        fontsize=fontsize, color=color, zorder=4)
+            ax.annotate(
+                text, (x, y), xytext=offset, textcoords="offset points", ha=ha, fontsize=fontsize, color=color, zorder=4
+            )
 
 
 def log_axis(ax: plt.Axes, axis: str = "y") -> None:

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Iterable, Iterator, TypeVar
+from collections.abc import Iterable, Iterator
+from typing import TypeVar
 
 T = TypeVar("T")
 
@@ -33,5 +34,6 @@ def progress(items: Iterable[T], desc: str, total: int | None = None) -> Iterato
     stream = sys.__stderr__ if mode == "terminal" else sys.stderr
     if total is None and hasattr(items, "__len__"):
         total = len(items)  # type: ignore[arg-type]
-    yield from tqdm(items, desc=desc, total=total, file=stream, leave=mode != "terminal",
-                    dynamic_ncols=True, mininterval=0.5)
+    yield from tqdm(
+        items, desc=desc, total=total, file=stream, leave=mode != "terminal", dynamic_ncols=True, mininterval=0.5
+    )

@@ -4,19 +4,29 @@ from __future__ import annotations
 
 import os
 import platform
-import warnings
 import subprocess
 import sys
+import warnings
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from importlib import metadata
 from pathlib import Path
-from contextlib import contextmanager
-from typing import Any, Iterator, Sequence
+from typing import Any
 
 from .paths import REPO_ROOT
 
 #: Packages whose versions every sidecar records.
-PROVENANCE_PACKAGES = ("numpy", "scipy", "pandas", "matplotlib", "seaborn", "papermill",
-                       "torch", "torchvision", "transformers")
+PROVENANCE_PACKAGES = (
+    "numpy",
+    "scipy",
+    "pandas",
+    "matplotlib",
+    "seaborn",
+    "papermill",
+    "torch",
+    "torchvision",
+    "transformers",
+)
 
 
 #: Folders a run writes into: never "sources", so the run's own outputs neither dirty the
@@ -33,12 +43,24 @@ def git_commit(repo: Path = REPO_ROOT, outputs: Sequence[str] = OUTPUT_FOLDERS) 
     is no diff."""
     exclude = [f":(exclude){o}" for o in outputs]
     try:
-        sha = subprocess.run(["git", "log", "-1", "--format=%H", "--", ".", *exclude], cwd=repo,
-                             capture_output=True, text=True, check=True, timeout=10).stdout.strip()
+        sha = subprocess.run(
+            ["git", "log", "-1", "--format=%H", "--", ".", *exclude],
+            cwd=repo,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=10,
+        ).stdout.strip()
         if not sha:
             return None
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ".", *exclude],
-                               cwd=repo, capture_output=True, text=True, check=True, timeout=10).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no", "--", ".", *exclude],
+            cwd=repo,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=10,
+        ).stdout.strip()
         return sha + ("-dirty" if dirty else "")
     except (OSError, subprocess.SubprocessError):
         return None
@@ -64,8 +86,7 @@ def machine_description() -> dict[str, Any]:
                 break
     except OSError:
         pass
-    return {"platform": platform.platform(), "machine": platform.machine(), "cpu": cpu,
-            "logical_cpus": os.cpu_count()}
+    return {"platform": platform.platform(), "machine": platform.machine(), "cpu": cpu, "logical_cpus": os.cpu_count()}
 
 
 #: The conditions of every measurement this process made (:func:`measuring`), by label; the
@@ -89,11 +110,22 @@ def measurement_conditions(threads: int, load_before: float | None, load_after: 
     threads = threads or cpus
     loads = [x for x in (None if load_before is None else load_before + threads, load_after) if x is not None]
     busy = bool(loads) and max(loads) > cpus
-    warning = (f"the machine was busy: 1-min load {load_before} before and {load_after} after, on {cpus} "
-               f"logical CPUs with {threads} thread(s) in use; times are inflated and ratios may be "
-               "distorted: rerun on an idle machine" if busy else None)
-    return {"cpu": machine_description()["cpu"], "logical_cpus": cpus, "threads": threads,
-            "load_1min_before": load_before, "load_1min_after": load_after, "busy": busy, "warning": warning}
+    warning = (
+        f"the machine was busy: 1-min load {load_before} before and {load_after} after, on {cpus} "
+        f"logical CPUs with {threads} thread(s) in use; times are inflated and ratios may be "
+        "distorted: rerun on an idle machine"
+        if busy
+        else None
+    )
+    return {
+        "cpu": machine_description()["cpu"],
+        "logical_cpus": cpus,
+        "threads": threads,
+        "load_1min_before": load_before,
+        "load_1min_after": load_after,
+        "busy": busy,
+        "warning": warning,
+    }
 
 
 @contextmanager

@@ -15,8 +15,9 @@ import ast
 import os
 import sys
 import time
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 from .paths import BUILD_DIR, FIGURES_DIR, NOTEBOOKS_DIR, REPO_ROOT, resolve
 from .progress import PROGRESS_ENV
@@ -41,9 +42,13 @@ def notebook_paths() -> list[Path]:
     return sorted(NOTEBOOKS_DIR.glob("[0-9][0-9]_*.ipynb"))
 
 
-def run_notebook(notebook: str | Path, parameters: Mapping[str, Any] | None = None,
-                 output: str | Path | None = None, log_output: bool = False,
-                 progress_bar: bool = False) -> Path:
+def run_notebook(
+    notebook: str | Path,
+    parameters: Mapping[str, Any] | None = None,
+    output: str | Path | None = None,
+    log_output: bool = False,
+    progress_bar: bool = False,
+) -> Path:
     """Execute ``notebook`` with papermill and ``parameters``; return the executed copy's path.
 
     The kernel's working directory is the notebook's folder (as in JupyterLab);
@@ -55,9 +60,16 @@ def run_notebook(notebook: str | Path, parameters: Mapping[str, Any] | None = No
     nb = resolve(notebook)
     out = Path(output) if output is not None else BUILD_DIR / "notebooks" / nb.name
     out.parent.mkdir(parents=True, exist_ok=True)
-    pm.execute_notebook(str(nb), str(out), parameters=dict(parameters or {}),
-                        kernel_name=kernel_name(), cwd=str(nb.parent), progress_bar=progress_bar,
-                        log_output=log_output, extra_arguments=list(KERNEL_ARGUMENTS))
+    pm.execute_notebook(
+        str(nb),
+        str(out),
+        parameters=dict(parameters or {}),
+        kernel_name=kernel_name(),
+        cwd=str(nb.parent),
+        progress_bar=progress_bar,
+        log_output=log_output,
+        extra_arguments=list(KERNEL_ARGUMENTS),
+    )
     return out
 
 
@@ -84,13 +96,24 @@ def main(argv: list[str] | None = None, preflight: Preflight | None = None) -> i
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("notebooks", nargs="*", help="notebooks to run (default with --all: every one)")
     parser.add_argument("--all", action="store_true", help="run every notebook in notebooks/")
-    parser.add_argument("-p", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
-                        help="parameter (a Python literal), as papermill's -p")
+    parser.add_argument(
+        "-p",
+        nargs=2,
+        action="append",
+        default=[],
+        metavar=("NAME", "VALUE"),
+        help="parameter (a Python literal), as papermill's -p",
+    )
     parser.add_argument("--no-summary", action="store_true", help="do not rewrite claims.md afterwards")
-    parser.add_argument("--summary-only", action="store_true",
-                        help="only rewrite claims.md from the sidecars in the output folder")
-    parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
-                        help="papermill's per-cell progress bar (default: when stderr is a terminal)")
+    parser.add_argument(
+        "--summary-only", action="store_true", help="only rewrite claims.md from the sidecars in the output folder"
+    )
+    parser.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="papermill's per-cell progress bar (default: when stderr is a terminal)",
+    )
     args = parser.parse_args(argv)
     params = {k: _literal(v) for k, v in args.p}
     from .claims import write_claims_summary
@@ -124,7 +147,7 @@ def main(argv: list[str] | None = None, preflight: Preflight | None = None) -> i
             if not hasattr(exc, "ename"):
                 raise
             executed = _short(BUILD_DIR / "notebooks" / p.name)
-            ename, evalue = getattr(exc, "ename"), getattr(exc, "evalue", "")
+            ename, evalue = exc.ename, getattr(exc, "evalue", "")
             print(f"error: {_short(p)}: {ename}: {evalue}", file=sys.stderr)
             if ename != "ParameterError":
                 print(f"  the traceback is in {executed}", file=sys.stderr)
@@ -134,7 +157,9 @@ def main(argv: list[str] | None = None, preflight: Preflight | None = None) -> i
         return 0
     # the summary goes where the figures went: figures/ unless -p output_dir said otherwise
     summary = write_claims_summary(resolve(params.get("output_dir", FIGURES_DIR)))
-    print(f"wrote {summary.relative_to(REPO_ROOT) if summary.is_relative_to(REPO_ROOT) else summary}; total {time.perf_counter() - total:.1f} s")
+    print(
+        f"wrote {summary.relative_to(REPO_ROOT) if summary.is_relative_to(REPO_ROOT) else summary}; total {time.perf_counter() - total:.1f} s"
+    )
     return 0
 
 

@@ -109,9 +109,7 @@ class DataValidationError(ValueError):
         lines = [str(e) for e in shown]
         if len(errors) > len(shown):
             lines.append(f"... and {len(errors) - len(shown)} more errors")
-        super().__init__(
-            f"{len(errors)} data error(s):\n  " + "\n  ".join(lines)
-        )
+        super().__init__(f"{len(errors)} data error(s):\n  " + "\n  ".join(lines))
 
 
 # --------------------------------------------------------------------------- cell parsers
@@ -125,8 +123,9 @@ def _parse_float(text: str, col: Column) -> float:
     if col.positive and value <= 0:
         raise ValueError(f"expected a positive number (> 0), got {text!r}")
     if (col.minimum is not None and value < col.minimum) or (col.maximum is not None and value > col.maximum):
-        raise ValueError(f"expected a plausible value in [{col.minimum:g}, {col.maximum:g}] "
-                         f"({col.description}), got {text!r}")
+        raise ValueError(
+            f"expected a plausible value in [{col.minimum:g}, {col.maximum:g}] ({col.description}), got {text!r}"
+        )
     return value
 
 
@@ -146,9 +145,7 @@ def parse_date(text: str) -> dt.date:
     except ValueError:
         raise ValueError(f"expected a valid calendar date, got {text!r}") from None
     if not (DATE_MIN <= value <= DATE_MAX):
-        raise ValueError(
-            f"expected a date between {DATE_MIN.isoformat()} and {DATE_MAX.isoformat()}, got {text!r}"
-        )
+        raise ValueError(f"expected a date between {DATE_MIN.isoformat()} and {DATE_MAX.isoformat()}, got {text!r}")
     return value
 
 
@@ -215,25 +212,42 @@ def read_table(path: str | Path, schema: Schema) -> pd.DataFrame:
     try:
         return _read_rows(text, schema, fname)
     except csv.Error as exc:  # malformed quoting the row checks did not catch
-        raise DataValidationError([CellError(fname, None, None, None,
-                                             f"not a well-formed CSV file ({exc}); check the quotes")]) from None
+        raise DataValidationError(
+            [CellError(fname, None, None, None, f"not a well-formed CSV file ({exc}); check the quotes")]
+        ) from None
 
 
 def _decode(raw: bytes, fname: str) -> str:
     """UTF-8 text of a file, or a DataValidationError naming the line of the first bad byte
     (a Latin-1 or Windows-1252 export) or the byte-order mark (save as UTF-8 without BOM)."""
     if raw.startswith(b"\xef\xbb\xbf"):
-        raise DataValidationError([CellError(fname, None, None, None,
-                                             "line 1 starts with a UTF-8 byte-order mark (BOM); "
-                                             "save the file as UTF-8 without BOM")])
+        raise DataValidationError(
+            [
+                CellError(
+                    fname,
+                    None,
+                    None,
+                    None,
+                    "line 1 starts with a UTF-8 byte-order mark (BOM); save the file as UTF-8 without BOM",
+                )
+            ]
+        )
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = raw.count(b"\n", 0, exc.start) + 1
-        raise DataValidationError([CellError(
-            fname, None, None, None,
-            f"line {line}: byte {raw[exc.start:exc.start + 1]!r} at offset {exc.start} is not UTF-8 "
-            f"(a Latin-1 or Windows-1252 export?); save the file as UTF-8")]) from None
+        raise DataValidationError(
+            [
+                CellError(
+                    fname,
+                    None,
+                    None,
+                    None,
+                    f"line {line}: byte {raw[exc.start : exc.start + 1]!r} at offset {exc.start} is not UTF-8 "
+                    f"(a Latin-1 or Windows-1252 export?); save the file as UTF-8",
+                )
+            ]
+        ) from None
 
 
 def _read_rows(text: str, schema: Schema, fname: str) -> pd.DataFrame:
@@ -252,8 +266,9 @@ def _read_rows(text: str, schema: Schema, fname: str) -> pd.DataFrame:
         csv.field_size_limit(limit)
 
 
-def _read_records(reader: Any, header: list[str], schema: Schema, fname: str,
-                  errors: list[CellError], lines: list[str]) -> pd.DataFrame:
+def _read_records(
+    reader: Any, header: list[str], schema: Schema, fname: str, errors: list[CellError], lines: list[str]
+) -> pd.DataFrame:
     header = [h.strip() for h in header]
     missing = [c for c in schema.column_names if c not in header]
     unknown = [h for h in header if h not in schema.column_names]
@@ -266,10 +281,17 @@ def _read_records(reader: Any, header: list[str], schema: Schema, fname: str,
             msg.append(f"unknown column(s) {unknown}")
         if dupes:
             msg.append(f"repeated column(s) {dupes}")
-        raise DataValidationError([CellError(
-            fname, None, None, None,
-            "header: " + "; ".join(msg) + f"; expected exactly {schema.column_names}",
-        )])
+        raise DataValidationError(
+            [
+                CellError(
+                    fname,
+                    None,
+                    None,
+                    None,
+                    "header: " + "; ".join(msg) + f"; expected exactly {schema.column_names}",
+                )
+            ]
+        )
     index = {h: i for i, h in enumerate(header)}
     records: list[dict[str, Any]] = []
     seen_keys: dict[tuple, int] = {}
@@ -281,30 +303,50 @@ def _read_records(reader: Any, header: list[str], schema: Schema, fname: str,
             continue  # blank line
         rownum += 1
         if any("\n" in c or "\r" in c for c in raw):
-            errors.append(CellError(fname, rownum, first_line, None,
-                                    f"a quoted cell runs from line {first_line} to line {line}: "
-                                    "unterminated quote (\")?"))
+            errors.append(
+                CellError(
+                    fname,
+                    rownum,
+                    first_line,
+                    None,
+                    f'a quoted cell runs from line {first_line} to line {line}: unterminated quote (")?',
+                )
+            )
             continue
         long = [(i, len(c)) for i, c in enumerate(raw) if len(c) > MAX_CELL_CHARS]
         if long:
             i, n = long[0]
-            errors.append(CellError(fname, rownum, line, header[i] if i < len(header) else None,
-                                    f"cell of {n} characters exceeds the limit of {MAX_CELL_CHARS}"))
+            errors.append(
+                CellError(
+                    fname,
+                    rownum,
+                    line,
+                    header[i] if i < len(header) else None,
+                    f"cell of {n} characters exceeds the limit of {MAX_CELL_CHARS}",
+                )
+            )
             continue
         if len(raw) != len(header):
-            quotes = sum(t.count('"') for t in lines[first_line - 1:line])
-            hint = (f"an odd number ({quotes}) of double quotes: an unterminated or stray quote (\")"
-                    if quotes % 2 else "an unquoted comma?")
-            errors.append(CellError(fname, rownum, line, None,
-                                    f"expected {len(header)} fields, got {len(raw)}: {hint}"))
+            quotes = sum(t.count('"') for t in lines[first_line - 1 : line])
+            hint = (
+                f'an odd number ({quotes}) of double quotes: an unterminated or stray quote (")'
+                if quotes % 2
+                else "an unquoted comma?"
+            )
+            errors.append(
+                CellError(fname, rownum, line, None, f"expected {len(header)} fields, got {len(raw)}: {hint}")
+            )
             continue
         rec: dict[str, Any] = {"row": rownum, "line": line}
         for col in schema.columns:
             text = raw[index[col.name]].strip()
             if text == "":
                 if col.required:
-                    errors.append(CellError(fname, rownum, line, col.name,
-                                            f"expected a value ({col.description}), got an empty cell"))
+                    errors.append(
+                        CellError(
+                            fname, rownum, line, col.name, f"expected a value ({col.description}), got an empty cell"
+                        )
+                    )
                 rec[col.name] = _empty_value(col)
                 continue
             try:
@@ -316,10 +358,15 @@ def _read_records(reader: Any, header: list[str], schema: Schema, fname: str,
         if all(k not in (None, "") for k in key):
             norm = tuple(k.casefold() if isinstance(k, str) else k for k in key)
             if norm in seen_keys:
-                errors.append(CellError(
-                    fname, rownum, line, ",".join(schema.key),
-                    f"duplicate of row {seen_keys[norm]}: {dict(zip(schema.key, key))} must be unique",
-                ))
+                errors.append(
+                    CellError(
+                        fname,
+                        rownum,
+                        line,
+                        ",".join(schema.key),
+                        f"duplicate of row {seen_keys[norm]}: {dict(zip(schema.key, key))} must be unique",
+                    )
+                )
             else:
                 seen_keys[norm] = rownum
         records.append(rec)
@@ -332,15 +379,19 @@ def _read_records(reader: Any, header: list[str], schema: Schema, fname: str,
     return frame
 
 
-def check_references(
-    child: pd.DataFrame, child_col: str, parent: pd.DataFrame, parent_col: str
-) -> None:
+def check_references(child: pd.DataFrame, child_col: str, parent: pd.DataFrame, parent_col: str) -> None:
     """Every ``child[child_col]`` must appear in ``parent[parent_col]`` (a foreign key)."""
     known = set(parent[parent_col])
     errors = [
-        CellError(child.attrs.get("file", "?"), int(r.row), int(r.line), child_col,
-                  f"expected a {parent_col} listed in {parent.attrs.get('file', '?')}, got {getattr(r, child_col)!r}")
-        for r in child.itertuples() if getattr(r, child_col) not in known
+        CellError(
+            child.attrs.get("file", "?"),
+            int(r.row),
+            int(r.line),
+            child_col,
+            f"expected a {parent_col} listed in {parent.attrs.get('file', '?')}, got {getattr(r, child_col)!r}",
+        )
+        for r in child.itertuples()
+        if getattr(r, child_col) not in known
     ]
     if errors:
         raise DataValidationError(errors)

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
-from typing import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -32,8 +32,9 @@ def fractional_year(dates: Iterable[dt.date | pd.Timestamp | np.datetime64] | dt
         try:
             ts = pd.Timestamp(d)
         except (ValueError, TypeError) as exc:
-            raise ValueError(f"dates: expected a date (datetime.date, Timestamp or ISO 'YYYY-MM-DD'), "
-                             f"got {d!r}: {exc}") from None
+            raise ValueError(
+                f"dates: expected a date (datetime.date, Timestamp or ISO 'YYYY-MM-DD'), got {d!r}: {exc}"
+            ) from None
         if pd.isna(ts):
             raise ValueError(f"dates: expected a date, got a missing value {d!r}")
         start = pd.Timestamp(year=ts.year, month=1, day=1)
@@ -95,23 +96,30 @@ class GrowthFit:
         y = np.asarray(years, dtype=float)
         return 10 ** (self.intercept + self.slope * (y - self.year_ref))
 
-    def line(self, year_min: float | None = None, year_max: float | None = None,
-             n: int = 50) -> tuple[np.ndarray, np.ndarray]:
+    def line(
+        self, year_min: float | None = None, year_max: float | None = None, n: int = 50
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Points (years, values) of the fitted line, by default over the fitted span."""
-        years = np.linspace(self.year_min if year_min is None else year_min,
-                            self.year_max if year_max is None else year_max, n)
+        years = np.linspace(
+            self.year_min if year_min is None else year_min, self.year_max if year_max is None else year_max, n
+        )
         return years, self.predict(years)
 
     def summary(self) -> dict[str, float | int | list[float]]:
         """A JSON-ready summary: n, span, slope, R^2, growth per 2 and 20 years with CIs."""
         d = asdict(self)
-        d.update(per_2yr=self.per_2yr, per_2yr_ci95=list(self.per_2yr_ci95),
-                 per_20yr=self.per_20yr, per_20yr_ci95=list(self.per_20yr_ci95))
+        d.update(
+            per_2yr=self.per_2yr,
+            per_2yr_ci95=list(self.per_2yr_ci95),
+            per_20yr=self.per_20yr,
+            per_20yr_ci95=list(self.per_20yr_ci95),
+        )
         return d
 
 
-def fit_growth(years: Sequence[float] | np.ndarray, values: Sequence[float] | np.ndarray,
-               name: str = "series") -> GrowthFit:
+def fit_growth(
+    years: Sequence[float] | np.ndarray, values: Sequence[float] | np.ndarray, name: str = "series"
+) -> GrowthFit:
     """Least-squares fit of log10(values) on fractional ``years``.
 
     Raises FitError (naming ``name``) for fewer than 3 points (no confidence interval is
@@ -120,30 +128,39 @@ def fit_growth(years: Sequence[float] | np.ndarray, values: Sequence[float] | np
     x = np.asarray(years, dtype=float)
     y = np.asarray(values, dtype=float)
     if x.shape != y.shape or x.ndim != 1:
-        raise FitError(f"{name}: years and values must be 1-D and of equal length, "
-                       f"got shapes {x.shape} and {y.shape}")
+        raise FitError(f"{name}: years and values must be 1-D and of equal length, got shapes {x.shape} and {y.shape}")
     if len(x) < 3:
         raise FitError(f"{name}: a growth fit with a 95% CI needs at least 3 points, got {len(x)}")
     bad = [i for i, v in enumerate(y) if not (np.isfinite(v) and v > 0)]
     if bad:
-        raise FitError(f"{name}: values must be positive and finite to take logs; "
-                       f"bad value(s) at position(s) {bad}: {[float(y[i]) for i in bad]}")
+        raise FitError(
+            f"{name}: values must be positive and finite to take logs; "
+            f"bad value(s) at position(s) {bad}: {[float(y[i]) for i in bad]}"
+        )
     if not np.all(np.isfinite(x)):
         raise FitError(f"{name}: years must be finite")
     if np.ptp(x) == 0:
-        raise FitError(f"{name}: all {len(x)} points have the same date ({x[0]:.2f}); "
-                       "a growth rate needs points spread over time")
+        raise FitError(
+            f"{name}: all {len(x)} points have the same date ({x[0]:.2f}); a growth rate needs points spread over time"
+        )
     year_ref = float(np.floor(x.min()))
     res = stats.linregress(x - year_ref, np.log10(y))
     stderr = float(res.stderr)
-    return GrowthFit(n=len(x), slope=float(res.slope), slope_stderr=stderr,
-                     intercept=float(res.intercept), year_ref=year_ref,
-                     year_min=float(x.min()), year_max=float(x.max()),
-                     r_squared=float(res.rvalue ** 2))
+    return GrowthFit(
+        n=len(x),
+        slope=float(res.slope),
+        slope_stderr=stderr,
+        intercept=float(res.intercept),
+        year_ref=year_ref,
+        year_min=float(x.min()),
+        year_max=float(x.max()),
+        r_squared=float(res.rvalue**2),
+    )
 
 
-def leave_one_out(years: Sequence[float] | np.ndarray, values: Sequence[float] | np.ndarray,
-                  horizon_years: float = 2.0) -> tuple[float, float]:
+def leave_one_out(
+    years: Sequence[float] | np.ndarray, values: Sequence[float] | np.ndarray, horizon_years: float = 2.0
+) -> tuple[float, float]:
     """Range (min, max) of the growth factor over ``horizon_years`` when each point in turn
     is left out of the fit: how much one point moves the trend. (NaN, NaN) with fewer than
     4 points, where leaving one out leaves no CI-capable fit."""
@@ -158,9 +175,13 @@ def leave_one_out(years: Sequence[float] | np.ndarray, values: Sequence[float] |
     return float(min(rates)), float(max(rates))
 
 
-def bootstrap_growth(years: Sequence[float] | np.ndarray, values: Sequence[float] | np.ndarray,
-                     horizon_years: float = 2.0, n_resamples: int = 2000,
-                     seed: int = 0) -> tuple[float, float]:
+def bootstrap_growth(
+    years: Sequence[float] | np.ndarray,
+    values: Sequence[float] | np.ndarray,
+    horizon_years: float = 2.0,
+    n_resamples: int = 2000,
+    seed: int = 0,
+) -> tuple[float, float]:
     """Percentile bootstrap 95% interval of the growth factor over ``horizon_years``
     (resampling points with replacement; resamples with a single date are skipped)."""
     if isinstance(n_resamples, bool) or not isinstance(n_resamples, (int, np.integer)):

@@ -35,25 +35,27 @@ def _check_name(name: str, known: dict[str, Any] | tuple[str, ...], what: str) -
         raise ValueError(f"unknown {what} {name!r}; expected one of {sorted(known)}")
 
 
-def bert_config(name: str = "bert-base", max_positions: int = 512,
-                attn_implementation: str = "eager") -> Any:
+def bert_config(name: str = "bert-base", max_positions: int = 512, attn_implementation: str = "eager") -> Any:
     """A ``transformers.BertConfig`` for ``name``; ``max_positions`` may exceed BERT's 512
     (the position table is simply enlarged: weights are random anyway)."""
     from transformers import BertConfig
 
     _check_name(name, BERT_SIZES, "BERT size")
-    return BertConfig(**BERT_SIZES[name], max_position_embeddings=max(512, int(max_positions)),
-                      attn_implementation=attn_implementation)
+    return BertConfig(
+        **BERT_SIZES[name],
+        max_position_embeddings=max(512, int(max_positions)),
+        attn_implementation=attn_implementation,
+    )
 
 
-def gpt2_config(name: str = "gpt2", max_positions: int = 1024,
-                attn_implementation: str = "eager") -> Any:
+def gpt2_config(name: str = "gpt2", max_positions: int = 1024, attn_implementation: str = "eager") -> Any:
     """A ``transformers.GPT2Config`` for ``name``; ``max_positions`` may exceed 1024."""
     from transformers import GPT2Config
 
     _check_name(name, GPT2_SIZES, "GPT-2 size")
-    return GPT2Config(**GPT2_SIZES[name], n_positions=max(1024, int(max_positions)),
-                      attn_implementation=attn_implementation)
+    return GPT2Config(
+        **GPT2_SIZES[name], n_positions=max(1024, int(max_positions)), attn_implementation=attn_implementation
+    )
 
 
 def transformer_config(name: str, max_positions: int = 512, attn_implementation: str = "eager") -> Any:
@@ -151,15 +153,30 @@ def build_alexnet_2012(device: str = "cpu", num_classes: int = 1000, lrn: str = 
     norm = _fused_lrn_class() if lrn == "fused" else nn.LocalResponseNorm
     with torch.device(device):
         model = nn.Sequential(
-            nn.Conv2d(3, 96, 11, stride=4), nn.ReLU(inplace=True),
-            norm(5, alpha=1e-4, beta=0.75, k=2.0), nn.MaxPool2d(3, 2),
-            nn.Conv2d(96, 256, 5, padding=2, groups=2), nn.ReLU(inplace=True),
-            norm(5, alpha=1e-4, beta=0.75, k=2.0), nn.MaxPool2d(3, 2),
-            nn.Conv2d(256, 384, 3, padding=1), nn.ReLU(inplace=True),
-            nn.Conv2d(384, 384, 3, padding=1, groups=2), nn.ReLU(inplace=True),
-            nn.Conv2d(384, 256, 3, padding=1, groups=2), nn.ReLU(inplace=True), nn.MaxPool2d(3, 2),
-            nn.Flatten(), nn.Dropout(0.5), nn.Linear(256 * 6 * 6, 4096), nn.ReLU(inplace=True),
-            nn.Dropout(0.5), nn.Linear(4096, 4096), nn.ReLU(inplace=True), nn.Linear(4096, num_classes))
+            nn.Conv2d(3, 96, 11, stride=4),
+            nn.ReLU(inplace=True),
+            norm(5, alpha=1e-4, beta=0.75, k=2.0),
+            nn.MaxPool2d(3, 2),
+            nn.Conv2d(96, 256, 5, padding=2, groups=2),
+            nn.ReLU(inplace=True),
+            norm(5, alpha=1e-4, beta=0.75, k=2.0),
+            nn.MaxPool2d(3, 2),
+            nn.Conv2d(256, 384, 3, padding=1),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(384, 384, 3, padding=1, groups=2),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(384, 256, 3, padding=1, groups=2),
+            nn.ReLU(inplace=True),
+            nn.MaxPool2d(3, 2),
+            nn.Flatten(),
+            nn.Dropout(0.5),
+            nn.Linear(256 * 6 * 6, 4096),
+            nn.ReLU(inplace=True),
+            nn.Dropout(0.5),
+            nn.Linear(4096, 4096),
+            nn.ReLU(inplace=True),
+            nn.Linear(4096, num_classes),
+        )
     return model.train()
 
 
@@ -177,8 +194,7 @@ def gpt3_config(max_positions: int = 2048, attn_implementation: str = "eager") -
     return GPT2Config(**sizes, attn_implementation=attn_implementation)
 
 
-def build_bert_mlm(name: str = "bert-large", max_positions: int = 512, device: str = "cpu",
-                   dtype: Any = None) -> Any:
+def build_bert_mlm(name: str = "bert-large", max_positions: int = 512, device: str = "cpu", dtype: Any = None) -> Any:
     """BERT with its masked-language-model head (``BertForMaskedLM``, the pre-training
     model minus next-sentence prediction), random weights, in train mode."""
     import torch
@@ -203,14 +219,23 @@ def _seq2seq_transformer_class() -> Any:
         sinusoidal positions, as in Vaswani et al. (2017). ``forward(src, tgt)`` takes token
         ids of shape (batch, tokens) and returns logits (batch, tgt tokens, vocab)."""
 
-        def __init__(self, vocab_size: int, d_model: int, nhead: int, num_encoder_layers: int,
-                     num_decoder_layers: int, dim_feedforward: int, dropout: float,
-                     max_positions: int) -> None:
+        def __init__(
+            self,
+            vocab_size: int,
+            d_model: int,
+            nhead: int,
+            num_encoder_layers: int,
+            num_decoder_layers: int,
+            dim_feedforward: int,
+            dropout: float,
+            max_positions: int,
+        ) -> None:
             super().__init__()
             self.d_model = d_model
             self.embedding = nn.Embedding(vocab_size, d_model)
-            self.transformer = nn.Transformer(d_model, nhead, num_encoder_layers, num_decoder_layers,
-                                              dim_feedforward, dropout, batch_first=True)
+            self.transformer = nn.Transformer(
+                d_model, nhead, num_encoder_layers, num_decoder_layers, dim_feedforward, dropout, batch_first=True
+            )
             self.dropout = nn.Dropout(dropout)
             position = torch.arange(max_positions, dtype=torch.float32).unsqueeze(1)
             div = torch.exp(torch.arange(0, d_model, 2, dtype=torch.float32) * (-math.log(10000.0) / d_model))
@@ -227,8 +252,12 @@ def _seq2seq_transformer_class() -> Any:
             n = tgt.shape[1]
             mask = torch.triu(torch.full((n, n), float("-inf"), device=tgt.device), diagonal=1)
             target_table = getattr(self, "target_embedding", None)
-            h = self.transformer(self.embed(src), self.embed(tgt, target_table),
-                                 tgt_mask=mask.to(self.positions.dtype), tgt_is_causal=True)
+            h = self.transformer(
+                self.embed(src),
+                self.embed(tgt, target_table),
+                tgt_mask=mask.to(self.positions.dtype),
+                tgt_is_causal=True,
+            )
             if hasattr(self, "output"):
                 return self.output(h)  # untied output projection
             return nn.functional.linear(h, self.embedding.weight)  # tied output projection
@@ -236,10 +265,18 @@ def _seq2seq_transformer_class() -> Any:
     return Seq2SeqTransformer
 
 
-def build_transformer_big(device: str = "cpu", dtype: Any = None, vocab_size: int = 37000,
-                          d_model: int = 1024, nhead: int = 16, dim_feedforward: int = 4096,
-                          num_layers: int = 6, dropout: float = 0.3, max_positions: int = 1024,
-                          embeddings: str = "shared") -> Any:
+def build_transformer_big(
+    device: str = "cpu",
+    dtype: Any = None,
+    vocab_size: int = 37000,
+    d_model: int = 1024,
+    nhead: int = 16,
+    dim_feedforward: int = 4096,
+    num_layers: int = 6,
+    dropout: float = 0.3,
+    max_positions: int = 1024,
+    embeddings: str = "shared",
+) -> Any:
     """Transformer big for WMT English-German (Vaswani et al. 2017, Table 3): d_model 1024,
     16 heads, FFN 4096, 6 encoder + 6 decoder layers, dropout 0.3, a shared BPE vocabulary
     of about 37000 tokens (tied embeddings), about 213M parameters. Random weights, train mode.
@@ -253,8 +290,7 @@ def build_transformer_big(device: str = "cpu", dtype: Any = None, vocab_size: in
         raise ValueError(f"embeddings: expected 'shared' or 'separate', got {embeddings!r}")
     cls = _seq2seq_transformer_class()
     with torch.device(device):
-        model = cls(vocab_size, d_model, nhead, num_layers, num_layers, dim_feedforward, dropout,
-                    max_positions)
+        model = cls(vocab_size, d_model, nhead, num_layers, num_layers, dim_feedforward, dropout, max_positions)
         if embeddings == "separate":
             model.target_embedding = torch.nn.Embedding(vocab_size, d_model)
             model.output = torch.nn.Linear(d_model, vocab_size, bias=False)

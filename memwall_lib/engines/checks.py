@@ -4,7 +4,8 @@ AttributeError on None) or a silent default."""
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 
 def check_int(name: str, value: Any, minimum: int | None = 1, maximum: int | None = None) -> int:
@@ -13,6 +14,7 @@ def check_int(name: str, value: Any, minimum: int | None = 1, maximum: int | Non
     if isinstance(value, bool) or not isinstance(value, int):
         try:
             import numpy as np
+
             if isinstance(value, np.integer):
                 value = int(value)
         except ImportError:  # pragma: no cover - numpy is a dependency
@@ -46,7 +48,9 @@ def check_gpt2_config(name: str, config: Any) -> Any:
     from transformers import GPT2Config
 
     if not isinstance(config, GPT2Config):
-        raise TypeError(f"{name}: expected a transformers.GPT2Config (GPT-2 architecture), got "
-                        f"{type(config).__name__}" + (f" (model_type {config.model_type!r})"
-                                                      if hasattr(config, "model_type") else ""))
+        raise TypeError(
+            f"{name}: expected a transformers.GPT2Config (GPT-2 architecture), got "
+            f"{type(config).__name__}"
+            + (f" (model_type {config.model_type!r})" if hasattr(config, "model_type") else "")
+        )
     return config

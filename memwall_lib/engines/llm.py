@@ -56,11 +56,28 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from . import transformer as tfm
-from .llm_spec import (COMBINE_FLOPS_PER_ELEMENT, LLM_MODEL_TYPES, LOGITS_MODES, MLA_MODES,  # noqa: F401
-                       RESIDUAL_FLOPS_PER_ELEMENT, RMSNORM_FLOPS_PER_ELEMENT, ROPE_FLOPS_PER_ELEMENT,
-                       ROUTER_FLOPS_PER_ELEMENT, SILU_MUL_FLOPS_PER_ELEMENT, SOFTMAX_FLOPS_PER_ELEMENT,
-                       LLMError, LLMOp, LLMSpec, _ew, _int, _lin, _op, _precision, get_spec,
-                       spec_from_config)
+from .llm_spec import (  # noqa: F401
+    COMBINE_FLOPS_PER_ELEMENT,
+    LLM_MODEL_TYPES,
+    LOGITS_MODES,
+    MLA_MODES,
+    RESIDUAL_FLOPS_PER_ELEMENT,
+    RMSNORM_FLOPS_PER_ELEMENT,
+    ROPE_FLOPS_PER_ELEMENT,
+    ROUTER_FLOPS_PER_ELEMENT,
+    SILU_MUL_FLOPS_PER_ELEMENT,
+    SOFTMAX_FLOPS_PER_ELEMENT,
+    LLMError,
+    LLMOp,
+    LLMSpec,
+    _ew,
+    _int,
+    _lin,
+    _op,
+    _precision,
+    get_spec,
+    spec_from_config,
+)
 from .transformer import BF16, OpCount, Precision
 
 
@@ -77,10 +94,12 @@ def _attention(s: LLMSpec, b: int, n: int, c: int, p: Precision, mla: str) -> li
     if not s.is_mla:
         hd, kvh = s.head_dim, s.n_kv_heads
         q_k, q_v = hd, hd
-        ops = [_lin("q_proj", "attention", r, d, h * hd, p, bias=bias),
-               _lin("k_proj", "attention", r, d, kvh * hd, p, bias=bias, out_kv=True),
-               _lin("v_proj", "attention", r, d, kvh * hd, p, bias=bias, out_kv=True),
-               _ew("rope", "attention", r * (h + kvh) * hd, ROPE_FLOPS_PER_ELEMENT, p)]
+        ops = [
+            _lin("q_proj", "attention", r, d, h * hd, p, bias=bias),
+            _lin("k_proj", "attention", r, d, kvh * hd, p, bias=bias, out_kv=True),
+            _lin("v_proj", "attention", r, d, kvh * hd, p, bias=bias, out_kv=True),
+            _ew("rope", "attention", r * (h + kvh) * hd, ROPE_FLOPS_PER_ELEMENT, p),
+        ]
         # (KV-cache bytes, activation bytes) of the keys and of the values read by attention
         k_read = v_read = (b * c * kvh * hd * kvb, 0.0)  # all context keys (values) of the kv heads
         o_in = h * hd
@@ -88,14 +107,18 @@ def _attention(s: LLMSpec, b: int, n: int, c: int, p: Precision, mla: str) -> li
         nope, rope, vd = s.qk_nope_head_dim, s.qk_rope_head_dim, s.v_head_dim
         ql, kl = s.q_lora_rank, s.kv_lora_rank
         if ql:
-            ops = [_lin("q_a_proj", "attention", r, d, ql, p, bias=bias),
-                   _ew("q_a_norm", "attention", r * ql, RMSNORM_FLOPS_PER_ELEMENT, p, params=ql),
-                   _lin("q_b_proj", "attention", r, ql, h * (nope + rope), p)]
+            ops = [
+                _lin("q_a_proj", "attention", r, d, ql, p, bias=bias),
+                _ew("q_a_norm", "attention", r * ql, RMSNORM_FLOPS_PER_ELEMENT, p, params=ql),
+                _lin("q_b_proj", "attention", r, ql, h * (nope + rope), p),
+            ]
         else:
             ops = [_lin("q_proj", "attention", r, d, h * (nope + rope), p)]
-        ops += [_lin("kv_a_proj", "attention", r, d, kl + rope, p, bias=bias, out_kv=True),
-                _ew("kv_a_norm", "attention", r * kl, RMSNORM_FLOPS_PER_ELEMENT, p, params=kl),
-                _ew("rope", "attention", r * (h + 1) * rope, ROPE_FLOPS_PER_ELEMENT, p)]
+        ops += [
+            _lin("kv_a_proj", "attention", r, d, kl + rope, p, bias=bias, out_kv=True),
+            _ew("kv_a_norm", "attention", r * kl, RMSNORM_FLOPS_PER_ELEMENT, p, params=kl),
+            _ew("rope", "attention", r * (h + 1) * rope, ROPE_FLOPS_PER_ELEMENT, p),
+        ]
         if mla == "expanded":
             ops.append(_lin("kv_b_proj", "attention", b * c, kl, h * (nope + vd), p, in_kv=True))
             q_k, q_v = nope + rope, vd
@@ -106,40 +129,60 @@ def _attention(s: LLMSpec, b: int, n: int, c: int, p: Precision, mla: str) -> li
             q_k, q_v = kl + rope, kl
             k_read, v_read = (b * c * (kl + rope) * kvb, 0.0), (b * c * kl * kvb, 0.0)
         o_in = h * vd
-    ops += [_op("qk_matmul", "attention", 2 * scores * q_k, 2 * scores * q_k, 0, k_read[0],
-                (r * h * q_k + scores) * ab + k_read[1]),
-            _ew("softmax", "attention", scores, SOFTMAX_FLOPS_PER_ELEMENT, p),
-            _op("sv_matmul", "attention", 2 * scores * q_v, 2 * scores * q_v, 0, v_read[0],
-                (scores + r * h * q_v) * ab + v_read[1])]
+    ops += [
+        _op(
+            "qk_matmul",
+            "attention",
+            2 * scores * q_k,
+            2 * scores * q_k,
+            0,
+            k_read[0],
+            (r * h * q_k + scores) * ab + k_read[1],
+        ),
+        _ew("softmax", "attention", scores, SOFTMAX_FLOPS_PER_ELEMENT, p),
+        _op(
+            "sv_matmul",
+            "attention",
+            2 * scores * q_v,
+            2 * scores * q_v,
+            0,
+            v_read[0],
+            (scores + r * h * q_v) * ab + v_read[1],
+        ),
+    ]
     if s.is_mla and mla == "absorbed":
         ops.append(_lin("v_absorb", "attention", r * h, s.kv_lora_rank, s.v_head_dim, p, weight_copies=h))
     ops.append(_lin("o_proj", "attention", r, o_in, d, p, bias=bias))
     return ops
 
 
-def _swiglu(prefix: str, group: str, rows: float, d: int, f: int, p: Precision,
-            copies: float = 1.0) -> list[LLMOp]:
+def _swiglu(prefix: str, group: str, rows: float, d: int, f: int, p: Precision, copies: float = 1.0) -> list[LLMOp]:
     """A SwiGLU MLP on ``rows`` tokens; ``copies`` weight sets read (distinct experts)."""
-    return [_lin(f"{prefix}gate_proj", group, rows, d, f, p, weight_copies=copies),
-            _lin(f"{prefix}up_proj", group, rows, d, f, p, weight_copies=copies),
-            _ew(f"{prefix}silu_mul", group, rows * f, SILU_MUL_FLOPS_PER_ELEMENT, p, inputs=2),
-            _lin(f"{prefix}down_proj", group, rows, f, d, p, weight_copies=copies)]
+    return [
+        _lin(f"{prefix}gate_proj", group, rows, d, f, p, weight_copies=copies),
+        _lin(f"{prefix}up_proj", group, rows, d, f, p, weight_copies=copies),
+        _ew(f"{prefix}silu_mul", group, rows * f, SILU_MUL_FLOPS_PER_ELEMENT, p, inputs=2),
+        _lin(f"{prefix}down_proj", group, rows, f, d, p, weight_copies=copies),
+    ]
 
 
 def _layer(s: LLMSpec, b: int, n: int, c: int, p: Precision, mla: str, moe: bool) -> list[LLMOp]:
     d, r = s.d_model, b * n
-    ops = [_ew("rmsnorm", "norm", r * d, RMSNORM_FLOPS_PER_ELEMENT, p, params=d, calls=2),
-           *_attention(s, b, n, c, p, mla),
-           _ew("residual_add", "norm", r * d, RESIDUAL_FLOPS_PER_ELEMENT, p, inputs=2, calls=2)]
+    ops = [
+        _ew("rmsnorm", "norm", r * d, RMSNORM_FLOPS_PER_ELEMENT, p, params=d, calls=2),
+        *_attention(s, b, n, c, p, mla),
+        _ew("residual_add", "norm", r * d, RESIDUAL_FLOPS_PER_ELEMENT, p, inputs=2, calls=2),
+    ]
     if not moe:
         return ops + _swiglu("", "mlp", r, d, s.d_ff, p)
     e, k = s.n_experts, s.top_k
     touched = expected_experts_touched(e, k, r)
-    ops += [_lin("router", "moe", r, d, e, p),
-            _ew("router_softmax", "moe", r * e, ROUTER_FLOPS_PER_ELEMENT, p),
-            *_swiglu("expert_", "moe", r * k, d, s.moe_d_ff, p, copies=touched),
-            _op("expert_combine", "moe", r * k * d * COMBINE_FLOPS_PER_ELEMENT, 0, 0, 0,
-                (r * k * d + r * d) * p.act_bytes)]
+    ops += [
+        _lin("router", "moe", r, d, e, p),
+        _ew("router_softmax", "moe", r * e, ROUTER_FLOPS_PER_ELEMENT, p),
+        *_swiglu("expert_", "moe", r * k, d, s.moe_d_ff, p, copies=touched),
+        _op("expert_combine", "moe", r * k * d * COMBINE_FLOPS_PER_ELEMENT, 0, 0, 0, (r * k * d + r * d) * p.act_bytes),
+    ]
     if s.n_shared_experts:
         ops += _swiglu("shared_", "moe", r, d, s.n_shared_experts * s.moe_d_ff, p)
     return ops
@@ -147,11 +190,12 @@ def _layer(s: LLMSpec, b: int, n: int, c: int, p: Precision, mla: str, moe: bool
 
 def _gpt2_ops(spec: tfm.TransformerSpec, b: int, n: int, c: int, p: Precision) -> list[LLMOp]:
     """GPT-2 from :mod:`memwall_lib.engines.transformer`, bytes split by linearity in the precision."""
+
     def run(wb: float, ab: float, kb: float) -> list[OpCount]:
         return tfm._pass_ops(spec, n, c, Precision(wb, ab, kb), b, True, True)
+
     # bytes = weight_elements * wb + act_elements * ab + kv_elements * kb, exactly
-    ops, one, w2, k2 = (run(*a) for a in ((p.weight_bytes, p.act_bytes, p.kv_bytes), (1, 1, 1), (2, 1, 1),
-                                          (1, 1, 2)))
+    ops, one, w2, k2 = (run(*a) for a in ((p.weight_bytes, p.act_bytes, p.kv_bytes), (1, 1, 1), (2, 1, 1), (1, 1, 2)))
     out = []
     for o, a, w, k in zip(ops, one, w2, k2):
         wb, kb = (w.bytes - a.bytes) * p.weight_bytes, (k.bytes - a.bytes) * p.kv_bytes
@@ -159,8 +203,16 @@ def _gpt2_ops(spec: tfm.TransformerSpec, b: int, n: int, c: int, p: Precision) -
     return out
 
 
-def pass_ops(model: Any, batch: int, n_new: int, n_ctx: int, precision: Precision = BF16, *,
-             mla: str = "auto", logits: str = "all") -> list[LLMOp]:
+def pass_ops(
+    model: Any,
+    batch: int,
+    n_new: int,
+    n_ctx: int,
+    precision: Precision = BF16,
+    *,
+    mla: str = "auto",
+    logits: str = "all",
+) -> list[LLMOp]:
     """All ops of one forward pass: ``batch`` sequences of ``n_new`` new tokens attending to
     ``n_ctx`` keys each (prefill: ``n_new = n_ctx``), summed over layers, in order."""
     spec, precision = get_spec(model), _precision(precision)
@@ -173,21 +225,25 @@ def pass_ops(model: Any, batch: int, n_new: int, n_ctx: int, precision: Precisio
     if isinstance(spec, tfm.TransformerSpec):
         ops = _gpt2_ops(spec, batch, n_new, n_ctx, precision)
         if logits == "last":
-            ops = [o if o.name != "lm_head" else _lin("lm_head", "head", batch, spec.d_model, spec.vocab_size,
-                                                      precision) for o in ops]
+            ops = [
+                o if o.name != "lm_head" else _lin("lm_head", "head", batch, spec.d_model, spec.vocab_size, precision)
+                for o in ops
+            ]
         return ops
     mode = mla if mla != "auto" else ("expanded" if n_new == n_ctx else "absorbed")
     d, r = spec.d_model, batch * n_new
     merged: dict[str, LLMOp] = {}
     for moe, count in ((False, spec.n_layers - spec.n_moe_layers), (True, spec.n_moe_layers)):
-        for op in (_layer(spec, batch, n_new, n_ctx, precision, mode, moe) if count else []):
+        for op in _layer(spec, batch, n_new, n_ctx, precision, mode, moe) if count else []:
             op = op.scaled(count)
             merged[op.name] = merged[op.name] + op if op.name in merged else op
     head_rows = r if logits == "all" else batch
-    return [_op("embedding", "head", 0, 0, r * d * precision.weight_bytes, 0, r * d * precision.act_bytes),
-            *merged.values(),
-            _ew("final_norm", "norm", r * d, RMSNORM_FLOPS_PER_ELEMENT, precision, params=d),
-            _lin("lm_head", "head", head_rows, d, spec.vocab_size, precision)]
+    return [
+        _op("embedding", "head", 0, 0, r * d * precision.weight_bytes, 0, r * d * precision.act_bytes),
+        *merged.values(),
+        _ew("final_norm", "norm", r * d, RMSNORM_FLOPS_PER_ELEMENT, precision, params=d),
+        _lin("lm_head", "head", head_rows, d, spec.vocab_size, precision),
+    ]
 
 
 # --------------------------------------------------------------------------- profiles
@@ -242,13 +298,15 @@ class LLMProfile:
     def totals(self) -> dict[str, float]:
         """``flops``, ``matmul_flops``, ``bytes``, ``weight_bytes``, ``kv_bytes``,
         ``act_bytes`` and ``arithmetic_intensity``."""
-        return {k: getattr(self, k) for k in ("flops", "matmul_flops", "bytes", "weight_bytes", "kv_bytes",
-                                              "act_bytes", "arithmetic_intensity")}
+        return {
+            k: getattr(self, k)
+            for k in ("flops", "matmul_flops", "bytes", "weight_bytes", "kv_bytes", "act_bytes", "arithmetic_intensity")
+        }
 
 
-
-def prefill(model: Any, batch: int, tokens: int, precision: Precision | str = BF16, *,
-            mla: str = "auto", logits: str = "all") -> LLMProfile:
+def prefill(
+    model: Any, batch: int, tokens: int, precision: Precision | str = BF16, *, mla: str = "auto", logits: str = "all"
+) -> LLMProfile:
     """The prefill of ``tokens`` prompt tokens for ``batch`` sequences (one forward pass)."""
     b, t, p = _int("batch", batch, 1), _int("tokens", tokens, 1), _precision(precision)
     spec = get_spec(model)
@@ -256,8 +314,9 @@ def prefill(model: Any, batch: int, tokens: int, precision: Precision | str = BF
     return LLMProfile(spec.name, "prefill", b, t, t, p, tuple(ops))
 
 
-def decode_step(model: Any, batch: int, context_len: int, precision: Precision | str = BF16, *,
-                mla: str = "auto") -> LLMProfile:
+def decode_step(
+    model: Any, batch: int, context_len: int, precision: Precision | str = BF16, *, mla: str = "auto"
+) -> LLMProfile:
     """One decoding step for ``batch`` sequences whose KV cache holds ``context_len`` tokens
     (attention spans ``context_len + 1`` keys)."""
     b, c, p = _int("batch", batch, 1), _int("context_len", context_len, 0), _precision(precision)
@@ -275,8 +334,13 @@ def prefill_intensity(model: Any, batch: int, tokens: int, precision: Precision 
     return prefill(model, batch, tokens, precision).arithmetic_intensity
 
 
-def critical_batch(model: Any, context_len: int, ridge_flops_per_byte: float,
-                   precision: Precision | str = BF16, max_batch: int = 1 << 20) -> int | None:
+def critical_batch(
+    model: Any,
+    context_len: int,
+    ridge_flops_per_byte: float,
+    precision: Precision | str = BF16,
+    max_batch: int = 1 << 20,
+) -> int | None:
     """Smallest decode batch whose step reaches ``ridge_flops_per_byte`` (a roofline's peak
     FLOP/s over bandwidth), by binary search (intensity rises with batch); ``None`` if not
     reached by ``max_batch`` (the KV cache, read per sequence, caps decode intensity)."""

@@ -12,7 +12,8 @@ Units: FLOPs with a multiply-accumulate = 2 FLOPs; parameters are element counts
 from __future__ import annotations
 
 import copy
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from . import llm
 
@@ -23,13 +24,13 @@ PRESETS: tuple[str, ...] = ("gpt2", "llama2-7b", "llama3-70b", "mixtral-8x7b", "
 SOURCES: dict[str, str] = {
     "gpt2": "Radford et al. 2019; https://huggingface.co/openai-community/gpt2/blob/main/config.json",
     "llama2-7b": "Touvron et al. 2023, arXiv:2307.09288, Table 1; "
-                 "https://huggingface.co/meta-llama/Llama-2-7b-hf/blob/main/config.json",
+    "https://huggingface.co/meta-llama/Llama-2-7b-hf/blob/main/config.json",
     "llama3-70b": "Llama Team 2024, arXiv:2407.21783, Table 3; "
-                  "https://huggingface.co/meta-llama/Meta-Llama-3-70B/blob/main/config.json",
+    "https://huggingface.co/meta-llama/Meta-Llama-3-70B/blob/main/config.json",
     "mixtral-8x7b": "Jiang et al. 2024, arXiv:2401.04088, Table 1; "
-                    "https://huggingface.co/mistralai/Mixtral-8x7B-v0.1/blob/main/config.json",
+    "https://huggingface.co/mistralai/Mixtral-8x7B-v0.1/blob/main/config.json",
     "deepseek-v3": "DeepSeek-AI 2024, arXiv:2412.19437, Sec. 4.2; "
-                   "https://huggingface.co/deepseek-ai/DeepSeek-V3/blob/main/config.json",
+    "https://huggingface.co/deepseek-ai/DeepSeek-V3/blob/main/config.json",
 }
 
 
@@ -38,9 +39,18 @@ def llama2_7b_config() -> Any:
     4096 context, untied head; 6.74B parameters (arXiv:2307.09288, Table 1)."""
     from transformers import LlamaConfig
 
-    return LlamaConfig(vocab_size=32000, hidden_size=4096, intermediate_size=11008, num_hidden_layers=32,
-                       num_attention_heads=32, num_key_value_heads=32, max_position_embeddings=4096,
-                       rms_norm_eps=1e-5, tie_word_embeddings=False, attn_implementation="eager")
+    return LlamaConfig(
+        vocab_size=32000,
+        hidden_size=4096,
+        intermediate_size=11008,
+        num_hidden_layers=32,
+        num_attention_heads=32,
+        num_key_value_heads=32,
+        max_position_embeddings=4096,
+        rms_norm_eps=1e-5,
+        tie_word_embeddings=False,
+        attn_implementation="eager",
+    )
 
 
 def llama3_70b_config() -> Any:
@@ -49,11 +59,19 @@ def llama3_70b_config() -> Any:
     (arXiv:2407.21783, Table 3)."""
     from transformers import LlamaConfig
 
-    return LlamaConfig(vocab_size=128256, hidden_size=8192, intermediate_size=28672, num_hidden_layers=80,
-                       num_attention_heads=64, num_key_value_heads=8, max_position_embeddings=8192,
-                       rms_norm_eps=1e-5, tie_word_embeddings=False,
-                       rope_parameters={"rope_type": "default", "rope_theta": 500000.0},
-                       attn_implementation="eager")
+    return LlamaConfig(
+        vocab_size=128256,
+        hidden_size=8192,
+        intermediate_size=28672,
+        num_hidden_layers=80,
+        num_attention_heads=64,
+        num_key_value_heads=8,
+        max_position_embeddings=8192,
+        rms_norm_eps=1e-5,
+        tie_word_embeddings=False,
+        rope_parameters={"rope_type": "default", "rope_theta": 500000.0},
+        attn_implementation="eager",
+    )
 
 
 def mixtral_8x7b_config() -> Any:
@@ -61,12 +79,22 @@ def mixtral_8x7b_config() -> Any:
     top-2, vocab 32000, 32768 context; 46.7B parameters, 12.9B active (arXiv:2401.04088)."""
     from transformers import MixtralConfig
 
-    return MixtralConfig(vocab_size=32000, hidden_size=4096, intermediate_size=14336, num_hidden_layers=32,
-                         num_attention_heads=32, num_key_value_heads=8, num_local_experts=8,
-                         num_experts_per_tok=2, max_position_embeddings=32768, rms_norm_eps=1e-5,
-                         sliding_window=None, tie_word_embeddings=False,
-                         rope_parameters={"rope_type": "default", "rope_theta": 1e6},
-                         attn_implementation="eager")
+    return MixtralConfig(
+        vocab_size=32000,
+        hidden_size=4096,
+        intermediate_size=14336,
+        num_hidden_layers=32,
+        num_attention_heads=32,
+        num_key_value_heads=8,
+        num_local_experts=8,
+        num_experts_per_tok=2,
+        max_position_embeddings=32768,
+        rms_norm_eps=1e-5,
+        sliding_window=None,
+        tie_word_embeddings=False,
+        rope_parameters={"rope_type": "default", "rope_theta": 1e6},
+        attn_implementation="eager",
+    )
 
 
 def deepseek_v3_config() -> Any:
@@ -77,14 +105,31 @@ def deepseek_v3_config() -> Any:
     not part of the HF model and not counted; YaRN context extension does not change counts."""
     from transformers import DeepseekV3Config
 
-    return DeepseekV3Config(vocab_size=129280, hidden_size=7168, intermediate_size=18432,
-                            moe_intermediate_size=2048, num_hidden_layers=61, num_attention_heads=128,
-                            num_key_value_heads=128, n_shared_experts=1, n_routed_experts=256,
-                            num_experts_per_tok=8, n_group=8, topk_group=4, first_k_dense_replace=3,
-                            routed_scaling_factor=2.5, kv_lora_rank=512, q_lora_rank=1536,
-                            qk_rope_head_dim=64, qk_nope_head_dim=128, v_head_dim=128,
-                            max_position_embeddings=163840, rms_norm_eps=1e-6, tie_word_embeddings=False,
-                            attn_implementation="eager")
+    return DeepseekV3Config(
+        vocab_size=129280,
+        hidden_size=7168,
+        intermediate_size=18432,
+        moe_intermediate_size=2048,
+        num_hidden_layers=61,
+        num_attention_heads=128,
+        num_key_value_heads=128,
+        n_shared_experts=1,
+        n_routed_experts=256,
+        num_experts_per_tok=8,
+        n_group=8,
+        topk_group=4,
+        first_k_dense_replace=3,
+        routed_scaling_factor=2.5,
+        kv_lora_rank=512,
+        q_lora_rank=1536,
+        qk_rope_head_dim=64,
+        qk_nope_head_dim=128,
+        v_head_dim=128,
+        max_position_embeddings=163840,
+        rms_norm_eps=1e-6,
+        tie_word_embeddings=False,
+        attn_implementation="eager",
+    )
 
 
 def preset_config(name: str) -> Any:
@@ -92,9 +137,12 @@ def preset_config(name: str) -> Any:
     from . import builders as torch_builders
 
     builders: dict[str, Callable[[], Any]] = {
-        "gpt2": lambda: torch_builders.gpt2_config("gpt2"), "llama2-7b": llama2_7b_config,
-        "llama3-70b": llama3_70b_config, "mixtral-8x7b": mixtral_8x7b_config,
-        "deepseek-v3": deepseek_v3_config}
+        "gpt2": lambda: torch_builders.gpt2_config("gpt2"),
+        "llama2-7b": llama2_7b_config,
+        "llama3-70b": llama3_70b_config,
+        "mixtral-8x7b": mixtral_8x7b_config,
+        "deepseek-v3": deepseek_v3_config,
+    }
     if not isinstance(name, str):
         raise TypeError(f"model: expected a preset name, got {name!r}")
     if name not in builders:
@@ -112,8 +160,12 @@ def build_hf(config: Any, device: str = "meta", experts_implementation: str = "b
     import torch
     from transformers import DeepseekV3ForCausalLM, GPT2LMHeadModel, LlamaForCausalLM, MixtralForCausalLM
 
-    classes = {"llama": LlamaForCausalLM, "mixtral": MixtralForCausalLM, "deepseek_v3": DeepseekV3ForCausalLM,
-               "gpt2": GPT2LMHeadModel}
+    classes = {
+        "llama": LlamaForCausalLM,
+        "mixtral": MixtralForCausalLM,
+        "deepseek_v3": DeepseekV3ForCausalLM,
+        "gpt2": GPT2LMHeadModel,
+    }
     mt = getattr(config, "model_type", None)
     if mt not in classes:
         raise llm.LLMError(f"config: model_type {mt!r} is not supported; expected one of {sorted(classes)}")
@@ -125,8 +177,16 @@ def build_hf(config: Any, device: str = "meta", experts_implementation: str = "b
         return classes[mt](cfg).eval()
 
 
-def count_hf_flops(config: Any, batch: int, n_new: int, context_len: int = 0, *, device: str = "meta",
-                   experts_implementation: str = "batched_mm", seed: int = 0) -> dict[str, int]:
+def count_hf_flops(
+    config: Any,
+    batch: int,
+    n_new: int,
+    context_len: int = 0,
+    *,
+    device: str = "meta",
+    experts_implementation: str = "batched_mm",
+    seed: int = 0,
+) -> dict[str, int]:
     """FlopCounterMode's count (per aten op and ``"total"``) of one HF forward of ``n_new``
     tokens per sequence after an uncounted prefill of ``context_len`` tokens (0: none)."""
     import torch
@@ -146,8 +206,7 @@ def count_hf_flops(config: Any, batch: int, n_new: int, context_len: int = 0, *,
         return count_flops(lambda: net(input_ids=ids, use_cache=True, **kw))
 
 
-def validate_llm_flops(config: Any, batch: int, tokens: int, context_len: int,
-                       **kw: Any) -> list[dict[str, Any]]:
+def validate_llm_flops(config: Any, batch: int, tokens: int, context_len: int, **kw: Any) -> list[dict[str, Any]]:
     """Analytic matmul FLOPs (``mla="expanded"``: what HF runs; LM head on every new token)
     against :func:`count_hf_flops` for a prefill of ``tokens`` and a decode step after a
     cache of ``context_len`` tokens. Rows: ``{"phase", "analytic", "counted", "equal"}``."""

@@ -44,23 +44,35 @@ class LLMOp(OpCount):
     def act_bytes(self) -> float:
         return self.bytes - self.weight_bytes - self.kv_bytes
 
-    def __add__(self, other: OpCount) -> "LLMOp":
+    def __add__(self, other: OpCount) -> LLMOp:
         s = OpCount.__add__(self, other)  # an LLMOp: OpCount.__add__ replaces fields of self
-        return replace(s, weight_bytes=self.weight_bytes + getattr(other, "weight_bytes", 0.0),
-                       kv_bytes=self.kv_bytes + getattr(other, "kv_bytes", 0.0))
+        return replace(
+            s,
+            weight_bytes=self.weight_bytes + getattr(other, "weight_bytes", 0.0),
+            kv_bytes=self.kv_bytes + getattr(other, "kv_bytes", 0.0),
+        )
 
-    def scaled(self, k: float) -> "LLMOp":
-        return replace(OpCount.scaled(self, k), weight_bytes=self.weight_bytes * k,
-                       kv_bytes=self.kv_bytes * k)
+    def scaled(self, k: float) -> LLMOp:
+        return replace(OpCount.scaled(self, k), weight_bytes=self.weight_bytes * k, kv_bytes=self.kv_bytes * k)
 
 
-def _op(name: str, group: str, flops: float, mm: float, w: float, kv: float, act: float,
-        calls: float = 1) -> LLMOp:
+def _op(name: str, group: str, flops: float, mm: float, w: float, kv: float, act: float, calls: float = 1) -> LLMOp:
     return LLMOp(name, group, float(flops), float(w + kv + act), float(mm), float(calls), float(w), float(kv))
 
 
-def _lin(name: str, group: str, rows: float, d_in: int, d_out: int, p: Precision, *, bias: bool = False,
-         in_kv: bool = False, out_kv: bool = False, weight_copies: float = 1.0) -> LLMOp:
+def _lin(
+    name: str,
+    group: str,
+    rows: float,
+    d_in: int,
+    d_out: int,
+    p: Precision,
+    *,
+    bias: bool = False,
+    in_kv: bool = False,
+    out_kv: bool = False,
+    weight_copies: float = 1.0,
+) -> LLMOp:
     """``rows x d_in`` times ``d_in x d_out`` (+ bias); ``weight_copies`` weight matrices read
     (distinct experts touched); ``in_kv``/``out_kv``: that operand is the KV cache."""
     mm = 2 * rows * d_in * d_out
@@ -71,12 +83,29 @@ def _lin(name: str, group: str, rows: float, d_in: int, d_out: int, p: Precision
     return _op(name, group, mm + (outs if bias else 0), mm, w, kv, act)
 
 
-def _ew(name: str, group: str, elements: float, fpe: float, p: Precision, *, inputs: int = 1,
-        params: int = 0, calls: int = 1) -> LLMOp:
+def _ew(
+    name: str,
+    group: str,
+    elements: float,
+    fpe: float,
+    p: Precision,
+    *,
+    inputs: int = 1,
+    params: int = 0,
+    calls: int = 1,
+) -> LLMOp:
     """Element-wise op: ``elements`` outputs from ``inputs`` tensors of that size, ``params``
     weights (e.g. a norm's scale), ``calls`` times."""
-    return _op(name, group, elements * fpe * calls, 0, params * p.weight_bytes * calls, 0,
-               elements * (inputs + 1) * p.act_bytes * calls, calls)
+    return _op(
+        name,
+        group,
+        elements * fpe * calls,
+        0,
+        params * p.weight_bytes * calls,
+        0,
+        elements * (inputs + 1) * p.act_bytes * calls,
+        calls,
+    )
 
 
 # --------------------------------------------------------------------------- spec
@@ -175,33 +204,47 @@ def spec_from_config(config: Any, name: str | None = None) -> LLMSpec:
     """An :class:`LLMSpec` from a ``transformers`` LlamaConfig, MixtralConfig or DeepseekV3Config."""
     mt = getattr(config, "model_type", None)
     if mt not in LLM_MODEL_TYPES:
-        raise LLMError(f"config: model_type {mt!r} is not supported; expected one of "
-                       f"{list(LLM_MODEL_TYPES) + ['gpt2']}")
+        raise LLMError(
+            f"config: model_type {mt!r} is not supported; expected one of {list(LLM_MODEL_TYPES) + ['gpt2']}"
+        )
     if getattr(config, "sliding_window", None):
         raise LLMError("config: sliding-window attention is not modelled; set sliding_window=None")
     d, h = int(config.hidden_size), int(config.num_attention_heads)
     kw: dict[str, Any] = dict(
-        name=name or getattr(config, "name_or_path", "") or mt, n_layers=int(config.num_hidden_layers),
-        d_model=d, n_heads=h, n_kv_heads=int(getattr(config, "num_key_value_heads", None) or h),
-        head_dim=int(getattr(config, "head_dim", None) or d // h), d_ff=int(config.intermediate_size),
-        vocab_size=int(config.vocab_size), tie_embeddings=bool(config.tie_word_embeddings),
-        attention_bias=bool(getattr(config, "attention_bias", False)))
+        name=name or getattr(config, "name_or_path", "") or mt,
+        n_layers=int(config.num_hidden_layers),
+        d_model=d,
+        n_heads=h,
+        n_kv_heads=int(getattr(config, "num_key_value_heads", None) or h),
+        head_dim=int(getattr(config, "head_dim", None) or d // h),
+        d_ff=int(config.intermediate_size),
+        vocab_size=int(config.vocab_size),
+        tie_embeddings=bool(config.tie_word_embeddings),
+        attention_bias=bool(getattr(config, "attention_bias", False)),
+    )
     if getattr(config, "mlp_bias", False):
         raise LLMError("config: mlp_bias=True is not modelled")
     if mt == "mixtral":
-        kw.update(n_experts=int(config.num_local_experts), top_k=int(config.num_experts_per_tok),
-                  moe_d_ff=int(config.intermediate_size))
+        kw.update(
+            n_experts=int(config.num_local_experts),
+            top_k=int(config.num_experts_per_tok),
+            moe_d_ff=int(config.intermediate_size),
+        )
     elif mt == "deepseek_v3":
-        kw.update(n_experts=int(config.n_routed_experts), top_k=int(config.num_experts_per_tok),
-                  moe_d_ff=int(config.moe_intermediate_size),
-                  n_shared_experts=int(config.n_shared_experts or 0),
-                  first_dense_layers=min(int(config.first_k_dense_replace or 0),
-                                         int(config.num_hidden_layers)),
-                  q_lora_rank=int(config.q_lora_rank or 0), kv_lora_rank=int(config.kv_lora_rank),
-                  qk_nope_head_dim=int(config.qk_nope_head_dim),
-                  qk_rope_head_dim=int(config.qk_rope_head_dim),
-                  v_head_dim=int(config.v_head_dim), n_kv_heads=h,
-                  head_dim=int(config.qk_nope_head_dim) + int(config.qk_rope_head_dim))
+        kw.update(
+            n_experts=int(config.n_routed_experts),
+            top_k=int(config.num_experts_per_tok),
+            moe_d_ff=int(config.moe_intermediate_size),
+            n_shared_experts=int(config.n_shared_experts or 0),
+            first_dense_layers=min(int(config.first_k_dense_replace or 0), int(config.num_hidden_layers)),
+            q_lora_rank=int(config.q_lora_rank or 0),
+            kv_lora_rank=int(config.kv_lora_rank),
+            qk_nope_head_dim=int(config.qk_nope_head_dim),
+            qk_rope_head_dim=int(config.qk_rope_head_dim),
+            v_head_dim=int(config.v_head_dim),
+            n_kv_heads=h,
+            head_dim=int(config.qk_nope_head_dim) + int(config.qk_rope_head_dim),
+        )
     return LLMSpec(**kw)
 
 

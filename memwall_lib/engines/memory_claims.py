@@ -23,7 +23,7 @@ Units: bytes; a parameter count ``psi`` is in elements.
 
 from __future__ import annotations
 
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 #: ZeRO's K: bytes of optimizer state per parameter for mixed-precision Adam.
 ZERO_K: int = 12
@@ -67,8 +67,9 @@ def zero_limit(stage: int, k: int = ZERO_K) -> float:
     return {0: 1.0, 1: (4.0 + k) / 4.0, 2: (4.0 + k) / 2.0, 3: float("inf")}[stage]
 
 
-def inference_footprint_bytes(parameters: int, layers: int, hidden: int, tokens: int, batch: int = 1,
-                              fmt: str = "fp32", group: int = 128) -> float:
+def inference_footprint_bytes(
+    parameters: int, layers: int, hidden: int, tokens: int, batch: int = 1, fmt: str = "fp32", group: int = 128
+) -> float:
     """Weights plus key/value cache of a decoder at number format ``fmt``; integer formats add
     one fp16 scale per ``group`` values (weights and cache alike). ``tokens=0`` gives the
     weights alone (an encoder keeps no cache)."""

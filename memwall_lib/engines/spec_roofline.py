@@ -33,8 +33,7 @@ def ridge_point(peak_flops_per_s: float, bandwidth_bytes_per_s: float) -> float:
     workload needs as long for its FLOPs at peak as for its bytes at full bandwidth.
 
     E.g. 989.5 TFLOPS (bf16 dense) over 3.35 TB/s (H100 SXM5) = 295.4 FLOPs/byte."""
-    return _positive("peak_flops_per_s", peak_flops_per_s) / _positive("bandwidth_bytes_per_s",
-                                                                      bandwidth_bytes_per_s)
+    return _positive("peak_flops_per_s", peak_flops_per_s) / _positive("bandwidth_bytes_per_s", bandwidth_bytes_per_s)
 
 
 Bound = Literal["compute", "memory"]
@@ -58,12 +57,15 @@ class RooflineTime:
         return "compute" if self.compute_s > self.memory_s else "memory"
 
 
-def roofline_time(flops: float, bytes_moved: float, peak_flops_per_s: float,
-                  bandwidth_bytes_per_s: float) -> RooflineTime:
+def roofline_time(
+    flops: float, bytes_moved: float, peak_flops_per_s: float, bandwidth_bytes_per_s: float
+) -> RooflineTime:
     """The roofline lower bound on the time of ``flops`` FLOPs moving ``bytes_moved`` bytes on
     a chip with ``peak_flops_per_s`` and ``bandwidth_bytes_per_s`` (overlap of the two assumed,
     no other cost: any real run takes at least this long)."""
     f = _positive("flops", flops, allow_zero=True)
     q = _positive("bytes_moved", bytes_moved, allow_zero=True)
-    return RooflineTime(f / _positive("peak_flops_per_s", peak_flops_per_s),
-                        q / _positive("bandwidth_bytes_per_s", bandwidth_bytes_per_s))
+    return RooflineTime(
+        f / _positive("peak_flops_per_s", peak_flops_per_s),
+        q / _positive("bandwidth_bytes_per_s", bandwidth_bytes_per_s),
+    )

@@ -27,9 +27,10 @@ Units: bytes. Shared by training memory (:mod:`.training_memory`) and rematerial
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, Callable, Iterator
+from dataclasses import asdict, dataclass
+from typing import Any
 
 from .timing import using_threads
 
@@ -46,8 +47,9 @@ def mask_bytes_for(target: str) -> int | None:
 
 
 def _check_mask_bytes(dropout_mask_bytes: int | None) -> None:
-    if dropout_mask_bytes is not None and (isinstance(dropout_mask_bytes, bool)
-                                           or not isinstance(dropout_mask_bytes, int) or dropout_mask_bytes < 1):
+    if dropout_mask_bytes is not None and (
+        isinstance(dropout_mask_bytes, bool) or not isinstance(dropout_mask_bytes, int) or dropout_mask_bytes < 1
+    ):
         raise ValueError(f"dropout_mask_bytes: expected None or a positive int, got {dropout_mask_bytes!r}")
 
 
@@ -130,8 +132,9 @@ def _counted_nbytes(t: Any, masks: dict[int, Any], key: int, dropout_mask_bytes:
     return storage_nbytes(t)
 
 
-def measure_activations(model: Any, forward: Callable[[Any], Any],
-                        dropout_mask_bytes: int | None = None) -> ActivationCount:
+def measure_activations(
+    model: Any, forward: Callable[[Any], Any], dropout_mask_bytes: int | None = None
+) -> ActivationCount:
     """Run ``forward(model)`` (the forward pass and the loss) and count what autograd saves.
 
     Works on any device; on ``meta`` nothing is allocated. Storages are identified with
@@ -172,21 +175,25 @@ def measure_activations(model: Any, forward: Callable[[Any], Any],
     leaves = [m for m in model.modules() if next(m.children(), None) is None]
     handles = [m.register_forward_hook(on_output) for m in leaves]
     try:
-        with recording_dropout_masks(storage_key, masks), \
-                torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        with recording_dropout_masks(storage_key, masks), torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
             out = forward(model)
             del out
     finally:
         for h in handles:
             h.remove()
-    mask_elements = sum(int(t.untyped_storage().nbytes() // t.element_size())
-                        for k, (_, t) in saved.items() if k in masks)
+    mask_elements = sum(
+        int(t.untyped_storage().nbytes() // t.element_size()) for k, (_, t) in saved.items() if k in masks
+    )
     result = ActivationCount(
         saved_bytes=sum(b for b, _ in saved.values()),
         feature_map_bytes=sum(b for b, _ in maps.values()),
-        saved_tensors=counts["saved"], saved_storages=len(saved),
-        parameter_saves=counts["params"], device=device, mask_elements=mask_elements,
-        mask_bytes_per_element=dropout_mask_bytes)
+        saved_tensors=counts["saved"],
+        saved_storages=len(saved),
+        parameter_saves=counts["params"],
+        device=device,
+        mask_elements=mask_elements,
+        mask_bytes_per_element=dropout_mask_bytes,
+    )
     saved.clear()
     maps.clear()
     masks.clear()
@@ -209,17 +216,23 @@ class CrossCheck:
 
     @property
     def equal(self) -> bool:
-        return (self.meta.saved_bytes == self.real.saved_bytes == self.real_by_data_ptr
-                and self.meta.feature_map_bytes == self.real.feature_map_bytes
-                and self.meta.saved_storages == self.real.saved_storages)
+        return (
+            self.meta.saved_bytes == self.real.saved_bytes == self.real_by_data_ptr
+            and self.meta.feature_map_bytes == self.real.feature_map_bytes
+            and self.meta.saved_storages == self.real.saved_storages
+        )
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "meta": self.meta.to_dict(), "real": self.real.to_dict(),
-                "real_saved_bytes_by_data_ptr": self.real_by_data_ptr, "equal": self.equal}
+        return {
+            "name": self.name,
+            "meta": self.meta.to_dict(),
+            "real": self.real.to_dict(),
+            "real_saved_bytes_by_data_ptr": self.real_by_data_ptr,
+            "equal": self.equal,
+        }
 
 
-def _saved_bytes_by_data_ptr(model: Any, forward: Callable[[Any], Any],
-                             dropout_mask_bytes: int | None = None) -> int:
+def _saved_bytes_by_data_ptr(model: Any, forward: Callable[[Any], Any], dropout_mask_bytes: int | None = None) -> int:
     import torch
 
     def ptr(t: Any) -> int:
@@ -241,8 +254,9 @@ def _saved_bytes_by_data_ptr(model: Any, forward: Callable[[Any], Any],
     return sum(b for b, _ in seen.values())
 
 
-def cross_check_meta_vs_real(build: Callable[[str], tuple[Any, Callable[[Any], Any]]],
-                             name: str = "", dropout_mask_bytes: int | None = None) -> CrossCheck:
+def cross_check_meta_vs_real(
+    build: Callable[[str], tuple[Any, Callable[[Any], Any]]], name: str = "", dropout_mask_bytes: int | None = None
+) -> CrossCheck:
     """Count the activations of ``build(device) -> (model, forward)`` on meta and on CPU
     (dropout masks at ``dropout_mask_bytes`` per element in all three counts)."""
     import torch

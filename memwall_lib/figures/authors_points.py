@@ -38,8 +38,10 @@ TRENDS: dict[str, tuple[str, str]] = {
 
 #: Trend id -> the paper's claim of its growth per 2 years (:mod:`memwall_lib.paper`).
 TREND_CLAIMS: dict[str, str] = {
-    "fig1.peak_flops": "fig1.flops.per_2yr", "fig1.dram_bandwidth": "fig1.dram.per_2yr",
-    "fig1.interconnect_bandwidth": "fig1.interconnect.per_2yr", "fig2a.transformer": "fig2a.transformer_size.per_2yr",
+    "fig1.peak_flops": "fig1.flops.per_2yr",
+    "fig1.dram_bandwidth": "fig1.dram.per_2yr",
+    "fig1.interconnect_bandwidth": "fig1.interconnect.per_2yr",
+    "fig2a.transformer": "fig2a.transformer_size.per_2yr",
     "fig2a.accelerator_memory_div6": "fig2a.accelerator_memory.per_2yr",
     "fig2b.transformer": "fig2b.transformer_compute.per_2yr",
 }
@@ -80,16 +82,23 @@ def authors_points(frame: pd.DataFrame | None = None) -> dict[str, float]:
     out = {TREND_CLAIMS[key]: fit.per_2yr for key, fit in fits.items()}
     for key in ("fig1.peak_flops", "fig1.dram_bandwidth", "fig1.interconnect_bandwidth"):
         out[TREND_CLAIMS[key].replace("per_2yr", "per_20yr")] = fits[key].per_20yr
-    out["fig2a.size_outgrows_memory"] = fits["fig2a.transformer"].per_2yr / fits["fig2a.accelerator_memory_div6"].per_2yr
+    out["fig2a.size_outgrows_memory"] = (
+        fits["fig2a.transformer"].per_2yr / fits["fig2a.accelerator_memory_div6"].per_2yr
+    )
     out["fig2b.compute_outgrows_moore"] = fits["fig2b.transformer"].per_2yr
     return out
 
 
 #: Significant digits the paper states each claim to ("3.0x", "60,000x", "2x").
 CLAIM_DIGITS: dict[str, int] = {
-    "fig1.flops.per_2yr": 2, "fig1.dram.per_2yr": 2, "fig1.interconnect.per_2yr": 2,
-    "fig1.flops.per_20yr": 1, "fig1.dram.per_20yr": 1, "fig1.interconnect.per_20yr": 1,
-    "fig2a.transformer_size.per_2yr": 2, "fig2a.accelerator_memory.per_2yr": 1,
+    "fig1.flops.per_2yr": 2,
+    "fig1.dram.per_2yr": 2,
+    "fig1.interconnect.per_2yr": 2,
+    "fig1.flops.per_20yr": 1,
+    "fig1.dram.per_20yr": 1,
+    "fig1.interconnect.per_20yr": 1,
+    "fig2a.transformer_size.per_2yr": 2,
+    "fig2a.accelerator_memory.per_2yr": 1,
     "fig2b.transformer_compute.per_2yr": 2,
 }
 
@@ -116,19 +125,24 @@ def attribution(claim_id: str, authors_value: float, later_data: bool = False) -
     paper's number, so that a gap to the paper comes from the data (or not). ``later_data``:
     the claim is checked on data after the paper (the authors' points are its paper-era reference)."""
     if claim_id == "fig2a.size_outgrows_memory":
-        return (f"authors' points: size grows {authors_value:.3g}x faster than memory (the paper's 205 is "
-                f"410x / 2x, both rounded)")
+        return (
+            f"authors' points: size grows {authors_value:.3g}x faster than memory (the paper's 205 is "
+            f"410x / 2x, both rounded)"
+        )
     if claim_id == "fig2b.compute_outgrows_moore":
         return f"authors' points: transformer compute {authors_value:.4g}x / 2 yrs, far above Moore's 2x"
     shown = f"{authors_value:,.0f}" if authors_value >= 1000 else f"{authors_value:.4g}"
     if rounds_to_paper(claim_id, authors_value):
         if later_data:
-            return (f"authors' points (paper era) give {shown}x, the paper's number: the method reproduces "
-                    f"the paper, so a gap here is what the later data show")
-        return (f"authors' points give {shown}x, the paper's number at its precision: the method "
-                f"reproduces the paper, so a gap between our data and the paper comes from the data")
-    return (f"authors' points give {shown}x, not the paper's number: part of the gap is not "
-            f"the data's")
+            return (
+                f"authors' points (paper era) give {shown}x, the paper's number: the method reproduces "
+                f"the paper, so a gap here is what the later data show"
+            )
+        return (
+            f"authors' points give {shown}x, the paper's number at its precision: the method "
+            f"reproduces the paper, so a gap between our data and the paper comes from the data"
+        )
+    return f"authors' points give {shown}x, not the paper's number: part of the gap is not the data's"
 
 
 def with_authors_points(claims: list[Any], values: dict[str, float] | None = None) -> list[Any]:
@@ -190,8 +204,9 @@ def line_vertices_at_markers() -> dict[str, tuple[int, int, bool]]:
         for p in page.paths:
             if p.paint == "S" and p.width >= 5 and p.clip == axes_box(page):
                 series = spec.line_series[colour_key(p.stroke)]
-                xs = sorted(round(m[0], 3) for m in markers
-                            if m[2] == (series if series != "moore_law" else "all_models"))
+                xs = sorted(
+                    round(m[0], 3) for m in markers if m[2] == (series if series != "moore_law" else "all_models")
+                )
                 vx = sorted(round(q[0], 3) for q in p.points)
                 out[f"{fig}.{series}"] = (len(vx), len(xs), vx == xs)
     return out

@@ -52,8 +52,11 @@ def imported_modules(path: Path) -> set[str]:
         elif isinstance(node, ast.ImportFrom):
             base = node.module or ""
             if node.level:
-                base = importlib.util.resolve_name("." * node.level + base, package) if base else \
-                    importlib.util.resolve_name("." * node.level, package)
+                base = (
+                    importlib.util.resolve_name("." * node.level + base, package)
+                    if base
+                    else importlib.util.resolve_name("." * node.level, package)
+                )
             out.add(base)
             out.update(f"{base}.{a.name}" for a in node.names)  # "from . import x" imports module x
     return {m for m in out if module_file(m) is not None}
@@ -92,8 +95,7 @@ def makefile_fragment(stamps: str = "build/stamps") -> str:
     """The ``build/figures.mk`` fragment (paths relative to the repository root): the notebooks,
     each one's dependencies, and order-only rules that run the timed notebooks after every
     data-only one and one after another (``stamps`` is the folder of the per-notebook stamps)."""
-    timed = [nb for nb, mod in NOTEBOOK_MODULES.items()
-             if importlib.import_module(f"{__package__}.{mod}").TIMED]
+    timed = [nb for nb, mod in NOTEBOOK_MODULES.items() if importlib.import_module(f"{__package__}.{mod}").TIMED]
     lines = [f"NOTEBOOKS := {' '.join(NOTEBOOK_MODULES)}", f"TIMED_NOTEBOOKS := {' '.join(timed)}"]
     for nb in NOTEBOOK_MODULES:
         rel = " ".join(str(p.relative_to(REPO_ROOT)) for p in dependencies(nb))

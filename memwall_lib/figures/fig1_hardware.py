@@ -20,8 +20,9 @@ Conventions (each one a parameter; ``data/README.md`` says which one the paper u
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any
 
 import pandas as pd
 
@@ -32,8 +33,18 @@ from ..core.paths import resolve
 from ..core.trends import GrowthFit
 from ..tables import DATE_RULES, FLOPS_POLICIES, load_hardware
 from .authors_points import with_authors_points
-from .fig1_series import (CLAIM_IDS, DEVICE_SETS, DRAM_CONVENTIONS, INTERCONNECT_METRICS, PAPER_YEAR_MAX,
-                          SERIES_TITLES, Conventions, Series, all_series, sensitivity_table)
+from .fig1_series import (
+    CLAIM_IDS,
+    DEVICE_SETS,
+    DRAM_CONVENTIONS,
+    INTERCONNECT_METRICS,
+    PAPER_YEAR_MAX,
+    SERIES_TITLES,
+    Conventions,
+    Series,
+    all_series,
+    sensitivity_table,
+)
 
 
 def _in_choices(choices: tuple[str, ...]) -> Callable[[Any], bool]:
@@ -46,36 +57,59 @@ PARAMETERS: dict[str, Param] = {
     "extension": Param(bool, "also fit with hardware released after year_max (through extension_year_max)"),
     "extension_year_max": Param(int, "last year of the extension fit", minimum=1941, maximum=2030),
     "flops_policy": Param(str, "which peak a chip contributes", choices=tuple(FLOPS_POLICIES)),
-    "device_set": Param(str, "'paper': devices the paper plotted; 'labelled': only its labelled points; "
-                             "'all': every device in the data",
-                        choices=DEVICE_SETS),
+    "device_set": Param(
+        str,
+        "'paper': devices the paper plotted; 'labelled': only its labelled points; 'all': every device in the data",
+        choices=DEVICE_SETS,
+    ),
     "date_rule": Param(str, "date of a device: announcement or availability", choices=DATE_RULES),
-    "dram_convention": Param(str, "'generation': one leading device per GDDR/HBM generation; 'labelled': "
-                                  "only the generations the paper labels; 'every_device': every "
-                                  "accelerator's bandwidth", choices=DRAM_CONVENTIONS),
-    "interconnect_metric": Param(str, "per-lane signalling rate (the authors' choice), per-link (x16 / one "
-                                      "NVLink) or per-device bandwidth",
-                                 choices=INTERCONNECT_METRICS),
-    "interconnect_families": Param(list, "interconnect families to include", item_type=str, min_items=1,
-                                   choices=("pcie", "nvlink", "infinity_fabric", "ici", "ethernet")),
+    "dram_convention": Param(
+        str,
+        "'generation': one leading device per GDDR/HBM generation; 'labelled': "
+        "only the generations the paper labels; 'every_device': every "
+        "accelerator's bandwidth",
+        choices=DRAM_CONVENTIONS,
+    ),
+    "interconnect_metric": Param(
+        str,
+        "per-lane signalling rate (the authors' choice), per-link (x16 / one NVLink) or per-device bandwidth",
+        choices=INTERCONNECT_METRICS,
+    ),
+    "interconnect_families": Param(
+        list,
+        "interconnect families to include",
+        item_type=str,
+        min_items=1,
+        choices=("pcie", "nvlink", "infinity_fabric", "ici", "ethernet"),
+    ),
     "data_dir": Param(str, "folder with the hardware CSV files", path="dir"),
     "output_dir": Param(str, "folder the figures and sidecars are written to", path="out_dir"),
 }
 
 
 # --------------------------------------------------------------------------- claims
-def rate_claims(fits: dict[str, GrowthFit], id_suffix: str = "", text_suffix: str = "",
-                note: str = "") -> list[Claim]:
+def rate_claims(fits: dict[str, GrowthFit], id_suffix: str = "", text_suffix: str = "", note: str = "") -> list[Claim]:
     """Six claims: growth per 2 years and per 20 years of each series vs the paper's."""
     claims = []
     tag_id = f".{id_suffix}" if id_suffix else ""
     tag_text = f" {text_suffix}" if text_suffix else ""
     for key, fit in fits.items():
         per_2yr, per_20yr = (paper.claim(i) for i in CLAIM_IDS[key])
-        claims.append(growth_claim(per_2yr.id + tag_id, per_2yr.text + tag_text, per_2yr.value,
-                                   fit.per_2yr, fit.per_2yr_ci95, note=note))
-        claims.append(growth_claim(per_20yr.id + tag_id, per_20yr.text + tag_text, per_20yr.value,
-                                   fit.per_20yr, fit.per_20yr_ci95, note=note))
+        claims.append(
+            growth_claim(
+                per_2yr.id + tag_id, per_2yr.text + tag_text, per_2yr.value, fit.per_2yr, fit.per_2yr_ci95, note=note
+            )
+        )
+        claims.append(
+            growth_claim(
+                per_20yr.id + tag_id,
+                per_20yr.text + tag_text,
+                per_20yr.value,
+                fit.per_20yr,
+                fit.per_20yr_ci95,
+                note=note,
+            )
+        )
     return claims
 
 
@@ -84,9 +118,15 @@ def extension_residuals(series: Series) -> pd.DataFrame:
     (>1: above the trend)."""
     fit = series.fit()
     ext = series.table[series.table["extension"]]
-    return pd.DataFrame({"name": ext["name"], "year": ext["year"], "value": ext["value"],
-                         "trend_value": fit.predict(ext["year"].to_numpy()),
-                         "ratio_to_trend": ext["value"].to_numpy() / fit.predict(ext["year"].to_numpy())})
+    return pd.DataFrame(
+        {
+            "name": ext["name"],
+            "year": ext["year"],
+            "value": ext["value"],
+            "trend_value": fit.predict(ext["year"].to_numpy()),
+            "ratio_to_trend": ext["value"].to_numpy() / fit.predict(ext["year"].to_numpy()),
+        }
+    )
 
 
 def series_data(series: Series, fit: GrowthFit, fit_extended: GrowthFit | None = None) -> dict[str, Any]:
@@ -96,8 +136,11 @@ def series_data(series: Series, fit: GrowthFit, fit_extended: GrowthFit | None =
         "unit": series.unit,
         "convention": series.convention,
         "points": {
-            "name": t["name"].tolist(), "year": t["year"].round(4).tolist(), "value": t["value"].tolist(),
-            "normalized": series.normalized().tolist(), "label": t["label"].tolist(),
+            "name": t["name"].tolist(),
+            "year": t["year"].round(4).tolist(),
+            "value": t["value"].tolist(),
+            "normalized": series.normalized().tolist(),
+            "label": t["label"].tolist(),
             "extension": t["extension"].tolist(),
         },
         "normalized_to": t["name"].iloc[0],
@@ -113,22 +156,36 @@ def series_data(series: Series, fit: GrowthFit, fit_extended: GrowthFit | None =
 #: Checks across parameters, for :func:`memwall_lib.core.params.check_parameters`.
 RELATIONS = (
     (lambda p: p["year_min"] < p["year_max"], "parameters 'year_min' and 'year_max': expected year_min < year_max"),
-    (lambda p: p["extension_year_max"] > p["year_max"],
-     "parameters 'extension_year_max' and 'year_max': expected extension_year_max > year_max"),
+    (
+        lambda p: p["extension_year_max"] > p["year_max"],
+        "parameters 'extension_year_max' and 'year_max': expected extension_year_max > year_max",
+    ),
 )
 
 
 # --------------------------------------------------------------------------- figures
 # series -> (palette index, marker, label offset in points, label alignment)
-_STYLE = {"flops": (0, "o", (-5, 5), "right"), "dram": (1, "s", (6, -10), "left"),
-          "interconnect": (2, "^", (-6, 5), "right")}
+_STYLE = {
+    "flops": (0, "o", (-5, 5), "right"),
+    "dram": (1, "s", (6, -10), "left"),
+    "interconnect": (2, "^", (-6, 5), "right"),
+}
 # labels that would collide with a neighbour under their series' default placement
-_LABEL_PLACEMENT = {"R10000": ((0, -15), "center"), "TPUv4": ((6, -12), "left"),
-                    "PCIe 5.0": ((6, -10), "left"), "HBM": ((4, -12), "center")}
+_LABEL_PLACEMENT = {
+    "R10000": ((0, -15), "center"),
+    "TPUv4": ((6, -12), "left"),
+    "PCIe 5.0": ((6, -10), "left"),
+    "HBM": ((4, -12), "center"),
+}
 
 
-def plot_figure1(series: dict[str, Series], fits: dict[str, GrowthFit], extended: bool = False,
-                 extended_fits: dict[str, GrowthFit] | None = None, year_max: int = PAPER_YEAR_MAX) -> Any:
+def plot_figure1(
+    series: dict[str, Series],
+    fits: dict[str, GrowthFit],
+    extended: bool = False,
+    extended_fits: dict[str, GrowthFit] | None = None,
+    year_max: int = PAPER_YEAR_MAX,
+) -> Any:
     """The paper's Figure 1: each series normalized to its first point, log y, fitted lines
     with their rates in the legend, the paper's labelled points named.
 
@@ -151,28 +208,54 @@ def plot_figure1(series: dict[str, Series], fits: dict[str, GrowthFit], extended
         title = SERIES_TITLES[key]
         if extended:
             end = float(t["year"].max())
-            plotting.plot_trend(ax, era["year"], era["value"], fits[key], name=f"{title} to {year_max}",
-                                color=color, marker=marker, scale=1 / ref, linestyle="--",
-                                line_span=(fits[key].year_min, end))
+            plotting.plot_trend(
+                ax,
+                era["year"],
+                era["value"],
+                fits[key],
+                name=f"{title} to {year_max}",
+                color=color,
+                marker=marker,
+                scale=1 / ref,
+                linestyle="--",
+                line_span=(fits[key].year_min, end),
+            )
             if len(ext):
-                plotting.plot_trend(ax, ext["year"], ext["value"],
-                                    None, name=f"{title}: released after {year_max}",
-                                    color=color, marker=marker, scale=1 / ref, filled=False)
+                plotting.plot_trend(
+                    ax,
+                    ext["year"],
+                    ext["value"],
+                    None,
+                    name=f"{title}: released after {year_max}",
+                    color=color,
+                    marker=marker,
+                    scale=1 / ref,
+                    filled=False,
+                )
             if extended_fits is not None:
                 efit = extended_fits[key]
                 lx, ly = efit.line()
-                ax.plot(lx, ly / ref, color=color, linewidth=1.4, alpha=0.9,
-                        label=f"{title} with extension: {plotting.fit_label(efit)}")
+                ax.plot(
+                    lx,
+                    ly / ref,
+                    color=color,
+                    linewidth=1.4,
+                    alpha=0.9,
+                    label=f"{title} with extension: {plotting.fit_label(efit)}",
+                )
         else:
-            plotting.plot_trend(ax, era["year"], era["value"], fits[key], name=title, color=color,
-                                marker=marker, scale=1 / ref)
+            plotting.plot_trend(
+                ax, era["year"], era["value"], fits[key], name=title, color=color, marker=marker, scale=1 / ref
+            )
         default = t["label"].map(lambda lab: lab not in _LABEL_PLACEMENT)
-        plotting.annotate_points(ax, t["year"][default], t["value"][default] / ref, t["label"][default],
-                                 color=color, offset=offset, ha=ha)
+        plotting.annotate_points(
+            ax, t["year"][default], t["value"][default] / ref, t["label"][default], color=color, offset=offset, ha=ha
+        )
         for lab, (off, align) in _LABEL_PLACEMENT.items():
             hit = t[t["label"] == lab]
-            plotting.annotate_points(ax, hit["year"], hit["value"] / ref, hit["label"], color=color,
-                                     offset=off, ha=align)
+            plotting.annotate_points(
+                ax, hit["year"], hit["value"] / ref, hit["label"], color=color, offset=off, ha=align
+            )
     plotting.log_axis(ax, "y")
     ax.set_xlabel("Year")
     ax.set_ylabel("Scaling, relative to the first point of each series (log)")
@@ -192,8 +275,13 @@ def plot_figure1(series: dict[str, Series], fits: dict[str, GrowthFit], extended
 #: Whether the notebook times things on this machine (then ``make`` runs it alone).
 TIMED: bool = False
 #: The data files this figure reads (for ``make``'s dependencies).
-DATA_FILES: tuple[str, ...] = ("compute_devices.csv", "compute_peak_flops.csv", "dram_technologies.csv",
-                               "interconnects.csv", "authors_plotted.csv")
+DATA_FILES: tuple[str, ...] = (
+    "compute_devices.csv",
+    "compute_peak_flops.csv",
+    "dram_technologies.csv",
+    "interconnects.csv",
+    "authors_plotted.csv",
+)
 #: The figures written: the paper era, and the extension (when ``extension`` is on).
 OUTPUTS: tuple[str, ...] = ("fig1_hardware_scaling", "fig1b_hardware_scaling_extension")
 
@@ -212,9 +300,18 @@ class Result:
 
     def fits_table(self) -> pd.DataFrame:
         """One row per series: points, growth per 2 years with its 95% CI, per 20 years, R^2."""
-        return pd.DataFrame({key: {"points": f.n, "x / 2 yrs": f.per_2yr, "95% CI": f.per_2yr_ci95,
-                                   "x / 20 yrs": f.per_20yr, "R^2": f.r_squared}
-                             for key, f in self.fits.items()}).T
+        return pd.DataFrame(
+            {
+                key: {
+                    "points": f.n,
+                    "x / 2 yrs": f.per_2yr,
+                    "95% CI": f.per_2yr_ci95,
+                    "x / 20 yrs": f.per_20yr,
+                    "R^2": f.r_squared,
+                }
+                for key, f in self.fits.items()
+            }
+        ).T
 
     def residuals(self) -> pd.DataFrame | None:
         """Each extension point against the paper-era trend (None without the extension)."""
@@ -228,8 +325,7 @@ def analyse(params: Mapping[str, Any]) -> Result:
     p = dict(params)
     conv = Conventions.from_parameters(p)
     hw = load_hardware(resolve(p["data_dir"]))
-    series = all_series(hw, conv, p["year_min"], p["year_max"],
-                        p["extension_year_max"] if p["extension"] else None)
+    series = all_series(hw, conv, p["year_min"], p["year_max"], p["extension_year_max"] if p["extension"] else None)
     fits = {key: s.fit() for key, s in series.items()}
     extended = {key: s.fit(include_extension=True) for key, s in series.items()} if p["extension"] else None
     return Result(p, conv, series, fits, extended, sensitivity_table(hw, conv, p["year_min"], p["year_max"]))
@@ -240,9 +336,14 @@ def claims(result: Result) -> dict[str, list[Claim]]:
     out = {OUTPUTS[0]: with_authors_points(rate_claims(result.fits))}
     if result.fits_extended is not None:
         year = result.parameters["extension_year_max"]
-        out[OUTPUTS[1]] = with_authors_points(rate_claims(
-            result.fits_extended, id_suffix=f"ext{year}", text_suffix=f"(data through {year})",
-            note="fit including hardware released after the paper"))
+        out[OUTPUTS[1]] = with_authors_points(
+            rate_claims(
+                result.fits_extended,
+                id_suffix=f"ext{year}",
+                text_suffix=f"(data through {year})",
+                note="fit including hardware released after the paper",
+            )
+        )
     return out
 
 
@@ -253,10 +354,12 @@ def sidecar(result: Result) -> dict[str, dict[str, Any]]:
     data["flops_policies"] = {k: v[0] for k, v in FLOPS_POLICIES.items()}
     out = {OUTPUTS[0]: data}
     if result.fits_extended is not None:
-        ext: dict[str, Any] = {key: series_data(s, result.fits[key], result.fits_extended[key])
-                               for key, s in result.series.items()}
+        ext: dict[str, Any] = {
+            key: series_data(s, result.fits[key], result.fits_extended[key]) for key, s in result.series.items()
+        }
         ext["residuals_to_paper_era_trend"] = {
-            key: extension_residuals(s).to_dict(orient="list") for key, s in result.series.items()}
+            key: extension_residuals(s).to_dict(orient="list") for key, s in result.series.items()
+        }
         out[OUTPUTS[1]] = ext
     return out
 
@@ -266,6 +369,7 @@ def plot(result: Result) -> dict[str, Any]:
     year_max = result.parameters["year_max"]
     out = {OUTPUTS[0]: plot_figure1(result.series, result.fits, year_max=year_max)}
     if result.fits_extended is not None:
-        out[OUTPUTS[1]] = plot_figure1(result.series, result.fits, extended=True,
-                                       extended_fits=result.fits_extended, year_max=year_max)
+        out[OUTPUTS[1]] = plot_figure1(
+            result.series, result.fits, extended=True, extended_fits=result.fits_extended, year_max=year_max
+        )
     return out

@@ -35,11 +35,13 @@ CLAIM_IDS: dict[str, tuple[str, str]] = {
 }
 #: The paper's values: growth per 2 years and per 20 years, per series.
 PAPER_RATES: dict[str, dict[str, float]] = {
-    key: {"per_2yr": paper.claim(a).value, "per_20yr": paper.claim(b).value} for key, (a, b) in CLAIM_IDS.items()}
+    key: {"per_2yr": paper.claim(a).value, "per_20yr": paper.claim(b).value} for key, (a, b) in CLAIM_IDS.items()
+}
 SERIES_TITLES = {"flops": "Peak FLOPS", "dram": "DRAM bandwidth", "interconnect": "Interconnect bandwidth"}
 
 #: Last year of the paper's data; later rows are the extension.
 PAPER_YEAR_MAX = 2023
+
 
 @dataclass(frozen=True)
 class Conventions:
@@ -56,17 +58,27 @@ class Conventions:
     interconnect_families: tuple[str, ...] = ("pcie", "nvlink")
 
     def __post_init__(self) -> None:
-        checks = [("flops_policy", tuple(FLOPS_POLICIES)), ("device_set", DEVICE_SETS),
-                  ("date_rule", DATE_RULES), ("dram_convention", DRAM_CONVENTIONS),
-                  ("interconnect_metric", INTERCONNECT_METRICS)]
+        checks = [
+            ("flops_policy", tuple(FLOPS_POLICIES)),
+            ("device_set", DEVICE_SETS),
+            ("date_rule", DATE_RULES),
+            ("dram_convention", DRAM_CONVENTIONS),
+            ("interconnect_metric", INTERCONNECT_METRICS),
+        ]
         for name, allowed in checks:
             if getattr(self, name) not in allowed:
                 raise ValueError(f"{name}: expected one of {list(allowed)}, got {getattr(self, name)!r}")
 
     @classmethod
-    def from_parameters(cls, p: dict[str, Any]) -> "Conventions":
-        return cls(p["flops_policy"], p["device_set"], p["date_rule"], p["dram_convention"],
-                   p["interconnect_metric"], tuple(p["interconnect_families"]))
+    def from_parameters(cls, p: dict[str, Any]) -> Conventions:
+        return cls(
+            p["flops_policy"],
+            p["device_set"],
+            p["date_rule"],
+            p["dram_convention"],
+            p["interconnect_metric"],
+            tuple(p["interconnect_families"]),
+        )
 
 
 @dataclass
@@ -104,8 +116,9 @@ def _finish(frame: pd.DataFrame, year_min: int, year_max: int, extension_year_ma
     return frame
 
 
-def flops_series(hw: HardwareData, conv: Conventions, year_min: int, year_max: int,
-                 extension_year_max: int | None = None) -> Series:
+def flops_series(
+    hw: HardwareData, conv: Conventions, year_min: int, year_max: int, extension_year_max: int | None = None
+) -> Series:
     """Peak FLOPS per device (TFLOPS) under the conventions. With the ``paper`` and
     ``labelled`` device sets, extension points are every device dated after ``year_max``."""
     dev = hw.devices.copy()
@@ -117,20 +130,29 @@ def flops_series(hw: HardwareData, conv: Conventions, year_min: int, year_max: i
         dev = dev[dev["paper_label"].notna() | after]
     peaks = device_peaks(hw.peak_flops, conv.flops_policy)
     dev = dev[dev["name"].isin(peaks.index)]
-    frame = pd.DataFrame({
-        "name": dev["name"], "date": dev["date"], "device_type": dev["device_type"],
-        "label": dev["paper_label"].fillna(""),
-        "value": peaks.loc[dev["name"], "peak_TFLOPS"].to_numpy(),
-        "precision": peaks.loc[dev["name"], "precision"].to_numpy(),
-        "unit": peaks.loc[dev["name"], "unit"].to_numpy(),
-        "sparsity": peaks.loc[dev["name"], "sparsity"].to_numpy(),
-    })
-    return Series("flops", _finish(frame, year_min, year_max, extension_year_max), "TFLOPS",
-                  f"{conv.flops_policy}, {conv.device_set} devices, {conv.date_rule} dates")
+    frame = pd.DataFrame(
+        {
+            "name": dev["name"],
+            "date": dev["date"],
+            "device_type": dev["device_type"],
+            "label": dev["paper_label"].fillna(""),
+            "value": peaks.loc[dev["name"], "peak_TFLOPS"].to_numpy(),
+            "precision": peaks.loc[dev["name"], "precision"].to_numpy(),
+            "unit": peaks.loc[dev["name"], "unit"].to_numpy(),
+            "sparsity": peaks.loc[dev["name"], "sparsity"].to_numpy(),
+        }
+    )
+    return Series(
+        "flops",
+        _finish(frame, year_min, year_max, extension_year_max),
+        "TFLOPS",
+        f"{conv.flops_policy}, {conv.device_set} devices, {conv.date_rule} dates",
+    )
 
 
-def dram_series(hw: HardwareData, conv: Conventions, year_min: int, year_max: int,
-                extension_year_max: int | None = None) -> Series:
+def dram_series(
+    hw: HardwareData, conv: Conventions, year_min: int, year_max: int, extension_year_max: int | None = None
+) -> Series:
     """DRAM bandwidth (GB/s): the leading device of each GDDR/HBM generation (``labelled``:
     only the generations the paper labels, plus later ones), or every GPU/TPU/accelerator's
     memory bandwidth (``every_device``)."""
@@ -138,35 +160,59 @@ def dram_series(hw: HardwareData, conv: Conventions, year_min: int, year_max: in
         d = hw.dram[hw.dram["family"].isin(("gddr", "hbm"))]
         if conv.dram_convention == "labelled":
             d = d[d["paper_label"].notna() | (fractional_year(d["date"]) >= year_max + 1)]
-        frame = pd.DataFrame({"name": d["technology"], "date": d["date"],
-                              "label": d["paper_label"].fillna(""), "value": d["bandwidth_GB_per_s"],
-                              "reference_device": d["reference_device"]})
+        frame = pd.DataFrame(
+            {
+                "name": d["technology"],
+                "date": d["date"],
+                "label": d["paper_label"].fillna(""),
+                "value": d["bandwidth_GB_per_s"],
+                "reference_device": d["reference_device"],
+            }
+        )
     else:
         dev = hw.devices
         dev = dev[dev["device_type"].isin(("gpu", "tpu", "accelerator")) & dev["memory_bandwidth_GB_per_s"].notna()]
-        frame = pd.DataFrame({"name": dev["name"], "date": device_dates(dev, conv.date_rule),
-                              "label": "", "value": dev["memory_bandwidth_GB_per_s"],
-                              "reference_device": dev["name"]})
-    return Series("dram", _finish(frame, year_min, year_max, extension_year_max), "GB/s",
-                  f"{conv.dram_convention}")
+        frame = pd.DataFrame(
+            {
+                "name": dev["name"],
+                "date": device_dates(dev, conv.date_rule),
+                "label": "",
+                "value": dev["memory_bandwidth_GB_per_s"],
+                "reference_device": dev["name"],
+            }
+        )
+    return Series("dram", _finish(frame, year_min, year_max, extension_year_max), "GB/s", f"{conv.dram_convention}")
 
 
-def interconnect_series(hw: HardwareData, conv: Conventions, year_min: int, year_max: int,
-                        extension_year_max: int | None = None) -> Series:
+def interconnect_series(
+    hw: HardwareData, conv: Conventions, year_min: int, year_max: int, extension_year_max: int | None = None
+) -> Series:
     """Interconnect bandwidth per direction: per device (GB/s), per link (GB/s) or the
     per-lane signalling rate (GT/s), for the chosen families."""
     col = {"device": "device_GB_per_s", "link": "link_GB_per_s", "lane": "lane_rate_GT_per_s"}[conv.interconnect_metric]
     unit = "GT/s per lane" if conv.interconnect_metric == "lane" else "GB/s per direction"
     ic = hw.interconnects
     ic = ic[ic["family"].isin(conv.interconnect_families) & ic[col].notna()]
-    frame = pd.DataFrame({"name": ic["standard"], "date": ic["date"], "family": ic["family"],
-                          "label": ic["paper_label"].fillna(""), "value": ic[col]})
-    return Series("interconnect", _finish(frame, year_min, year_max, extension_year_max), unit,
-                  f"{conv.interconnect_metric}, {'+'.join(conv.interconnect_families)}")
+    frame = pd.DataFrame(
+        {
+            "name": ic["standard"],
+            "date": ic["date"],
+            "family": ic["family"],
+            "label": ic["paper_label"].fillna(""),
+            "value": ic[col],
+        }
+    )
+    return Series(
+        "interconnect",
+        _finish(frame, year_min, year_max, extension_year_max),
+        unit,
+        f"{conv.interconnect_metric}, {'+'.join(conv.interconnect_families)}",
+    )
 
 
-def all_series(hw: HardwareData, conv: Conventions, year_min: int, year_max: int,
-               extension_year_max: int | None = None) -> dict[str, Series]:
+def all_series(
+    hw: HardwareData, conv: Conventions, year_min: int, year_max: int, extension_year_max: int | None = None
+) -> dict[str, Series]:
     """The three series of Figure 1, keyed ``flops``, ``dram``, ``interconnect``."""
     return {
         "flops": flops_series(hw, conv, year_min, year_max, extension_year_max),
@@ -190,13 +236,23 @@ def _variants(base: Conventions) -> list[tuple[str, str, Conventions]]:
     for dc in DRAM_CONVENTIONS:
         out.append(("dram", f"dram={dc}", replace(base, dram_convention=dc)))
     other_rule = [r for r in DATE_RULES if r != base.date_rule][0]
-    out.append(("dram", f"dram=every_device, date_rule={other_rule}",
-                replace(base, dram_convention="every_device", date_rule=other_rule)))
+    out.append(
+        (
+            "dram",
+            f"dram=every_device, date_rule={other_rule}",
+            replace(base, dram_convention="every_device", date_rule=other_rule),
+        )
+    )
     all_families = ("pcie", "nvlink", "infinity_fabric", "ici")
     for metric in INTERCONNECT_METRICS:
         for fams in (("pcie", "nvlink"), ("pcie",), ("nvlink",), all_families):
-            out.append(("interconnect", f"metric={metric}, families={'+'.join(fams)}",
-                        replace(base, interconnect_metric=metric, interconnect_families=fams)))
+            out.append(
+                (
+                    "interconnect",
+                    f"metric={metric}, families={'+'.join(fams)}",
+                    replace(base, interconnect_metric=metric, interconnect_families=fams),
+                )
+            )
     return out
 
 
@@ -212,14 +268,25 @@ def sensitivity_table(hw: HardwareData, base: Conventions, year_min: int, year_m
             continue
         seen.add((key, desc))
         series = {"flops": flops_series, "dram": dram_series, "interconnect": interconnect_series}[key](
-            hw, conv, year_min, year_max)
-        row: dict[str, Any] = {"series": key, "variant": desc, "is_default": conv == base,
-                               "n": len(series.paper_era), "paper_per_2yr": PAPER_RATES[key]["per_2yr"]}
+            hw, conv, year_min, year_max
+        )
+        row: dict[str, Any] = {
+            "series": key,
+            "variant": desc,
+            "is_default": conv == base,
+            "n": len(series.paper_era),
+            "paper_per_2yr": PAPER_RATES[key]["per_2yr"],
+        }
         try:
             fit = series.fit()
             lo, hi = fit.per_2yr_ci95
-            row.update(per_2yr=fit.per_2yr, per_2yr_lo=lo, per_2yr_hi=hi, per_20yr=fit.per_20yr,
-                       paper_in_ci=bool(lo <= PAPER_RATES[key]["per_2yr"] <= hi))
+            row.update(
+                per_2yr=fit.per_2yr,
+                per_2yr_lo=lo,
+                per_2yr_hi=hi,
+                per_20yr=fit.per_20yr,
+                paper_in_ci=bool(lo <= PAPER_RATES[key]["per_2yr"] <= hi),
+            )
         except ValueError:
             row.update(per_2yr=np.nan, per_2yr_lo=np.nan, per_2yr_hi=np.nan, per_20yr=np.nan, paper_in_ci=False)
         rows.append(row)

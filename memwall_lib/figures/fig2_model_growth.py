@@ -9,44 +9,79 @@ for the paper era and with the models and accelerators released since.
 Units: parameters in billions (1e9); training compute in PFLOPs (1e15 FLOPs, a total);
 memory in GB (1e9 bytes); "largest trainable model" = memory / divisor bytes per parameter.
 """
+
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from .. import paper
 from ..core.claims import Claim, growth_claim
 from ..core.params import Param
 from ..core.paths import resolve
-from ..core.trends import GrowthFit
 from ..tables import load_authors_tables, load_hardware, load_models
+from . import fig2_plot
 from .authors_points import with_authors_points
-from .fig2_points import (FAMILIES, MEMORY_CAPACITIES, MEMORY_DATE_RULES, PAPER_RATES, VALUE_SOURCES, Era,
-                          RobustFit, Settings, analyse_active, analyse_era, era_data, memory_sensitivity, model_table,
-                          sensitivity_table)
+from .fig2_points import (
+    FAMILIES,
+    MEMORY_CAPACITIES,
+    MEMORY_DATE_RULES,
+    VALUE_SOURCES,
+    Era,
+    RobustFit,
+    Settings,
+    analyse_active,
+    analyse_era,
+    era_data,
+    memory_sensitivity,
+    model_table,
+    sensitivity_table,
+)
 
 PARAMETERS: dict[str, Param] = {
     "year_min": Param(int, "first year of the paper-era data (paper: 2012)", minimum=1940, maximum=2030),
     "year_max": Param(int, "last year of the paper-era data (paper: 2022)", minimum=1941, maximum=2030),
     "extension": Param(bool, "also fit with models and accelerators released after year_max"),
     "extension_year_max": Param(int, "last year of the extension", minimum=1941, maximum=2030),
-    "fit_families": Param(list, "architecture families in the transformer fits (moe = mixture of experts)",
-                          item_type=str, choices=FAMILIES, min_items=1),
-    "moe_parameters": Param(str, "parameter count of a mixture-of-experts model: all experts or active per token",
-                            choices=("total", "active")),
-    "memory_divisor": Param(float, "bytes per parameter to train (paper: 6); memory / divisor = largest model",
-                            minimum=0.5, maximum=64),
-    "model_set": Param(str, "'paper': the models the paper plots; 'all': every model of the era in models.csv",
-                       choices=("paper", "all")),
-    "values": Param(str, "'primary': primary-source values and dates; 'authors': the authors' published table",
-                    choices=VALUE_SOURCES),
-    "memory_date_rule": Param(str, "date of an accelerator in panel (a): 'announce' (the authors' choice) or "
-                                   "'availability' (first availability where known)", choices=MEMORY_DATE_RULES),
-    "memory_capacity": Param(str, "memory in GB: 'nominal' (the vendor's \"80GB\", as the authors plot it) or "
-                                  "'bytes' (nominal GiB as 1e9 bytes)", choices=MEMORY_CAPACITIES),
+    "fit_families": Param(
+        list,
+        "architecture families in the transformer fits (moe = mixture of experts)",
+        item_type=str,
+        choices=FAMILIES,
+        min_items=1,
+    ),
+    "moe_parameters": Param(
+        str,
+        "parameter count of a mixture-of-experts model: all experts or active per token",
+        choices=("total", "active"),
+    ),
+    "memory_divisor": Param(
+        float, "bytes per parameter to train (paper: 6); memory / divisor = largest model", minimum=0.5, maximum=64
+    ),
+    "model_set": Param(
+        str,
+        "'paper': the models the paper plots; 'all': every model of the era in models.csv",
+        choices=("paper", "all"),
+    ),
+    "values": Param(
+        str,
+        "'primary': primary-source values and dates; 'authors': the authors' published table",
+        choices=VALUE_SOURCES,
+    ),
+    "memory_date_rule": Param(
+        str,
+        "date of an accelerator in panel (a): 'announce' (the authors' choice) or "
+        "'availability' (first availability where known)",
+        choices=MEMORY_DATE_RULES,
+    ),
+    "memory_capacity": Param(
+        str,
+        "memory in GB: 'nominal' (the vendor's \"80GB\", as the authors plot it) or 'bytes' (nominal GiB as 1e9 bytes)",
+        choices=MEMORY_CAPACITIES,
+    ),
     "bootstrap_resamples": Param(int, "bootstrap resamples for the fragility interval", minimum=100, maximum=100000),
     "data_dir": Param(str, "folder with models.csv and the hardware tables", path="dir"),
     "output_dir": Param(str, "folder the figures and sidecars are written to", path="out_dir"),
@@ -54,8 +89,10 @@ PARAMETERS: dict[str, Param] = {
 
 RELATIONS = (
     (lambda p: p["year_min"] < p["year_max"], "parameters 'year_min' and 'year_max': expected year_min < year_max"),
-    (lambda p: p["extension_year_max"] > p["year_max"],
-     "parameters 'extension_year_max' and 'year_max': expected extension_year_max > year_max"),
+    (
+        lambda p: p["extension_year_max"] > p["year_max"],
+        "parameters 'extension_year_max' and 'year_max': expected extension_year_max > year_max",
+    ),
 )
 
 
@@ -63,138 +100,8 @@ def growth_claim_robust(claim_id: str, text: str, paper: float, rf: RobustFit) -
     """A per-2-year growth claim whose note gives n, the leave-one-out range and the bootstrap CI."""
     lo, hi = rf.loo_range
     blo, bhi = rf.bootstrap_ci95
-    note = (f"n={rf.fit.n}; leave-one-out {lo:,.3g}x-{hi:,.3g}x; bootstrap 95% {blo:,.3g}x-{bhi:,.3g}x")
+    note = f"n={rf.fit.n}; leave-one-out {lo:,.3g}x-{hi:,.3g}x; bootstrap 95% {blo:,.3g}x-{bhi:,.3g}x"
     return growth_claim(claim_id, text, paper, rf.fit.per_2yr, rf.fit.per_2yr_ci95, note=note)
-
-
-
-# --------------------------------------------------------------------------- figures
-#: Extension points are many; only the largest few of each group are named.
-_NAMED_EXTENSION_POINTS = 4
-
-
-def _scatter(ax: Any, t: pd.DataFrame, col: str, color: str, marker: str, label: str,
-             annotate: bool = True) -> None:
-    """Paper-era points filled, extension points hollow; names on the paper-era points and
-    on the largest few extension points."""
-    from ..core import plotting
-
-    era, ext = t[~t["extension"]], t[t["extension"]]
-    ax.scatter(era["year"], era[col], color=color, marker=marker, s=32, zorder=3, label=label)
-    if len(ext):
-        ax.scatter(ext["year"], ext[col], facecolors="none", edgecolors=color, marker=marker, s=32,
-                   zorder=3, label=f"{label} (after the paper)")
-    if annotate:
-        named = pd.concat([era, ext.nlargest(_NAMED_EXTENSION_POINTS, col)])
-        plotting.annotate_points(ax, named["year"], named[col], named["name"], color=color, fontsize=7.5)
-
-
-def _fit_ylim(ax: Any, groups: list[pd.DataFrame], col: str) -> None:
-    """Y limits from the points (so an extrapolated fit line cannot stretch the axis)."""
-    values = pd.concat([g[col] for g in groups if len(g)]).dropna()
-    ax.set_ylim(values.min() / 4, values.max() * 8)
-
-
-def _line(ax: Any, fit: GrowthFit, color: str, name: str, linestyle: str = "-",
-          span: tuple[float, float] | None = None) -> None:
-    from ..core import plotting
-
-    lx, ly = fit.line(*(span or (None, None)))
-    ax.plot(lx, ly, color=color, linestyle=linestyle, linewidth=1.8,
-            label=f"{name}: {plotting.format_factor(fit.per_2yr)} / 2 yrs")
-
-
-def _new_panels(n: int) -> tuple[Any, Any]:
-    """A row of ``n`` panels sharing the y axis, in the project style."""
-    import matplotlib.pyplot as plt
-
-    from ..core import plotting
-
-    plotting.apply_style()
-    fig, axes = plt.subplots(1, n, figsize=(7.6 * n, 5.8), squeeze=False, sharey=True)
-    return fig, axes[0]
-
-
-def _finish_panel(ax: Any, title: str) -> None:
-    from ..core import plotting
-
-    plotting.log_axis(ax, "y")
-    ax.set_xlabel("Year")
-    ax.set_title(title)
-    ax.legend(loc="upper left", fontsize=8)
-
-
-def _finish_figure(fig: Any, axes: Any, ylabel: str) -> Any:
-    from ..core import plotting
-
-    axes[0].set_ylabel(ylabel)
-    fig.tight_layout()
-    for ax in axes:
-        plotting.declutter_labels(ax)
-    return fig
-
-
-def plot_size_vs_memory(panels: list[tuple[str, dict[str, pd.DataFrame], pd.DataFrame,
-                                           dict[str, GrowthFit]]], divisor: float) -> Any:
-    """Figure 2(a), one axes per panel: (title, size groups, memory points, fits with keys
-    ``transformer`` and ``memory``). Parameters in billions on a log axis."""
-    from ..core import plotting
-
-    fig, axes = _new_panels(len(panels))
-    for ax, (title, groups, mem, fits) in zip(axes, panels):
-        _scatter(ax, groups["transformer"], "parameters_billions", plotting.PALETTE[0], "o", "Transformers")
-        _scatter(ax, groups["cv"], "parameters_billions", plotting.PALETTE[2], "s", "CV models")
-        _scatter(ax, groups["recsys"], "parameters_billions", plotting.PALETTE[3], "D", "Recommender")
-        _scatter(ax, mem, "largest_model_billions", plotting.PALETTE[1], "^",
-                 f"Accelerator memory / {divisor:g} B per parameter", annotate=False)
-        era_mem = mem[~mem["extension"]]
-        plotting.annotate_points(ax, era_mem["year"], era_mem["largest_model_billions"], era_mem["name"],
-                                 color=plotting.PALETTE[1], fontsize=7, offset=(4, -10))
-        _line(ax, fits["transformer"], plotting.PALETTE[0], "Transformer size")
-        _line(ax, fits["memory"], plotting.PALETTE[1], "Accelerator memory")
-        if "paper_transformer" in fits:
-            _line(ax, fits["paper_transformer"], plotting.PALETTE[0], "Paper-era transformer fit", "--",
-                  span=(fits["paper_transformer"].year_min, fits["transformer"].year_max))
-        if "frontier" in fits:
-            _line(ax, fits["frontier"], plotting.PALETTE[4], "Running record (largest so far)", "-.")
-        _finish_panel(ax, title)
-        _fit_ylim(ax, [*groups.values(), mem.rename(columns={"largest_model_billions": "parameters_billions"})],
-                  "parameters_billions")
-    return _finish_figure(fig, axes, "Parameters (billions, log)")
-
-
-def plot_training_compute(panels: list[tuple[str, dict[str, pd.DataFrame], dict[str, GrowthFit]]]) -> Any:
-    """Figure 2(b), one axes per panel: (title, compute groups, fits with key
-    ``transformer``), plus a Moore's-law line (2x / 2 yrs) from the first transformer."""
-    from ..core import plotting
-
-    fig, axes = _new_panels(len(panels))
-    for ax, (title, groups, fits) in zip(axes, panels):
-        _scatter(ax, groups["transformer"], "compute_pflops", plotting.PALETTE[0], "o", "Transformers (NLP)")
-        _scatter(ax, groups["nlp_other"], "compute_pflops", plotting.PALETTE[5], "v", "Other NLP (RNN)")
-        _scatter(ax, groups["cv"], "compute_pflops", plotting.PALETTE[2], "s", "CV models")
-        _scatter(ax, groups["speech"], "compute_pflops", plotting.PALETTE[3], "D", "Speech models")
-        tf = fits["transformer"]
-        _line(ax, tf, plotting.PALETTE[0], "Transformer training compute")
-        if "paper_transformer" in fits:
-            _line(ax, fits["paper_transformer"], plotting.PALETTE[0], "Paper-era transformer fit", "--",
-                  span=(fits["paper_transformer"].year_min, tf.year_max))
-        if "frontier" in fits:
-            _line(ax, fits["frontier"], plotting.PALETTE[4], "Running record (largest so far)", "-.")
-        all_years = pd.concat([g["year"] for g in groups.values()])
-        moore = moore_line(tf, float(all_years.min()), float(all_years.max()))
-        ax.plot(moore[0], moore[1], color="0.35", linestyle=":", linewidth=1.5,
-                label=f"Moore's law: {PAPER_RATES['moore']:g}x / 2 yrs")
-        _finish_panel(ax, title)
-        _fit_ylim(ax, list(groups.values()), "compute_pflops")
-    return _finish_figure(fig, axes, "Training compute (PFLOPs, log)")
-
-
-def moore_line(anchor: GrowthFit, year_min: float, year_max: float, n: int = 20) -> tuple[np.ndarray, np.ndarray]:
-    """Moore's law (2x / 2 yrs) drawn through ``anchor``'s fitted value at its first year."""
-    years = np.linspace(year_min, year_max, n)
-    start = anchor.predict([anchor.year_min])[0]
-    return years, start * PAPER_RATES["moore"] ** ((years - anchor.year_min) / 2)
 
 
 def claims_2a(era: Era, id_suffix: str = "", text_suffix: str = "") -> list[Claim]:
@@ -209,8 +116,15 @@ def claims_2a(era: Era, id_suffix: str = "", text_suffix: str = "") -> list[Clai
     return [
         growth_claim_robust(c_size.id + sid, c_size.text + stx, c_size.value, size),
         growth_claim_robust(c_mem.id + sid, c_mem.text + stx, c_mem.value, mem),
-        Claim(c_gap.id + sid, c_gap.text + stx, c_gap.value, gap, None, bool(gap_holds),
-              rule="holds if the lower end of the size CI exceeds the upper end of the memory CI"),
+        Claim(
+            c_gap.id + sid,
+            c_gap.text + stx,
+            c_gap.value,
+            gap,
+            None,
+            bool(gap_holds),
+            rule="holds if the lower end of the size CI exceeds the upper end of the memory CI",
+        ),
     ]
 
 
@@ -222,9 +136,15 @@ def claims_2b(era: Era, id_suffix: str = "", text_suffix: str = "") -> list[Clai
     c_comp, c_moore = paper.claim("fig2b.transformer_compute.per_2yr"), paper.claim("fig2b.compute_outgrows_moore")
     return [
         growth_claim_robust(c_comp.id + sid, c_comp.text + stx, c_comp.value, comp),
-        Claim(c_moore.id + sid, c_moore.text + stx, c_moore.value, comp.fit.per_2yr, list(comp.fit.per_2yr_ci95),
-              bool(comp.fit.per_2yr_ci95[0] > c_moore.value),
-              rule="holds if the lower end of the compute CI exceeds 2x / 2 yrs"),
+        Claim(
+            c_moore.id + sid,
+            c_moore.text + stx,
+            c_moore.value,
+            comp.fit.per_2yr,
+            list(comp.fit.per_2yr_ci95),
+            bool(comp.fit.per_2yr_ci95[0] > c_moore.value),
+            rule="holds if the lower end of the compute CI exceeds 2x / 2 yrs",
+        ),
     ]
 
 
@@ -232,12 +152,19 @@ def claims_frontier(era: Era, year: int) -> tuple[list[Claim], list[Claim]]:
     """Transformer size (a) and training compute (b) growth over the running records through
     ``year`` (the largest model released so far), beside the all-models fits."""
     out: tuple[list[Claim], list[Claim]] = ([], [])
-    for i, (cid, rf) in enumerate((("fig2a.transformer_size.per_2yr", era.size_frontier_fit),
-                                   ("fig2b.transformer_compute.per_2yr", era.compute_frontier_fit))):
+    for i, (cid, rf) in enumerate(
+        (
+            ("fig2a.transformer_size.per_2yr", era.size_frontier_fit),
+            ("fig2b.transformer_compute.per_2yr", era.compute_frontier_fit),
+        )
+    ):
         if rf is not None:
             c = paper.claim(cid)
-            out[i].append(growth_claim_robust(f"{c.id}.ext{year}_frontier",
-                                              f"{c.text} (running record, data through {year})", c.value, rf))
+            out[i].append(
+                growth_claim_robust(
+                    f"{c.id}.ext{year}_frontier", f"{c.text} (running record, data through {year})", c.value, rf
+                )
+            )
     return out
 
 
@@ -245,9 +172,15 @@ def claims_frontier(era: Era, year: int) -> tuple[list[Claim], list[Claim]]:
 #: Whether the notebook times things on this machine (then ``make`` runs it alone).
 TIMED: bool = False
 #: The data files this figure reads (for ``make``'s dependencies).
-DATA_FILES: tuple[str, ...] = ("models.csv", "authors_tables.csv", "compute_devices.csv",
-                               "compute_peak_flops.csv", "dram_technologies.csv", "interconnects.csv",
-                               "authors_plotted.csv")
+DATA_FILES: tuple[str, ...] = (
+    "models.csv",
+    "authors_tables.csv",
+    "compute_devices.csv",
+    "compute_peak_flops.csv",
+    "dram_technologies.csv",
+    "interconnects.csv",
+    "authors_plotted.csv",
+)
 #: The figures written: model size vs memory (a), training compute (b).
 OUTPUTS: tuple[str, ...] = ("fig2a_model_size_vs_memory", "fig2b_training_compute")
 
@@ -267,8 +200,13 @@ class Result:
     def fits_table(self) -> pd.DataFrame:
         """The transformer-size fit of each era (growth, CI, leave-one-out, bootstrap)."""
         eras = {"paper era": self.paper_era, "with extension": self.extended}
-        return pd.DataFrame({name: era.size_fit.summary() | {"fit": "transformer size"}
-                             for name, era in eras.items() if era is not None}).T
+        return pd.DataFrame(
+            {
+                name: era.size_fit.summary() | {"fit": "transformer size"}
+                for name, era in eras.items()
+                if era is not None
+            }
+        ).T
 
 
 def analyse(params: Mapping[str, Any]) -> Result:
@@ -284,8 +222,14 @@ def analyse(params: Mapping[str, Any]) -> Result:
     paper_era = analyse_era(table, hw, settings, resamples=n)
     extended = analyse_era(table, hw, settings, extension=True, resamples=n) if p["extension"] else None
     active = analyse_active(models, authors, hw, settings, resamples=n) if p["extension"] else None
-    return Result(p, paper_era, extended, active, sensitivity_table(models, authors, hw, settings),
-                  memory_sensitivity(hw, settings))
+    return Result(
+        p,
+        paper_era,
+        extended,
+        active,
+        sensitivity_table(models, authors, hw, settings),
+        memory_sensitivity(hw, settings),
+    )
 
 
 def _extension_tags(result: Result, active: bool = False) -> dict[str, str]:
@@ -301,8 +245,11 @@ def claims(result: Result) -> dict[str, list[Claim]]:
     a, b = claims_2a(result.paper_era), claims_2b(result.paper_era)
     if result.extended is not None and result.extended_active is not None:
         a += claims_2a(result.extended, **_extension_tags(result))
-        a += [c for c in claims_2a(result.extended_active, **_extension_tags(result, active=True))
-              if c.id.startswith("fig2a.transformer_size.per_2yr")]
+        a += [
+            c
+            for c in claims_2a(result.extended_active, **_extension_tags(result, active=True))
+            if c.id.startswith("fig2a.transformer_size.per_2yr")
+        ]
         b += claims_2b(result.extended, **_extension_tags(result))
         fa, fb = claims_frontier(result.extended, result.parameters["extension_year_max"])
         a, b = a + fa, b + fb
@@ -312,11 +259,15 @@ def claims(result: Result) -> dict[str, list[Claim]]:
 def sidecar(result: Result) -> dict[str, dict[str, Any]]:
     """The points and fits of each era, the sensitivity table and the Moore's-law line."""
     fit = result.paper_era.compute_fit.fit
-    data_a: dict[str, Any] = {"paper_era": era_data(result.paper_era),
-                              "sensitivity": result.sensitivity.to_dict(orient="records"),
-                              "memory_sensitivity": result.memory_sensitivity}
-    data_b: dict[str, Any] = {"paper_era": era_data(result.paper_era),
-                              "moore_line": dict(zip(("year", "pflops"), moore_line(fit, fit.year_min, fit.year_max)))}
+    data_a: dict[str, Any] = {
+        "paper_era": era_data(result.paper_era),
+        "sensitivity": result.sensitivity.to_dict(orient="records"),
+        "memory_sensitivity": result.memory_sensitivity,
+    }
+    data_b: dict[str, Any] = {
+        "paper_era": era_data(result.paper_era),
+        "moore_line": dict(zip(("year", "pflops"), fig2_plot.moore_line(fit, fit.year_min, fit.year_max))),
+    }
     if result.extended is not None and result.extended_active is not None:
         data_a["extension"] = era_data(result.extended)
         data_a["extension_moe_active"] = era_data(result.extended_active)
@@ -340,5 +291,7 @@ def plot(result: Result) -> dict[str, Any]:
             fits_b["frontier"] = ext.compute_frontier_fit.fit
         panels_a.append((later, ext.size, ext.memory, fits_a))
         panels_b.append((later, ext.compute, fits_b))
-    return {OUTPUTS[0]: plot_size_vs_memory(panels_a, p["memory_divisor"]),
-            OUTPUTS[1]: plot_training_compute(panels_b)}
+    return {
+        OUTPUTS[0]: fig2_plot.plot_size_vs_memory(panels_a, p["memory_divisor"]),
+        OUTPUTS[1]: fig2_plot.plot_training_compute(panels_b),
+    }

@@ -19,10 +19,12 @@ from ..core.trends import GrowthFit, bootstrap_growth, fit_growth, fractional_ye
 from ..tables import HardwareData, device_dates, memory_capacity_gb
 
 #: The paper's growth per 2 years of each fitted quantity (:mod:`memwall_lib.paper`).
-PAPER_RATES = {"transformer_size": paper.claim("fig2a.transformer_size.per_2yr").value,
-               "accelerator_memory": paper.claim("fig2a.accelerator_memory.per_2yr").value,
-               "transformer_compute": paper.claim("fig2b.transformer_compute.per_2yr").value,
-               "moore": paper.MOORE_PER_2YR}
+PAPER_RATES = {
+    "transformer_size": paper.claim("fig2a.transformer_size.per_2yr").value,
+    "accelerator_memory": paper.claim("fig2a.accelerator_memory.per_2yr").value,
+    "transformer_compute": paper.claim("fig2b.transformer_compute.per_2yr").value,
+    "moore": paper.MOORE_PER_2YR,
+}
 #: Families an NLP-model fit can include (the fits are of NLP models).
 FAMILIES = ("transformer", "moe", "rnn")
 VALUE_SOURCES = ("primary", "authors")
@@ -30,6 +32,7 @@ VALUE_SOURCES = ("primary", "authors")
 MEMORY_DATE_RULES = ("announce", "availability")
 #: Memory in GB: the vendor's nominal number ("80GB", as the authors plot it) or bytes / 1e9 (80 GiB = 85.9 GB).
 MEMORY_CAPACITIES = ("nominal", "bytes")
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -49,10 +52,19 @@ class Settings:
     memory_capacity: str = "nominal"
 
     @classmethod
-    def from_parameters(cls, p: dict[str, Any]) -> "Settings":
-        return cls(p["year_min"], p["year_max"], p["extension_year_max"], tuple(p["fit_families"]),
-                   p["moe_parameters"], float(p["memory_divisor"]), p["model_set"], p["values"],
-                   p["memory_date_rule"], p["memory_capacity"])
+    def from_parameters(cls, p: dict[str, Any]) -> Settings:
+        return cls(
+            p["year_min"],
+            p["year_max"],
+            p["extension_year_max"],
+            tuple(p["fit_families"]),
+            p["moe_parameters"],
+            float(p["memory_divisor"]),
+            p["model_set"],
+            p["values"],
+            p["memory_date_rule"],
+            p["memory_capacity"],
+        )
 
 
 # --------------------------------------------------------------------------- points
@@ -110,8 +122,12 @@ def compute_points(models: pd.DataFrame, settings: Settings, extension: bool = F
     t = _era(models, settings, "2b", extension)
     t = t[t["compute_pflops"].notna()]
     fitted = t["family"].isin(settings.fit_families) & (t["domain"] == "nlp")
-    return {"transformer": t[fitted], "cv": t[t["domain"] == "cv"],
-            "nlp_other": t[(t["domain"] == "nlp") & ~fitted], "speech": t[t["domain"] == "speech"]}
+    return {
+        "transformer": t[fitted],
+        "cv": t[t["domain"] == "cv"],
+        "nlp_other": t[(t["domain"] == "nlp") & ~fitted],
+        "speech": t[t["domain"] == "speech"],
+    }
 
 
 def memory_points(hw: HardwareData, settings: Settings, extension: bool = False) -> pd.DataFrame:
@@ -121,9 +137,13 @@ def memory_points(hw: HardwareData, settings: Settings, extension: bool = False)
     extension: every GPU/TPU/accelerator with a known capacity released after year_max. Devices
     are dated by ``memory_date_rule`` (announcement, or first availability where known)."""
     if settings.memory_date_rule not in MEMORY_DATE_RULES:
-        raise ValueError(f"memory_date_rule: expected one of {list(MEMORY_DATE_RULES)}, got {settings.memory_date_rule!r}")
+        raise ValueError(
+            f"memory_date_rule: expected one of {list(MEMORY_DATE_RULES)}, got {settings.memory_date_rule!r}"
+        )
     if settings.memory_capacity not in MEMORY_CAPACITIES:
-        raise ValueError(f"memory_capacity: expected one of {list(MEMORY_CAPACITIES)}, got {settings.memory_capacity!r}")
+        raise ValueError(
+            f"memory_capacity: expected one of {list(MEMORY_CAPACITIES)}, got {settings.memory_capacity!r}"
+        )
     dev = hw.devices[hw.devices["memory_capacity_GiB"].notna()].copy()
     dev["date"] = device_dates(dev, settings.memory_date_rule)
     dev["year"] = fractional_year(dev["date"])
@@ -131,11 +151,15 @@ def memory_points(hw: HardwareData, settings: Settings, extension: bool = False)
     tagged = dev["paper_figures"].apply(lambda figs: "2a" in figs)
     keep = tagged & ~dev["extension"] & (dev["year"] >= settings.year_min)
     if extension:
-        keep |= (dev["extension"] & dev["device_type"].isin(("gpu", "tpu", "accelerator"))
-                 & (dev["year"] < settings.extension_year_max + 1))
+        keep |= (
+            dev["extension"]
+            & dev["device_type"].isin(("gpu", "tpu", "accelerator"))
+            & (dev["year"] < settings.extension_year_max + 1)
+        )
     dev = dev[keep].sort_values(["year", "name"])
-    dev["memory_capacity_GB"] = (dev["memory_capacity_GiB"] if settings.memory_capacity == "nominal"
-                                 else memory_capacity_gb(dev))
+    dev["memory_capacity_GB"] = (
+        dev["memory_capacity_GiB"] if settings.memory_capacity == "nominal" else memory_capacity_gb(dev)
+    )
     dev["largest_model_billions"] = dev["memory_capacity_GB"] / settings.memory_divisor
     return dev.reset_index(drop=True)
 
@@ -164,8 +188,12 @@ def robust_fit(years: Any, values: Any, name: str, resamples: int = 2000) -> Rob
 
 def points_data(t: pd.DataFrame, value_col: str) -> dict[str, list[Any]]:
     """The numbers behind a scatter, for the sidecar."""
-    return {"name": t["name"].tolist(), "year": t["year"].round(4).tolist(), "value": t[value_col].tolist(),
-            "extension": t["extension"].tolist()}
+    return {
+        "name": t["name"].tolist(),
+        "year": t["year"].round(4).tolist(),
+        "value": t[value_col].tolist(),
+        "extension": t["extension"].tolist(),
+    }
 
 
 def running_record(t: pd.DataFrame, col: str) -> pd.DataFrame:
@@ -195,8 +223,9 @@ class Era:
     compute_frontier_fit: RobustFit | None = None
 
 
-def analyse_era(table: pd.DataFrame, hw: HardwareData, settings: Settings, extension: bool = False,
-            resamples: int = 2000) -> Era:
+def analyse_era(
+    table: pd.DataFrame, hw: HardwareData, settings: Settings, extension: bool = False, resamples: int = 2000
+) -> Era:
     """Select the points of an era and fit transformer size, memory / divisor and
     transformer training compute (each with leave-one-out and bootstrap fragility)."""
     size = size_points(table, settings, extension)
@@ -205,20 +234,36 @@ def analyse_era(table: pd.DataFrame, hw: HardwareData, settings: Settings, exten
     tag = "with extension" if extension else "paper era"
     rec_size = running_record(size["transformer"], "parameters_billions")
     rec_comp = running_record(comp["transformer"], "compute_pflops")
-    frontier = lambda t, col, what: (robust_fit(t["year"], t[col], f"{what} running record ({tag})", resamples)
-                                     if len(t) >= 3 else None)
-    return Era(size, mem, comp,
-               robust_fit(size["transformer"]["year"], size["transformer"]["parameters_billions"],
-                          f"transformer size ({tag})", resamples),
-               robust_fit(mem["year"], mem["largest_model_billions"], f"accelerator memory ({tag})", resamples),
-               robust_fit(comp["transformer"]["year"], comp["transformer"]["compute_pflops"],
-                          f"transformer training compute ({tag})", resamples),
-               rec_size, rec_comp, frontier(rec_size, "parameters_billions", "transformer size"),
-               frontier(rec_comp, "compute_pflops", "transformer training compute"))
+    frontier = lambda t, col, what: (
+        robust_fit(t["year"], t[col], f"{what} running record ({tag})", resamples) if len(t) >= 3 else None
+    )
+    return Era(
+        size,
+        mem,
+        comp,
+        robust_fit(
+            size["transformer"]["year"],
+            size["transformer"]["parameters_billions"],
+            f"transformer size ({tag})",
+            resamples,
+        ),
+        robust_fit(mem["year"], mem["largest_model_billions"], f"accelerator memory ({tag})", resamples),
+        robust_fit(
+            comp["transformer"]["year"],
+            comp["transformer"]["compute_pflops"],
+            f"transformer training compute ({tag})",
+            resamples,
+        ),
+        rec_size,
+        rec_comp,
+        frontier(rec_size, "parameters_billions", "transformer size"),
+        frontier(rec_comp, "compute_pflops", "transformer training compute"),
+    )
 
 
-def analyse_active(models: pd.DataFrame, authors: pd.DataFrame | None, hw: HardwareData, settings: Settings,
-                   resamples: int = 2000) -> Era:
+def analyse_active(
+    models: pd.DataFrame, authors: pd.DataFrame | None, hw: HardwareData, settings: Settings, resamples: int = 2000
+) -> Era:
     """:func:`analyse_era` with the extension, counting mixture-of-experts models by their
     parameters active per token."""
     active = replace(settings, moe_parameters="active")
@@ -229,16 +274,25 @@ def era_data(era: Era) -> dict[str, Any]:
     """The numbers behind one era's plots, for the sidecar."""
     return {
         "size": {k: points_data(v, "parameters_billions") for k, v in era.size.items()},
-        "memory": {**points_data(era.memory, "largest_model_billions"),
-                   "memory_capacity_GB": era.memory["memory_capacity_GB"].tolist()},
+        "memory": {
+            **points_data(era.memory, "largest_model_billions"),
+            "memory_capacity_GB": era.memory["memory_capacity_GB"].tolist(),
+        },
         "compute": {k: points_data(v, "compute_pflops") for k, v in era.compute.items()},
-        "fits": {"transformer_size": era.size_fit.summary(), "accelerator_memory": era.memory_fit.summary(),
-                 "transformer_compute": era.compute_fit.summary()},
+        "fits": {
+            "transformer_size": era.size_fit.summary(),
+            "accelerator_memory": era.memory_fit.summary(),
+            "transformer_compute": era.compute_fit.summary(),
+        },
         "running_record": {
-            "size": {"name": [] if era.size_frontier is None else era.size_frontier["name"].tolist(),
-                     "fit": None if era.size_frontier_fit is None else era.size_frontier_fit.summary()},
-            "compute": {"name": [] if era.compute_frontier is None else era.compute_frontier["name"].tolist(),
-                        "fit": None if era.compute_frontier_fit is None else era.compute_frontier_fit.summary()},
+            "size": {
+                "name": [] if era.size_frontier is None else era.size_frontier["name"].tolist(),
+                "fit": None if era.size_frontier_fit is None else era.size_frontier_fit.summary(),
+            },
+            "compute": {
+                "name": [] if era.compute_frontier is None else era.compute_frontier["name"].tolist(),
+                "fit": None if era.compute_frontier_fit is None else era.compute_frontier_fit.summary(),
+            },
         },
     }
 
@@ -252,14 +306,24 @@ def memory_sensitivity(hw: HardwareData, base: Settings) -> list[dict[str, Any]]
             s = replace(base, memory_date_rule=rule, memory_capacity=cap)
             mem = memory_points(hw, s)
             f = fit_growth(mem["year"], mem["largest_model_billions"])
-            rows.append({"memory_date_rule": rule, "memory_capacity": cap, "is_default": s == base, "n": f.n,
-                         "per_2yr": f.per_2yr, "ci95_lo": f.per_2yr_ci95[0], "ci95_hi": f.per_2yr_ci95[1],
-                         "names": mem["name"].tolist()})
+            rows.append(
+                {
+                    "memory_date_rule": rule,
+                    "memory_capacity": cap,
+                    "is_default": s == base,
+                    "n": f.n,
+                    "per_2yr": f.per_2yr,
+                    "ci95_lo": f.per_2yr_ci95[0],
+                    "ci95_hi": f.per_2yr_ci95[1],
+                    "names": mem["name"].tolist(),
+                }
+            )
     return rows
 
 
-def sensitivity_table(models: pd.DataFrame, authors: pd.DataFrame, hw: HardwareData, base: Settings,
-                      resamples: int = 500) -> pd.DataFrame:
+def sensitivity_table(
+    models: pd.DataFrame, authors: pd.DataFrame, hw: HardwareData, base: Settings, resamples: int = 500
+) -> pd.DataFrame:
     """Paper-era transformer size and compute rates (x / 2 yrs) under each choice of values
     (primary vs authors'), model set and fitted families: which choices give 410x and 750x?"""
     rows = []
@@ -270,17 +334,35 @@ def sensitivity_table(models: pd.DataFrame, authors: pd.DataFrame, hw: HardwareD
                 t = model_table(models, s, authors)
                 size = size_points(t, s)["transformer"]
                 comp = compute_points(t, s)["transformer"]
-                row: dict[str, Any] = {"values": values, "model_set": model_set, "families": "+".join(fams),
-                                       "is_default": s == base}
+                row: dict[str, Any] = {
+                    "values": values,
+                    "model_set": model_set,
+                    "families": "+".join(fams),
+                    "is_default": s == base,
+                }
                 for key, pts, col in (("size", size, "parameters_billions"), ("compute", comp, "compute_pflops")):
                     try:
                         f = fit_growth(pts["year"], pts[col])
                         lo, hi = f.per_2yr_ci95
                         paper = PAPER_RATES[f"transformer_{key}"]
-                        row.update({f"{key}_n": f.n, f"{key}_per_2yr": f.per_2yr, f"{key}_ci95_lo": lo,
-                                    f"{key}_ci95_hi": hi, f"{key}_paper_in_ci": bool(lo <= paper <= hi)})
+                        row.update(
+                            {
+                                f"{key}_n": f.n,
+                                f"{key}_per_2yr": f.per_2yr,
+                                f"{key}_ci95_lo": lo,
+                                f"{key}_ci95_hi": hi,
+                                f"{key}_paper_in_ci": bool(lo <= paper <= hi),
+                            }
+                        )
                     except ValueError:
-                        row.update({f"{key}_n": len(pts), f"{key}_per_2yr": np.nan, f"{key}_ci95_lo": np.nan,
-                                    f"{key}_ci95_hi": np.nan, f"{key}_paper_in_ci": False})
+                        row.update(
+                            {
+                                f"{key}_n": len(pts),
+                                f"{key}_per_2yr": np.nan,
+                                f"{key}_ci95_lo": np.nan,
+                                f"{key}_ci95_hi": np.nan,
+                                f"{key}_paper_in_ci": False,
+                            }
+                        )
                 rows.append(row)
     return pd.DataFrame(rows)

@@ -11,39 +11,44 @@ Units: bytes; GB = 1e9 bytes.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any
 
-import numpy as np
 import pandas as pd
 
-from .. import paper
 from ..core.claims import Claim
 from ..core.params import Param, ParameterError
-from ..core.progress import progress
 from ..core.paths import resolve
-from ..engines.storage import CrossCheck, cross_check_meta_vs_real
-from ..engines.storage import mask_bytes_for
-from ..engines.training_memory import (CONVENTIONS, GELU_VARIANTS, MASK_TARGETS, MODEL_VARIANTS, OPTIMIZER_LABELS,
-                                       OPTIMIZERS, PAPER_MODELS, PRECISIONS, TrainingMemory, build_paper_model,
-                                       paper_model_memory)
+from ..core.progress import progress
+from ..engines.storage import CrossCheck, cross_check_meta_vs_real, mask_bytes_for
+from ..engines.training_memory import (
+    GELU_VARIANTS,
+    MASK_TARGETS,
+    OPTIMIZERS,
+    PRECISIONS,
+    TrainingMemory,
+)
+from ..engines.training_models import MODEL_VARIANTS, PAPER_MODELS, build_paper_model, paper_model_memory
 from ..tables import DATE_RULES, load_hardware
-from . import fig4_points, fig4_text
+from . import fig4_claims, fig4_plot, fig4_points, fig4_text
 
-#: A model "close to" the GPU memory of its year uses at least this fraction of it.
-CLOSE_FRACTION: float = 1 / 3
 #: Experiments that look for the authors' feature maps, per model: settings of
 #: :func:`paper_model_memory` and what they change (their saved activations are compared).
 AUTHORS_EXPERIMENTS: dict[str, tuple[dict[str, Any], str]] = {
-    "alexnet": (dict(variant="2012"), "2012 AlexNet (two towers, LRN keeping input and output); saved for "
-                                      "backward, fp32"),
+    "alexnet": (
+        dict(variant="2012"),
+        "2012 AlexNet (two towers, LRN keeping input and output); saved for backward, fp32",
+    ),
     "vgg19": ({}, "saved for backward, fp32"),
     "resnet152": ({}, "saved for backward, fp32"),
     "densenet201": ({}, "saved for backward, fp32"),
     "resnext101_64x4d": ({}, "saved for backward, fp32"),
-    "transformer_big": (dict(variant="separate_embeddings_32k", mask_target="cpu"),
-                        "separate source, target and output embeddings, 32000 tokens; saved for backward, fp32, "
-                        "4-byte dropout masks (the largest count found)"),
+    "transformer_big": (
+        dict(variant="separate_embeddings_32k", mask_target="cpu"),
+        "separate source, target and output embeddings, 32000 tokens; saved for backward, fp32, "
+        "4-byte dropout masks (the largest count found)",
+    ),
     "bert_large": (dict(precision="mixed"), "saved for backward in 16 bits (mixed precision), 1-byte masks"),
     "gpt2_xl": (dict(precision="mixed", gelu="fused"), "saved for backward in 16 bits, 1-byte masks, fused GELU"),
 }
@@ -60,6 +65,7 @@ def parse_variants(items: Sequence[str]) -> dict[str, str]:
         out[model] = variant
     return out
 
+
 #: Settings of the small real runs of :func:`cross_check_paper_model` (batch, image side, tokens).
 CROSS_CHECK_BATCH, CROSS_CHECK_IMAGE, CROSS_CHECK_TOKENS = 2, 64, 32
 
@@ -75,39 +81,70 @@ def cross_check_paper_model(key: str, mask_target: str = "cuda", variant: str = 
         size = spec.input_size  # the 2012 AlexNet has no adaptive pooling: 227 pixels only
     return cross_check_meta_vs_real(
         lambda d: build_paper_model(key, batch_size=CROSS_CHECK_BATCH, input_size=size, device=d, variant=variant),
-        key, mask_bytes_for(mask_target))
+        key,
+        mask_bytes_for(mask_target),
+    )
 
 
 def resolve_settings(models: Sequence[str], batch_sizes: Sequence[int], optimizer: str) -> list[tuple[str, int, str]]:
     """(model, batch size, optimizer) per model from the notebook parameters: an empty
     ``batch_sizes`` means the paper's; optimizer ``"paper"`` means each model's own."""
     if batch_sizes and len(batch_sizes) != len(models):
-        raise ParameterError(f"parameter 'batch_sizes': expected {len(models)} values (one per model in "
-                             f"'models') or an empty list, got {list(batch_sizes)}")
+        raise ParameterError(
+            f"parameter 'batch_sizes': expected {len(models)} values (one per model in "
+            f"'models') or an empty list, got {list(batch_sizes)}"
+        )
     if len(set(models)) != len(models):
         raise ParameterError(f"parameter 'models': each model at most once, got {list(models)}")
-    return [(m, int(batch_sizes[i]) if batch_sizes else PAPER_MODELS[m].batch_size,
-             PAPER_MODELS[m].optimizer if optimizer == "paper" else optimizer)
-            for i, m in enumerate(models)]
+    return [
+        (
+            m,
+            int(batch_sizes[i]) if batch_sizes else PAPER_MODELS[m].batch_size,
+            PAPER_MODELS[m].optimizer if optimizer == "paper" else optimizer,
+        )
+        for i, m in enumerate(models)
+    ]
 
 
-def account_models(settings: Sequence[tuple[str, int, str]], precision: str = "fp32", mask_target: str = "cuda",
-                   variants: Mapping[str, str] | None = None, gelu: str = "eager") -> dict[str, TrainingMemory]:
+def account_models(
+    settings: Sequence[tuple[str, int, str]],
+    precision: str = "fp32",
+    mask_target: str = "cuda",
+    variants: Mapping[str, str] | None = None,
+    gelu: str = "eager",
+) -> dict[str, TrainingMemory]:
     """:func:`paper_model_memory` (on meta) for each (model, batch size, optimizer)."""
     v = variants or {}
-    return {m: paper_model_memory(m, batch_size=b, optimizer=o, precision=precision, mask_target=mask_target,
-                                  variant=v.get(m, ""), gelu=gelu) for m, b, o in settings}
+    return {
+        m: paper_model_memory(
+            m, batch_size=b, optimizer=o, precision=precision, mask_target=mask_target, variant=v.get(m, ""), gelu=gelu
+        )
+        for m, b, o in settings
+    }
 
 
-def conventions_for_grid(results: Mapping[str, TrainingMemory], mask_target: str, variants: Mapping[str, str],
-                         gelu: str) -> dict[str, dict[str, int]]:
+def conventions_for_grid(
+    results: Mapping[str, TrainingMemory], mask_target: str, variants: Mapping[str, str], gelu: str
+) -> dict[str, dict[str, int]]:
     """Feature-map bytes per model under three conventions: layer outputs in fp32 (the paper
     convention), tensors saved for backward in fp32 and in 16 bits (both with ``mask_target``'s masks)."""
-    half = {k: paper_model_memory(k, batch_size=r.batch_size, optimizer=r.optimizer, precision="mixed",
-                                  mask_target=mask_target, variant=variants.get(k, ""), gelu=gelu).activation_bytes
-            for k, r in results.items()}
-    return {"layer_outputs_fp32": {k: r.feature_map_bytes for k, r in results.items()},
-            "saved_fp32": {k: r.activation_bytes for k, r in results.items()}, "saved_16bit": half}
+    half = {
+        k: paper_model_memory(
+            k,
+            batch_size=r.batch_size,
+            optimizer=r.optimizer,
+            precision="mixed",
+            mask_target=mask_target,
+            variant=variants.get(k, ""),
+            gelu=gelu,
+        ).activation_bytes
+        for k, r in results.items()
+    }
+    return {
+        "layer_outputs_fp32": {k: r.feature_map_bytes for k, r in results.items()},
+        "saved_fp32": {k: r.activation_bytes for k, r in results.items()},
+        "saved_16bit": half,
+    }
 
 
 def authors_experiments(results: Mapping[str, TrainingMemory]) -> dict[str, tuple[TrainingMemory, str]]:
@@ -123,9 +160,12 @@ def accounting_table(results: Mapping[str, TrainingMemory]) -> pd.DataFrame:
     """Both accountings of every model side by side, in GB (1e9 bytes), one row per model."""
     rows = []
     for key, r in results.items():
-        row: dict[str, Any] = {"model": PAPER_MODELS[key].label if key in PAPER_MODELS else key,
-                               "batch": r.batch_size, "optimizer": r.optimizer,
-                               "parameters (M)": r.parameters / 1e6}
+        row: dict[str, Any] = {
+            "model": PAPER_MODELS[key].label if key in PAPER_MODELS else key,
+            "batch": r.batch_size,
+            "optimizer": r.optimizer,
+            "parameters (M)": r.parameters / 1e6,
+        }
         for conv, short in (("paper_convention", "paper"), ("full", "full")):
             a = r.accounting(conv)
             row[f"{short}: activations GB"] = a["activations_gb"]
@@ -135,148 +175,44 @@ def accounting_table(results: Mapping[str, TrainingMemory]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def sidecar_data(results: Mapping[str, TrainingMemory], gpu: pd.DataFrame,
-                 cross_checks: Sequence[CrossCheck] = (), extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
+def sidecar_data(
+    results: Mapping[str, TrainingMemory],
+    gpu: pd.DataFrame,
+    cross_checks: Sequence[CrossCheck] = (),
+    extra: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
     """The sidecar ``data`` of Figure 4: both accountings per model (GB), the models' settings,
     the GPU memory step line, and the meta-vs-real cross-checks (bytes), plus ``extra``."""
-    return {**(extra or {}),
+    return {
+        **(extra or {}),
         "paper_convention": {k: r.accounting("paper_convention") for k, r in results.items()},
         "full": {k: r.accounting("full") for k, r in results.items()},
-        "models": {k: {"label": PAPER_MODELS[k].label, "year": PAPER_MODELS[k].year,
-                       "domain": PAPER_MODELS[k].domain, "batch_size": r.batch_size,
-                       "input_size": PAPER_MODELS[k].input_size, "optimizer": r.optimizer,
-                       "precision": r.precision, "parameters": r.parameters,
-                       "saved_tensors": r.activations.saved_tensors,
-                       "saved_storages": r.activations.saved_storages,
-                       "dropout_mask_elements": r.activations.mask_elements,
-                       "dropout_mask_bytes_per_element": r.activations.mask_bytes_per_element}
-                   for k, r in results.items()},
-        "gpu_memory": {"model": list(gpu["model"]), "year": [int(y) for y in gpu["year"]],
-                       "memory_gb": [float(v) for v in gpu["memory_gb"]], "device": list(gpu["device"]),
-                       "candidates": [list(c) for c in gpu["candidates"]]},
+        "models": {
+            k: {
+                "label": PAPER_MODELS[k].label,
+                "year": PAPER_MODELS[k].year,
+                "domain": PAPER_MODELS[k].domain,
+                "batch_size": r.batch_size,
+                "input_size": PAPER_MODELS[k].input_size,
+                "optimizer": r.optimizer,
+                "precision": r.precision,
+                "parameters": r.parameters,
+                "saved_tensors": r.activations.saved_tensors,
+                "saved_storages": r.activations.saved_storages,
+                "dropout_mask_elements": r.activations.mask_elements,
+                "dropout_mask_bytes_per_element": r.activations.mask_bytes_per_element,
+            }
+            for k, r in results.items()
+        },
+        "gpu_memory": {
+            "model": list(gpu["model"]),
+            "year": [int(y) for y in gpu["year"]],
+            "memory_gb": [float(v) for v in gpu["memory_gb"]],
+            "device": list(gpu["device"]),
+            "candidates": [list(c) for c in gpu["candidates"]],
+        },
         "cross_check": [c.to_dict() for c in cross_checks],
     }
-
-
-def figure4_claims(results: Mapping[str, TrainingMemory], gpu: pd.DataFrame, line: str,
-                   authors_bars: pd.DataFrame | None = None, comparison: Mapping[str, Any] | None = None) -> list[Any]:
-    """Claims of Figure 4: every model below the GPU memory of its year, and close to it (the
-    smallest fraction used), in each accounting; our bars against the authors'; and how far
-    the paper's convention is from the full accounting."""
-    limit = dict(zip(gpu["model"], gpu["memory_gb"]))
-    keys = list(results)
-    authors_fraction = None
-    if authors_bars is not None and line == "authors":
-        authors_fraction = min(float(authors_bars.loc[k, "total"]) / float(gpu.set_index("model").loc[k, "memory_gb"])
-                               * 2**30 / 1e9 for k in keys if k in authors_bars.index)
-    claims = []
-    accountings = [(conv, name, {k: results[k].accounting(conv)["total_gb"] for k in keys})
-                   for conv, name in (("paper_convention", "the paper's convention"), ("full", "the full accounting"))]
-    if comparison and all(k in comparison and "experiment" in comparison[k] for k in keys):
-        accountings.append(("authors_experiments", "the per-model experiments closest to the authors' bars",
-                            {k: sum(comparison[k]["experiment"]["ours_gb"].values()) for k in keys}))
-    for conv, name, totals in accountings:
-        frac = fig4_points.fractions_used(totals, gpu)
-        detail = "; ".join(f"{PAPER_MODELS[k].label} {totals[k]:.1f} of {limit[k]:.1f} GB ({frac[k]:.0%})"
-                           for k in keys)
-        c = paper.claim("fig4.below_gpu_memory")
-        below = sum(f <= 1 for f in frac.values())
-        claims.append(Claim(f"{c.id}.{conv}", c.format(line=f"{line} GPU line", accounting=name),
-                            paper=len(keys), reproduced=below, ci95=None, holds=below == len(keys),
-                            rule="count of models whose total <= the GPU memory of their year; holds if all",
-                            note=detail))
-        c = paper.claim("fig4.close_to_gpu_memory")
-        low = min(frac.values())
-        claims.append(Claim(f"{c.id}.{conv}", c.format(line=f"{line} GPU line", accounting=name),
-                            paper=authors_fraction if authors_fraction is not None else c.value, reproduced=low,
-                            ci95=None, holds=below == len(keys) and low >= CLOSE_FRACTION,
-                            rule=f"holds if every model is below the line and uses at least {CLOSE_FRACTION:.2f} of "
-                                 "it; paper value: the smallest fraction on the authors' own bars",
-                            note="fractions: " + ", ".join(f"{PAPER_MODELS[k].label} {frac[k]:.2f}" for k in keys)))
-    if comparison:
-        c = paper.claim("fig4.authors_bars")
-        ok = [k for k, v in comparison.items() if abs(v["ratio"]["total"] - 1) <= fig4_points.EXPLAIN_ABOVE]
-        exp_ok = [k for k, v in comparison.items() if v.get("experiment", {}).get("reproduced")]
-        claims.append(Claim(c.id, c.text, paper=len(comparison), reproduced=len(ok), ci95=None,
-                            holds=len(ok) == len(comparison),
-                            rule="count of models whose paper-convention total is within 15% of the authors' total",
-                            note="ours / authors total: " + ", ".join(
-                                f"{PAPER_MODELS[k].label} {v['ratio']['total']:.2f}" for k, v in comparison.items())
-                                 + f"; the per-model experiments reproduce all three segments within 15% for "
-                                   f"{len(exp_ok)} of {len(comparison)} models (not: "
-                                   f"{', '.join(PAPER_MODELS[k].label for k in comparison if k not in exp_ok) or 'none'})"))
-    ratios = [r.total_bytes("full") / r.total_bytes("paper_convention") for r in results.values()]
-    med = float(np.median(ratios))
-    c = paper.claim("fig4.full_vs_paper_convention")
-    claims.append(Claim(
-        c.id, c.text, paper=c.value, reproduced=med, ci95=None, holds=0.8 <= med <= 1.25,
-        rule="holds if the median ratio full / paper-convention total lies in [0.8, 1.25]",
-        note=f"ratio over the models {min(ratios):.3g}-{max(ratios):.3g}; "
-             "full = parameters + gradients + optimizer state + tensors saved for backward"))
-    return claims
-
-
-def plot_training_memory(results: Mapping[str, TrainingMemory], gpu: pd.DataFrame, line: str = "authors",
-                         authors_totals: Mapping[str, float] | None = None) -> Any:
-    """Stacked bars per model (parameters, gradients, optimizer state, activations; GB) in
-    both accountings side by side, with the GPU memory of each model's year as a step line
-    and the authors' bar totals (GB) as markers."""
-    import matplotlib.pyplot as plt
-
-    from ..core.plotting import PALETTE, apply_style
-
-    apply_style()
-    keys = list(results)
-    x = np.arange(len(keys))
-    limit = np.asarray(gpu["memory_gb"], dtype=float)
-    parts = [("parameters_gb", "parameters", PALETTE[0]), ("gradients_gb", "gradients", PALETTE[3]),
-             ("optimizer_gb", "optimizer state", PALETTE[4]), ("activations_gb", None, PALETTE[2])]
-    fig, axes = plt.subplots(1, 2, figsize=(13, 5.2), sharey=True)
-    titles = {"paper_convention": "Paper's convention: parameters + optimizer + feature maps",
-              "full": "Full: + gradients, tensors saved for backward"}
-    top = 0.0
-    for ax, conv in zip(axes, CONVENTIONS):
-        acc = [results[k].accounting(conv) for k in keys]
-        bottom = np.zeros(len(keys))
-        for field_, label, color in parts:
-            vals = np.array([a[field_] for a in acc])
-            if conv == "paper_convention" and field_ == "gradients_gb":
-                continue
-            if label is None:
-                label = "feature maps (layer outputs)" if conv == "paper_convention" else "saved activations"
-            ax.bar(x, vals, 0.7, bottom=bottom, color=color, label=label, edgecolor="white", linewidth=0.5)
-            bottom += vals
-        for xi, total in zip(x, bottom):
-            ax.annotate(f"{total:.1f}", (xi, total), xytext=(0, 2), textcoords="offset points",
-                        ha="center", va="bottom", fontsize=8.5)
-        sx = np.concatenate([[x[0] - 0.5], x + 0.5])
-        line_label = {"authors": "single-GPU memory (the authors' line; GPU under each tick)",
-                      "largest": "largest GPU memory of the year",
-                      "datacenter": "largest data-centre GPU memory of the year"}[line]
-        ax.step(sx, np.concatenate([limit[:1], limit]), where="pre", color=PALETTE[7], linewidth=1.8,
-                label=line_label)
-        if authors_totals:
-            ax.scatter(x, [authors_totals.get(k, np.nan) for k in keys], marker="_", s=260, color="black",
-                       linewidths=2, zorder=5, label="authors' bar (total)")
-        gpus = [str(d).replace("GeForce ", "").replace("Tesla ", "") for d in gpu["device"]]
-        ax.set_xticks(x, [f"{PAPER_MODELS[k].label} {PAPER_MODELS[k].year}\n{g}" for k, g in zip(keys, gpus)],
-                      rotation=35, ha="right", fontsize=8.5)
-        ax.set_title(titles[conv])
-        ax.grid(axis="x", visible=False)
-        top = max(top, float(bottom.max()), float(np.nanmax(limit)))
-    axes[0].set_ylabel("memory to train (GB = 1e9 bytes)")
-    axes[0].set_ylim(0, top * 1.12)
-    for ax in axes:
-        ax.legend(loc="upper left")
-    precisions = sorted({r.precision for r in results.values()})
-    by_domain: dict[str, set[str]] = {}
-    for key, r in results.items():
-        by_domain.setdefault(PAPER_MODELS[key].domain.upper(), set()).add(OPTIMIZER_LABELS[r.optimizer])
-    optimizers = ", ".join(f"{d}: {' / '.join(sorted(o))}" for d, o in by_domain.items())
-    fig.suptitle(f"Figure 4: memory to train each model, measured ({', '.join(precisions)}; {optimizers})",
-                 fontsize=12)
-    fig.tight_layout()
-    return fig
 
 
 #: Checks across parameters (none for Figure 4).
@@ -284,30 +220,57 @@ RELATIONS: tuple = ()
 
 #: Parameters of notebooks/04_training_memory.ipynb.
 PARAMETERS: dict[str, Param] = {
-    "models": Param(list, "models of Figure 4 to account for, in plotting order", item_type=str,
-                    choices=list(PAPER_MODELS), min_items=1),
-    "batch_sizes": Param(list, "batch size per model, in the order of `models`; [] means the paper's",
-                         item_type=int, minimum=1, maximum=2**20),
-    "precision": Param(str, "fp32 (the paper's) or mixed (16-bit parameters, gradients and "
-                            "activations; fp32 master weights with the optimizer state)", choices=PRECISIONS),
-    "optimizer": Param(str, "'paper' (SGD with momentum for CV, Adam for NLP) or one optimizer for all",
-                       choices=("paper", *OPTIMIZERS)),
-    "mask_target": Param(str, "count dropout masks as this device stores them: cuda (1 byte) or cpu "
-                              "(the input's dtype)", choices=MASK_TARGETS),
-    "gpt2_gelu": Param(str, "GPT-2's GELU: eager (Hugging Face's gelu_new, op by op) or fused",
-                       choices=tuple(GELU_VARIANTS)),
-    "variants": Param(list, "model variants as 'model:variant' (alexnet:2012 = the published two-tower "
-                            "network)", item_type=str),
-    "gpu_line": Param(str, "GPU memory each model is compared with: authors (their step line), largest "
-                           "(largest GPU memory of the year) or datacenter (data-centre GPUs only)",
-                      choices=fig4_points.GPU_LINES),
+    "models": Param(
+        list,
+        "models of Figure 4 to account for, in plotting order",
+        item_type=str,
+        choices=list(PAPER_MODELS),
+        min_items=1,
+    ),
+    "batch_sizes": Param(
+        list,
+        "batch size per model, in the order of `models`; [] means the paper's",
+        item_type=int,
+        minimum=1,
+        maximum=2**20,
+    ),
+    "precision": Param(
+        str,
+        "fp32 (the paper's) or mixed (16-bit parameters, gradients and "
+        "activations; fp32 master weights with the optimizer state)",
+        choices=PRECISIONS,
+    ),
+    "optimizer": Param(
+        str, "'paper' (SGD with momentum for CV, Adam for NLP) or one optimizer for all", choices=("paper", *OPTIMIZERS)
+    ),
+    "mask_target": Param(
+        str,
+        "count dropout masks as this device stores them: cuda (1 byte) or cpu (the input's dtype)",
+        choices=MASK_TARGETS,
+    ),
+    "gpt2_gelu": Param(
+        str, "GPT-2's GELU: eager (Hugging Face's gelu_new, op by op) or fused", choices=tuple(GELU_VARIANTS)
+    ),
+    "variants": Param(
+        list, "model variants as 'model:variant' (alexnet:2012 = the published two-tower network)", item_type=str
+    ),
+    "gpu_line": Param(
+        str,
+        "GPU memory each model is compared with: authors (their step line), largest "
+        "(largest GPU memory of the year) or datacenter (data-centre GPUs only)",
+        choices=fig4_points.GPU_LINES,
+    ),
     "gpu_date_rule": Param(str, "which date makes a GPU available in a year", choices=DATE_RULES),
-    "gpu_exclude": Param(list, "leave out GPUs whose name contains one of these (e.g. dual-GPU boards)",
-                         item_type=str),
-    "cross_check_models": Param(list, "models also counted on a small real CPU run, to compare with meta",
-                                item_type=str, choices=list(PAPER_MODELS)),
-    "data_dir": Param(str, "folder with compute_devices.csv (Figure 1's hardware data) and "
-                           "authors_plotted.csv", path="dir"),
+    "gpu_exclude": Param(list, "leave out GPUs whose name contains one of these (e.g. dual-GPU boards)", item_type=str),
+    "cross_check_models": Param(
+        list,
+        "models also counted on a small real CPU run, to compare with meta",
+        item_type=str,
+        choices=list(PAPER_MODELS),
+    ),
+    "data_dir": Param(
+        str, "folder with compute_devices.csv (Figure 1's hardware data) and authors_plotted.csv", path="dir"
+    ),
     "output_dir": Param(str, "where figures are written", path="out_dir"),
 }
 
@@ -316,8 +279,13 @@ PARAMETERS: dict[str, Param] = {
 #: Whether the notebook times things on this machine (then ``make`` runs it alone).
 TIMED: bool = False
 #: The data files this figure reads (the GPU memory step line).
-DATA_FILES: tuple[str, ...] = ("compute_devices.csv", "compute_peak_flops.csv", "dram_technologies.csv",
-                               "interconnects.csv", "authors_plotted.csv")
+DATA_FILES: tuple[str, ...] = (
+    "compute_devices.csv",
+    "compute_peak_flops.csv",
+    "dram_technologies.csv",
+    "interconnects.csv",
+    "authors_plotted.csv",
+)
 #: The figure written.
 OUTPUTS: tuple[str, ...] = ("fig4_training_memory",)
 
@@ -359,16 +327,26 @@ class Result:
         gpu = self.gpu.rename(columns={"memory_gb": "GPU GB", "device": "GPU of the year"})
         totals = {k: r.accounting("paper_convention")["total_gb"] for k, r in self.results.items()}
         gpu["fraction used (paper)"] = [fig4_points.fractions_used(totals, self.gpu)[k] for k in self.gpu["model"]]
-        return accounting_table(self.results).merge(gpu[["GPU GB", "GPU of the year", "fraction used (paper)"]],
-                                                    left_index=True, right_index=True)
+        return accounting_table(self.results).merge(
+            gpu[["GPU GB", "GPU of the year", "fraction used (paper)"]], left_index=True, right_index=True
+        )
 
     def cross_check_table(self) -> pd.DataFrame:
         """Meta against real counts (bytes), per cross-checked model."""
-        return pd.DataFrame([{"model": c.name, "meta saved bytes": c.meta.saved_bytes,
-                              "real saved bytes": c.real.saved_bytes, "real, by data_ptr": c.real_by_data_ptr,
-                              "meta feature-map bytes": c.meta.feature_map_bytes,
-                              "real feature-map bytes": c.real.feature_map_bytes, "equal": c.equal}
-                             for c in self.cross_checks])
+        return pd.DataFrame(
+            [
+                {
+                    "model": c.name,
+                    "meta saved bytes": c.meta.saved_bytes,
+                    "real saved bytes": c.real.saved_bytes,
+                    "real, by data_ptr": c.real_by_data_ptr,
+                    "meta feature-map bytes": c.meta.feature_map_bytes,
+                    "real feature-map bytes": c.real.feature_map_bytes,
+                    "equal": c.equal,
+                }
+                for c in self.cross_checks
+            ]
+        )
 
 
 def analyse(params: Mapping[str, Any]) -> Result:
@@ -381,9 +359,13 @@ def analyse(params: Mapping[str, Any]) -> Result:
     hw = load_hardware(data_dir)
     bars, steps = fig4_points.read_authors_fig4(data_dir / "authors_plotted.csv")
     results = account_models(settings, p["precision"], p["mask_target"], variants, p["gpt2_gelu"])
-    gpu = fig4_points.gpu_line(p["gpu_line"], list(results), hw.devices, steps, p["gpu_date_rule"],
-                               tuple(p["gpu_exclude"]))
-    checks = [cross_check_paper_model(m, p["mask_target"], variants.get(m, "")) for m in progress(p["cross_check_models"], "cross-check (real CPU runs)")]
+    gpu = fig4_points.gpu_line(
+        p["gpu_line"], list(results), hw.devices, steps, p["gpu_date_rule"], tuple(p["gpu_exclude"])
+    )
+    checks = [
+        cross_check_paper_model(m, p["mask_target"], variants.get(m, ""))
+        for m in progress(p["cross_check_models"], "cross-check (real CPU runs)")
+    ]
     bad = [c.to_dict() for c in checks if not c.equal]
     if bad:
         raise AssertionError(f"meta and real counts differ: {bad}")
@@ -395,20 +377,27 @@ def analyse(params: Mapping[str, Any]) -> Result:
 
 def claims(result: Result) -> dict[str, list[Claim]]:
     """Figure 4's claims (see :func:`figure4_claims`)."""
-    return {OUTPUTS[0]: figure4_claims(result.results, result.gpu, result.parameters["gpu_line"],
-                                       result.authors_bars, result.comparison) + result.text_claims()}
+    return {
+        OUTPUTS[0]: fig4_claims.figure4_claims(
+            result.results, result.gpu, result.parameters["gpu_line"], result.authors_bars, result.comparison
+        )
+        + result.text_claims()
+    }
 
 
 def sidecar(result: Result) -> dict[str, dict[str, Any]]:
     """Both accountings per model, the GPU step line and the cross-checks."""
     unit = fig4_points.authors_unit_check(result.authors_bars, result.results)
-    extra = {"authors_comparison": {"unit_check": unit, "models": result.comparison,
-                                    "conventions": result.grid},
-             "text_claims": result.text}
+    extra = {
+        "authors_comparison": {"unit_check": unit, "models": result.comparison, "conventions": result.grid},
+        "text_claims": result.text,
+    }
     return {OUTPUTS[0]: sidecar_data(result.results, result.gpu, result.cross_checks, extra)}
 
 
 def plot(result: Result) -> dict[str, Any]:
     """Stacked bars in both accountings against the GPU memory step line."""
     totals = {k: v["authors_gb"]["total"] for k, v in result.comparison.items()}
-    return {OUTPUTS[0]: plot_training_memory(result.results, result.gpu, result.parameters["gpu_line"], totals)}
+    return {
+        OUTPUTS[0]: fig4_plot.plot_training_memory(result.results, result.gpu, result.parameters["gpu_line"], totals)
+    }

@@ -10,20 +10,28 @@ nominal ("32GB" = 32 GiB), reported in GB.
 from __future__ import annotations
 
 import csv
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from ..engines.training_memory import PAPER_MODELS, TrainingMemory
+from ..engines.training_memory import TrainingMemory
+from ..engines.training_models import PAPER_MODELS
 from ..tables import GIB, device_dates, gpu_memory_by_year
 
 #: The authors' bar labels (text before the comma) -> our model keys.
 AUTHORS_LABELS: dict[str, str] = {
-    "AlexNet": "alexnet", "VGG19": "vgg19", "ResNet152": "resnet152", "DenseNet201": "densenet201",
-    "ResNeXt101": "resnext101_64x4d", "Transformer": "transformer_big", "BERT Large": "bert_large",
-    "GPT-2": "gpt2_xl"}
+    "AlexNet": "alexnet",
+    "VGG19": "vgg19",
+    "ResNet152": "resnet152",
+    "DenseNet201": "densenet201",
+    "ResNeXt101": "resnext101_64x4d",
+    "Transformer": "transformer_big",
+    "BERT Large": "bert_large",
+    "GPT-2": "gpt2_xl",
+}
 SEGMENTS: tuple[str, ...] = ("parameters", "optimizer", "feature_maps")
 #: GPU lines of Figure 4: the authors' steps (default), the largest GPU memory of the year
 #: (any GPU), or data-centre GPUs only (GeForce, TITAN and Quadro boards left out).
@@ -33,8 +41,11 @@ NON_DATACENTRE: tuple[str, ...] = ("GeForce", "TITAN", "Quadro")
 #: that year is then identified with it): Krizhevsky et al. 2012 Sec. 5 ("two GTX 580 3GB
 #: GPUs"); Simonyan & Zisserman 2015 Sec. 3.3 ("four NVIDIA Titan Black GPUs"); Vaswani et
 #: al. 2017 Sec. 5.2 ("8 NVIDIA P100 GPUs").
-TRAINED_ON: dict[str, str] = {"alexnet": "GeForce GTX 580 3GB", "vgg19": "GeForce GTX TITAN Black",
-                              "transformer_big": "Tesla P100 SXM2 16GB"}
+TRAINED_ON: dict[str, str] = {
+    "alexnet": "GeForce GTX 580 3GB",
+    "vgg19": "GeForce GTX TITAN Black",
+    "transformer_big": "Tesla P100 SXM2 16GB",
+}
 #: A difference between our bar and the authors' above this fraction needs a reason.
 EXPLAIN_ABOVE: float = 0.15
 
@@ -42,8 +53,10 @@ EXPLAIN_ABOVE: float = 0.15
 def _model_key(label: str, path: Path, line: int) -> str:
     name = label.split(",")[0].strip()
     if name not in AUTHORS_LABELS:
-        raise ValueError(f"{path.name}: line {line}: column 'label': unknown Figure 4 model {name!r}; "
-                         f"expected one of {sorted(AUTHORS_LABELS)}")
+        raise ValueError(
+            f"{path.name}: line {line}: column 'label': unknown Figure 4 model {name!r}; "
+            f"expected one of {sorted(AUTHORS_LABELS)}"
+        )
     return AUTHORS_LABELS[name]
 
 
@@ -62,12 +75,15 @@ def read_authors_fig4(path: str | Path) -> tuple[pd.DataFrame, dict[str, float]]
             try:
                 value = float(row["value"])
             except (TypeError, ValueError):
-                raise ValueError(f"{p.name}: line {line}: column 'value': expected a number, "
-                                 f"got {row.get('value')!r}") from None
+                raise ValueError(
+                    f"{p.name}: line {line}: column 'value': expected a number, got {row.get('value')!r}"
+                ) from None
             if row["kind"] == "bar_segment":
                 if row["series"] not in SEGMENTS:
-                    raise ValueError(f"{p.name}: line {line}: column 'series': expected one of "
-                                     f"{list(SEGMENTS)}, got {row['series']!r}")
+                    raise ValueError(
+                        f"{p.name}: line {line}: column 'series': expected one of "
+                        f"{list(SEGMENTS)}, got {row['series']!r}"
+                    )
                 bars.setdefault(_model_key(row["label"], p, line), {})[row["series"]] = value
             elif row["kind"] == "step":
                 for label in row["label"].split(";"):
@@ -87,8 +103,10 @@ def authors_unit_check(bars: pd.DataFrame, results: Mapping[str, TrainingMemory]
     keys = [k for k in results if k in bars.index]
     ours = np.array([results[k].parameter_bytes for k in keys], dtype=float)
     theirs = bars.loc[keys, "parameters"].to_numpy(dtype=float)
-    return {"median_ratio_if_GB": float(np.median(ours / (theirs * 1e9))),
-            "median_ratio_if_GiB": float(np.median(ours / (theirs * GIB)))}
+    return {
+        "median_ratio_if_GB": float(np.median(ours / (theirs * 1e9))),
+        "median_ratio_if_GiB": float(np.median(ours / (theirs * GIB))),
+    }
 
 
 def step_gpus(devices: pd.DataFrame, capacity_gib: float, year: int, key: str) -> tuple[str, list[str]]:
@@ -104,8 +122,14 @@ def step_gpus(devices: pd.DataFrame, capacity_gib: float, year: int, key: str) -
     return (TRAINED_ON[key] if TRAINED_ON.get(key) in names else names[0]), names
 
 
-def gpu_line(policy: str, keys: list[str], devices: pd.DataFrame, authors_steps: Mapping[str, float],
-             date_rule: str = "availability", exclude: tuple[str, ...] = ("dual-GPU",)) -> pd.DataFrame:
+def gpu_line(
+    policy: str,
+    keys: list[str],
+    devices: pd.DataFrame,
+    authors_steps: Mapping[str, float],
+    date_rule: str = "availability",
+    exclude: tuple[str, ...] = ("dual-GPU",),
+) -> pd.DataFrame:
     """The GPU memory each model is compared with (columns ``model``, ``year``, ``memory_gb``
     in GB, ``device``, ``candidates``): the authors' step identified with a GPU of our data
     (``"authors"``), the largest GPU memory of the year (``"largest"``), or the largest
@@ -116,8 +140,15 @@ def gpu_line(policy: str, keys: list[str], devices: pd.DataFrame, authors_steps:
     if policy == "authors":
         for k in keys:
             device, names = step_gpus(devices, authors_steps[k], PAPER_MODELS[k].year, k)
-            rows.append({"model": k, "year": PAPER_MODELS[k].year, "memory_gb": authors_steps[k] * GIB / 1e9,
-                         "device": device, "candidates": names})
+            rows.append(
+                {
+                    "model": k,
+                    "year": PAPER_MODELS[k].year,
+                    "memory_gb": authors_steps[k] * GIB / 1e9,
+                    "device": device,
+                    "candidates": names,
+                }
+            )
         return pd.DataFrame(rows)
     if policy == "datacenter":
         exclude = (*exclude, *NON_DATACENTRE)
@@ -125,8 +156,15 @@ def gpu_line(policy: str, keys: list[str], devices: pd.DataFrame, authors_steps:
     by_year = gpu_memory_by_year(devices, range(min(years), max(years) + 1), date_rule, exclude).set_index("year")
     for k in keys:
         y = PAPER_MODELS[k].year
-        rows.append({"model": k, "year": y, "memory_gb": float(by_year.loc[y, "memory_gb"]),
-                     "device": by_year.loc[y, "device"], "candidates": [by_year.loc[y, "device"]]})
+        rows.append(
+            {
+                "model": k,
+                "year": y,
+                "memory_gb": float(by_year.loc[y, "memory_gb"]),
+                "device": by_year.loc[y, "device"],
+                "candidates": [by_year.loc[y, "device"]],
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -138,8 +176,12 @@ def fractions_used(totals: Mapping[str, float], gpu: pd.DataFrame) -> dict[str, 
 
 def _segments_gb(r: TrainingMemory, convention: str) -> dict[str, float]:
     a = r.accounting(convention)
-    return {"parameters": a["parameters_gb"], "optimizer": a["optimizer_gb"], "feature_maps": a["activations_gb"],
-            "total": a["parameters_gb"] + a["optimizer_gb"] + a["activations_gb"]}
+    return {
+        "parameters": a["parameters_gb"],
+        "optimizer": a["optimizer_gb"],
+        "feature_maps": a["activations_gb"],
+        "total": a["parameters_gb"] + a["optimizer_gb"] + a["activations_gb"],
+    }
 
 
 def experiment_segments_gb(r: TrainingMemory) -> dict[str, float]:
@@ -153,8 +195,9 @@ def experiment_segments_gb(r: TrainingMemory) -> dict[str, float]:
     return parts
 
 
-def authors_comparison(bars: pd.DataFrame, results: Mapping[str, TrainingMemory],
-                       experiments: Mapping[str, tuple[TrainingMemory, str]]) -> dict[str, Any]:
+def authors_comparison(
+    bars: pd.DataFrame, results: Mapping[str, TrainingMemory], experiments: Mapping[str, tuple[TrainingMemory, str]]
+) -> dict[str, Any]:
     """Our bars (paper convention) beside the authors' (converted from GiB to GB), segment by
     segment, and for each model the experiment that comes closest to the authors' feature
     maps (``experiments[model] = (accounting, what was changed)``: its saved activations
@@ -166,19 +209,28 @@ def authors_comparison(bars: pd.DataFrame, results: Mapping[str, TrainingMemory]
         theirs = {s: float(bars.loc[k, s]) * GIB / 1e9 for s in (*SEGMENTS, "total")}
         ours = _segments_gb(r, "paper_convention")
         ratio = {s: ours[s] / theirs[s] for s in theirs}
-        entry: dict[str, Any] = {"authors_gb": theirs, "ours_gb": ours, "ratio": ratio,
-                                 "needs_reason": [s for s in SEGMENTS if abs(ratio[s] - 1) > EXPLAIN_ABOVE]}
+        entry: dict[str, Any] = {
+            "authors_gb": theirs,
+            "ours_gb": ours,
+            "ratio": ratio,
+            "needs_reason": [s for s in SEGMENTS if abs(ratio[s] - 1) > EXPLAIN_ABOVE],
+        }
         if k in experiments:
             exp, what = experiments[k]
             e = experiment_segments_gb(exp)
             e_ratio = {s: e[s] / theirs[s] for s in ("parameters", "optimizer", "feature_maps")}
             ok = all(abs(v - 1) <= EXPLAIN_ABOVE for v in e_ratio.values())
-            entry["experiment"] = {"what": what, "ours_gb": {s: e[s] for s in e_ratio}, "ratio": e_ratio,
-                                   "reproduced": ok}
+            entry["experiment"] = {
+                "what": what,
+                "ours_gb": {s: e[s] for s in e_ratio},
+                "ratio": e_ratio,
+                "reproduced": ok,
+            }
             if entry["needs_reason"]:
                 found = ", ".join(f"{s} {ratio[s]:.2f} -> {e_ratio[s]:.2f}" for s in entry["needs_reason"])
-                entry["reason"] = (f"{'explained' if ok else 'NOT explained'} by the experiment '{what}' "
-                                   f"(ours / authors: {found})")
+                entry["reason"] = (
+                    f"{'explained' if ok else 'NOT explained'} by the experiment '{what}' (ours / authors: {found})"
+                )
         out[k] = entry
     return out
 
@@ -205,10 +257,16 @@ def convention_grid(bars: pd.DataFrame, conventions: Mapping[str, Mapping[str, f
     """Feature maps ours / authors under each activation convention (``conventions[name][model]``
     = our feature-map bytes), the count of models each reproduces within
     :data:`EXPLAIN_ABOVE`, and whether one convention reproduces every model."""
-    ratios = {name: {k: float(v / (bars.loc[k, "feature_maps"] * GIB)) for k, v in per_model.items()
-                     if k in bars.index} for name, per_model in conventions.items()}
+    ratios = {
+        name: {k: float(v / (bars.loc[k, "feature_maps"] * GIB)) for k, v in per_model.items() if k in bars.index}
+        for name, per_model in conventions.items()
+    }
     within = {name: [k for k, r in rs.items() if abs(r - 1) <= EXPLAIN_ABOVE] for name, rs in ratios.items()}
     models = sorted({k for rs in ratios.values() for k in rs}, key=list(PAPER_MODELS).index)
     best = {k: min(ratios, key=lambda n: abs(ratios[n].get(k, np.inf) - 1)) for k in models}
-    return {"feature_maps_ratio": ratios, "reproduced": within,
-            "one_reproduces_all": any(len(w) == len(models) for w in within.values()), "closest": best}
+    return {
+        "feature_maps_ratio": ratios,
+        "reproduced": within,
+        "one_reproduces_all": any(len(w) == len(models) for w in within.values()),
+        "closest": best,
+    }

@@ -13,7 +13,7 @@ from .. import paper
 from ..core.claims import Claim
 from ..engines import memory_claims as mc
 from ..engines.builders import GPT2_SIZES
-from ..engines.training_memory import build_paper_model
+from ..engines.training_models import build_paper_model
 
 #: Data-parallel device counts of the ZeRO table (64: ZeRO's Fig. 1).
 ZERO_DEVICES: tuple[int, ...] = (1, 2, 4, 8, 16, 64, 256, 1024)
@@ -25,10 +25,13 @@ INT4_MODELS: tuple[str, ...] = ("gpt2", "gpt2-xl")
 
 def zero_table() -> dict[str, Any]:
     """Model-state reduction factor per ZeRO stage and device count, with the limits."""
-    return {"devices": list(ZERO_DEVICES), "k_bytes": mc.ZERO_K,
-            "reduction": {f"stage{s}": [mc.zero_reduction(n, s) for n in ZERO_DEVICES] for s in (1, 2, 3)},
-            "limit": {f"stage{s}": (mc.zero_limit(s) if s < 3 else None) for s in (1, 2, 3)},
-            "fig1_check_gb": {f"stage{s}": mc.zero_model_state_bytes(7.5e9, 64, s) / 1e9 for s in (0, 1, 2, 3)}}
+    return {
+        "devices": list(ZERO_DEVICES),
+        "k_bytes": mc.ZERO_K,
+        "reduction": {f"stage{s}": [mc.zero_reduction(n, s) for n in ZERO_DEVICES] for s in (1, 2, 3)},
+        "limit": {f"stage{s}": (mc.zero_limit(s) if s < 3 else None) for s in (1, 2, 3)},
+        "fig1_check_gb": {f"stage{s}": mc.zero_model_state_bytes(7.5e9, 64, s) / 1e9 for s in (0, 1, 2, 3)},
+    }
 
 
 def int4_table() -> dict[str, Any]:
@@ -37,10 +40,11 @@ def int4_table() -> dict[str, Any]:
     for name in INT4_MODELS:
         size = GPT2_SIZES[name]
         params = _gpt2_parameters(name)
-        fp = {f: mc.inference_footprint_bytes(params, size["n_layer"], size["n_embd"], 1024, 1, f) / 1e9
-              for f in mc.FORMAT_BYTES}
-        out[name] = {"parameters": params, "footprint_gb": fp,
-                     "fp32_over": {f: fp["fp32"] / v for f, v in fp.items()}}
+        fp = {
+            f: mc.inference_footprint_bytes(params, size["n_layer"], size["n_embd"], 1024, 1, f) / 1e9
+            for f in mc.FORMAT_BYTES
+        }
+        out[name] = {"parameters": params, "footprint_gb": fp, "fp32_over": {f: fp["fp32"] / v for f, v in fp.items()}}
     return out
 
 
@@ -69,35 +73,58 @@ def text_claims(zero: dict[str, Any], int4: dict[str, Any], opt: dict[str, Any])
     i64 = zero["devices"].index(64)
     s2 = zero["reduction"]["stage2"][i64]
     first3 = next(n for n, f in zip(zero["devices"], zero["reduction"]["stage3"]) if f >= 8)
-    claims.append(Claim(
-        c.id, c.format(setting="stage 2 = optimizer state and gradients partitioned, 64 devices"),
-        paper=c.value, reproduced=s2, ci95=None, holds=abs(s2 / c.value - 1) <= TOLERANCE,
-        rule=f"holds if within {TOLERANCE:.0%} of 8x",
-        note=f"stage 1 (optimizer state only) at most {zero['limit']['stage1']:.0f}x; stage 2 tends to "
-             f"{zero['limit']['stage2']:.0f}x as devices grow ({s2:.2f}x at 64); stage 3 reaches 8x at "
-             f"{first3} devices (= device count). K = {zero['k_bytes']} bytes/parameter (mixed-precision Adam)"))
+    claims.append(
+        Claim(
+            c.id,
+            c.format(setting="stage 2 = optimizer state and gradients partitioned, 64 devices"),
+            paper=c.value,
+            reproduced=s2,
+            ci95=None,
+            holds=abs(s2 / c.value - 1) <= TOLERANCE,
+            rule=f"holds if within {TOLERANCE:.0%} of 8x",
+            note=f"stage 1 (optimizer state only) at most {zero['limit']['stage1']:.0f}x; stage 2 tends to "
+            f"{zero['limit']['stage2']:.0f}x as devices grow ({s2:.2f}x at 64); stage 3 reaches 8x at "
+            f"{first3} devices (= device count). K = {zero['k_bytes']} bytes/parameter (mixed-precision Adam)",
+        )
+    )
     c = paper.claim("text.int4_8x")
     xl = int4["gpt2-xl"]["fp32_over"]
-    claims.append(Claim(
-        c.id, c.format(model="GPT-2 XL, 1024 tokens, int4 with one fp16 scale per 128 values"),
-        paper=c.value, reproduced=xl["int4"], ci95=None, holds=abs(xl["int4"] / c.value - 1) <= TOLERANCE,
-        rule=f"holds if within {TOLERANCE:.0%} of 8x",
-        note=f"fp32 over int4 {xl['int4']:.2f}x, over int8 {xl['int8']:.2f}x, over fp16 {xl['fp16']:.2f}x; "
-             f"fp16 over int4 {xl['int4'] / xl['fp16']:.2f}x: 8x holds against fp32 only (GPT-2 124M: "
-             f"{int4['gpt2']['fp32_over']['int4']:.2f}x); the latency half of the claim is not checked here"))
+    claims.append(
+        Claim(
+            c.id,
+            c.format(model="GPT-2 XL, 1024 tokens, int4 with one fp16 scale per 128 values"),
+            paper=c.value,
+            reproduced=xl["int4"],
+            ci95=None,
+            holds=abs(xl["int4"] / c.value - 1) <= TOLERANCE,
+            rule=f"holds if within {TOLERANCE:.0%} of 8x",
+            note=f"fp32 over int4 {xl['int4']:.2f}x, over int8 {xl['int8']:.2f}x, over fp16 {xl['fp16']:.2f}x; "
+            f"fp16 over int4 {xl['int4'] / xl['fp16']:.2f}x: 8x holds against fp32 only (GPT-2 124M: "
+            f"{int4['gpt2']['fp32_over']['int4']:.2f}x); the latency half of the claim is not checked here",
+        )
+    )
     c = paper.claim("text.second_order_3to4x")
     for method in ("shampoo", "adahessian"):
         vals = {k: v[method] for k, v in opt.items()}
         lo, hi = min(vals.values()), max(vals.values())
-        claims.append(Claim(
-            f"{c.id}.{method}", c.format(method=method.capitalize() if method != "adahessian" else "AdaHessian",
-                                         model=", ".join(vals)),
-            paper=c.value, reproduced=f"{lo:.2f}-{hi:.2f}", ci95=None, holds=lo >= 3 * (1 - TOLERANCE) and
-            hi <= 4 * (1 + TOLERANCE), rule=f"holds if every model's factor lies in [3, 4] within {TOLERANCE:.0%}",
-            note="; ".join(f"{k}: {v:.2f}x (Adam {opt[k]['adam']:.2f}x)" for k, v in vals.items())
-                 + ("; Shampoo with diagonal fallback above 1200 per dimension (Gupta et al. Sec. 5)"
-                    if method == "shampoo" else "; includes the per-step Rademacher vector and Hv; not the "
-                    "double-backward graph") + ". The 2021 blog's '3-4x' is activations over parameters"))
+        claims.append(
+            Claim(
+                f"{c.id}.{method}",
+                c.format(method=method.capitalize() if method != "adahessian" else "AdaHessian", model=", ".join(vals)),
+                paper=c.value,
+                reproduced=f"{lo:.2f}-{hi:.2f}",
+                ci95=None,
+                holds=lo >= 3 * (1 - TOLERANCE) and hi <= 4 * (1 + TOLERANCE),
+                rule=f"holds if every model's factor lies in [3, 4] within {TOLERANCE:.0%}",
+                note="; ".join(f"{k}: {v:.2f}x (Adam {opt[k]['adam']:.2f}x)" for k, v in vals.items())
+                + (
+                    "; Shampoo with diagonal fallback above 1200 per dimension (Gupta et al. Sec. 5)"
+                    if method == "shampoo"
+                    else "; includes the per-step Rademacher vector and Hv; not the double-backward graph"
+                )
+                + ". The 2021 blog's '3-4x' is activations over parameters",
+            )
+        )
     return claims
 
 

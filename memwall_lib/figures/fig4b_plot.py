@@ -3,13 +3,19 @@ bytes, log) against recompute overhead (% extra FLOPs of a forward+backward step
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from ..engines.remat.operator_study import POLICIES, ChainStudy
 
 #: Marker and palette index per kind of measured plan.
-_STYLE = {"every block": (0, "s"), "every k": (5, "^"), "sqrt(n)": (3, "D"),
-          "save all matmuls": (7, "X"), "save weight matmuls": (7, "P")}
+_STYLE = {
+    "every block": (0, "s"),
+    "every k": (5, "^"),
+    "sqrt(n)": (3, "D"),
+    "save all matmuls": (7, "X"),
+    "save weight matmuls": (7, "P"),
+}
 
 
 def _steps(ax: Any, front: Sequence[Sequence[float]], step_flops: float, **kw: Any) -> None:
@@ -21,15 +27,37 @@ def _panel(ax: Any, s: ChainStudy, limit: float, paper_red: float, paper_over: f
     from ..core.plotting import PALETTE
 
     ref = s.ref_peak_bytes / 1e6
-    _steps(ax, s.frontiers["block"], s.step_flops, color=PALETTE[2], linewidth=1.1, alpha=0.7,
-           label="block-level frontier (predicted, exact)")
-    _steps(ax, s.frontiers["operator"], s.step_flops, color=PALETTE[0], linewidth=1.3, alpha=0.8,
-           label="operator-level frontier (predicted, exact)")
+    _steps(
+        ax,
+        s.frontiers["block"],
+        s.step_flops,
+        color=PALETTE[2],
+        linewidth=1.1,
+        alpha=0.7,
+        label="block-level frontier (predicted, exact)",
+    )
+    _steps(
+        ax,
+        s.frontiers["operator"],
+        s.step_flops,
+        color=PALETTE[0],
+        linewidth=1.3,
+        alpha=0.8,
+        label="operator-level frontier (predicted, exact)",
+    )
     for kind, color, marker in (("block frontier", 2, "o"), ("operator frontier", 0, "D")):
         ps = [p for p in s.points if p.kind == kind]
-        ax.scatter([100 * p.m.overhead for p in ps], [p.m.peak_bytes / 1e6 for p in ps], color=PALETTE[color],
-                   marker=marker, s=34, zorder=4, edgecolors="white", linewidths=0.5,
-                   label=f"{kind.split()[0]}-level plans, measured")
+        ax.scatter(
+            [100 * p.m.overhead for p in ps],
+            [p.m.peak_bytes / 1e6 for p in ps],
+            color=PALETTE[color],
+            marker=marker,
+            s=34,
+            zorder=4,
+            edgecolors="white",
+            linewidths=0.5,
+            label=f"{kind.split()[0]}-level plans, measured",
+        )
     seen: set[str] = set()
     for p in s.points:
         if p.kind not in _STYLE:
@@ -37,36 +65,80 @@ def _panel(ax: Any, s: ChainStudy, limit: float, paper_red: float, paper_over: f
         color, marker = _STYLE[p.kind]
         x, y = 100 * p.m.overhead, p.m.peak_bytes / 1e6
         label = ("policy: " if p.kind in POLICIES else "") + (p.kind if p.kind != "every k" else "every k blocks")
-        ax.scatter(x, y, color=PALETTE[color], marker=marker, s=48, zorder=5, edgecolors="white", linewidths=0.6,
-                   label=None if p.kind in seen else label)
+        ax.scatter(
+            x,
+            y,
+            color=PALETTE[color],
+            marker=marker,
+            s=48,
+            zorder=5,
+            edgecolors="white",
+            linewidths=0.6,
+            label=None if p.kind in seen else label,
+        )
         seen.add(p.kind)
         if p.kind == "every k":
-            ax.annotate(p.m.label.replace("every ", "k="), (x, y), xytext=(5, -3), textcoords="offset points",
-                        fontsize=7, color="0.3")
+            ax.annotate(
+                p.m.label.replace("every ", "k="),
+                (x, y),
+                xytext=(5, -3),
+                textcoords="offset points",
+                fontsize=7,
+                color="0.3",
+            )
     valid = [a for a in s.anchor if not a.error and a.grads_equal]
     wrong = [a for a in s.anchor if not a.error and not a.grads_equal]
     if valid:
-        ax.scatter([100 * a.extra_flops / s.step_flops for a in valid], [a.activation_bytes / 1e6 for a in valid],
-                   color=PALETTE[4], marker="v", s=46, zorder=5, label="torch.compile activation_memory_budget")
+        ax.scatter(
+            [100 * a.extra_flops / s.step_flops for a in valid],
+            [a.activation_bytes / 1e6 for a in valid],
+            color=PALETTE[4],
+            marker="v",
+            s=46,
+            zorder=5,
+            label="torch.compile activation_memory_budget",
+        )
     if wrong:
-        ax.scatter([100 * a.extra_flops / s.step_flops for a in wrong], [a.activation_bytes / 1e6 for a in wrong],
-                   facecolors="none", edgecolors=PALETTE[4], marker="v", s=46, zorder=5,
-                   label="torch.compile budget, WRONG gradients (not valid)")
+        ax.scatter(
+            [100 * a.extra_flops / s.step_flops for a in wrong],
+            [a.activation_bytes / 1e6 for a in wrong],
+            facecolors="none",
+            edgecolors=PALETTE[4],
+            marker="v",
+            s=46,
+            zorder=5,
+            label="torch.compile budget, WRONG gradients (not valid)",
+        )
     failed = [a.budget for a in s.anchor if a.error]
-    note = ("torch.compile anchor: " + ("not run" if not s.anchor else
-            f"failed at budgets {failed}" if failed else "")) if (not s.anchor or failed) else ""
+    note = (
+        ("torch.compile anchor: " + ("not run" if not s.anchor else f"failed at budgets {failed}" if failed else ""))
+        if (not s.anchor or failed)
+        else ""
+    )
     if note:
         ax.text(0.99, 0.99, note, transform=ax.transAxes, ha="right", va="top", fontsize=7.5, color="0.35")
-    ax.scatter(100 * paper_over, ref / paper_red, marker="*", s=190, color=PALETTE[1], zorder=6,
-               label=f"paper: {paper_red:g}x less for {paper_over:.0%} more")
+    ax.scatter(
+        100 * paper_over,
+        ref / paper_red,
+        marker="*",
+        s=190,
+        color=PALETTE[1],
+        zorder=6,
+        label=f"paper: {paper_red:g}x less for {paper_over:.0%} more",
+    )
     ax.axvline(100 * limit, color=PALETTE[1], linestyle=":", linewidth=1)
     for level, y, color in (("operator", 0.05, 0), ("block", 0.12, 2)):
         red, p = s.best(level, limit)
         t = f", {p.m.time_overhead:+.0%} wall time" if p.timed else ""
-        ax.annotate(f"best {level}-level plan within {limit:.0%} extra FLOPs: {red:.1f}x{t}",
-                    (100 * p.m.overhead, p.m.peak_bytes / 1e6), xytext=(0.03, y), textcoords="axes fraction",
-                    fontsize=8, color=PALETTE[color], arrowprops={"arrowstyle": "->", "color": PALETTE[color],
-                                                                  "lw": 0.7, "alpha": 0.8})
+        ax.annotate(
+            f"best {level}-level plan within {limit:.0%} extra FLOPs: {red:.1f}x{t}",
+            (100 * p.m.overhead, p.m.peak_bytes / 1e6),
+            xytext=(0.03, y),
+            textcoords="axes fraction",
+            fontsize=8,
+            color=PALETTE[color],
+            arrowprops={"arrowstyle": "->", "color": PALETTE[color], "lw": 0.7, "alpha": 0.8},
+        )
     ax.set_yscale("log")
     ax.set_xlabel("recompute overhead (% extra FLOPs of a forward+backward step)")
     ax.set_ylabel("peak activation memory (MB = 1e6 bytes)")
@@ -91,8 +163,7 @@ def plot_frontiers(studies: Sequence[ChainStudy], limit: float, paper_red: float
         ax.yaxis.set_minor_formatter(FuncFormatter(lambda v, _pos: f"{v:g}" if f"{v:g}"[0] in "25" else ""))
         for h, lab in zip(*ax.get_legend_handles_labels()):
             handles.setdefault(lab, h)
-    fig.suptitle("Figure 4b: rematerialization, memory against recompute, block vs operator granularity",
-                 fontsize=12)
+    fig.suptitle("Figure 4b: rematerialization, memory against recompute, block vs operator granularity", fontsize=12)
     fig.legend(list(handles.values()), list(handles), loc="lower center", ncol=4, fontsize=8, frameon=False)
     fig.tight_layout(rect=(0, 0.13, 1, 1))
     return fig

@@ -8,8 +8,9 @@ Units: bytes (MB = 1e6 bytes in tables and plots); FLOPs; seconds.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import pandas as pd
 
@@ -26,12 +27,23 @@ from ..engines.timing import DEVICES, device_available
 def build_chain(name: str, P: dict[str, Any]) -> Chain:
     """The chain ``name`` of :data:`CHAINS` with the sizes in the notebook parameters ``P``."""
     if name == "gpt2":
-        return gpt2_chain(layers=P["gpt2_layers"], hidden=P["gpt2_hidden"], heads=P["gpt2_heads"],
-                          tokens=P["gpt2_tokens"], batch_size=P["gpt2_batch_size"], device=P["device"],
-                          seed=P["seed"])
+        return gpt2_chain(
+            layers=P["gpt2_layers"],
+            hidden=P["gpt2_hidden"],
+            heads=P["gpt2_heads"],
+            tokens=P["gpt2_tokens"],
+            batch_size=P["gpt2_batch_size"],
+            device=P["device"],
+            seed=P["seed"],
+        )
     if name == "resnet152":
-        return resnet_chain("resnet152", image_size=P["resnet_image_size"],
-                            batch_size=P["resnet_batch_size"], device=P["device"], seed=P["seed"])
+        return resnet_chain(
+            "resnet152",
+            image_size=P["resnet_image_size"],
+            batch_size=P["resnet_batch_size"],
+            device=P["device"],
+            seed=P["seed"],
+        )
     raise ParameterError(f"parameter 'chains': expected items from {list(CHAINS)}, got {name!r}")
 
 
@@ -46,41 +58,73 @@ PARAMETERS: dict[str, Param] = {
     "resnet_image_size": Param(int, "image side in pixels for the ResNet", minimum=32, maximum=2048),
     "resnet_batch_size": Param(int, "images per batch for the ResNet", minimum=1, maximum=4096),
     "every_k": Param(list, "segment lengths k of the 'every k blocks' strategy", item_type=int, minimum=2),
-    "resolution": Param(int, "memory units of the exact frontiers (no-checkpointing peak / resolution)",
-                        minimum=10, maximum=20000),
-    "n_spread": Param(int, "frontier plans measured spread over each frontier, besides the best one "
-                           "within max_overhead and the next one above it", minimum=0, maximum=100),
+    "resolution": Param(
+        int, "memory units of the exact frontiers (no-checkpointing peak / resolution)", minimum=10, maximum=20000
+    ),
+    "n_spread": Param(
+        int,
+        "frontier plans measured spread over each frontier, besides the best one "
+        "within max_overhead and the next one above it",
+        minimum=0,
+        maximum=100,
+    ),
     "measure_all_frontier": Param(bool, "measure every plan of both frontiers (minutes) instead of a subset"),
-    "timing_repeats": Param(int, "timed rounds (median), round-robin with the reference, of the operator-level "
-                                 "plans within max_overhead extra FLOPs and the best block-level one (0: none)",
-                            minimum=0, maximum=1000),
-    "compile_anchor": Param(bool, "run PyTorch's anchor: torch.compile per block at each of compile_budgets "
-                                  "(minutes on 2 cores)"),
-    "compile_budgets": Param(list, "torch._functorch.config.activation_memory_budget values of the anchor",
-                             item_type=float, minimum=0.001, maximum=1.0, min_items=1),
-    "threads": Param(int, "torch CPU threads for the runs (1: stable timings on a shared machine)",
-                     minimum=1, maximum=256),
-    "max_overhead": Param(float, "recompute overhead (fraction of a training step) of the paper's claim",
-                          minimum=0.0, maximum=2.0),
-    "device": Param(str, "where the runs happen: 'cpu' or 'cuda'", choices=DEVICES, check=device_available,
-                    check_message="that device is not available on this machine (no CUDA GPU); use 'cpu'"),
+    "timing_repeats": Param(
+        int,
+        "timed rounds (median), round-robin with the reference, of the operator-level "
+        "plans within max_overhead extra FLOPs and the best block-level one (0: none)",
+        minimum=0,
+        maximum=1000,
+    ),
+    "compile_anchor": Param(
+        bool, "run PyTorch's anchor: torch.compile per block at each of compile_budgets (minutes on 2 cores)"
+    ),
+    "compile_budgets": Param(
+        list,
+        "torch._functorch.config.activation_memory_budget values of the anchor",
+        item_type=float,
+        minimum=0.001,
+        maximum=1.0,
+        min_items=1,
+    ),
+    "threads": Param(
+        int, "torch CPU threads for the runs (1: stable timings on a shared machine)", minimum=1, maximum=256
+    ),
+    "max_overhead": Param(
+        float, "recompute overhead (fraction of a training step) of the paper's claim", minimum=0.0, maximum=2.0
+    ),
+    "device": Param(
+        str,
+        "where the runs happen: 'cpu' or 'cuda'",
+        choices=DEVICES,
+        check=device_available,
+        check_message="that device is not available on this machine (no CUDA GPU); use 'cpu'",
+    ),
     "seed": Param(int, "random seed of weights, inputs and dropout", minimum=0, maximum=SEED_MAX),
     "output_dir": Param(str, "where figures are written", path="out_dir"),
 }
 
 #: Checks across parameters of notebooks/05_rematerialization.ipynb.
 RELATIONS = (
-    (lambda p: p["gpt2_hidden"] % p["gpt2_heads"] == 0,
-     "parameters 'gpt2_hidden' and 'gpt2_heads': expected gpt2_heads to divide gpt2_hidden"),
-    (lambda p: all(k < _n_blocks(c, p) for c in p["chains"] for k in p["every_k"]),
-     "parameter 'every_k': expected every k smaller than the blocks of each chain (gpt2: gpt2_layers + 2, "
-     "resnet152: 52); a larger k would drop the strategy"),
-    (lambda p: "gpt2" not in p["chains"] or fits_in_memory(_gpt2_bytes(p)),
-     "parameters 'gpt2_layers', 'gpt2_hidden', 'gpt2_heads', 'gpt2_tokens', 'gpt2_batch_size': the GPT-2 "
-     f"stack would need more than half of this machine's memory ({machine_memory_bytes() / 2**30:.0f} GiB)"),
-    (lambda p: "resnet152" not in p["chains"] or fits_in_memory(_resnet_bytes(p)),
-     "parameters 'resnet_image_size' and 'resnet_batch_size': the ResNet-152 run would need more than half "
-     f"of this machine's memory ({machine_memory_bytes() / 2**30:.0f} GiB)"),
+    (
+        lambda p: p["gpt2_hidden"] % p["gpt2_heads"] == 0,
+        "parameters 'gpt2_hidden' and 'gpt2_heads': expected gpt2_heads to divide gpt2_hidden",
+    ),
+    (
+        lambda p: all(k < _n_blocks(c, p) for c in p["chains"] for k in p["every_k"]),
+        "parameter 'every_k': expected every k smaller than the blocks of each chain (gpt2: gpt2_layers + 2, "
+        "resnet152: 52); a larger k would drop the strategy",
+    ),
+    (
+        lambda p: "gpt2" not in p["chains"] or fits_in_memory(_gpt2_bytes(p)),
+        "parameters 'gpt2_layers', 'gpt2_hidden', 'gpt2_heads', 'gpt2_tokens', 'gpt2_batch_size': the GPT-2 "
+        f"stack would need more than half of this machine's memory ({machine_memory_bytes() / 2**30:.0f} GiB)",
+    ),
+    (
+        lambda p: "resnet152" not in p["chains"] or fits_in_memory(_resnet_bytes(p)),
+        "parameters 'resnet_image_size' and 'resnet_batch_size': the ResNet-152 run would need more than half "
+        f"of this machine's memory ({machine_memory_bytes() / 2**30:.0f} GiB)",
+    ),
 )
 
 
@@ -118,7 +162,8 @@ CLAIM_READING: str = (
     "fig4b.operator_at_20pct_flops) and wall time on this machine's CPU, median of interleaved runs (claim "
     "fig4b.operator_at_20pct_time). 'About 5x' holds at >= {tol:g}x. Only measured plans count. Caveat of the "
     "FLOP reading: those formulas count matrix products, convolutions and attention only; pointwise ops (GELU, "
-    "softmax, normalisation, dropout, adds) count 0 FLOPs, so recomputing them is free in FLOPs but not in time.")
+    "softmax, normalisation, dropout, adds) count 0 FLOPs, so recomputing them is free in FLOPs but not in time."
+)
 #: What Checkmate itself reports (Jain et al., MLSys 2020, arXiv:1910.02653; Sec. 6.4, Fig. 6, Eq. 10).
 CHECKMATE: str = (
     "Checkmate reports 'up to 5.1x' larger batch size, not '5x less memory for 20% more compute': MobileNet on "
@@ -126,24 +171,34 @@ CHECKMATE: str = (
     "capped at one extra forward pass (Eq. 10, costs in FLOPs determined statically; about 33% of a step if "
     "backward = 2x forward, our arithmetic); U-Net reaches batch 61 against 16 (3.8x). No sentence '5x memory "
     "for 20% compute' appears in Checkmate. The reading tested here is stricter in compute (20% < one forward "
-    "pass) and measures memory directly, not batch size.")
+    "pass) and measures memory directly, not batch size."
+)
 
 
 def _claim(cid: str, s: ChainStudy, limit: float, red: float, rule: str, note: str) -> Claim:
     """Claim ``cid`` (a literal id of :mod:`memwall_lib.paper`) for chain ``s``, id suffixed with the chain."""
     c = paper.claim(cid)
     tol = REDUCTION_TOLERANCE * PAPER_REDUCTION
-    return Claim(f"{cid}.{s.chain}", c.format(overhead=f"{limit:.0%}", workload=s.description), paper=c.value,
-                 reproduced=float(red), ci95=None, holds=bool(red >= tol),
-                 rule=f"reproduced = peak activation bytes without checkpointing / with the {rule}; holds if "
-                      f">= {tol:g}x ('about {PAPER_REDUCTION:g}x')", note=note)
+    return Claim(
+        f"{cid}.{s.chain}",
+        c.format(overhead=f"{limit:.0%}", workload=s.description),
+        paper=c.value,
+        reproduced=float(red),
+        ci95=None,
+        holds=bool(red >= tol),
+        rule=f"reproduced = peak activation bytes without checkpointing / with the {rule}; holds if "
+        f">= {tol:g}x ('about {PAPER_REDUCTION:g}x')",
+        note=note,
+    )
 
 
 def _describe(s: ChainStudy, p: Any) -> str:
     m = p.m
     t = f", {m.time_overhead:+.0%} wall time" if p.timed else ""
-    return (f"best: {p.kind} ({m.label}, {m.n_kept} ops kept): {s.ref_peak_bytes / m.peak_bytes:.2f}x at "
-            f"{m.overhead:.1%} extra FLOPs{t}; measured/predicted peak {m.peak_bytes / m.predicted_peak_bytes:.3f}")
+    return (
+        f"best: {p.kind} ({m.label}, {m.n_kept} ops kept): {s.ref_peak_bytes / m.peak_bytes:.2f}x at "
+        f"{m.overhead:.1%} extra FLOPs{t}; measured/predicted peak {m.peak_bytes / m.predicted_peak_bytes:.3f}"
+    )
 
 
 def figure4b_claims(studies: Sequence[ChainStudy], max_overhead: float = PAPER_OVERHEAD) -> list[Claim]:
@@ -154,23 +209,46 @@ def figure4b_claims(studies: Sequence[ChainStudy], max_overhead: float = PAPER_O
     lim = f"{max_overhead:.0%}"
     for s in studies:
         red_b, pb = s.best("block", max_overhead)
-        out.append(_claim("fig4b.reduction_at_20pct", s, max_overhead, red_b,
-                          f"best measured block-level plan with <= {lim} extra FLOPs of a step",
-                          f"{_describe(s, pb)}; whole blocks checkpointed or stored, {s.n_blocks} blocks"))
+        out.append(
+            _claim(
+                "fig4b.reduction_at_20pct",
+                s,
+                max_overhead,
+                red_b,
+                f"best measured block-level plan with <= {lim} extra FLOPs of a step",
+                f"{_describe(s, pb)}; whole blocks checkpointed or stored, {s.n_blocks} blocks",
+            )
+        )
         red_o, po = s.best("operator", max_overhead)
         wall = f"{po.m.time_overhead:+.0%} wall time" if po.timed else "wall time not measured"
-        out.append(_claim("fig4b.operator_at_20pct_flops", s, max_overhead, red_o,
-                          f"best measured operator-level plan with <= {lim} extra FLOPs of a step",
-                          f"{_describe(s, po)}; that plan costs {wall}"))
+        out.append(
+            _claim(
+                "fig4b.operator_at_20pct_flops",
+                s,
+                max_overhead,
+                red_o,
+                f"best measured operator-level plan with <= {lim} extra FLOPs of a step",
+                f"{_describe(s, po)}; that plan costs {wall}",
+            )
+        )
         red_t, pt = s.best("operator", max_overhead, by="time")
-        timed = ", ".join(f"{s.ref_peak_bytes / p.m.peak_bytes:.1f}x at {p.m.time_overhead:+.0%}"
-                          for p in sorted(s.points, key=lambda p: p.m.time_overhead)
-                          if p.timed and p.level == "operator")
-        out.append(_claim("fig4b.operator_at_20pct_time", s, max_overhead, red_t,
-                          f"best measured operator-level plan with <= {lim} extra wall time of a step (timed: "
-                          f"the operator-level plans measured within {lim} extra FLOPs; none fits: 1x)",
-                          f"{_describe(s, pt)}; timed operator-level plans (reduction at wall-time overhead): "
-                          f"{timed or 'none'}; the FLOP-best plan costs {wall}"))
+        timed = ", ".join(
+            f"{s.ref_peak_bytes / p.m.peak_bytes:.1f}x at {p.m.time_overhead:+.0%}"
+            for p in sorted(s.points, key=lambda p: p.m.time_overhead)
+            if p.timed and p.level == "operator"
+        )
+        out.append(
+            _claim(
+                "fig4b.operator_at_20pct_time",
+                s,
+                max_overhead,
+                red_t,
+                f"best measured operator-level plan with <= {lim} extra wall time of a step (timed: "
+                f"the operator-level plans measured within {lim} extra FLOPs; none fits: 1x)",
+                f"{_describe(s, pt)}; timed operator-level plans (reduction at wall-time overhead): "
+                f"{timed or 'none'}; the FLOP-best plan costs {wall}",
+            )
+        )
     return out
 
 
@@ -179,12 +257,20 @@ def _anchor_rows(s: ChainStudy) -> list[dict[str, Any]]:
     for a in s.anchor:
         ok = not a.error and a.grads_equal
         ours = [b for b, f in s.frontiers["operator"] if not a.error and f <= a.extra_flops * (1 + 1e-12)]
-        rows.append({"chain": s.chain, "budget": a.budget, "saved MB": a.activation_bytes / 1e6,
-                     "reduction": s.ref_peak_bytes / a.activation_bytes if a.activation_bytes else None,
-                     "extra FLOPs %": 100 * a.extra_flops / s.step_flops if not a.error else None,
-                     "operator frontier MB at <= these FLOPs": min(ours) / 1e6 if ours else None,
-                     "valid": ok, "status": "ok" if ok else ("failed: " + a.error if a.error else
-                                                              "WRONG gradients (not allclose to eager)")})
+        rows.append(
+            {
+                "chain": s.chain,
+                "budget": a.budget,
+                "saved MB": a.activation_bytes / 1e6,
+                "reduction": s.ref_peak_bytes / a.activation_bytes if a.activation_bytes else None,
+                "extra FLOPs %": 100 * a.extra_flops / s.step_flops if not a.error else None,
+                "operator frontier MB at <= these FLOPs": min(ours) / 1e6 if ours else None,
+                "valid": ok,
+                "status": "ok"
+                if ok
+                else ("failed: " + a.error if a.error else "WRONG gradients (not allclose to eager)"),
+            }
+        )
     return rows
 
 
@@ -192,17 +278,24 @@ def sidecar_data(studies: Sequence[ChainStudy], max_overhead: float = PAPER_OVER
     """Every measurement of every chain (bytes, FLOPs, seconds), both exact frontiers (predicted),
     the best plans at ``max_overhead``, PyTorch's anchor, the reading of the claim and what
     Checkmate reports."""
-    out: dict[str, Any] = {"paper": {"reduction": PAPER_REDUCTION, "overhead": PAPER_OVERHEAD},
-                           "claim_reading": CLAIM_READING.format(overhead=f"{max_overhead:.0%}",
-                                                                 tol=REDUCTION_TOLERANCE * PAPER_REDUCTION),
-                           "checkmate": CHECKMATE}
+    out: dict[str, Any] = {
+        "paper": {"reduction": PAPER_REDUCTION, "overhead": PAPER_OVERHEAD},
+        "claim_reading": CLAIM_READING.format(
+            overhead=f"{max_overhead:.0%}", tol=REDUCTION_TOLERANCE * PAPER_REDUCTION
+        ),
+        "checkmate": CHECKMATE,
+    }
     for s in studies:
         d = s.to_dict()
         for level, by in (("block", "flops"), ("operator", "flops"), ("operator", "time")):
             red, p = s.best(level, max_overhead, by)
-            d[f"best_{level}_by_{by}"] = {"reduction": red, "label": p.m.label, "kind": p.kind,
-                                          "overhead": p.m.overhead,
-                                          "time_overhead": p.m.time_overhead if p.timed else None}
+            d[f"best_{level}_by_{by}"] = {
+                "reduction": red,
+                "label": p.m.label,
+                "kind": p.kind,
+                "overhead": p.m.overhead,
+                "time_overhead": p.m.time_overhead if p.timed else None,
+            }
         errs = [p.m.peak_bytes / p.m.predicted_peak_bytes - 1 for p in s.points]
         d["measured_over_predicted_peak"] = {"min": min(errs), "max": max(errs)}
         d["compile_anchor"]["table"] = _anchor_rows(s)
@@ -217,12 +310,21 @@ def summary_table(studies: Sequence[ChainStudy]) -> pd.DataFrame:
     for s in studies:
         for p in s.points:
             m = p.m
-            rows.append({"chain": s.chain, "kind": p.kind, "plan": m.label, "peak MB": m.peak_bytes / 1e6,
-                         "predicted MB": m.predicted_peak_bytes / 1e6,
-                         "meas/pred - 1 %": 100 * (m.peak_bytes / m.predicted_peak_bytes - 1),
-                         "reduction": s.ref_peak_bytes / m.peak_bytes, "extra FLOPs %": 100 * m.overhead,
-                         "extra time %": 100 * m.time_overhead if p.timed else None,
-                         "ops kept": m.n_kept, "grads equal": m.grads_equal})
+            rows.append(
+                {
+                    "chain": s.chain,
+                    "kind": p.kind,
+                    "plan": m.label,
+                    "peak MB": m.peak_bytes / 1e6,
+                    "predicted MB": m.predicted_peak_bytes / 1e6,
+                    "meas/pred - 1 %": 100 * (m.peak_bytes / m.predicted_peak_bytes - 1),
+                    "reduction": s.ref_peak_bytes / m.peak_bytes,
+                    "extra FLOPs %": 100 * m.overhead,
+                    "extra time %": 100 * m.time_overhead if p.timed else None,
+                    "ops kept": m.n_kept,
+                    "grads equal": m.grads_equal,
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -268,11 +370,18 @@ def analyse(params: Mapping[str, Any]) -> Result:
     studies = []
     with measuring("fig4b rematerialization", p["threads"]):
         for name in progress(p["chains"], "rematerialization (chains)"):
-            s = study_chain(build_chain(name, p), max_overhead=p["max_overhead"], every_k=p["every_k"],
-                            n_spread=p["n_spread"], measure_all=p["measure_all_frontier"],
-                            timing_repeats=p["timing_repeats"], resolution=p["resolution"],
-                            compile_budgets=p["compile_budgets"] if p["compile_anchor"] else (), seed=p["seed"],
-                            threads=p["threads"])
+            s = study_chain(
+                build_chain(name, p),
+                max_overhead=p["max_overhead"],
+                every_k=p["every_k"],
+                n_spread=p["n_spread"],
+                measure_all=p["measure_all_frontier"],
+                timing_repeats=p["timing_repeats"],
+                resolution=p["resolution"],
+                compile_budgets=p["compile_budgets"] if p["compile_anchor"] else (),
+                seed=p["seed"],
+                threads=p["threads"],
+            )
             if not p["compile_anchor"]:
                 s.anchor_note = "not run (parameter compile_anchor = False; it takes minutes on 2 cores)"
             studies.append(s)
@@ -293,5 +402,6 @@ def plot(result: Result) -> dict[str, Any]:
     """Memory against recompute, one panel per chain (:func:`.fig4b_plot.plot_frontiers`)."""
     from .fig4b_plot import plot_frontiers
 
-    return {OUTPUTS[0]: plot_frontiers(result.studies, result.parameters["max_overhead"],
-                                       PAPER_REDUCTION, PAPER_OVERHEAD)}
+    return {
+        OUTPUTS[0]: plot_frontiers(result.studies, result.parameters["max_overhead"], PAPER_REDUCTION, PAPER_OVERHEAD)
+    }

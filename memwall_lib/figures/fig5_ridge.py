@@ -19,8 +19,9 @@ API as every figure module: :data:`PARAMETERS`, :data:`RELATIONS`, :func:`analys
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -33,16 +34,16 @@ from ..core.trends import FitError, GrowthFit, fit_growth
 from ..engines.llm_models import PRESETS, SOURCES
 from ..tables import DATE_RULES, FLOPS_POLICIES, load_hardware
 from . import fig5_plot
-from .fig5_series import (FAMILIES, LOW_PRECISION, accelerators, critical_batches, intensities,
-                          latency_bounds)
+from .fig5_series import FAMILIES, LOW_PRECISION, accelerators, critical_batches, intensities, latency_bounds
 
 #: Precisions of weights, activations and KV cache the workloads can be counted at.
 PRECISIONS: tuple[str, ...] = ("bf16", "fp16", "fp32", "int8")
 
 PARAMETERS: dict[str, Param] = {
     "models": Param(list, "LLM presets whose intensities are drawn", item_type=str, choices=PRESETS, min_items=1),
-    "batch_sizes": Param(list, "decode (and prefill) batch sizes; must include 1", item_type=int, minimum=1,
-                         maximum=1 << 16, min_items=1),
+    "batch_sizes": Param(
+        list, "decode (and prefill) batch sizes; must include 1", item_type=int, minimum=1, maximum=1 << 16, min_items=1
+    ),
     "context_len": Param(int, "tokens in the KV cache at a decode step", minimum=0, maximum=1 << 20),
     "prefill_tokens": Param(int, "prompt tokens per sequence of a prefill", minimum=1, maximum=1 << 20),
     "precision": Param(str, "bytes per weight, activation and KV element of the workloads", choices=PRECISIONS),
@@ -50,10 +51,10 @@ PARAMETERS: dict[str, Param] = {
     "fp8_ridge": Param(bool, "also draw the ridge point at the dense fp8 peak, where a chip has one"),
     "year_min": Param(int, "first year of accelerators", minimum=1990, maximum=2030),
     "year_max": Param(int, "last year of accelerators", minimum=1991, maximum=2030),
-    "accelerator_families": Param(list, "accelerator families (by vendor)", item_type=str, choices=tuple(FAMILIES),
-                                  min_items=1),
-    "date_rule": Param(str, "date of a device: availability (else announcement) or announcement",
-                       choices=DATE_RULES),
+    "accelerator_families": Param(
+        list, "accelerator families (by vendor)", item_type=str, choices=tuple(FAMILIES), min_items=1
+    ),
+    "date_rule": Param(str, "date of a device: availability (else announcement) or announcement", choices=DATE_RULES),
     "latency_model": Param(str, "the model whose roofline time is drawn on every accelerator", choices=PRESETS),
     "latency_batch": Param(int, "batch of that decode step and prefill", minimum=1, maximum=1 << 16),
     "critical_model": Param(str, "the model of the critical-batch claim", choices=PRESETS),
@@ -81,7 +82,8 @@ BYTES_CONVENTION = (
     "bytes of one forward pass: every weight read once per pass (MoE: the experts the pass's tokens touch "
     "under uniform top-k routing, an upper bound on distinct experts), the KV cache read by attention and "
     "written for the new tokens, every op's activations read and written once (no fusion between ops); "
-    "prefill computes the logits of the last token only; FLOPs count a multiply-accumulate as 2")
+    "prefill computes the logits of the last token only; FLOPs count a multiply-accumulate as 2"
+)
 
 
 @dataclass
@@ -99,8 +101,13 @@ class Result:
 
     def fits_table(self) -> pd.DataFrame:
         """Growth per 2 years (95% CI) of the ridge point and of its two factors, same devices."""
-        return pd.DataFrame({k: {"points": f.n, "x / 2 yrs": f.per_2yr, "95% CI": f.per_2yr_ci95,
-                                 "R^2": f.r_squared} for k, f in self.fits.items() if f is not None}).T
+        return pd.DataFrame(
+            {
+                k: {"points": f.n, "x / 2 yrs": f.per_2yr, "95% CI": f.per_2yr_ci95, "R^2": f.r_squared}
+                for k, f in self.fits.items()
+                if f is not None
+            }
+        ).T
 
     def intensity_table(self) -> pd.DataFrame:
         """Arithmetic intensity (FLOPs/byte): one row per model and phase, one column per batch."""
@@ -111,8 +118,14 @@ class Result:
         b1 = self.intensities[(self.intensities["phase"] == "decode") & (self.intensities["batch"] == 1)]
         top = float(b1["intensity"].max())
         acc = self.accelerators[self.accelerators["ridge"].notna()]
-        return pd.DataFrame({"name": acc["name"], "year": acc["year"].round(2), "ridge": acc["ridge"],
-                             "ridge_over_b1_decode": acc["ridge"] / top}).reset_index(drop=True)
+        return pd.DataFrame(
+            {
+                "name": acc["name"],
+                "year": acc["year"].round(2),
+                "ridge": acc["ridge"],
+                "ridge_over_b1_decode": acc["ridge"] / top,
+            }
+        ).reset_index(drop=True)
 
 
 def _fit(years: Any, values: Any, name: str) -> GrowthFit | None:
@@ -126,18 +139,20 @@ def analyse(params: Mapping[str, Any]) -> Result:
     """Figure 5 from checked parameters (:data:`PARAMETERS`)."""
     p = dict(params)
     hw = load_hardware(resolve(p["data_dir"]))
-    acc = accelerators(hw, p["flops_policy"], p["date_rule"], p["accelerator_families"], p["year_min"],
-                       p["year_max"])
+    acc = accelerators(hw, p["flops_policy"], p["date_rule"], p["accelerator_families"], p["year_min"], p["year_max"])
     main = acc[acc["ridge"].notna()]
     low = acc[acc["ridge_fp8"].notna()]
-    fits = {"ridge": _fit(main["year"], main["ridge"], "ridge point"),
-            "peak_flops": _fit(main["year"], main["peak_TFLOPS"], "peak FLOPS"),
-            "bandwidth": _fit(main["year"], main["bandwidth_GB_per_s"], "DRAM bandwidth"),
-            f"ridge_{LOW_PRECISION}": _fit(low["year"], low["ridge_fp8"], f"ridge point ({LOW_PRECISION})")}
+    fits = {
+        "ridge": _fit(main["year"], main["ridge"], "ridge point"),
+        "peak_flops": _fit(main["year"], main["peak_TFLOPS"], "peak FLOPS"),
+        "bandwidth": _fit(main["year"], main["bandwidth_GB_per_s"], "DRAM bandwidth"),
+        f"ridge_{LOW_PRECISION}": _fit(low["year"], low["ridge_fp8"], f"ridge point ({LOW_PRECISION})"),
+    }
     batches = sorted(set(p["batch_sizes"]))
     inten = intensities(p["models"], batches, p["context_len"], p["prefill_tokens"], p["precision"])
-    lat = latency_bounds(acc, p["latency_model"], p["latency_batch"], p["context_len"], p["prefill_tokens"],
-                         p["precision"])
+    lat = latency_bounds(
+        acc, p["latency_model"], p["latency_batch"], p["context_len"], p["prefill_tokens"], p["precision"]
+    )
     crit = critical_batches(acc, [p["critical_model"]], p["critical_context_len"], p["precision"], p["max_batch"])
     crit = crit.rename(columns={p["critical_model"]: "critical_batch"})
     at_ctx = critical_batches(acc, [p["critical_model"]], p["context_len"], p["precision"], p["max_batch"])
@@ -154,8 +169,12 @@ def _ridge_claim(result: Result) -> Claim:
     if fit is None:
         return Claim(entry.id, text, entry.value, None, None, False, rule="no fit: fewer than 3 accelerators")
     fl, bw = result.fits["peak_flops"], result.fits["bandwidth"]
-    note = (f"{fit.n} accelerators; on the same devices peak FLOPS grows {fl.per_2yr:.2f}x and DRAM bandwidth "
-            f"{bw.per_2yr:.2f}x per 2 years" if fl is not None and bw is not None else "")
+    note = (
+        f"{fit.n} accelerators; on the same devices peak FLOPS grows {fl.per_2yr:.2f}x and DRAM bandwidth "
+        f"{bw.per_2yr:.2f}x per 2 years"
+        if fl is not None and bw is not None
+        else ""
+    )
     return growth_claim(entry.id, text, entry.value, fit.per_2yr, fit.per_2yr_ci95, note=note)
 
 
@@ -166,14 +185,24 @@ def _decode_claim(result: Result) -> Claim:
     b1 = result.intensities[(result.intensities["phase"] == "decode") & (result.intensities["batch"] == 1)]
     top = b1.loc[b1["intensity"].idxmax()]
     low = margin.loc[margin["ridge_over_b1_decode"].idxmin()] if n else None
-    note = (f"{p['context_len']}-token KV cache, {p['precision']}; largest batch-1 decode intensity "
-            f"{top['intensity']:.2f} FLOPs/byte ({top['model']})")
+    note = (
+        f"{p['context_len']}-token KV cache, {p['precision']}; largest batch-1 decode intensity "
+        f"{top['intensity']:.2f} FLOPs/byte ({top['model']})"
+    )
     if low is not None:
-        note += f"; smallest ridge point {low['ridge']:.1f} ({low['name']}), {low['ridge_over_b1_decode']:.1f}x above it"
-    return Claim(entry.id, entry.format(models=", ".join(p["models"])), entry.value, f"{k} of {n}", None,
-                 bool(n > 0 and k == n),
-                 rule="holds if every accelerator's ridge point exceeds the batch-1 decode intensity of every model",
-                 note=note)
+        note += (
+            f"; smallest ridge point {low['ridge']:.1f} ({low['name']}), {low['ridge_over_b1_decode']:.1f}x above it"
+        )
+    return Claim(
+        entry.id,
+        entry.format(models=", ".join(p["models"])),
+        entry.value,
+        f"{k} of {n}",
+        None,
+        bool(n > 0 and k == n),
+        rule="holds if every accelerator's ridge point exceeds the batch-1 decode intensity of every model",
+        note=note,
+    )
 
 
 def _critical_claim(result: Result) -> Claim:
@@ -182,13 +211,16 @@ def _critical_claim(result: Result) -> Claim:
     crit = result.critical
     unreached = int(crit["critical_batch"].isna().sum())
     at_ctx = int(crit["critical_batch_at_context_len"].isna().sum())
-    note = (f"fit over the {len(crit) - unreached} of {len(crit)} accelerators where a batch up to "
-            f"{p['max_batch']} reaches the ridge; with a {p['context_len']}-token KV cache no batch reaches it on "
-            f"{at_ctx} of {len(crit)}")
+    note = (
+        f"fit over the {len(crit) - unreached} of {len(crit)} accelerators where a batch up to "
+        f"{p['max_batch']} reaches the ridge; with a {p['context_len']}-token KV cache no batch reaches it on "
+        f"{at_ctx} of {len(crit)}"
+    )
     rule = "holds if the 95% CI of the growth per 2 years lies above 1"
     if fit is None:
-        return Claim(entry.id, text, entry.value, None, None, False, rule=rule + " (no fit: fewer than 3 points)",
-                     note=note)
+        return Claim(
+            entry.id, text, entry.value, None, None, False, rule=rule + " (no fit: fewer than 3 points)", note=note
+        )
     lo, hi = fit.per_2yr_ci95
     return Claim(entry.id, text, entry.value, fit.per_2yr, [lo, hi], bool(lo > 1), rule=rule, note=note)
 
@@ -213,23 +245,34 @@ def sidecar(result: Result) -> dict[str, dict[str, Any]]:
     """The numbers behind every panel: accelerators and ridge points, fits, intensities,
     roofline bounds, critical batches, and the conventions."""
     p = result.parameters
-    return {OUTPUTS[0]: {
-        "accelerators": _records(result.accelerators),
-        "fits": {k: (f.summary() if f is not None else None) for k, f in result.fits.items()},
-        "intensities": _records(result.intensities),
-        "latency": {"model": p["latency_model"], "batch": p["latency_batch"], "unit": "seconds",
-                    "rows": _records(result.latency)},
-        "critical_batch": {"model": p["critical_model"], "context_len": p["critical_context_len"],
-                           "rows": _records(result.critical),
-                           "fit": result.critical_fit.summary() if result.critical_fit is not None else None},
-        "conventions": {"flops_policy": FLOPS_POLICIES[p["flops_policy"]][0],
-                        "ridge_point": "peak FLOP/s / DRAM bytes/s (FLOPs per byte; GB = 1e9 bytes)",
-                        "low_precision_ridge": f"dense {LOW_PRECISION} peak / DRAM bandwidth, where the chip has one",
-                        "bytes": BYTES_CONVENTION,
-                        "latency": "roofline lower bound max(FLOPs / peak, bytes / bandwidth) on one chip; "
-                                   "split N ways both sides shrink N-fold (interconnect ignored)"},
-        "model_sources": {m: SOURCES[m] for m in sorted({*p["models"], p["latency_model"], p["critical_model"]})},
-    }}
+    return {
+        OUTPUTS[0]: {
+            "accelerators": _records(result.accelerators),
+            "fits": {k: (f.summary() if f is not None else None) for k, f in result.fits.items()},
+            "intensities": _records(result.intensities),
+            "latency": {
+                "model": p["latency_model"],
+                "batch": p["latency_batch"],
+                "unit": "seconds",
+                "rows": _records(result.latency),
+            },
+            "critical_batch": {
+                "model": p["critical_model"],
+                "context_len": p["critical_context_len"],
+                "rows": _records(result.critical),
+                "fit": result.critical_fit.summary() if result.critical_fit is not None else None,
+            },
+            "conventions": {
+                "flops_policy": FLOPS_POLICIES[p["flops_policy"]][0],
+                "ridge_point": "peak FLOP/s / DRAM bytes/s (FLOPs per byte; GB = 1e9 bytes)",
+                "low_precision_ridge": f"dense {LOW_PRECISION} peak / DRAM bandwidth, where the chip has one",
+                "bytes": BYTES_CONVENTION,
+                "latency": "roofline lower bound max(FLOPs / peak, bytes / bandwidth) on one chip; "
+                "split N ways both sides shrink N-fold (interconnect ignored)",
+            },
+            "model_sources": {m: SOURCES[m] for m in sorted({*p["models"], p["latency_model"], p["critical_model"]})},
+        }
+    }
 
 
 def plot(result: Result) -> dict[str, Any]:

@@ -16,20 +16,25 @@ Conventions (each a parameter of :mod:`.fig5_ridge`):
 from __future__ import annotations
 
 import re
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from ..core.trends import fractional_year
 from ..engines import llm
-from ..engines.transformer import precision_for_dtype
 from ..engines.spec_roofline import ridge_point, roofline_time
+from ..engines.transformer import precision_for_dtype
 from ..tables import HardwareData, device_dates, device_peaks, memory_capacity_gb
 
 #: Accelerator family -> (vendor, device type) in ``data/compute_devices.csv``.
-FAMILIES: dict[str, tuple[str, str]] = {"nvidia": ("NVIDIA", "gpu"), "amd": ("AMD", "gpu"),
-                                        "google": ("Google", "tpu"), "intel": ("Intel", "accelerator")}
+FAMILIES: dict[str, tuple[str, str]] = {
+    "nvidia": ("NVIDIA", "gpu"),
+    "amd": ("AMD", "gpu"),
+    "google": ("Google", "tpu"),
+    "intel": ("Intel", "accelerator"),
+}
 #: The low-precision peak drawn beside the policy's: dense fp8, where the chip has one.
 LOW_PRECISION = "fp8"
 
@@ -47,8 +52,9 @@ def _fp8_peaks(peak_flops: pd.DataFrame) -> pd.Series:
     return rows.groupby("device")["peak_TFLOPS"].max()
 
 
-def accelerators(hw: HardwareData, flops_policy: str, date_rule: str, families: Sequence[str],
-                 year_min: int, year_max: int) -> pd.DataFrame:
+def accelerators(
+    hw: HardwareData, flops_policy: str, date_rule: str, families: Sequence[str], year_min: int, year_max: int
+) -> pd.DataFrame:
     """One row per accelerator dated in [year_min, year_max]: ``name``, ``short``, ``family``,
     ``date``, ``year``, ``peak_TFLOPS`` and ``precision`` under ``flops_policy`` (NaN/"" when no
     row qualifies), ``fp8_TFLOPS`` (NaN without fp8), ``bandwidth_GB_per_s``, ``memory_GB``,
@@ -72,19 +78,29 @@ def accelerators(hw: HardwareData, flops_policy: str, date_rule: str, families: 
     peak8 = fp8.reindex(dev["name"]).to_numpy(dtype=float)
     ridge = [ridge_point(p * 1e12, b * 1e9) if np.isfinite(p) else np.nan for p, b in zip(peak, bw)]
     ridge8 = [ridge_point(p * 1e12, b * 1e9) if np.isfinite(p) else np.nan for p, b in zip(peak8, bw)]
-    out = pd.DataFrame({
-        "name": dev["name"].to_numpy(), "short": [short_name(n) for n in dev["name"]],
-        "family": dev["family"].to_numpy(), "date": dev["date"].to_numpy(), "year": dev["year"].to_numpy(),
-        "peak_TFLOPS": peak, "precision": peaks["precision"].reindex(dev["name"]).fillna("").to_numpy(),
-        "fp8_TFLOPS": peak8, "bandwidth_GB_per_s": bw,
-        "memory_GB": memory_capacity_gb(dev).to_numpy(dtype=float),
-        "ridge": np.asarray(ridge, dtype=float), "ridge_fp8": np.asarray(ridge8, dtype=float),
-        "label": dev["paper_label"].fillna("").to_numpy()})
+    out = pd.DataFrame(
+        {
+            "name": dev["name"].to_numpy(),
+            "short": [short_name(n) for n in dev["name"]],
+            "family": dev["family"].to_numpy(),
+            "date": dev["date"].to_numpy(),
+            "year": dev["year"].to_numpy(),
+            "peak_TFLOPS": peak,
+            "precision": peaks["precision"].reindex(dev["name"]).fillna("").to_numpy(),
+            "fp8_TFLOPS": peak8,
+            "bandwidth_GB_per_s": bw,
+            "memory_GB": memory_capacity_gb(dev).to_numpy(dtype=float),
+            "ridge": np.asarray(ridge, dtype=float),
+            "ridge_fp8": np.asarray(ridge8, dtype=float),
+            "label": dev["paper_label"].fillna("").to_numpy(),
+        }
+    )
     return out.sort_values(["year", "name"]).reset_index(drop=True)
 
 
-def intensities(models: Sequence[str], batches: Sequence[int], context_len: int, prefill_tokens: int,
-                precision: str) -> pd.DataFrame:
+def intensities(
+    models: Sequence[str], batches: Sequence[int], context_len: int, prefill_tokens: int, precision: str
+) -> pd.DataFrame:
     """Arithmetic intensity (FLOPs/byte) of one decode step (KV cache of ``context_len``
     tokens) and of a prefill of ``prefill_tokens`` tokens (logits of the last token only, as
     generation needs), per model and batch, with the
@@ -93,15 +109,26 @@ def intensities(models: Sequence[str], batches: Sequence[int], context_len: int,
     for model in models:
         spec = llm.get_spec(model)
         for b in batches:
-            for phase, prof in (("decode", llm.decode_step(spec, b, context_len, precision)),
-                                ("prefill", llm.prefill(spec, b, prefill_tokens, precision, logits="last"))):
+            for phase, prof in (
+                ("decode", llm.decode_step(spec, b, context_len, precision)),
+                ("prefill", llm.prefill(spec, b, prefill_tokens, precision, logits="last")),
+            ):
                 t = prof.totals()
-                rows.append({"model": model, "phase": phase, "batch": int(b),
-                             "tokens": 1 if phase == "decode" else prefill_tokens,
-                             "context": context_len if phase == "decode" else 0,
-                             "intensity": t["arithmetic_intensity"], "flops": t["flops"], "bytes": t["bytes"],
-                             "weight_bytes": t["weight_bytes"], "kv_bytes": t["kv_bytes"],
-                             "act_bytes": t["act_bytes"]})
+                rows.append(
+                    {
+                        "model": model,
+                        "phase": phase,
+                        "batch": int(b),
+                        "tokens": 1 if phase == "decode" else prefill_tokens,
+                        "context": context_len if phase == "decode" else 0,
+                        "intensity": t["arithmetic_intensity"],
+                        "flops": t["flops"],
+                        "bytes": t["bytes"],
+                        "weight_bytes": t["weight_bytes"],
+                        "kv_bytes": t["kv_bytes"],
+                        "act_bytes": t["act_bytes"],
+                    }
+                )
     return pd.DataFrame(rows)
 
 
@@ -115,8 +142,9 @@ def resident_bytes(spec: Any, batch: int, context_len: int, precision: str) -> f
     return float(spec.n_params * p.weight_bytes + kv)
 
 
-def latency_bounds(acc: pd.DataFrame, model: str, batch: int, context_len: int, prefill_tokens: int,
-                   precision: str) -> pd.DataFrame:
+def latency_bounds(
+    acc: pd.DataFrame, model: str, batch: int, context_len: int, prefill_tokens: int, precision: str
+) -> pd.DataFrame:
     """The roofline lower bound of one decode step (``batch`` sequences, one token each, KV
     cache of ``context_len`` tokens) and of a prefill of ``prefill_tokens`` tokens per
     sequence, on each accelerator with a policy peak: seconds on the compute side, on the
@@ -132,15 +160,26 @@ def latency_bounds(acc: pd.DataFrame, model: str, batch: int, context_len: int, 
     for r in acc[acc["ridge"].notna()].itertuples():
         for phase, prof in (("decode", dec), ("prefill", pre)):
             t = roofline_time(prof.flops, prof.bytes, r.peak_TFLOPS * 1e12, r.bandwidth_GB_per_s * 1e9)
-            rows.append({"name": r.name, "short": r.short, "family": r.family, "year": r.year, "phase": phase,
-                         "compute_s": t.compute_s, "memory_s": t.memory_s, "time_s": t.time_s,
-                         "bound": t.bound,
-                         "fits_in_memory": None if np.isnan(resident) else bool(resident <= r.memory_GB * 1e9)})
+            rows.append(
+                {
+                    "name": r.name,
+                    "short": r.short,
+                    "family": r.family,
+                    "year": r.year,
+                    "phase": phase,
+                    "compute_s": t.compute_s,
+                    "memory_s": t.memory_s,
+                    "time_s": t.time_s,
+                    "bound": t.bound,
+                    "fits_in_memory": None if np.isnan(resident) else bool(resident <= r.memory_GB * 1e9),
+                }
+            )
     return pd.DataFrame(rows)
 
 
-def critical_batches(acc: pd.DataFrame, models: Sequence[str], context_len: int, precision: str,
-                     max_batch: int) -> pd.DataFrame:
+def critical_batches(
+    acc: pd.DataFrame, models: Sequence[str], context_len: int, precision: str, max_batch: int
+) -> pd.DataFrame:
     """Per accelerator (with a policy peak) and model: the smallest decode batch whose
     intensity reaches the ridge point with a KV cache of ``context_len`` tokens
     (:func:`memwall_lib.engines.llm.critical_batch`); NaN where no batch up to ``max_batch`` does."""

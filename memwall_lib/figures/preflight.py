@@ -12,8 +12,9 @@ from __future__ import annotations
 import ast
 import importlib
 import json
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from ..core.params import PARAMETERS_CELL_MARKER, ParameterError, check_parameters
 from . import NOTEBOOK_MODULES
@@ -23,8 +24,14 @@ def notebook_defaults(notebook: Path) -> dict[str, Any]:
     """The literal values the notebook's parameters cell assigns (names it cannot evaluate as
     literals are left out)."""
     cells = json.loads(Path(notebook).read_text())["cells"]
-    source = next(("".join(c["source"]) for c in cells if c["cell_type"] == "code"
-                   and "".join(c["source"]).lstrip().startswith(PARAMETERS_CELL_MARKER)), "")
+    source = next(
+        (
+            "".join(c["source"])
+            for c in cells
+            if c["cell_type"] == "code" and "".join(c["source"]).lstrip().startswith(PARAMETERS_CELL_MARKER)
+        ),
+        "",
+    )
     out: dict[str, Any] = {}
     for node in ast.parse(source).body:
         if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
@@ -45,8 +52,10 @@ def check_run(notebooks: Sequence[Path], overrides: Mapping[str, Any]) -> None:
         module = importlib.import_module(f"{__package__}.{NOTEBOOK_MODULES[stem]}")
         unknown = sorted(set(overrides) - set(module.PARAMETERS))
         if unknown:
-            raise ParameterError(f"{stem}: unknown parameter(s) {unknown}; it takes {sorted(module.PARAMETERS)}"
-                                 + ("" if len(notebooks) == 1 else "; run the notebooks that take them by name"))
+            raise ParameterError(
+                f"{stem}: unknown parameter(s) {unknown}; it takes {sorted(module.PARAMETERS)}"
+                + ("" if len(notebooks) == 1 else "; run the notebooks that take them by name")
+            )
         namespace = {**notebook_defaults(Path(nb)), **overrides}
         try:
             check_parameters(namespace, module.PARAMETERS, module.RELATIONS)

@@ -11,8 +11,8 @@ most markers match (:func:`consensus_scale`). Matching only: no trend is fitted 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -43,22 +43,38 @@ def _flops() -> pd.DataFrame:
     hw = load_hardware()
     dev = hw.devices.set_index("name")
     f = hw.peak_flops
-    return pd.DataFrame({
-        "name": f["device"] + " [" + f["precision"] + " " + f["unit"] + " " + f["sparsity"] + "]",
-        "value": f["peak_TFLOPS"],
-        "dates": [_dates(dev.at[n, "announce_date"], dev.at[n, "availability_date"]) for n in f["device"]]})
+    return pd.DataFrame(
+        {
+            "name": f["device"] + " [" + f["precision"] + " " + f["unit"] + " " + f["sparsity"] + "]",
+            "value": f["peak_TFLOPS"],
+            "dates": [_dates(dev.at[n, "announce_date"], dev.at[n, "availability_date"]) for n in f["device"]],
+        }
+    )
 
 
 def _dram() -> pd.DataFrame:
     hw = load_hardware()
     dev = hw.devices[hw.devices["memory_bandwidth_GB_per_s"].notna()]
     tech = hw.dram[~hw.dram["reference_device"].isin(dev["name"])]
-    return pd.concat([
-        pd.DataFrame({"name": dev["name"], "value": dev["memory_bandwidth_GB_per_s"],
-                      "dates": [_dates(a, b) for a, b in zip(dev["announce_date"], dev["availability_date"])]}),
-        pd.DataFrame({"name": tech["reference_device"] + " [" + tech["technology"] + "]",
-                      "value": tech["bandwidth_GB_per_s"], "dates": [[d] for d in tech["date"]]}),
-    ], ignore_index=True)
+    return pd.concat(
+        [
+            pd.DataFrame(
+                {
+                    "name": dev["name"],
+                    "value": dev["memory_bandwidth_GB_per_s"],
+                    "dates": [_dates(a, b) for a, b in zip(dev["announce_date"], dev["availability_date"])],
+                }
+            ),
+            pd.DataFrame(
+                {
+                    "name": tech["reference_device"] + " [" + tech["technology"] + "]",
+                    "value": tech["bandwidth_GB_per_s"],
+                    "dates": [[d] for d in tech["date"]],
+                }
+            ),
+        ],
+        ignore_index=True,
+    )
 
 
 def _links() -> pd.DataFrame:
@@ -66,8 +82,11 @@ def _links() -> pd.DataFrame:
     rows = []
     for col in ("lane_rate_GT_per_s", "link_GB_per_s", "device_GB_per_s"):
         ok = ic[ic[col].notna()]
-        rows.append(pd.DataFrame({"name": ok["standard"] + " [" + col + "]", "value": ok[col],
-                                  "dates": [[d] for d in ok["date"]]}))
+        rows.append(
+            pd.DataFrame(
+                {"name": ok["standard"] + " [" + col + "]", "value": ok[col], "dates": [[d] for d in ok["date"]]}
+            )
+        )
     return pd.concat(rows, ignore_index=True)
 
 
@@ -77,18 +96,33 @@ def _models(col_ours: str, col_authors: str) -> Callable[[], pd.DataFrame]:
         a = load_authors_tables(models=m)
         ours = m[m[col_ours].notna()]
         theirs = a[a[col_authors].notna()]
-        return pd.concat([
-            pd.DataFrame({"name": ours["name"], "value": ours[col_ours], "dates": [[d] for d in ours["date"]]}),
-            pd.DataFrame({"name": theirs["model"] + " [authors' table]", "value": theirs[col_authors],
-                          "dates": [[d] for d in theirs["authors_date"]]})], ignore_index=True)
+        return pd.concat(
+            [
+                pd.DataFrame({"name": ours["name"], "value": ours[col_ours], "dates": [[d] for d in ours["date"]]}),
+                pd.DataFrame(
+                    {
+                        "name": theirs["model"] + " [authors' table]",
+                        "value": theirs[col_authors],
+                        "dates": [[d] for d in theirs["authors_date"]],
+                    }
+                ),
+            ],
+            ignore_index=True,
+        )
+
     return build
 
 
 def _memory() -> pd.DataFrame:
     dev = load_hardware().devices
     dev = dev[dev["memory_capacity_GiB"].notna()]
-    return pd.DataFrame({"name": dev["name"], "value": dev["memory_capacity_GiB"],
-                         "dates": [_dates(a, b) for a, b in zip(dev["announce_date"], dev["availability_date"])]})
+    return pd.DataFrame(
+        {
+            "name": dev["name"],
+            "value": dev["memory_capacity_GiB"],
+            "dates": [_dates(a, b) for a, b in zip(dev["announce_date"], dev["availability_date"])],
+        }
+    )
 
 
 #: (figure, series) -> identification rule. Fig 2(a) memory: value x 6 = the nominal
@@ -102,16 +136,16 @@ RULES: dict[tuple[str, str], Rule] = {
     ("fig2a", "recsys"): Rule(_models("parameters_total_billions", "parameters_billions"), False, rel_tol=0.05),
     ("fig2a", "accelerator_memory_div6"): Rule(_memory, False, scale=6.0),
     ("fig2b", "all_models"): Rule(_models("training_compute_pflops", "training_compute_pflops"), False, rel_tol=0.05),
-    ("fig2b", "transformer"): Rule(_models("training_compute_pflops", "training_compute_pflops"), False,
-                                   rel_tol=0.05),
+    ("fig2b", "transformer"): Rule(_models("training_compute_pflops", "training_compute_pflops"), False, rel_tol=0.05),
 }
 
 
 def _gaps(dates: pd.Series, cands: pd.DataFrame) -> np.ndarray:
     """Days between each point's date and each candidate's nearest date (points x cands)."""
     stamps = [[pd.Timestamp(d) for d in ds] for ds in cands["dates"]]
-    return np.array([[min((abs((t - pd.Timestamp(d)).days) for t in ts), default=10 ** 6) for ts in stamps]
-                     for d in dates])
+    return np.array(
+        [[min((abs((t - pd.Timestamp(d)).days) for t in ts), default=10**6) for ts in stamps] for d in dates]
+    )
 
 
 def _log_ratios(points: pd.DataFrame, cands: pd.DataFrame) -> np.ndarray:
@@ -154,8 +188,10 @@ def identify(frame: pd.DataFrame) -> pd.DataFrame:
         for i in range(len(pts)):
             ok = np.flatnonzero((err[i] <= np.log1p(rule.rel_tol)) & (gap[i] <= rule.days))
             # equal values: a dense peak before a sparse one, then the nearer date
-            ranked = [cands.at[j, "name"] for j in sorted(
-                ok, key=lambda j: (round(err[i, j], 4), "sparse" in cands.at[j, "name"], gap[i, j]))]
+            ranked = [
+                cands.at[j, "name"]
+                for j in sorted(ok, key=lambda j: (round(err[i, j], 4), "sparse" in cands.at[j, "name"], gap[i, j]))
+            ]
             base = [n.split(" [")[0] for n in ranked]
             keep = [n for k, n in enumerate(ranked) if base[k] not in base[:k]]
             names.append(" | ".join(keep[:3]))

@@ -28,10 +28,30 @@ IDENTITY: Matrix = (1.0, 0.0, 0.0, 1.0, 0.0, 0.0)
 
 #: Glyph names of matplotlib's DejaVu Type3 subsets that are not their own character.
 GLYPH_CHARS: dict[str, str] = {
-    "space": " ", "period": ".", "comma": ",", "colon": ":", "hyphen": "-", "minus": "-",
-    "slash": "/", "parenleft": "(", "parenright": ")", "plus": "+", "quotesingle": "'",
-    "percent": "%", "underscore": "_", "equal": "=", "zero": "0", "one": "1", "two": "2",
-    "three": "3", "four": "4", "five": "5", "six": "6", "seven": "7", "eight": "8", "nine": "9",
+    "space": " ",
+    "period": ".",
+    "comma": ",",
+    "colon": ":",
+    "hyphen": "-",
+    "minus": "-",
+    "slash": "/",
+    "parenleft": "(",
+    "parenright": ")",
+    "plus": "+",
+    "quotesingle": "'",
+    "percent": "%",
+    "underscore": "_",
+    "equal": "=",
+    "zero": "0",
+    "one": "1",
+    "two": "2",
+    "three": "3",
+    "four": "4",
+    "five": "5",
+    "six": "6",
+    "seven": "7",
+    "eight": "8",
+    "nine": "9",
 }
 
 
@@ -39,8 +59,7 @@ def mul(m: Matrix, n: Matrix) -> Matrix:
     """The PDF matrix product ``m x n`` (``m`` applied first, then ``n``)."""
     a, b, c, d, e, f = m
     A, B, C, D, E, F = n
-    return (a * A + b * C, a * B + b * D, c * A + d * C, c * B + d * D,
-            e * A + f * C + E, e * B + f * D + F)
+    return (a * A + b * C, a * B + b * D, c * A + d * C, c * B + d * D, e * A + f * C + E, e * B + f * D + F)
 
 
 def apply(m: Matrix, x: float, y: float) -> tuple[float, float]:
@@ -133,7 +152,7 @@ def _fonts(objs: dict[int, bytes], resources: bytes) -> dict[str, _Font]:
         chars: dict[int, str] = {}
         diff = re.search(rb"/Differences \[(.*?)\]", font, re.S)
         code = 0
-        for tok in (diff.group(1).split() if diff else []):
+        for tok in diff.group(1).split() if diff else []:
             if tok.startswith(b"/"):
                 glyph = tok[1:].decode()
                 chars[code] = GLYPH_CHARS.get(glyph, glyph if len(glyph) == 1 else "?")
@@ -170,9 +189,9 @@ def _unescape(raw: bytes) -> bytes:
     while i < len(raw):
         ch = raw[i]
         if ch == 0x5C and i + 1 < len(raw):
-            nxt = raw[i + 1:i + 2]
+            nxt = raw[i + 1 : i + 2]
             if nxt.isdigit():
-                octal = _group(rb"^[0-7]{1,3}", raw[i + 1:i + 4], "octal escape")
+                octal = _group(rb"^[0-7]{1,3}", raw[i + 1 : i + 4], "octal escape")
                 out.append(int(octal, 8))
                 i += 1 + len(octal)
                 continue

@@ -65,18 +65,36 @@ class FigureSpec:
 
 
 FIGURES: dict[str, FigureSpec] = {
-    "fig1": FigureSpec("hw_scaling.pdf", "date", "log",
-                       {BLACK: "peak_flops", GREEN: "dram_bandwidth", BLUE: "interconnect_bandwidth"},
-                       {BLACK: "peak_flops", GREEN: "dram_bandwidth", BLUE: "interconnect_bandwidth"}),
-    "fig2a": FigureSpec("model_size_scaling.pdf", "date", "log",
-                        {RED: "transformer", BLUE: "cv", BLACK: "recsys", GREEN: "accelerator_memory_div6"},
-                        {RED: "transformer", GREEN: "accelerator_memory_div6"}, (BLACK,)),
-    "fig2b": FigureSpec("ai_and_compute.pdf", "date", "log", {BLUE: "all_models", RED: "transformer"},
-                        {RED: "transformer", BLACK: "moore_law"}, (BLACK,)),
-    "fig4": FigureSpec("gpu_memory_wall.pdf", "category", "linear",
-                       {(0.0, 0.0, 0.545): "parameters", (0.416, 0.353, 0.804): "optimizer",
-                        (0.0, 0.749, 1.0): "feature_maps"},
-                       {BLACK: "gpu_memory"}),
+    "fig1": FigureSpec(
+        "hw_scaling.pdf",
+        "date",
+        "log",
+        {BLACK: "peak_flops", GREEN: "dram_bandwidth", BLUE: "interconnect_bandwidth"},
+        {BLACK: "peak_flops", GREEN: "dram_bandwidth", BLUE: "interconnect_bandwidth"},
+    ),
+    "fig2a": FigureSpec(
+        "model_size_scaling.pdf",
+        "date",
+        "log",
+        {RED: "transformer", BLUE: "cv", BLACK: "recsys", GREEN: "accelerator_memory_div6"},
+        {RED: "transformer", GREEN: "accelerator_memory_div6"},
+        (BLACK,),
+    ),
+    "fig2b": FigureSpec(
+        "ai_and_compute.pdf",
+        "date",
+        "log",
+        {BLUE: "all_models", RED: "transformer"},
+        {RED: "transformer", BLACK: "moore_law"},
+        (BLACK,),
+    ),
+    "fig4": FigureSpec(
+        "gpu_memory_wall.pdf",
+        "category",
+        "linear",
+        {(0.0, 0.0, 0.545): "parameters", (0.416, 0.353, 0.804): "optimizer", (0.0, 0.749, 1.0): "feature_maps"},
+        {BLACK: "gpu_memory"},
+    ),
 }
 
 
@@ -101,7 +119,7 @@ class Axis:
     def to_value(self, pixel: float) -> float:
         """Data value at ``pixel``: days since 1970-01-01 for dates."""
         u = self.intercept + self.slope * pixel
-        return float(10 ** u) if self.scale == "log" else float(u)
+        return float(10**u) if self.scale == "log" else float(u)
 
     def to_pixel(self, value: float) -> float:
         """Page coordinate (points) of a data value (days since 1970-01-01 for dates)."""
@@ -203,8 +221,9 @@ def box_distance(box: tuple[float, float, float, float], x: float, y: float) -> 
     return float(np.hypot(dx, dy))
 
 
-def assign_labels(points: list[tuple[float, float, Colour]], labels: list[pdf.Text],
-                  free_colours: tuple[Colour, ...] = ()) -> dict[int, int]:
+def assign_labels(
+    points: list[tuple[float, float, Colour]], labels: list[pdf.Text], free_colours: tuple[Colour, ...] = ()
+) -> dict[int, int]:
     """Label index -> point index, one label per point. The authors' labels are centred
     horizontally on their point (matplotlib ``annotate``, ``ha="center"``) at a few fixed
     vertical offsets, so: (1) a label whose centre is within 0.5 pt of a point's x names the
@@ -213,6 +232,7 @@ def assign_labels(points: list[tuple[float, float, Colour]], labels: list[pdf.Te
     smallest sideways shift; (3) otherwise the point nearest its box. Pairs are taken
     closest first. A label whose colour is not in ``free_colours`` only names points of its
     own colour. Points are (x, y, colour) in page points."""
+
     def ok(li: int, pi: int) -> bool:
         lc = colour_key(labels[li].fill)
         return lc in free_colours or lc == points[pi][2]
@@ -224,13 +244,28 @@ def assign_labels(points: list[tuple[float, float, Colour]], labels: list[pdf.Te
 
     centre = [t.x + t.width / 2 for t in labels]
     out: dict[int, int] = {}
-    greedy([(abs(t.y - y), li, pi) for li, t in enumerate(labels) for pi, (x, y, _) in enumerate(points)
-            if ok(li, pi) and abs(centre[li] - x) < 0.5], out)
+    greedy(
+        [
+            (abs(t.y - y), li, pi)
+            for li, t in enumerate(labels)
+            for pi, (x, y, _) in enumerate(points)
+            if ok(li, pi) and abs(centre[li] - x) < 0.5
+        ],
+        out,
+    )
     offsets = [labels[li].y - points[pi][1] for li, pi in out.items()]
-    rest = [(abs(centre[li] - x) if any(abs(t.y - y - o) < 0.5 for o in offsets)
-             else 1e4 + box_distance(text_box(t), x, y), li, pi)
-            for li, t in enumerate(labels) for pi, (x, y, _) in enumerate(points)
-            if ok(li, pi) and li not in out and pi not in out.values()]
+    rest = [
+        (
+            abs(centre[li] - x)
+            if any(abs(t.y - y - o) < 0.5 for o in offsets)
+            else 1e4 + box_distance(text_box(t), x, y),
+            li,
+            pi,
+        )
+        for li, t in enumerate(labels)
+        for pi, (x, y, _) in enumerate(points)
+        if ok(li, pi) and li not in out and pi not in out.values()
+    ]
     greedy(rest, out)
     return out
 
@@ -240,11 +275,20 @@ def _iso(days: float) -> str:
     return (EPOCH + dt.timedelta(days=int(round(days)))).isoformat()
 
 
-def _row(fig: str, kind: str, series: str, label: str, date: str, value: float,
-         base: float = np.nan) -> dict[str, object]:
-    return {"figure": fig, "kind": kind, "series": series, "label": label, "date": date, "value": value,
-            "value_base": base, "identified_as": "",
-            "source": f"data/authors/{FIGURES[fig].file} @ amirgholami/ai_and_memory_wall {SOURCE_COMMIT[:7]}"}
+def _row(
+    fig: str, kind: str, series: str, label: str, date: str, value: float, base: float = np.nan
+) -> dict[str, object]:
+    return {
+        "figure": fig,
+        "kind": kind,
+        "series": series,
+        "label": label,
+        "date": date,
+        "value": value,
+        "value_base": base,
+        "identified_as": "",
+        "source": f"data/authors/{FIGURES[fig].file} @ amirgholami/ai_and_memory_wall {SOURCE_COMMIT[:7]}",
+    }
 
 
 def _marker_points(page: pdf.Page, spec: FigureSpec) -> list[tuple[float, float, str, Colour]]:
@@ -262,8 +306,11 @@ def _scatter_rows(fig: str, page: pdf.Page, spec: FigureSpec, xa: Axis, ya: Axis
     box = axes_box(page)
     markers = _marker_points(page, spec)
     tick = min(t.size for t in tick_labels(page, box)[0])
-    texts = [t for t in page.texts if box[0] <= t.x <= box[2] and box[1] <= t.y <= box[3]
-             and not t.vertical and t.size < tick]
+    texts = [
+        t
+        for t in page.texts
+        if box[0] <= t.x <= box[2] and box[1] <= t.y <= box[3] and not t.vertical and t.size < tick
+    ]
     # markers drawn on top of each other (Fig 2b: a transformer over its all-models marker) are one point
     points: list[tuple[float, float, Colour]] = []
     where: list[int] = []
@@ -274,8 +321,10 @@ def _scatter_rows(fig: str, page: pdf.Page, spec: FigureSpec, xa: Axis, ya: Axis
         where.append(hit[0] if hit else len(points) - 1)
     named = assign_labels(points, texts, spec.free_label_colours)
     point_label = {pi: texts[li].text for li, pi in named.items()}
-    rows = [_row(fig, "marker", s, point_label.get(where[i], ""), _iso(xa.to_value(x)), ya.to_value(y))
-            for i, (x, y, s, _) in enumerate(markers)]
+    rows = [
+        _row(fig, "marker", s, point_label.get(where[i], ""), _iso(xa.to_value(x)), ya.to_value(y))
+        for i, (x, y, s, _) in enumerate(markers)
+    ]
     for p in page.paths:
         if p.paint == "S" and p.width >= 5 and p.clip == box and len(p.points) >= 2:
             series = spec.line_series[colour_key(p.stroke)]
@@ -306,8 +355,16 @@ def _bar_rows(fig: str, page: pdf.Page, spec: FigureSpec, ya: Axis) -> list[dict
             if len(levels) == 1:
                 x0, x1 = min(q[0] for q in p.points), max(q[0] for q in p.points)
                 under = "; ".join(cats[x] for x in sorted(cats) if x0 <= x <= x1)
-                rows.append(_row(fig, "step", spec.line_series[colour_key(p.stroke)], under, "",
-                                 round(ya.to_value(p.points[0][1]), 6)))
+                rows.append(
+                    _row(
+                        fig,
+                        "step",
+                        spec.line_series[colour_key(p.stroke)],
+                        under,
+                        "",
+                        round(ya.to_value(p.points[0][1]), 6),
+                    )
+                )
     return rows
 
 

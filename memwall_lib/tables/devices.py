@@ -4,7 +4,7 @@ policy, dates under a rule, memory capacity in GB, the largest GPU memory of eac
 from __future__ import annotations
 
 import math
-from typing import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 import pandas as pd
 
@@ -14,8 +14,9 @@ _FLOAT_PRECISIONS = ("fp64", "fp32", "tf32", "fp16", "bf16", "fp8", "fp4")
 _TIE_ORDER = ("fp64", "fp32", "tf32", "fp16", "bf16", "fp8", "int8", "fp4", "int4")
 
 
-def _pick(rows: pd.DataFrame, precisions: tuple[str, ...] | None, units: tuple[str, ...] | None,
-          sparse_ok: bool) -> pd.DataFrame:
+def _pick(
+    rows: pd.DataFrame, precisions: tuple[str, ...] | None, units: tuple[str, ...] | None, sparse_ok: bool
+) -> pd.DataFrame:
     keep = pd.Series(True, index=rows.index)
     if precisions is not None:
         keep &= rows["precision"].isin(precisions)
@@ -28,17 +29,24 @@ def _pick(rows: pd.DataFrame, precisions: tuple[str, ...] | None, units: tuple[s
 
 #: name -> (description, row filter). A chip contributes the largest peak its rows allow.
 FLOPS_POLICIES: dict[str, tuple[str, Callable[[pd.DataFrame], pd.DataFrame]]] = {
-    "ai_peak": ("largest dense peak at >= 16-bit floating point (fp64/fp32/tf32/fp16/bf16), vector or "
-                "tensor units: the peak the chip offers for AI training of its day (the paper's choice)",
-                lambda r: _pick(r, _AI_PRECISIONS, None, False)),
-    "fp32_vector": ("fp32 on vector units only, dense (a like-for-like single-precision series)",
-                    lambda r: _pick(r, ("fp32",), ("vector",), False)),
-    "max_dense_float": ("largest dense floating-point peak at any width, fp8/fp4 included",
-                        lambda r: _pick(r, _FLOAT_PRECISIONS, None, False)),
-    "max_any": ("largest figure the vendor quotes: any precision including int8/int4, sparse included",
-                lambda r: _pick(r, None, None, True)),
+    "ai_peak": (
+        "largest dense peak at >= 16-bit floating point (fp64/fp32/tf32/fp16/bf16), vector or "
+        "tensor units: the peak the chip offers for AI training of its day (the paper's choice)",
+        lambda r: _pick(r, _AI_PRECISIONS, None, False),
+    ),
+    "fp32_vector": (
+        "fp32 on vector units only, dense (a like-for-like single-precision series)",
+        lambda r: _pick(r, ("fp32",), ("vector",), False),
+    ),
+    "max_dense_float": (
+        "largest dense floating-point peak at any width, fp8/fp4 included",
+        lambda r: _pick(r, _FLOAT_PRECISIONS, None, False),
+    ),
+    "max_any": (
+        "largest figure the vendor quotes: any precision including int8/int4, sparse included",
+        lambda r: _pick(r, None, None, True),
+    ),
 }
-
 
 
 def device_peaks(peak_flops: pd.DataFrame, policy: str = "ai_peak") -> pd.DataFrame:
@@ -50,8 +58,11 @@ def device_peaks(peak_flops: pd.DataFrame, policy: str = "ai_peak") -> pd.DataFr
     # equal peaks at two precisions (e.g. fp16 = bf16): the earlier of _TIE_ORDER wins, so the
     # choice never depends on the sort algorithm or on the other rows of the table
     rank = rows["precision"].map({p: i for i, p in enumerate(_TIE_ORDER)}).fillna(len(_TIE_ORDER))
-    best = (rows.assign(_rank=rank).sort_values(["peak_TFLOPS", "_rank"], ascending=[False, True], kind="stable")
-            .drop_duplicates("device"))
+    best = (
+        rows.assign(_rank=rank)
+        .sort_values(["peak_TFLOPS", "_rank"], ascending=[False, True], kind="stable")
+        .drop_duplicates("device")
+    )
     return best.set_index("device")[["peak_TFLOPS", "precision", "unit", "sparsity"]]
 
 
@@ -78,9 +89,9 @@ def memory_capacity_gb(devices: pd.DataFrame) -> pd.Series:
     return devices["memory_capacity_GiB"] * GIB / 1e9
 
 
-def gpu_memory_by_year(devices: pd.DataFrame, years: Iterable[int],
-                       date_rule: str = "availability",
-                       exclude: Sequence[str] = ("dual-GPU",)) -> pd.DataFrame:
+def gpu_memory_by_year(
+    devices: pd.DataFrame, years: Iterable[int], date_rule: str = "availability", exclude: Sequence[str] = ("dual-GPU",)
+) -> pd.DataFrame:
     """The largest memory of a GPU available in each year, for a step line.
 
     ``devices`` is :func:`memwall_lib.tables.load_hardware`'s ``devices`` table. A GPU counts
@@ -100,8 +111,13 @@ def gpu_memory_by_year(devices: pd.DataFrame, years: Iterable[int],
     lowered = [e.lower() for e in exclude]
     gpus = gpus[[not any(e in str(n).lower() for e in lowered) for n in gpus["name"]]]
 
-    dated = list(zip([d.year for d in device_dates(gpus, date_rule)], memory_capacity_gb(gpus).astype(float),
-                     gpus["name"].astype(str)))
+    dated = list(
+        zip(
+            [d.year for d in device_dates(gpus, date_rule)],
+            memory_capacity_gb(gpus).astype(float),
+            gpus["name"].astype(str),
+        )
+    )
     rows = []
     for year in sorted({int(y) for y in years}):
         avail = [(mem, name) for y, mem, name in dated if y <= year]

@@ -16,16 +16,48 @@
 
 from .chains import CHAINS, Chain, gpt2_chain, resnet_chain, run_chain
 from .measure import ChainResult, Measurement, baseline_schedules, measure_schedule, run_strategies, tracker_class
-from .planner import ChainProfile, optimal_schedule, optimal_sweep, predict, profile_chain
 from .operator import BlockOps, OpChainProfile, OpPlan, OpRecord, predict_plan, profile_blocks, segment_cost
 from .operator_plan import best_within, frontier, plan_for_budget, plan_none
 from .operator_run import PlanMeasurement, measure_plan, profile_chain_ops, reference_run, run_plan
+from .planner import ChainProfile, optimal_schedule, optimal_sweep, predict, profile_chain
 from .schedules import STRATEGIES, Schedule, schedule_every_k, schedule_none, schedule_sqrt_n
 
-__all__ = ["CHAINS", "STRATEGIES", "BlockOps", "Chain", "ChainProfile", "ChainResult", "Measurement",
-           "OpChainProfile", "OpPlan", "OpRecord", "PlanMeasurement", "Schedule", "best_within", "frontier",
-           "measure_plan", "plan_for_budget", "plan_none", "predict_plan", "profile_blocks", "profile_chain_ops",
-           "reference_run", "run_plan", "segment_cost",
-           "baseline_schedules", "gpt2_chain", "measure_schedule", "optimal_schedule", "optimal_sweep",
-           "predict", "profile_chain", "resnet_chain", "run_chain", "run_strategies", "schedule_every_k",
-           "schedule_none", "schedule_sqrt_n", "tracker_class"]
+__all__ = [
+    "CHAINS",
+    "STRATEGIES",
+    "BlockOps",
+    "Chain",
+    "ChainProfile",
+    "ChainResult",
+    "Measurement",
+    "OpChainProfile",
+    "OpPlan",
+    "OpRecord",
+    "PlanMeasurement",
+    "Schedule",
+    "best_within",
+    "frontier",
+    "measure_plan",
+    "plan_for_budget",
+    "plan_none",
+    "predict_plan",
+    "profile_blocks",
+    "profile_chain_ops",
+    "reference_run",
+    "run_plan",
+    "segment_cost",
+    "baseline_schedules",
+    "gpt2_chain",
+    "measure_schedule",
+    "optimal_schedule",
+    "optimal_sweep",
+    "predict",
+    "profile_chain",
+    "resnet_chain",
+    "run_chain",
+    "run_strategies",
+    "schedule_every_k",
+    "schedule_none",
+    "schedule_sqrt_n",
+    "tracker_class",
+]

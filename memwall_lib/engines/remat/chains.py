@@ -6,8 +6,9 @@ A *chain* is a model written as blocks ``h = block_n(...block_1(x))`` plus a los
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from ..checks import check_int
 from .schedules import Schedule
@@ -37,14 +38,29 @@ class Chain:
         return len(self.module)
 
 
-def gpt2_chain(*, layers: int = 12, hidden: int = 256, heads: int = 4, tokens: int = 128,
-               batch_size: int = 2, vocab_size: int = 50257, dropout: float = 0.1,
-               device: str = "cpu", seed: int = 0) -> Chain:
+def gpt2_chain(
+    *,
+    layers: int = 12,
+    hidden: int = 256,
+    heads: int = 4,
+    tokens: int = 128,
+    batch_size: int = 2,
+    vocab_size: int = 50257,
+    dropout: float = 0.1,
+    device: str = "cpu",
+    seed: int = 0,
+) -> Chain:
     """A GPT-2 stack as a chain: [embedding (tokens + positions, dropout), ``layers`` GPT-2
     blocks (causal eager attention), final layer norm]; loss: mean square of the output
     (the language-model head is left out so that the blocks dominate)."""
-    for arg, value in (("layers", layers), ("hidden", hidden), ("heads", heads), ("tokens", tokens),
-                       ("batch_size", batch_size), ("vocab_size", vocab_size)):
+    for arg, value in (
+        ("layers", layers),
+        ("hidden", hidden),
+        ("heads", heads),
+        ("tokens", tokens),
+        ("batch_size", batch_size),
+        ("vocab_size", vocab_size),
+    ):
         check_int(arg, value)
     if hidden % heads:
         raise ValueError(f"heads: expected a divisor of hidden ({hidden}), got {heads}")
@@ -54,9 +70,17 @@ def gpt2_chain(*, layers: int = 12, hidden: int = 256, heads: int = 4, tokens: i
     from ..builders import build_from_config
 
     torch.manual_seed(seed)
-    config = GPT2Config(n_embd=hidden, n_layer=layers, n_head=heads, n_positions=max(1024, tokens),
-                        vocab_size=vocab_size, resid_pdrop=dropout, embd_pdrop=dropout,
-                        attn_pdrop=dropout, attn_implementation="eager")
+    config = GPT2Config(
+        n_embd=hidden,
+        n_layer=layers,
+        n_head=heads,
+        n_positions=max(1024, tokens),
+        vocab_size=vocab_size,
+        resid_pdrop=dropout,
+        embd_pdrop=dropout,
+        attn_pdrop=dropout,
+        attn_implementation="eager",
+    )
     gpt = build_from_config(config, device=device, lm_head=False).train()
     # additive causal mask, (1, 1, tokens, tokens): -inf above the diagonal, broadcast over batch and heads
     mask = torch.full((tokens, tokens), float("-inf"), device=device).triu(1)[None, None]
@@ -82,13 +106,18 @@ def gpt2_chain(*, layers: int = 12, hidden: int = 256, heads: int = 4, tokens: i
     blocks = torch.nn.ModuleList([Embed(), *[Block(b) for b in gpt.h], gpt.ln_f])
     gen = torch.Generator().manual_seed(seed)
     ids = torch.randint(0, vocab_size, (batch_size, tokens), generator=gen).to(device)
-    return Chain("gpt2", blocks, lambda: ids, lambda out: out.float().pow(2).mean(),
-                 f"GPT-2 stack: {layers} blocks, hidden {hidden}, {heads} heads, "
-                 f"batch {batch_size} x {tokens} tokens")
+    return Chain(
+        "gpt2",
+        blocks,
+        lambda: ids,
+        lambda out: out.float().pow(2).mean(),
+        f"GPT-2 stack: {layers} blocks, hidden {hidden}, {heads} heads, batch {batch_size} x {tokens} tokens",
+    )
 
 
-def resnet_chain(name: str = "resnet152", *, image_size: int = 96, batch_size: int = 2,
-                 device: str = "cpu", seed: int = 0) -> Chain:
+def resnet_chain(
+    name: str = "resnet152", *, image_size: int = 96, batch_size: int = 2, device: str = "cpu", seed: int = 0
+) -> Chain:
     """A torchvision ResNet as a chain: [stem (conv, BN, ReLU, max-pool), every bottleneck
     block, head (average pool, fully connected)]; loss: cross-entropy over 1000 classes."""
     check_int("image_size", image_size, minimum=32)
@@ -108,9 +137,13 @@ def resnet_chain(name: str = "resnet152", *, image_size: int = 96, batch_size: i
     gen = torch.Generator().manual_seed(seed)
     x = torch.randn(batch_size, 3, image_size, image_size, generator=gen).to(device)
     labels = torch.randint(0, 1000, (batch_size,), generator=gen).to(device)
-    return Chain(name, blocks, lambda: x,
-                 lambda out: torch.nn.functional.cross_entropy(out.float(), labels),
-                 f"{name}: {len(body)} bottleneck blocks, batch {batch_size} x {image_size}x{image_size}")
+    return Chain(
+        name,
+        blocks,
+        lambda: x,
+        lambda out: torch.nn.functional.cross_entropy(out.float(), labels),
+        f"{name}: {len(body)} bottleneck blocks, batch {batch_size} x {image_size}x{image_size}",
+    )
 
 
 def run_chain(chain: Chain, schedule: Schedule, x: Any) -> Any:
@@ -125,13 +158,12 @@ def run_chain(chain: Chain, schedule: Schedule, x: Any) -> Any:
 
     def segment(s: int, e: int) -> Callable[[Any], Any]:
         def fn(h: Any) -> Any:
-            for b in blocks[s:e + 1]:
+            for b in blocks[s : e + 1]:
                 h = b(h)
             return h
+
         return fn
 
     for s, e, ckpt in schedule.segments:
         x = checkpoint(segment(s, e), x, use_reentrant=False) if ckpt else segment(s, e)(x)
     return x
-
-

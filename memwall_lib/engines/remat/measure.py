@@ -13,8 +13,9 @@ import math
 import statistics
 import time
 import weakref
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from typing import Any, Sequence
+from typing import Any
 
 from ..timing import using_threads
 from .chains import Chain, run_chain
@@ -49,8 +50,9 @@ def tracker_class() -> Any:
 
         def __torch_dispatch__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
             out = func(*args, **(kwargs or {}))
-            inputs = {int(t.untyped_storage()._cdata) for t in tree_leaves((args, kwargs))
-                      if isinstance(t, torch.Tensor)}
+            inputs = {
+                int(t.untyped_storage()._cdata) for t in tree_leaves((args, kwargs)) if isinstance(t, torch.Tensor)
+            }
             act = torch.is_grad_enabled()  # forward or recomputation; backward runs without grad
             for t in tree_leaves(out):
                 if not isinstance(t, torch.Tensor):
@@ -124,10 +126,19 @@ def _grads(chain: Chain) -> list[Any]:
     return [None if p.grad is None else p.grad.detach().clone() for p in chain.module.parameters()]
 
 
-def measure_schedule(chain: Chain, schedule: Schedule, profile: ChainProfile, *,
-                     reference: Measurement | None = None, reference_grads: list[Any] | None = None,
-                     timing_repeats: int = 3, seed: int = 0, device: str = "cpu",
-                     rtol: float = 1e-5, atol: float = 1e-6) -> tuple[Measurement, list[Any]]:
+def measure_schedule(
+    chain: Chain,
+    schedule: Schedule,
+    profile: ChainProfile,
+    *,
+    reference: Measurement | None = None,
+    reference_grads: list[Any] | None = None,
+    timing_repeats: int = 3,
+    seed: int = 0,
+    device: str = "cpu",
+    rtol: float = 1e-5,
+    atol: float = 1e-6,
+) -> tuple[Measurement, list[Any]]:
     """Measure ``schedule`` on ``chain`` (see :class:`Measurement`); return it and the
     gradients. With ``reference`` (the ``none`` measurement) and its gradients, fill in the
     overheads and check ``allclose(grad, reference_grad, rtol, atol)`` for every parameter."""
@@ -158,9 +169,17 @@ def measure_schedule(chain: Chain, schedule: Schedule, profile: ChainProfile, *,
         times.append(time.perf_counter() - t0)
     grads = _grads(chain)
     pred_peak, pred_extra = predict(profile, schedule)
-    m = Measurement(chain.name, schedule, tracker.peak_act, tracker.peak_all, pred_peak,
-                    float(fc.get_total_flops()), predicted_extra_flops=pred_extra,
-                    wall_s=statistics.median(times), cuda_peak_bytes=cuda_peak)
+    m = Measurement(
+        chain.name,
+        schedule,
+        tracker.peak_act,
+        tracker.peak_all,
+        pred_peak,
+        float(fc.get_total_flops()),
+        predicted_extra_flops=pred_extra,
+        wall_s=statistics.median(times),
+        cuda_peak_bytes=cuda_peak,
+    )
     if reference is not None:
         m.extra_flops = m.flops - reference.flops
         m.overhead = m.extra_flops / reference.flops
@@ -220,15 +239,26 @@ class ChainResult:
         return ref.peak_activation_bytes / best.peak_activation_bytes, best
 
     def to_dict(self) -> dict[str, Any]:
-        return {"chain": self.chain, "description": self.description, "n_blocks": self.n_blocks,
-                "profile": self.profile.to_dict(),
-                "measurements": [m.to_dict() for m in self.measurements],
-                "frontier": [m.schedule.label for m in self.frontier()]}
+        return {
+            "chain": self.chain,
+            "description": self.description,
+            "n_blocks": self.n_blocks,
+            "profile": self.profile.to_dict(),
+            "measurements": [m.to_dict() for m in self.measurements],
+            "frontier": [m.schedule.label for m in self.frontier()],
+        }
 
 
-def run_strategies(chain: Chain, *, every_k: Sequence[int] = (2, 4), n_budgets: int = 8,
-                   timing_repeats: int = 3, seed: int = 0, device: str = "cpu",
-                   threads: int | None = 1) -> ChainResult:
+def run_strategies(
+    chain: Chain,
+    *,
+    every_k: Sequence[int] = (2, 4),
+    n_budgets: int = 8,
+    timing_repeats: int = 3,
+    seed: int = 0,
+    device: str = "cpu",
+    threads: int | None = 1,
+) -> ChainResult:
     """Profile ``chain``, then measure every baseline strategy and the optimal schedules of a
     budget sweep, with torch on ``threads`` CPU threads (None: torch's default). Raises
     AssertionError if any strategy's gradients differ from ``none``'s."""
@@ -236,19 +266,37 @@ def run_strategies(chain: Chain, *, every_k: Sequence[int] = (2, 4), n_budgets: 
         return _run_strategies(chain, every_k, n_budgets, timing_repeats, seed, device)
 
 
-def _run_strategies(chain: Chain, every_k: Sequence[int], n_budgets: int, timing_repeats: int,
-                    seed: int, device: str) -> ChainResult:
+def _run_strategies(
+    chain: Chain, every_k: Sequence[int], n_budgets: int, timing_repeats: int, seed: int, device: str
+) -> ChainResult:
     profile = profile_chain(chain)
     n = len(chain)
     schedules = baseline_schedules(n, every_k) + optimal_sweep(profile, n_budgets)
-    ref, ref_grads = measure_schedule(chain, schedules[0], profile, timing_repeats=timing_repeats,
-                                      seed=seed, device=device)
-    ref, _ = measure_schedule(chain, schedules[0], profile, reference=ref, reference_grads=ref_grads,
-                              timing_repeats=timing_repeats, seed=seed, device=device)
+    ref, ref_grads = measure_schedule(
+        chain, schedules[0], profile, timing_repeats=timing_repeats, seed=seed, device=device
+    )
+    ref, _ = measure_schedule(
+        chain,
+        schedules[0],
+        profile,
+        reference=ref,
+        reference_grads=ref_grads,
+        timing_repeats=timing_repeats,
+        seed=seed,
+        device=device,
+    )
     out = [ref]
     for sch in schedules[1:]:
-        m, _ = measure_schedule(chain, sch, profile, reference=ref, reference_grads=ref_grads,
-                                timing_repeats=timing_repeats, seed=seed, device=device)
+        m, _ = measure_schedule(
+            chain,
+            sch,
+            profile,
+            reference=ref,
+            reference_grads=ref_grads,
+            timing_repeats=timing_repeats,
+            seed=seed,
+            device=device,
+        )
         out.append(m)
     bad = [m.schedule.label for m in out if not m.grads_equal]
     if bad:

@@ -40,8 +40,9 @@ block also saves counts twice.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any
 
 
 # --------------------------------------------------------------------------- profile
@@ -185,8 +186,15 @@ def profile_block(block: Any, x: Any, excluded: set[int]) -> tuple[BlockOps, Any
                 nbytes += storage_nbytes(t)
         packet = func.overloadpacket
         fl = float(flop_registry[packet](*args, **kwargs, out_val=out)) if packet in flop_registry else 0.0
-        ops.append({"name": str(func), "flops": fl, "out_bytes": nbytes, "out_keys": tuple(keys),
-                    "random": torch.Tag.nondeterministic_seeded in func.tags})
+        ops.append(
+            {
+                "name": str(func),
+                "flops": fl,
+                "out_bytes": nbytes,
+                "out_keys": tuple(keys),
+                "random": torch.Tag.nondeterministic_seeded in func.tags,
+            }
+        )
 
     def pack(t: Any) -> Any:
         k = storage_key(t)
@@ -198,9 +206,17 @@ def profile_block(block: Any, x: Any, excluded: set[int]) -> tuple[BlockOps, Any
 
     with torch.enable_grad(), torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t), _dispatch_mode(record):
         y = block(x)
-    recs = tuple(OpRecord(o["name"], o["flops"], o["out_bytes"], o["out_keys"], o["random"],
-                          bool(o["out_keys"]) and o["flops"] > 0 and not o["random"]
-                          and not (set(o["out_keys"]) & mutated)) for o in ops)
+    recs = tuple(
+        OpRecord(
+            o["name"],
+            o["flops"],
+            o["out_bytes"],
+            o["out_keys"],
+            o["random"],
+            bool(o["out_keys"]) and o["flops"] > 0 and not o["random"] and not (set(o["out_keys"]) & mutated),
+        )
+        for o in ops
+    )
     out_key = local.get(storage_key(y), -1)
     if out_key < 0:
         raise ValueError("block output is not a tensor created by the block or its input")
@@ -215,8 +231,9 @@ def _signature(block: Any, x: Any) -> tuple:
     return (type(block).__qualname__, repr(block), params, bufs, tuple(x.shape), str(x.dtype))
 
 
-def profile_blocks(blocks: Sequence[Any], x: Any, loss: Callable[[Any], Any] | None = None,
-                   reuse: bool | None = None) -> OpChainProfile:
+def profile_blocks(
+    blocks: Sequence[Any], x: Any, loss: Callable[[Any], Any] | None = None, reuse: bool | None = None
+) -> OpChainProfile:
     """Profile every block of a chain on input ``x`` (one forward, block by block) and the
     bytes ``loss`` saves. ``reuse`` (default: on the meta device): a block identical to one
     already profiled reuses its profile and its output (no run)."""
@@ -284,13 +301,14 @@ class OpPlan:
         return sum(len(k) for *_, k in self.segments)
 
     @staticmethod
-    def from_schedule(schedule: Any) -> "OpPlan":
+    def from_schedule(schedule: Any) -> OpPlan:
         """A block-level :class:`.schedules.Schedule` (nothing kept)."""
         return OpPlan(tuple((s, e, bool(c), frozenset()) for s, e, c in schedule.segments), schedule.label)
 
 
-def segment_cost(profile: OpChainProfile, s: int, e: int, ckpt: bool,
-                 keep: frozenset = frozenset()) -> tuple[int, int, float]:
+def segment_cost(
+    profile: OpChainProfile, s: int, e: int, ckpt: bool, keep: frozenset = frozenset()
+) -> tuple[int, int, float]:
     """(held bytes, full bytes, recompute FLOPs) of segment s..e (see the module doc)."""
     if not ckpt:
         b = profile.saved_union(s, e, False)

@@ -21,8 +21,9 @@ pointwise ops); lower budgets let it recompute more (its knapsack over recomputa
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 
 @dataclass
@@ -78,8 +79,14 @@ def saved_activation_bytes(fw: Any, bw: Any, n_params: int) -> int:
     return total
 
 
-def compile_anchor(chain: Any, budgets: Sequence[float], reference: tuple[int, float, list[Any]],
-                   seed: int = 0, rtol: float = 1e-4, atol: float = 1e-5) -> list[AnchorPoint]:
+def compile_anchor(
+    chain: Any,
+    budgets: Sequence[float],
+    reference: tuple[int, float, list[Any]],
+    seed: int = 0,
+    rtol: float = 1e-4,
+    atol: float = 1e-5,
+) -> list[AnchorPoint]:
     """Compile every block of ``chain`` at each budget of ``budgets`` (fractions in
     (0, 1]) and measure as in the module doc; ``reference``: from
     :func:`.operator_run.reference_run`."""
@@ -94,7 +101,7 @@ def compile_anchor(chain: Any, budgets: Sequence[float], reference: tuple[int, f
     for budget in budgets:
         graphs: dict[tuple[str, int], Any] = {}
 
-        def backend_for(i: int) -> Any:  # one backend per block: no graph reuse across blocks
+        def backend_for(i: int, graphs: dict[tuple[str, int], Any] = graphs) -> Any:  # one backend per block
             def fw(gm: Any, _ex: Any) -> Any:
                 graphs[("fw", i)] = gm
                 return make_boxed_func(gm.forward)
@@ -106,9 +113,12 @@ def compile_anchor(chain: Any, budgets: Sequence[float], reference: tuple[int, f
             return aot_autograd(fw_compiler=fw, bw_compiler=bw, partition_fn=min_cut_rematerialization_partition)
 
         torch._dynamo.reset()
-        with torch._functorch.config.patch(activation_memory_budget=float(budget)), \
-                torch._dynamo.config.patch(recompile_limit=4096, accumulated_recompile_limit=65536,
-                                           fail_on_recompile_limit_hit=True):
+        with (
+            torch._functorch.config.patch(activation_memory_budget=float(budget)),
+            torch._dynamo.config.patch(
+                recompile_limit=4096, accumulated_recompile_limit=65536, fail_on_recompile_limit_hit=True
+            ),
+        ):
             compiled = [torch.compile(b, backend=backend_for(i), dynamic=False) for i, b in enumerate(chain.blocks)]
             torch.manual_seed(seed)
             chain.module.zero_grad(set_to_none=True)
@@ -121,15 +131,21 @@ def compile_anchor(chain: Any, budgets: Sequence[float], reference: tuple[int, f
                 out.append(AnchorPoint(float(budget), 0, math.nan, math.nan, False, str(err).split("\n")[0][:160]))
                 continue
         grads = [None if p.grad is None else p.grad.detach().clone() for p in chain.module.parameters()]
-        equal = all((g is None) == (g0 is None) and (g is None or torch.allclose(g, g0, rtol=rtol, atol=atol))
-                    for g, g0 in zip(grads, reference[2]))
+        equal = all(
+            (g is None) == (g0 is None) and (g is None or torch.allclose(g, g0, rtol=rtol, atol=atol))
+            for g, g0 in zip(grads, reference[2])
+        )
         n = len(chain.blocks)
         if len(graphs) != 2 * n:
-            raise RuntimeError(f"expected one forward and one backward graph per block, got {len(graphs)} "
-                               f"graphs for {n} blocks (graph breaks?)")
+            raise RuntimeError(
+                f"expected one forward and one backward graph per block, got {len(graphs)} "
+                f"graphs for {n} blocks (graph breaks?)"
+            )
         fws, bws = [graphs[("fw", i)] for i in range(n)], [graphs[("bw", i)] for i in range(n)]
-        act = sum(saved_activation_bytes(f, b, len(list(blk.parameters())) + len(list(blk.buffers())))
-                  for f, b, blk in zip(fws, bws, chain.blocks))
+        act = sum(
+            saved_activation_bytes(f, b, len(list(blk.parameters())) + len(list(blk.buffers())))
+            for f, b, blk in zip(fws, bws, chain.blocks)
+        )
         flops = sum(graph_flops(g) for g in fws + bws)
         out.append(AnchorPoint(float(budget), act, flops, flops - reference[1], bool(equal)))
     torch._dynamo.reset()

@@ -54,17 +54,24 @@ def _apply(V: np.ndarray, fl: float, w: int, decisions: list | None) -> np.ndarr
     out = V + fl
     if w <= len(V) - 1:
         shifted = V[w:]
-        better = shifted < out[:len(shifted)]
+        better = shifted < out[: len(shifted)]
         if decisions is not None:
             decisions.append(better)
-        out[:len(shifted)] = np.where(better, shifted, out[:len(shifted)])
+        out[: len(shifted)] = np.where(better, shifted, out[: len(shifted)])
     elif decisions is not None:
         decisions.append(np.zeros(len(V), dtype=bool))
     return out
 
 
-def _sweep(profile: OpChainProfile, b: int, e: int, V: np.ndarray, unit: float,
-           operator_level: bool, decisions: list | None = None) -> tuple[np.ndarray, float]:
+def _sweep(
+    profile: OpChainProfile,
+    b: int,
+    e: int,
+    V: np.ndarray,
+    unit: float,
+    operator_level: bool,
+    decisions: list | None = None,
+) -> tuple[np.ndarray, float]:
     if not operator_level:  # every op recomputed: a constant, cached on the profile across plans
         key = ("recompute", b, e)
         if key not in profile._cache:
@@ -81,8 +88,14 @@ def _sweep(profile: OpChainProfile, b: int, e: int, V: np.ndarray, unit: float,
     return V, const
 
 
-def plan_for_budget(profile: OpChainProfile, budget_bytes: float, *, unit_bytes: float | None = None,
-                    resolution: int = 1000, operator_level: bool = True) -> OpPlan | None:
+def plan_for_budget(
+    profile: OpChainProfile,
+    budget_bytes: float,
+    *,
+    unit_bytes: float | None = None,
+    resolution: int = 1000,
+    operator_level: bool = True,
+) -> OpPlan | None:
     """The plan with the least recompute FLOPs whose predicted peak fits ``budget_bytes``,
     or None if none fits. Bytes count in units of ``unit_bytes`` (default budget /
     ``resolution``), each term rounded up: a plan always fits in exact bytes, and with
@@ -94,7 +107,7 @@ def plan_for_budget(profile: OpChainProfile, budget_bytes: float, *, unit_bytes:
     cap = int(math.floor(budget_bytes / unit + 1e-9))
     f = np.full((n + 1, cap + 1), _INF)
     tail = _units(profile.tail_bytes, unit)
-    f[n, :max(0, cap - tail + 1)] = 0.0
+    f[n, : max(0, cap - tail + 1)] = 0.0
     sweeps: dict[int, tuple[np.ndarray, float]] = {}
     choice = np.full((n, cap + 1), -1, dtype=np.int64)
     for i in range(n - 1, -1, -1):
@@ -112,12 +125,12 @@ def plan_for_budget(profile: OpChainProfile, budget_bytes: float, *, unit_bytes:
                     full = _units(profile.saved_union(i, e, True), unit)
                     top = min(cap - full, cap - inp)
                     if top >= 0:
-                        cand[:top + 1] = c + dc + V[inp:inp + top + 1]
+                        cand[: top + 1] = c + dc + V[inp : inp + top + 1]
                 else:
                     held = _units(profile.saved_union(i, e, False), unit)
                     top = cap - held
                     if top >= 0:
-                        cand[:top + 1] = f[e + 1, held:held + top + 1]
+                        cand[: top + 1] = f[e + 1, held : held + top + 1]
                 better = cand < best
                 best[better] = cand[better]
                 arg[better] = 2 * e + int(ckpt)
@@ -153,8 +166,9 @@ def plan_none(profile: OpChainProfile) -> OpPlan:
     return OpPlan(((0, len(profile) - 1, False, frozenset()),), "none")
 
 
-def frontier(profile: OpChainProfile, *, resolution: int = 400, unit_bytes: float | None = None,
-             operator_level: bool = True) -> list[tuple[int, float, OpPlan]]:
+def frontier(
+    profile: OpChainProfile, *, resolution: int = 400, unit_bytes: float | None = None, operator_level: bool = True
+) -> list[tuple[int, float, OpPlan]]:
     """The Pareto frontier ``(predicted peak bytes, recompute FLOPs, plan)`` of the planner,
     sorted by peak (descending). Units of ``unit_bytes`` (default: the peak without
     checkpointing / ``resolution``). Exact at that unit: the planner runs at the budget of
@@ -223,5 +237,12 @@ def brute_force_optimum(profile: OpChainProfile, budget_bytes: float) -> tuple[f
     return best
 
 
-__all__ = ["plan_for_budget", "plan_none", "frontier", "best_within", "all_plans", "brute_force_optimum",
-           "segment_cost"]
+__all__ = [
+    "plan_for_budget",
+    "plan_none",
+    "frontier",
+    "best_within",
+    "all_plans",
+    "brute_force_optimum",
+    "segment_cost",
+]

@@ -26,9 +26,10 @@ from __future__ import annotations
 
 import statistics
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from .operator import OpChainProfile, OpPlan, predict_plan, sac_ignored, segment_cost
 
@@ -45,8 +46,10 @@ def _policy(names: Sequence[str], keep: set[int]) -> Callable[..., Any]:
         count[0] += 1
         if i in keep:
             if i >= len(names) or str(func) != names[i]:
-                raise RuntimeError(f"op {i} of the segment is {func}, the profile says "
-                                   f"{names[i] if i < len(names) else 'nothing'}: re-profile the chain")
+                raise RuntimeError(
+                    f"op {i} of the segment is {func}, the profile says "
+                    f"{names[i] if i < len(names) else 'nothing'}: re-profile the chain"
+                )
             return CheckpointPolicy.MUST_SAVE
         return CheckpointPolicy.PREFER_RECOMPUTE
 
@@ -69,9 +72,10 @@ def run_plan(blocks: Sequence[Any], plan: OpPlan, profile: OpChainProfile, x: An
 
     def segment(s: int, e: int) -> Callable[[Any], Any]:
         def fn(h: Any) -> Any:
-            for b in blocks[s:e + 1]:
+            for b in blocks[s : e + 1]:
                 h = b(h)
             return h
+
         return fn
 
     for s, e, ckpt, keep in plan.segments:
@@ -87,8 +91,7 @@ def run_plan(blocks: Sequence[Any], plan: OpPlan, profile: OpChainProfile, x: An
                     flat.add(len(names))
                 names.append(op.name)
         if flat:
-            x = checkpoint(segment(s, e), x, use_reentrant=False,
-                           context_fn=partial(_context_fn, names, flat))
+            x = checkpoint(segment(s, e), x, use_reentrant=False, context_fn=partial(_context_fn, names, flat))
         else:
             x = checkpoint(segment(s, e), x, use_reentrant=False)
     return x
@@ -168,8 +171,17 @@ def reference_run(chain: Any, profile: OpChainProfile, seed: int = 0) -> tuple[i
     return tracker.peak_act, tracker.flops, _grads(chain)
 
 
-def measure_plan(chain: Any, plan: OpPlan, profile: OpChainProfile, reference: tuple[int, float, list[Any]], *,
-                 timing_repeats: int = 0, seed: int = 0, rtol: float = 1e-5, atol: float = 1e-6) -> PlanMeasurement:
+def measure_plan(
+    chain: Any,
+    plan: OpPlan,
+    profile: OpChainProfile,
+    reference: tuple[int, float, list[Any]],
+    *,
+    timing_repeats: int = 0,
+    seed: int = 0,
+    rtol: float = 1e-5,
+    atol: float = 1e-6,
+) -> PlanMeasurement:
     """Measure ``plan`` on ``chain`` against ``reference`` (:func:`reference_run`): see
     :class:`PlanMeasurement`. ``timing_repeats`` > 0: that many reference and plan steps,
     interleaved, timed."""
@@ -188,15 +200,30 @@ def measure_plan(chain: Any, plan: OpPlan, profile: OpChainProfile, reference: t
         equal &= bool(torch.allclose(g, g0, rtol=rtol, atol=atol))
         diff = max(diff, float((g - g0).abs().max()))
     pred_peak, pred_extra = predict_plan(profile, plan)
-    m = PlanMeasurement(plan.label, tracker.peak_act, pred_peak, tracker.flops - ref_flops,
-                        pred_extra, ref_flops, grads_equal=bool(equal), max_grad_diff=diff, n_kept=plan.n_kept)
+    m = PlanMeasurement(
+        plan.label,
+        tracker.peak_act,
+        pred_peak,
+        tracker.flops - ref_flops,
+        pred_extra,
+        ref_flops,
+        grads_equal=bool(equal),
+        max_grad_diff=diff,
+        n_kept=plan.n_kept,
+    )
     if timing_repeats > 0:
         time_plans(chain, [m], [plan], profile, timing_repeats, seed)
     return m
 
 
-def time_plans(chain: Any, measurements: Sequence[PlanMeasurement], plans: Sequence[OpPlan],
-               profile: OpChainProfile, repeats: int, seed: int = 0) -> float:
+def time_plans(
+    chain: Any,
+    measurements: Sequence[PlanMeasurement],
+    plans: Sequence[OpPlan],
+    profile: OpChainProfile,
+    repeats: int,
+    seed: int = 0,
+) -> float:
     """Time ``plans`` and the reference (no checkpointing) round-robin, ``repeats`` rounds;
     set ``wall_s`` and ``ref_wall_s`` (medians, seconds) of each measurement; return the
     reference's median."""

@@ -25,8 +25,9 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 from ..timing import using_threads
 from .chains import Chain
@@ -36,16 +37,24 @@ from .operator_run import PlanMeasurement, measure_plan, profile_chain_ops, refe
 from .schedules import schedule_every_k, schedule_sqrt_n
 
 #: aten ops that are matrix products (names without the overload).
-MATMUL_OPS: frozenset[str] = frozenset({
-    "aten.mm", "aten.addmm", "aten.bmm", "aten.baddbmm", "aten.convolution",
-    "aten._scaled_dot_product_flash_attention_for_cpu", "aten._scaled_dot_product_efficient_attention",
-    "aten._scaled_dot_product_flash_attention", "aten._scaled_dot_product_cudnn_attention"})
+MATMUL_OPS: frozenset[str] = frozenset(
+    {
+        "aten.mm",
+        "aten.addmm",
+        "aten.bmm",
+        "aten.baddbmm",
+        "aten.convolution",
+        "aten._scaled_dot_product_flash_attention_for_cpu",
+        "aten._scaled_dot_product_efficient_attention",
+        "aten._scaled_dot_product_flash_attention",
+        "aten._scaled_dot_product_cudnn_attention",
+    }
+)
 #: The matrix products with a weight operand in these chains (linear layers, convolutions);
 #: ``bmm``/attention products of two activations are left out.
 WEIGHT_MATMUL_OPS: frozenset[str] = frozenset({"aten.mm", "aten.addmm", "aten.convolution"})
 #: Fixed operator policies: every block checkpointed, these ops' outputs kept.
-POLICIES: dict[str, frozenset[str]] = {"save all matmuls": MATMUL_OPS,
-                                       "save weight matmuls": WEIGHT_MATMUL_OPS}
+POLICIES: dict[str, frozenset[str]] = {"save all matmuls": MATMUL_OPS, "save weight matmuls": WEIGHT_MATMUL_OPS}
 
 
 def policy_plan(profile: OpChainProfile, ops: frozenset[str], label: str) -> OpPlan:
@@ -55,8 +64,9 @@ def policy_plan(profile: OpChainProfile, ops: frozenset[str], label: str) -> OpP
         raise ValueError("ops: expected at least one aten op name, e.g. 'aten.mm'")
     segs = []
     for b in range(len(profile)):
-        keep = frozenset((b, j) for j, op in _ops_in(profile, b, b)
-                         if op.cacheable and op.name.rsplit(".", 1)[0] in ops)
+        keep = frozenset(
+            (b, j) for j, op in _ops_in(profile, b, b) if op.cacheable and op.name.rsplit(".", 1)[0] in ops
+        )
         segs.append((b, b, True, keep))
     return OpPlan(tuple(segs), label)
 
@@ -102,8 +112,13 @@ class StudyPoint:
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self.m)
-        d.update(kind=self.kind, level=self.level, timed=self.timed, overhead=self.m.overhead,
-                 time_overhead=self.m.time_overhead if self.timed else None)
+        d.update(
+            kind=self.kind,
+            level=self.level,
+            timed=self.timed,
+            overhead=self.m.overhead,
+            time_overhead=self.m.time_overhead if self.timed else None,
+        )
         return d
 
 
@@ -132,24 +147,46 @@ class ChainStudy:
         ``max_overhead``; the reference counts as a plan of every level."""
         if by not in ("flops", "time"):
             raise ValueError(f"by: expected 'flops' or 'time', got {by!r}")
-        ok = [p for p in self.points if (p.kind == "none" or level in ("any", p.level))
-              and (p.kind == "none" or (p.m.overhead if by == "flops" else
-                                        (p.m.time_overhead if p.timed else math.inf)) <= max_overhead + 1e-12)]
+        ok = [
+            p
+            for p in self.points
+            if (p.kind == "none" or level in ("any", p.level))
+            and (
+                p.kind == "none"
+                or (p.m.overhead if by == "flops" else (p.m.time_overhead if p.timed else math.inf))
+                <= max_overhead + 1e-12
+            )
+        ]
         best = min(ok, key=lambda p: (p.m.peak_bytes, p.m.overhead))
         return self.ref_peak_bytes / best.m.peak_bytes, best
 
     def to_dict(self) -> dict[str, Any]:
-        return {"chain": self.chain, "description": self.description, "n_blocks": self.n_blocks,
-                "reference_peak_bytes": self.ref_peak_bytes, "step_flops": self.step_flops,
-                "planning_s": self.planning_s,
-                "frontiers": {k: [list(p) for p in v] for k, v in self.frontiers.items()},
-                "measurements": [p.to_dict() for p in self.points],
-                "compile_anchor": {"note": self.anchor_note, "points": [asdict(a) for a in self.anchor]}}
+        return {
+            "chain": self.chain,
+            "description": self.description,
+            "n_blocks": self.n_blocks,
+            "reference_peak_bytes": self.ref_peak_bytes,
+            "step_flops": self.step_flops,
+            "planning_s": self.planning_s,
+            "frontiers": {k: [list(p) for p in v] for k, v in self.frontiers.items()},
+            "measurements": [p.to_dict() for p in self.points],
+            "compile_anchor": {"note": self.anchor_note, "points": [asdict(a) for a in self.anchor]},
+        }
 
 
-def study_chain(chain: Chain, *, max_overhead: float = 0.20, every_k: Sequence[int] = (), n_spread: int = 2,
-                measure_all: bool = False, timing_repeats: int = 2, resolution: int = 1000,
-                compile_budgets: Sequence[float] = (), seed: int = 0, threads: int | None = 1) -> ChainStudy:
+def study_chain(
+    chain: Chain,
+    *,
+    max_overhead: float = 0.20,
+    every_k: Sequence[int] = (),
+    n_spread: int = 2,
+    measure_all: bool = False,
+    timing_repeats: int = 2,
+    resolution: int = 1000,
+    compile_budgets: Sequence[float] = (),
+    seed: int = 0,
+    threads: int | None = 1,
+) -> ChainStudy:
     """Study ``chain`` (see the module doc) with torch on ``threads`` CPU threads. Frontiers
     in units of the no-checkpointing peak / ``resolution``; ``measure_all``: every frontier
     plan measured, else :func:`frontier_subset`; ``compile_budgets``: PyTorch's anchor at
@@ -158,12 +195,22 @@ def study_chain(chain: Chain, *, max_overhead: float = 0.20, every_k: Sequence[i
     if not 0 <= max_overhead:
         raise ValueError(f"max_overhead: expected a fraction >= 0, got {max_overhead!r}")
     with using_threads(threads):
-        return _study(chain, max_overhead, every_k, n_spread, measure_all, timing_repeats, resolution,
-                      compile_budgets, seed)
+        return _study(
+            chain, max_overhead, every_k, n_spread, measure_all, timing_repeats, resolution, compile_budgets, seed
+        )
 
 
-def _study(chain: Chain, max_overhead: float, every_k: Sequence[int], n_spread: int, measure_all: bool,
-           timing_repeats: int, resolution: int, compile_budgets: Sequence[float], seed: int) -> ChainStudy:
+def _study(
+    chain: Chain,
+    max_overhead: float,
+    every_k: Sequence[int],
+    n_spread: int,
+    measure_all: bool,
+    timing_repeats: int,
+    resolution: int,
+    compile_budgets: Sequence[float],
+    seed: int,
+) -> ChainStudy:
     prof = profile_chain_ops(chain)
     ref = reference_run(chain, prof, seed)
     n = len(prof)
@@ -173,8 +220,10 @@ def _study(chain: Chain, max_overhead: float, every_k: Sequence[int], n_spread: 
         t0 = time.perf_counter()
         fronts[level] = frontier(prof, resolution=resolution, operator_level=level == "operator")
         planning[level] = time.perf_counter() - t0
-    todo: list[tuple[str, OpPlan]] = [("none", plan_none(prof)),
-                                      ("every block", OpPlan.from_schedule(schedule_every_k(n, 1)))]
+    todo: list[tuple[str, OpPlan]] = [
+        ("none", plan_none(prof)),
+        ("every block", OpPlan.from_schedule(schedule_every_k(n, 1))),
+    ]
     todo += [("every k", OpPlan.from_schedule(schedule_every_k(n, k))) for k in every_k if 1 < k < n]
     todo.append(("sqrt(n)", OpPlan.from_schedule(schedule_sqrt_n(n))))
     seen = {predict_plan(prof, plan) for _, plan in todo}
@@ -192,12 +241,24 @@ def _study(chain: Chain, max_overhead: float, every_k: Sequence[int], n_spread: 
     bad = [f"{p.kind}: {p.m.label}" for p in points if not p.m.grads_equal]
     if bad:
         raise AssertionError(f"{chain.name}: gradients differ from no checkpointing under {bad}")
-    study = ChainStudy(chain.name, chain.description, n, ref[0], ref[1],
-                       {k: [(int(p), float(f)) for p, f, _ in v] for k, v in fronts.items()}, points, planning)
+    study = ChainStudy(
+        chain.name,
+        chain.description,
+        n,
+        ref[0],
+        ref[1],
+        {k: [(int(p), float(f)) for p, f, _ in v] for k, v in fronts.items()},
+        points,
+        planning,
+    )
     if timing_repeats > 0:
         _, best_block = study.best("block", max_overhead)
-        timed = [i for i, p in enumerate(points) if p.kind != "none" and (
-            p is best_block or (p.level == "operator" and p.m.overhead <= max_overhead + 1e-12))]
+        timed = [
+            i
+            for i, p in enumerate(points)
+            if p.kind != "none"
+            and (p is best_block or (p.level == "operator" and p.m.overhead <= max_overhead + 1e-12))
+        ]
         time_plans(chain, [points[i].m for i in timed], [todo[i][1] for i in timed], prof, timing_repeats, seed)
         for i in timed:
             points[i].timed = True

@@ -59,10 +59,11 @@ class ChainProfile:
         """FLOPs of recomputing blocks s..e: up to the segment's last saved tensor."""
         last = self.flops_to_last_save
         if last is None:
-            return float(sum(self.flops[s:e + 1]))
+            return float(sum(self.flops[s : e + 1]))
         for j in range(e, s - 1, -1):
-            if last[j] is not None:
-                return float(sum(self.flops[s:j]) + last[j])
+            stop = last[j]
+            if stop is not None:
+                return float(sum(self.flops[s:j]) + stop)
         return 0.0
 
     def held(self, s: int, e: int, ckpt: bool) -> int:
@@ -74,8 +75,12 @@ class ChainProfile:
         return self.segment_bytes(s, e, with_input=ckpt)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"saved_bytes": [sum(d.values()) for d in self.saved], "input_bytes": list(self.input_bytes),
-                "forward_flops": list(self.flops), "flops_to_last_save": self.flops_to_last_save}
+        return {
+            "saved_bytes": [sum(d.values()) for d in self.saved],
+            "input_bytes": list(self.input_bytes),
+            "forward_flops": list(self.flops),
+            "flops_to_last_save": self.flops_to_last_save,
+        }
 
 
 def predict(profile: ChainProfile, schedule: Schedule) -> tuple[int, float]:
@@ -91,8 +96,9 @@ def predict(profile: ChainProfile, schedule: Schedule) -> tuple[int, float]:
     return peak, extra
 
 
-def optimal_schedule(profile: ChainProfile, budget_bytes: float, unit_bytes: float | None = None,
-                     resolution: int = 2000) -> Schedule | None:
+def optimal_schedule(
+    profile: ChainProfile, budget_bytes: float, unit_bytes: float | None = None, resolution: int = 2000
+) -> Schedule | None:
     """The schedule with the least recomputed FLOPs whose predicted peak fits ``budget_bytes``
     (ties: the lower peak), or None if none fits. Dynamic programming over (block, bytes held
     by earlier segments); bytes are counted in units of ``unit_bytes`` (default
@@ -130,9 +136,9 @@ def optimal_schedule(profile: ChainProfile, budget_bytes: float, unit_bytes: flo
                     continue
                 cost = profile.segment_flops(i, e) if c else 0.0
                 cand = np.full(cap + 1, inf)
-                cand[:top + 1] = cost + f[e + 1, held_u:held_u + top + 1]
+                cand[: top + 1] = cost + f[e + 1, held_u : held_u + top + 1]
                 cand_r = np.full(cap + 1, inf)
-                cand_r[:top + 1] = np.maximum(full_b, held_b + r[e + 1, held_u:held_u + top + 1])
+                cand_r[: top + 1] = np.maximum(full_b, held_b + r[e + 1, held_u : held_u + top + 1])
                 with np.errstate(invalid="ignore"):  # inf - inf where neither fits
                     better = (cand < best - eps) | ((np.abs(cand - best) <= eps) & (cand_r < best_r))
                 best[better] = cand[better]
@@ -144,10 +150,9 @@ def optimal_schedule(profile: ChainProfile, budget_bytes: float, unit_bytes: flo
         return None
     segs, i, m = [], 0, 0
     while i < n:
-        a = int(choice[i][m])
-        e, c = divmod(a, 2)
-        segs.append((i, e, bool(c)))
-        m += units(profile.held(i, e, bool(c)))
+        e, c_int = divmod(int(choice[i][m]), 2)
+        segs.append((i, e, bool(c_int)))
+        m += units(profile.held(i, e, bool(c_int)))
         i = e + 1
     return Schedule("optimal", f"optimal, budget {budget_bytes / 1e6:.3g} MB", tuple(segs))
 
@@ -188,7 +193,10 @@ def profile_chain(chain: Chain) -> ChainProfile:
     excluded = {storage_key(t) for t in [*chain.module.parameters(), *chain.module.buffers()]}
     saved: list[dict[int, int]] = []
     keep: list[Any] = []
-    keys, in_bytes, flops, to_last = [], [], [], []
+    keys: list[int] = []
+    in_bytes: list[int] = []
+    flops: list[float] = []
+    to_last: list[float | None] = []
     counter: list[Any] = []
 
     def pack(t: Any) -> Any:

@@ -36,8 +36,11 @@ class Schedule:
         return self.segments[-1][1] + 1 if self.segments else 0
 
     def to_dict(self) -> dict[str, Any]:
-        return {"strategy": self.strategy, "label": self.label,
-                "segments": [[s, e, bool(c)] for s, e, c in self.segments]}
+        return {
+            "strategy": self.strategy,
+            "label": self.label,
+            "segments": [[s, e, bool(c)] for s, e, c in self.segments],
+        }
 
 
 def schedule_none(n: int) -> Schedule:

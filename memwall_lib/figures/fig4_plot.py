@@ -1,0 +1,105 @@
+"""Figure 4's drawing: stacked bars per model in both accountings against the GPU memory step line."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..engines.training_memory import CONVENTIONS, OPTIMIZER_LABELS, TrainingMemory
+from ..engines.training_models import PAPER_MODELS
+
+
+def plot_training_memory(
+    results: Mapping[str, TrainingMemory],
+    gpu: pd.DataFrame,
+    line: str = "authors",
+    authors_totals: Mapping[str, float] | None = None,
+) -> Any:
+    """Stacked bars per model (parameters, gradients, optimizer state, activations; GB) in
+    both accountings side by side, with the GPU memory of each model's year as a step line
+    and the authors' bar totals (GB) as markers."""
+    import matplotlib.pyplot as plt
+
+    from ..core.plotting import PALETTE, apply_style
+
+    apply_style()
+    keys = list(results)
+    x = np.arange(len(keys))
+    limit = np.asarray(gpu["memory_gb"], dtype=float)
+    parts = [
+        ("parameters_gb", "parameters", PALETTE[0]),
+        ("gradients_gb", "gradients", PALETTE[3]),
+        ("optimizer_gb", "optimizer state", PALETTE[4]),
+        ("activations_gb", None, PALETTE[2]),
+    ]
+    fig, axes = plt.subplots(1, 2, figsize=(13, 5.2), sharey=True)
+    titles = {
+        "paper_convention": "Paper's convention: parameters + optimizer + feature maps",
+        "full": "Full: + gradients, tensors saved for backward",
+    }
+    top = 0.0
+    for ax, conv in zip(axes, CONVENTIONS):
+        acc = [results[k].accounting(conv) for k in keys]
+        bottom = np.zeros(len(keys))
+        for field_, label, color in parts:
+            vals = np.array([a[field_] for a in acc])
+            if conv == "paper_convention" and field_ == "gradients_gb":
+                continue
+            if label is None:
+                label = "feature maps (layer outputs)" if conv == "paper_convention" else "saved activations"
+            ax.bar(x, vals, 0.7, bottom=bottom, color=color, label=label, edgecolor="white", linewidth=0.5)
+            bottom += vals
+        for xi, total in zip(x, bottom):
+            ax.annotate(
+                f"{total:.1f}",
+                (xi, total),
+                xytext=(0, 2),
+                textcoords="offset points",
+                ha="center",
+                va="bottom",
+                fontsize=8.5,
+            )
+        sx = np.concatenate([[x[0] - 0.5], x + 0.5])
+        line_label = {
+            "authors": "single-GPU memory (the authors' line; GPU under each tick)",
+            "largest": "largest GPU memory of the year",
+            "datacenter": "largest data-centre GPU memory of the year",
+        }[line]
+        ax.step(sx, np.concatenate([limit[:1], limit]), where="pre", color=PALETTE[7], linewidth=1.8, label=line_label)
+        if authors_totals:
+            ax.scatter(
+                x,
+                [authors_totals.get(k, np.nan) for k in keys],
+                marker="_",
+                s=260,
+                color="black",
+                linewidths=2,
+                zorder=5,
+                label="authors' bar (total)",
+            )
+        gpus = [str(d).replace("GeForce ", "").replace("Tesla ", "") for d in gpu["device"]]
+        ax.set_xticks(
+            x,
+            [f"{PAPER_MODELS[k].label} {PAPER_MODELS[k].year}\n{g}" for k, g in zip(keys, gpus)],
+            rotation=35,
+            ha="right",
+            fontsize=8.5,
+        )
+        ax.set_title(titles[conv])
+        ax.grid(axis="x", visible=False)
+        top = max(top, float(bottom.max()), float(np.nanmax(limit)))
+    axes[0].set_ylabel("memory to train (GB = 1e9 bytes)")
+    axes[0].set_ylim(0, top * 1.12)
+    for ax in axes:
+        ax.legend(loc="upper left")
+    precisions = sorted({r.precision for r in results.values()})
+    by_domain: dict[str, set[str]] = {}
+    for key, r in results.items():
+        by_domain.setdefault(PAPER_MODELS[key].domain.upper(), set()).add(OPTIMIZER_LABELS[r.optimizer])
+    optimizers = ", ".join(f"{d}: {' / '.join(sorted(o))}" for d, o in by_domain.items())
+    fig.suptitle(f"Figure 4: memory to train each model, measured ({', '.join(precisions)}; {optimizers})", fontsize=12)
+    fig.tight_layout()
+    return fig
