@@ -144,6 +144,7 @@ LOADERS: dict[str, Callable[[Path], object]] = {
     "interconnects.csv": tables.load_hardware,
     "models.csv": tables.load_models,
     "authors_tables.csv": tables.load_authors_tables,
+    "survey_cpu_latency.csv": tables.load_survey_latency,
 }
 
 
@@ -203,3 +204,17 @@ def test_interconnect_device_total_must_match_its_links(tmp_path: Path) -> None:
     with pytest.raises(DataValidationError,
                        match="interconnects.csv: row .*column 'device_GB_per_s': expected link_GB_per_s x links_per_device = 1800"):
         tables.load_hardware(tmp_path)
+
+
+def test_survey_latency_is_normalized_and_whole(tmp_path: Path) -> None:
+    frame = tables.load_survey_latency()
+    ref = frame[(frame.model == "bert-base") & (frame.seq_len_tokens == 128)]["normalized_latency"]
+    assert list(ref) == [1.0]  # normalized to BERT-Base at 128 tokens
+    assert sorted(set(frame.seq_len_tokens)) == [128, 256, 512, 1024, 2048, 4096]
+    row = _append_copy_of_last_row(tmp_path, "survey_cpu_latency.csv")
+    path = tmp_path / "survey_cpu_latency.csv"
+    lines = path.read_text().splitlines()
+    lines[-1] = lines[-1].replace("gpt2,4096,", "gpt2,4096.5,", 1)
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(DataValidationError, match=rf"row {row} .*seq_len_tokens.*whole number"):
+        tables.load_survey_latency(tmp_path)

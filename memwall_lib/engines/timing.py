@@ -140,20 +140,48 @@ class Timing:
                 "spread": self.spread, "runs_s": list(self.runs_s), "warmup": self.warmup}
 
 
-def time_fn(fn: Callable[[], Any], *, repeats: int = 5, warmup: int = 1, device: str = "cpu") -> Timing:
-    """Run ``fn`` ``warmup`` times untimed, then time ``repeats`` runs (synchronizing a GPU
-    before and after each)."""
+class Clock:
+    """Marks on a device's timeline: ``perf_counter`` on a CPU, CUDA events (recorded on the
+    current stream, read after synchronizing) on a GPU, so a GPU interval is the device's
+    own time between two points of the queued work."""
+
+    def __init__(self, device: str = "cpu") -> None:
+        self.device = device
+
+    def mark(self) -> Any:
+        if self.device == "cuda":
+            import torch
+
+            event = torch.cuda.Event(enable_timing=True)
+            event.record()
+            return event
+        return time.perf_counter()
+
+    def seconds(self, start: Any, end: Any) -> float:
+        """Seconds from mark ``start`` to mark ``end`` (synchronizes a GPU first)."""
+        if self.device == "cuda":
+            synchronize(self.device)
+            return float(start.elapsed_time(end)) / 1e3
+        return float(end - start)
+
+
+def _check_runs(repeats: int, warmup: int) -> None:
     if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
         raise MeasureError(f"repeats: expected an integer >= 1, got {repeats!r}")
     if isinstance(warmup, bool) or not isinstance(warmup, int) or warmup < 0:
         raise MeasureError(f"warmup: expected an integer >= 0, got {warmup!r}")
+
+
+def time_fn(fn: Callable[[], Any], *, repeats: int = 5, warmup: int = 1, device: str = "cpu") -> Timing:
+    """Run ``fn`` ``warmup`` times untimed, then time ``repeats`` runs (a GPU: synchronized
+    before each run, timed with CUDA events)."""
+    _check_runs(repeats, warmup)
     for _ in range(warmup):
         fn()
-    runs = []
+    clock, runs = Clock(device), []
     for _ in range(repeats):
         synchronize(device)
-        t0 = time.perf_counter()
+        t0 = clock.mark()
         fn()
-        synchronize(device)
-        runs.append(time.perf_counter() - t0)
+        runs.append(clock.seconds(t0, clock.mark()))
     return Timing(tuple(runs), warmup)

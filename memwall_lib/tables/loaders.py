@@ -10,7 +10,8 @@ import pandas as pd
 
 from ..core.paths import DATA_DIR
 from ..core.schema import CellError, DataValidationError, check_references, read_table
-from .schemas import AUTHORS_TABLES, COMPUTE_DEVICES, COMPUTE_PEAK_FLOPS, DRAM_TECHNOLOGIES, INTERCONNECTS, MODELS
+from .schemas import (AUTHORS_TABLES, COMPUTE_DEVICES, COMPUTE_PEAK_FLOPS, DRAM_TECHNOLOGIES, INTERCONNECTS, MODELS,
+                      SURVEY_CPU_LATENCY)
 
 @dataclass
 class HardwareData:
@@ -85,3 +86,15 @@ def load_authors_tables(data_dir: str | Path = DATA_DIR, models: pd.DataFrame | 
     frame = read_table(d / AUTHORS_TABLES.name, AUTHORS_TABLES)
     check_references(frame, "model", models if models is not None else load_models(d), "name")
     return frame
+
+
+def load_survey_latency(data_dir: str | Path = DATA_DIR) -> pd.DataFrame:
+    """Read and validate ``survey_cpu_latency.csv`` (the survey's normalized CPU latencies);
+    lengths must be whole numbers of tokens (returned as ints)."""
+    frame = read_table(Path(data_dir) / SURVEY_CPU_LATENCY.name, SURVEY_CPU_LATENCY)
+    errors = [CellError(SURVEY_CPU_LATENCY.name, int(r.row), int(r.line), "seq_len_tokens",
+                        f"expected a whole number of tokens, got {r.seq_len_tokens}")
+              for r in frame.itertuples() if r.seq_len_tokens != int(r.seq_len_tokens)]
+    if errors:
+        raise DataValidationError(errors)
+    return frame.assign(seq_len_tokens=frame["seq_len_tokens"].astype(int))

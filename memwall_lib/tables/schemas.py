@@ -132,6 +132,21 @@ AUTHORS_TABLES = Schema(
     ),
 )
 
+SURVEY_CPU_LATENCY = Schema(
+    name="survey_cpu_latency.csv",
+    description="the survey's normalized CPU latency (Figure 3(d) of the paper), per model and length",
+    key=("model", "seq_len_tokens"),
+    columns=(
+        Column("model", "category", "bert-base|bert-large|gpt2 (the names of memwall_lib.engines.builders)",
+               allowed=("bert-base", "bert-large", "gpt2")),
+        Column("seq_len_tokens", "float", "sequence length in tokens", positive=True),
+        Column("normalized_latency", "float", "latency divided by BERT-Base's at 128 tokens (dimensionless), "
+               "as printed on the bar", positive=True),
+        Column("hardware", "str", "the CPU the survey profiled on"),
+        SOURCE,
+    ),
+)
+
 SCHEMAS: dict[str, Schema] = {s.name: s for s in
                               (COMPUTE_DEVICES, COMPUTE_PEAK_FLOPS, DRAM_TECHNOLOGIES, INTERCONNECTS, MODELS,
-                               AUTHORS_TABLES)}
+                               AUTHORS_TABLES, SURVEY_CPU_LATENCY)}
