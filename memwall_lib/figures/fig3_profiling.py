@@ -1,9 +1,11 @@
 """Figure 3: BERT-Base, BERT-Large and GPT-2 profiled: analytic FLOPs, MOPs and arithmetic
-intensity, measured latency, and a roofline calibrated on this machine.
+intensity, measured latency at every length beside the survey's, and a roofline calibrated
+per operation class on this machine.
 
 The numbers come from :mod:`memwall_lib.engines.transformer` (analytic FLOPs and bytes),
-:mod:`memwall_lib.engines.workloads` (latency, FLOP counting) and
-:mod:`memwall_lib.engines.roofline`; this module arranges them. Units: GFLOPs = 1e9 FLOPs, GB = 1e9 bytes, seconds.
+:mod:`memwall_lib.engines.workloads` (FLOP counting), :mod:`memwall_lib.engines.latency`,
+:mod:`memwall_lib.engines.roofline` and :mod:`memwall_lib.engines.op_roofline`; this module
+and :mod:`.fig3_measured` arrange them. Units: GFLOPs = 1e9 FLOPs, GB = 1e9 bytes, seconds.
 """
 
 from __future__ import annotations
@@ -17,22 +19,19 @@ import pandas as pd
 from .. import paper
 from ..core.claims import Claim
 from ..core.params import Param
-from ..engines import timing, workloads
+from ..engines import latency, op_roofline, timing, workloads
 from ..engines import transformer as tfm
 from ..engines.builders import BERT_SIZES, GPT2_SIZES
 from ..engines.roofline import Roofline, calibrate_roofline
+from ..tables import load_survey_latency
+from . import fig3_measured as measured_part
+from .fig3_measured import LABELS, PREDICTION_TOLERANCE, normalized_latency
 
 MODEL_CHOICES: tuple[str, ...] = tuple(BERT_SIZES) + tuple(GPT2_SIZES)
-#: Display names and colours (PALETTE indices) of the models.
-LABELS: dict[str, str] = {"bert-base": "BERT-Base", "bert-large": "BERT-Large", "gpt2": "GPT-2",
-                          "gpt2-medium": "GPT-2 Medium", "gpt2-large": "GPT-2 Large", "gpt2-xl": "GPT-2 XL"}
 #: The survey's latency of GPT-2 relative to BERT-Base at 128 tokens, on its Xeon Gold 6242.
 PAPER_GPT2_OVER_BERT_BASE_128: float = paper.claim("fig3_decoder_over_bert_base").value
 #: The survey's arithmetic intensity of GPT-2 at 8-bit (about 2 FLOPs/byte).
 PAPER_GPT2_AI: float = paper.GPT2_INTENSITY
-#: Roofline predictions count as good within this relative error of the measured latency.
-PREDICTION_TOLERANCE = 0.25
-REFERENCE = ("bert-base", 128)
 
 
 def _unique(v: list[Any]) -> bool:
@@ -47,10 +46,16 @@ PARAMETERS: dict[str, Param] = {
                               check_message="lengths must not repeat"),
     "breakdown_lengths": Param(list, "lengths of the per-operation breakdown table", item_type=int,
                                minimum=1, maximum=65536, min_items=1),
-    "measured_lengths": Param(list, "sequence lengths whose latency is measured (up to 4096; GPT-2 "
-                                    "generates that many tokens, ~25 ms each on a CPU core)",
+    "measured_lengths": Param(list, "sequence lengths whose latency is measured (up to 4096)",
                               item_type=int, minimum=1, maximum=4096, min_items=1, check=_unique,
                               check_message="lengths must not repeat"),
+    "latency_method": Param(str, "'sampled': one encoder layer x layers + the rest, GPT-2's decode step at "
+                                 "sampled contexts summed over the generation; 'whole': whole runs "
+                                 "(GPT-2 at 4096 tokens: minutes)", choices=latency.METHODS),
+    "validation_lengths": Param(list, "lengths also run whole, to check the sampled method (empty: none)",
+                                item_type=int, minimum=1, maximum=4096, check=_unique,
+                                check_message="lengths must not repeat"),
+    "validation_repeats": Param(int, "whole runs per validation length (median)", minimum=1, maximum=20),
     "repeats": Param(int, "timed runs per latency (median reported, min-max as spread)", minimum=1, maximum=100),
     "warmup": Param(int, "untimed runs before timing", minimum=0, maximum=10),
     "threads": Param(int, "CPU threads for every measurement (0 = torch's default)", minimum=0, maximum=512),
@@ -100,71 +105,6 @@ def flop_validation(models: Sequence[str], seq_lens: Sequence[int], max_generate
     """FlopCounterMode against the analytic matmul FLOPs for every model and length."""
     rows = [r for m in models for r in workloads.validate_flops(m, seq_lens, max_generate=max_generate)]
     return pd.DataFrame(rows)
-
-
-# --------------------------------------------------------------------------- measured
-def measure_models(models: Sequence[str], seq_lens: Sequence[int], *, device: str, dtype: str,
-                   repeats: int, warmup: int, threads: int) -> dict[str, Any]:
-    """Latency rows per model (see :func:`memwall_lib.workloads.measure_latency`) as columns:
-    ``{model: {"seq_len": [...], "median_s": [...], ...}}`` plus ``"runtime"``."""
-    out: dict[str, Any] = {}
-    for m in models:
-        rows = workloads.measure_latency(m, seq_lens, device=device, dtype=dtype, repeats=repeats,
-                                       warmup=warmup, threads=threads)
-        out[m] = {k: [r[k] for r in rows] for k in rows[0]}
-    with timing.using_threads(threads):
-        out["runtime"] = timing.runtime_info(device, dtype)
-    return out
-
-
-def predictions(roofline: Roofline, measured: Mapping[str, Any], dtype: str) -> dict[str, Any]:
-    """Roofline-predicted against measured latency, per model and length: the workload's
-    profile at the measured precision (embeddings, pooler / LM head included)."""
-    prec = tfm.precision_for_dtype(dtype)
-    out: dict[str, Any] = {}
-    for m, rows in measured.items():
-        if m == "runtime":
-            continue
-        spec = tfm.get_spec(m)
-        cols: dict[str, list[float]] = {k: [] for k in (
-            "seq_len", "measured_s", "predicted_s", "ratio", "roofline_s", "compute_bound_s",
-            "memory_bound_s", "overhead_s", "gflops", "mops_gb", "arithmetic_intensity",
-            "attained_gflops_per_s")}
-        for n, t in zip(rows["seq_len"], rows["median_s"]):
-            prof = workloads.workload_profile(spec, n, prec)
-            pred = roofline.predict(prof, m)
-            for k in ("predicted_s", "roofline_s", "compute_bound_s", "memory_bound_s", "overhead_s"):
-                cols[k].append(pred[k])
-            cols["seq_len"].append(n)
-            cols["measured_s"].append(t)
-            cols["ratio"].append(pred["predicted_s"] / t)
-            cols["gflops"].append(prof.gflops)
-            cols["mops_gb"].append(prof.mops_gb)
-            cols["arithmetic_intensity"].append(prof.arithmetic_intensity)
-            cols["attained_gflops_per_s"].append(prof.gflops / t)
-        out[m] = cols
-    return out
-
-
-def reference_point(measured: Mapping[str, Any]) -> tuple[str, int]:
-    """The latency all others are normalized to: BERT-Base at 128 tokens (the paper's), or
-    the first measured model at its shortest measured length when those were not run."""
-    m, n = REFERENCE
-    if m in measured and n in measured[m]["seq_len"]:
-        return m, n
-    first = next(k for k in measured if k != "runtime")
-    return first, min(measured[first]["seq_len"])
-
-
-def normalized_latency(measured: Mapping[str, Any]) -> dict[str, Any]:
-    """Median latencies divided by the reference point's (:func:`reference_point`)."""
-    m0, n0 = reference_point(measured)
-    ref = measured[m0]["median_s"][measured[m0]["seq_len"].index(n0)]
-    out: dict[str, Any] = {"reference": {"model": m0, "seq_len": n0, "median_s": ref}}
-    for m, rows in measured.items():
-        if m != "runtime":
-            out[m] = {"seq_len": rows["seq_len"], "normalized": [t / ref for t in rows["median_s"]]}
-    return out
 
 
 # --------------------------------------------------------------------------- claims
@@ -229,27 +169,16 @@ def profiling_claims(analytic: Mapping[str, Any], measured: Mapping[str, Any]) -
     return claims
 
 
-def roofline_claims(preds: Mapping[str, Any]) -> list[Claim]:
-    """Whether the calibrated roofline predicts every measured latency within 25%."""
-    ratios = [r for v in preds.values() for r in v["ratio"]]
-    worst = max(ratios, key=lambda r: abs(r - 1))
-    within = sum(abs(r - 1) <= PREDICTION_TOLERANCE for r in ratios)
-    c = paper.claim("fig3_roofline_predicts_latency")
-    return [Claim(
-        c.id, c.text, c.value, worst, None, within == len(ratios),
-        rule="holds if every prediction is within 25% of the measured median",
-        note=f"{within} of {len(ratios)} within 25% (ratios {min(ratios):.3g}-{max(ratios):.3g}); "
-             "this reproduction's check, not a claim of the paper")]
-
-
 # --------------------------------------------------------------------------- figures
 def _label(m: str) -> str:
     return LABELS.get(m, m)
 
 
-def plot_profiling(analytic: Mapping[str, Any], normalized: Mapping[str, Any]) -> Any:
+def plot_profiling(analytic: Mapping[str, Any], normalized: Mapping[str, Any],
+                   survey: Mapping[str, Any] | None = None) -> Any:
     """The paper's four panels: (a) GFLOPs, (b) MOPs, (c) arithmetic intensity (8-bit solid,
-    measured precision dashed), (d) measured latency normalized to the reference point."""
+    measured precision dashed), (d) measured latency normalized to the reference point, with
+    the survey's published values (hollow, dotted) where comparable."""
     import matplotlib.pyplot as plt
 
     from ..core import plotting
@@ -271,6 +200,9 @@ def plot_profiling(analytic: Mapping[str, Any], normalized: Mapping[str, Any]) -
             v = normalized[m]
             axes[3].plot(v["seq_len"], v["normalized"], marker=plotting.MARKERS[i], color=plotting.PALETTE[i],
                          label=_label(m))
+        if survey and survey.get("comparable") and m in survey:
+            axes[3].plot(survey[m]["seq_len"], survey[m]["survey"], marker=plotting.MARKERS[i], linestyle=":",
+                         color=plotting.PALETTE[i], markerfacecolor="none", label=f"{_label(m)}, survey")
     titles = ["(a) FLOPs", "(b) Memory operations (MOPs)", "(c) Arithmetic intensity", "(d) Latency (measured)"]
     ylabels = ["GFLOPs (1e9 FLOPs)", "MOPs (GB = 1e9 bytes)", "FLOPs / byte",
                f"latency / {_label(ref['model'])} at {ref['seq_len']}"]
@@ -282,53 +214,12 @@ def plot_profiling(analytic: Mapping[str, Any], normalized: Mapping[str, Any]) -
         ax.set_ylabel(yl)
         ax.legend(loc="best")
     axes[2].legend(loc="best", fontsize=7.5, ncol=1)
+    axes[3].legend(loc="best", fontsize=7.5, ncol=1)
     names = [_label(m) for m in analytic["survey_8bit"]]
     listed = ", ".join(names[:-1]) + f" and {names[-1]}" if len(names) > 1 else names[0]
     fig.suptitle(f"{listed} profiled at batch size 1 "
-                 "(a-c: analytic, survey convention; d: measured on this machine)", y=1.02)
-    fig.tight_layout()
-    return fig
-
-
-def plot_roofline(roofline: Roofline, preds: Mapping[str, Any]) -> Any:
-    """Left: the machine's calibrated roofline with each measured model/length placed at
-    its arithmetic intensity and attained FLOP rate (lengths labelled on the right only:
-    a model's points nearly coincide on the left). Right: predicted against measured
-    latency, with the +-25% band."""
-    import matplotlib.pyplot as plt
-
-    from ..core import plotting
-
-    plotting.apply_style()
-    fig, (ax, bx) = plt.subplots(1, 2, figsize=(13, 5))
-    ais = [x for v in preds.values() for x in v["arithmetic_intensity"]]
-    lo, hi = min(min(ais) / 3, 0.05), max(max(ais) * 3, roofline.ridge_point * 10)
-    xs = np.logspace(np.log10(lo), np.log10(hi), 200)
-    ax.plot(xs, [roofline.attainable(x) / 1e9 for x in xs], color="0.2", linewidth=2,
-            label=f"roofline: {roofline.peak_flops / 1e9:.0f} GFLOP/s (GEMM), "
-                  f"{roofline.bandwidth / 1e9:.1f} GB/s (STREAM triad)")
-    for i, (m, v) in enumerate(preds.items()):
-        c, mk = plotting.PALETTE[i], plotting.MARKERS[i]
-        ax.scatter(v["arithmetic_intensity"], v["attained_gflops_per_s"], color=c, marker=mk, s=40, zorder=3,
-                   label=_label(m))
-        bx.scatter(v["measured_s"], v["predicted_s"], color=c, marker=mk, s=40, zorder=3, label=_label(m))
-        plotting.annotate_points(bx, v["measured_s"], v["predicted_s"], [str(n) for n in v["seq_len"]],
-                                 color=c, fontsize=7.5)
-    plotting.log_axis(ax, "both")
-    ax.set_xlabel("arithmetic intensity (FLOPs / byte, measured precision)")
-    ax.set_ylabel("attained GFLOP/s (1e9 FLOP/s)")
-    ax.set_title("Calibrated roofline of this machine")
-    ax.legend(loc="lower right", fontsize=8)
-    t = [x for v in preds.values() for x in v["measured_s"] + v["predicted_s"]]
-    span = np.array([min(t) / 2, max(t) * 2])
-    bx.plot(span, span, color="0.2", linewidth=1.2, label="predicted = measured")
-    bx.fill_between(span, span * (1 - PREDICTION_TOLERANCE), span * (1 + PREDICTION_TOLERANCE),
-                    color="0.5", alpha=0.15, label="+-25%")
-    plotting.log_axis(bx, "both")
-    bx.set_xlabel("measured latency (s, median)")
-    bx.set_ylabel("roofline-predicted latency (s)")
-    bx.set_title("Predicted vs measured (labels: sequence length)")
-    bx.legend(loc="upper left", fontsize=8)
+                 "(a-c: analytic, survey convention; d: measured on this machine, hollow: the survey's "
+                 "Xeon Gold 6242, arXiv:2302.14017 Fig. 9)", y=1.02)
     fig.tight_layout()
     return fig
 
@@ -336,8 +227,8 @@ def plot_roofline(roofline: Roofline, preds: Mapping[str, Any]) -> Any:
 # --------------------------------------------------------------------------- the figure's API
 #: Whether the notebook times things on this machine (then ``make`` runs it alone).
 TIMED: bool = True
-#: The data files this figure reads (none: the models are built from their configurations).
-DATA_FILES: tuple[str, ...] = ()
+#: The data files this figure reads (the models are built from their configurations).
+DATA_FILES: tuple[str, ...] = ("survey_cpu_latency.csv",)
 #: The figures written: the four panels, and the roofline with predicted against measured latency.
 OUTPUTS: tuple[str, ...] = ("fig3_transformer_profiling", "fig3_roofline")
 
@@ -345,27 +236,41 @@ OUTPUTS: tuple[str, ...] = ("fig3_transformer_profiling", "fig3_roofline")
 @dataclass
 class Result:
     """Figure 3 analysed: analytic sweeps, the per-op breakdown, the FLOP check, measured
-    latencies, the calibrated roofline and its predictions."""
+    latencies (with whole-run checks and the survey's beside them), the machine roofline,
+    the class roofline and its predictions."""
 
     parameters: dict[str, Any]
     analytic: dict[str, Any]
     breakdown: pd.DataFrame
     flop_check: pd.DataFrame
     measured: dict[str, Any]
+    validation: dict[str, Any]
+    decode_steps: dict[str, Any]
     roofline: Roofline
+    class_roofline: op_roofline.ClassRoofline
     predicted: dict[str, Any]
     normalized: dict[str, Any]
+    survey: dict[str, Any]
 
     def analytic_table(self) -> pd.DataFrame:
         """GFLOPs, MOPs (GB) and arithmetic intensity per model and length, in both precisions."""
         return pd.concat({(conv, m): pd.DataFrame(v) for conv in ("survey_8bit", "measured_precision")
                           for m, v in self.analytic[conv].items()}, names=["convention", "model"])
 
+    def agreement_table(self) -> pd.DataFrame:
+        """The sampled estimate against whole runs (seconds; ratio = sampled / whole)."""
+        return measured_part.agreement_frame(self.validation)
+
+    def survey_table(self) -> pd.DataFrame:
+        """Our normalized latency beside the survey's (ratio = ours / survey's)."""
+        return measured_part.survey_frame(self.survey)
+
     def predictions_table(self) -> pd.DataFrame:
-        """Measured against roofline-predicted latency (seconds) per model and length."""
-        return pd.concat({m: pd.DataFrame(v)[["seq_len", "measured_s", "predicted_s", "ratio", "compute_bound_s",
-                                              "memory_bound_s", "overhead_s"]] for m, v in self.predicted.items()},
-                         names=["model"])
+        """Measured against predicted latency (seconds) per model and length: the class
+        roofline, its seconds per class, the class that bounds it, and one roof's prediction."""
+        cols = ["seq_len", "measured_s", "predicted_s", "ratio", "bound_by", "overhead_s",
+                *(f"{c}_s" for c in op_roofline.CLASSES), "single_roof_ratio"]
+        return pd.concat({m: pd.DataFrame(v)[cols] for m, v in self.predicted.items()}, names=["model"])
 
 
 def analyse(params: Mapping[str, Any]) -> Result:
@@ -377,29 +282,44 @@ def analyse(params: Mapping[str, Any]) -> Result:
     flop_check = flop_validation(p["models"], p["analytic_lengths"], p["flop_check_generate_len"])
     if not flop_check["equal"].all():
         raise AssertionError(f"analytic and counted FLOPs differ:\n{flop_check[~flop_check['equal']]}")
-    measured = measure_models(p["models"], p["measured_lengths"], device=p["device"], dtype=p["dtype"],
-                              repeats=p["repeats"], warmup=p["warmup"], threads=p["threads"])
-    roofline = calibrate_roofline(p["models"], device=p["device"], dtype=p["dtype"], threads=p["threads"])
-    predicted = predictions(roofline, measured, p["dtype"])
-    return Result(p, analytic, breakdown, flop_check, measured, roofline, predicted, normalized_latency(measured))
+    measured, validation, steps = measured_part.measure_models(
+        p["models"], p["measured_lengths"], method=p["latency_method"], device=p["device"], dtype=p["dtype"],
+        repeats=p["repeats"], warmup=p["warmup"], threads=p["threads"],
+        validation_lengths=p["validation_lengths"], validation_repeats=p["validation_repeats"])
+    machine = calibrate_roofline(p["models"], device=p["device"], dtype=p["dtype"], threads=p["threads"],
+                                 gemm_n=1024, repeats=3)
+    roof = op_roofline.calibrate(p["models"], p["measured_lengths"], device=p["device"], dtype=p["dtype"],
+                                 threads=p["threads"], machine=machine)
+    predicted = measured_part.predictions(roof, machine, measured, p["dtype"])
+    normalized = normalized_latency(measured)
+    survey = measured_part.survey_comparison(normalized, load_survey_latency())
+    return Result(p, analytic, breakdown, flop_check, measured, validation, steps, machine, roof, predicted,
+                  normalized, survey)
 
 
 def claims(result: Result) -> dict[str, list[Claim]]:
-    """The paper's Figure 3 claims, and the roofline check of this reproduction."""
-    return {OUTPUTS[0]: profiling_claims(result.analytic, result.measured),
-            OUTPUTS[1]: roofline_claims(result.predicted)}
+    """The paper's Figure 3 claims (the survey's latencies beside ours among them), and the
+    roofline check of this reproduction."""
+    return {OUTPUTS[0]: profiling_claims(result.analytic, result.measured)
+            + measured_part.survey_claims(result.survey, result.measured),
+            OUTPUTS[1]: measured_part.roofline_claims(result.predicted, result.measured)}
 
 
 def sidecar(result: Result) -> dict[str, dict[str, Any]]:
     """Every analytic and measured number behind the two figures."""
     return {OUTPUTS[0]: {"analytic": result.analytic, "breakdown": result.breakdown.to_dict(orient="list"),
                          "flop_validation": result.flop_check.to_dict(orient="list"), "measured": result.measured,
-                         "normalized_latency": result.normalized, "roofline_predictions": result.predicted},
-            OUTPUTS[1]: {"roofline": result.roofline.to_dict(), "predictions": result.predicted,
+                         "latency_method": result.parameters["latency_method"],
+                         "sampled_vs_whole": result.validation, "decode_steps": result.decode_steps,
+                         "normalized_latency": result.normalized, "survey_comparison": result.survey,
+                         "roofline_predictions": result.predicted},
+            OUTPUTS[1]: {"roofline": result.roofline.to_dict(), "class_roofline": result.class_roofline.to_dict(),
+                         "class_rates": op_roofline.class_rates(result.class_roofline),
+                         "predictions": result.predicted, "bound_by": measured_part.bound_by(result.predicted),
                          "runtime": result.measured["runtime"]}}
 
 
 def plot(result: Result) -> dict[str, Any]:
     """The four panels, and the roofline figure."""
-    return {OUTPUTS[0]: plot_profiling(result.analytic, result.normalized),
-            OUTPUTS[1]: plot_roofline(result.roofline, result.predicted)}
+    return {OUTPUTS[0]: plot_profiling(result.analytic, result.normalized, result.survey),
+            OUTPUTS[1]: measured_part.plot_roofline(result.roofline, result.class_roofline, result.predicted)}
