@@ -18,8 +18,10 @@ from memwall_lib.figures import fig3_profiling as profiling
 pytestmark = pytest.mark.notebook
 NB = "03_transformer_profiling"
 FIG, ROOF = "fig3_transformer_profiling", "fig3_roofline"
-#: Quick: the default analytic part (it takes seconds), tiny measured lengths, one run each.
-QUICK = dict(measured_lengths=[8, 16], repeats=1, warmup=1, flop_check_generate_len=16)
+#: Quick: the default analytic part (it takes seconds), two short measured lengths (128 for the
+#: survey's reference point), sampled, with one whole-run check, one run each.
+QUICK = dict(measured_lengths=[16, 128], validation_lengths=[16], validation_repeats=1, repeats=1, warmup=1,
+             flop_check_generate_len=16)
 SWEEP_KEYS = {"seq_len", "gflops", "mops_gb", "arithmetic_intensity"}
 
 
@@ -40,12 +42,22 @@ def test_writes_files_and_sidecar_contract(notebook_run) -> None:
     assert all(data["flop_validation"]["equal"])
     for m in ("bert-base", "bert-large", "gpt2"):
         meas = data["measured"][m]
-        assert meas["seq_len"] == [8, 16]
+        assert meas["seq_len"] == [16, 128] and set(meas["method"]) == {"sampled"}
         assert {"median_s", "min_s", "max_s", "spread"} <= set(meas)
-        assert set(data["roofline_predictions"][m]) >= {"measured_s", "predicted_s", "ratio"}
+        assert set(data["roofline_predictions"][m]) >= {"measured_s", "predicted_s", "ratio", "bound_by"}
+        check = data["sampled_vs_whole"][m]
+        assert check["seq_len"] == [16] and check["ratio"][0] == check["sampled_s"][0] / check["whole_s"][0]
+        assert check["sampled_s"][0] == meas["median_s"][0]
+        comp = data["survey_comparison"][m]
+        assert comp["seq_len"] == [128] and comp["ratio"][0] == comp["ours"][0] / comp["survey"][0]
+    assert data["latency_method"] == "sampled"
+    assert data["decode_steps"]["gpt2"]["context"][0] == 1
     assert data["measured"]["runtime"]["threads"] == 1
     roof = _sidecar(out, ROOF)["data"]
     assert roof["roofline"]["peak_flops"] > 0 and roof["roofline"]["bandwidth"] > 0
+    assert set(roof["bound_by"]) == {"bert-base", "bert-large", "gpt2"}
+    assert roof["runtime"]["device_name"] and "load_average_1min" in roof["runtime"]
+    assert set(roof["class_rates"]["gpt2"]) == {"gemv", "kv_attention"}
 
 
 def test_committed_analytic_numbers_reproduce(notebook_run) -> None:
@@ -81,11 +93,14 @@ def test_claims_are_computed_from_the_data(notebook_run) -> None:
         sum(gpt["arithmetic_intensity"]) / len(gpt["arithmetic_intensity"]), rel=1e-12)
     assert min(bert["arithmetic_intensity"]) / max(gpt["arithmetic_intensity"]) > 10
     t = {m: dict(zip(v["seq_len"], v["median_s"])) for m, v in data["measured"].items() if m != "runtime"}
-    slowest = min(t["gpt2"][n] / max(t["bert-base"][n], t["bert-large"][n]) for n in (8, 16))
+    slowest = min(t["gpt2"][n] / max(t["bert-base"][n], t["bert-large"][n]) for n in (16, 128))
     assert claims["fig3_decoder_slowest"]["reproduced"] == pytest.approx(slowest, rel=1e-12)
     assert claims["fig3_decoder_slowest"]["holds"] == (slowest > 1)
-    ratio = t["gpt2"][8] / t["bert-base"][8]  # 128 not measured: the shortest common length
+    ratio = t["gpt2"][128] / t["bert-base"][128]
     assert claims["fig3_decoder_over_bert_base"]["reproduced"] == pytest.approx(ratio, rel=1e-12)
+    survey = ratio / (45 / 1)  # the survey's GPT-2 / BERT-Base at 128 tokens (data/survey_cpu_latency.csv)
+    assert claims["fig3_latency_vs_survey"]["reproduced"] == pytest.approx(survey, rel=1e-12)
+    assert claims["fig3_latency_vs_survey"]["holds"] == (1 / 3 <= survey <= 3)
     preds = data["roofline_predictions"]
     for m, v in preds.items():
         for meas, pred, r in zip(v["measured_s"], v["predicted_s"], v["ratio"]):

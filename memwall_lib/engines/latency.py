@@ -96,22 +96,34 @@ def _sampled_encoder(cfg: Any, spec: tfm.TransformerSpec, seq_lens: list[int], *
 
 
 # --------------------------------------------------------------------------- sampled: decoders
-def random_cache(spec: tfm.TransformerSpec, context: int, *, device: str = "cpu", dtype: str = "float32",
-                 batch: int = 1, seed: int = 0) -> Any:
-    """A ``transformers.DynamicCache`` holding ``context`` random keys and values in every
-    layer (shape batch x heads x context x head_dim), as a prefill of ``context`` tokens
-    would leave it."""
+def random_kv(spec: tfm.TransformerSpec, context: int, *, device: str = "cpu", dtype: str = "float32",
+              batch: int = 1, seed: int = 0) -> list[tuple[Any, Any]]:
+    """Random keys and values of ``context`` tokens for every layer (batch x heads x context
+    x head_dim each)."""
     import torch
-    from transformers import DynamicCache
 
     g = torch.Generator().manual_seed(seed)
-    cache = DynamicCache()
     shape = (batch, spec.n_heads, context, spec.head_dim)
-    for i in range(spec.n_layers):
-        k = torch.randn(shape, generator=g).to(device=device, dtype=torch_dtype(dtype))
-        v = torch.randn(shape, generator=g).to(device=device, dtype=torch_dtype(dtype))
+    return [tuple(torch.randn(shape, generator=g).to(device=device, dtype=torch_dtype(dtype)) for _ in "kv")
+            for _ in range(spec.n_layers)]
+
+
+def cache_from(kv: Sequence[tuple[Any, Any]]) -> Any:
+    """A ``transformers.DynamicCache`` holding copies of ``kv`` (one (keys, values) per layer),
+    as a prefill of that many tokens would leave it; ``kv`` itself is not modified by later
+    steps."""
+    from transformers import DynamicCache
+
+    cache = DynamicCache()
+    for i, (k, v) in enumerate(kv):
         cache.update(k, v, i)
     return cache
+
+
+def random_cache(spec: tfm.TransformerSpec, context: int, *, device: str = "cpu", dtype: str = "float32",
+                 batch: int = 1, seed: int = 0) -> Any:
+    """A ``DynamicCache`` of ``context`` random tokens in every layer (:func:`random_kv`)."""
+    return cache_from(random_kv(spec, context, device=device, dtype=dtype, batch=batch, seed=seed))
 
 
 def decode_step_times(net: Any, spec: tfm.TransformerSpec, contexts: Sequence[int], *, device: str = "cpu",
@@ -126,8 +138,9 @@ def decode_step_times(net: Any, spec: tfm.TransformerSpec, contexts: Sequence[in
     out: dict[int, list[float]] = {}
     for t in _check_lengths(list(contexts)):
         runs = []
+        kv = random_kv(spec, t - 1, device=device, dtype=dtype, seed=seed) if t > 1 else None
         for r in range(warmup + repeats):
-            cache = random_cache(spec, t - 1, device=device, dtype=dtype, seed=seed) if t > 1 else None
+            cache = cache_from(kv) if kv is not None else None
             synchronize(device)
             t0 = clock.mark()
             greedy_generate(net, ids, 1, cache=cache)
@@ -135,6 +148,7 @@ def decode_step_times(net: Any, spec: tfm.TransformerSpec, contexts: Sequence[in
             if r >= warmup:
                 runs.append(clock.seconds(t0, t1))
             del cache
+        del kv
         out[t] = runs
     return out
 
