@@ -265,6 +265,15 @@ class Result:
         """Our normalized latency beside the survey's (ratio = ours / survey's)."""
         return measured_part.survey_frame(self.survey)
 
+    def class_rates_table(self) -> pd.DataFrame:
+        """What each operation class attains at each model's shapes (FLOP/s or bytes/s, by the
+        calibrated size: tokens, or 1 for decoding), beside the machine's GEMM peak and STREAM."""
+        rows = [{"model": m, "class": c, "size": n, "rate_G": r / 1e9, "unit": v["unit"],
+                 "of_roof": r / (self.roofline.peak_flops if v["unit"] == "FLOP/s" else self.roofline.bandwidth)}
+                for m, per in op_roofline.class_rates(self.class_roofline).items() for c, v in per.items()
+                for n, r in zip(v["size"], v["rate"])]
+        return pd.DataFrame(rows).set_index(["model", "class", "size"])
+
     def predictions_table(self) -> pd.DataFrame:
         """Measured against predicted latency (seconds) per model and length: the class
         roofline, its seconds per class, the class that bounds it, and one roof's prediction."""
