@@ -260,3 +260,14 @@ def test_calibration_never_runs_the_models(monkeypatch) -> None:
     assert all(r > 0 for per in rates.values() for c in per.values() for r in c["rate"])
     p = roof.predict("bert-base", tfm.get_spec("bert-base"), 16, tfm.FP32)
     assert p["predicted_s"] == pytest.approx(p["ops_s"] + p["overhead_s"])
+
+
+def test_cuda_class_roofline() -> None:
+    import torch
+
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA GPU on this machine: the GPU calibration is checked where one is present")
+    roof = op_roofline.calibrate(["bert-base", "gpt2"], [16, 64], device="cuda", repeats=1, gemm_rows=(16,))
+    for m in ("bert-base", "gpt2"):
+        p = roof.predict(m, tfm.get_spec(m), 64, tfm.FP32)
+        assert p["predicted_s"] >= p["overhead_s"] > 0  # on a GPU: the larger of host and device time

@@ -101,6 +101,9 @@ def test_claims_are_computed_from_the_data(notebook_run) -> None:
     survey = ratio / (45 / 1)  # the survey's GPT-2 / BERT-Base at 128 tokens (data/survey_cpu_latency.csv)
     assert claims["fig3_latency_vs_survey"]["reproduced"] == pytest.approx(survey, rel=1e-12)
     assert claims["fig3_latency_vs_survey"]["holds"] == (1 / 3 <= survey <= 3)
+    checks = [r for v in data["sampled_vs_whole"].values() for r in v["ratio"]]
+    assert claims["fig3_sampled_matches_whole"]["reproduced"] == max(checks, key=lambda r: abs(r - 1))
+    assert claims["fig3_sampled_matches_whole"]["holds"] == all(abs(r - 1) <= 0.15 for r in checks)
     preds = data["roofline_predictions"]
     for m, v in preds.items():
         for meas, pred, r in zip(v["measured_s"], v["predicted_s"], v["ratio"]):

@@ -310,6 +310,7 @@ def claims(result: Result) -> dict[str, list[Claim]]:
     """The paper's Figure 3 claims (the survey's latencies beside ours among them), and the
     roofline check of this reproduction."""
     return {OUTPUTS[0]: profiling_claims(result.analytic, result.measured)
+            + measured_part.sampled_claims(result.validation, result.measured)
             + measured_part.survey_claims(result.survey, result.measured),
             OUTPUTS[1]: measured_part.roofline_claims(result.predicted, result.measured)}
 
