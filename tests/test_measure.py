@@ -271,3 +271,18 @@ def test_cuda_class_roofline() -> None:
     for m in ("bert-base", "gpt2"):
         p = roof.predict(m, tfm.get_spec(m), 64, tfm.FP32)
         assert p["predicted_s"] >= p["overhead_s"] > 0  # on a GPU: the larger of host and device time
+
+
+def test_process_clock_reads_cpu_time_and_restores() -> None:
+    import time
+
+    with timing.using_clock("process"):
+        clock = timing.Clock("cpu")
+        a = clock.mark()
+        time.sleep(0.05)  # sleeping uses no CPU: the process clock barely moves
+        assert clock.seconds(a, clock.mark()) < 0.04
+        assert timing.runtime_info()["clock"] == "process"
+    assert timing.runtime_info()["clock"] == "wall"
+    with pytest.raises(ValueError, match="clock"):
+        with timing.using_clock("sundial"):
+            pass

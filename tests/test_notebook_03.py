@@ -120,3 +120,15 @@ def test_bad_parameter_is_named(tmp_path: Path) -> None:
     with pytest.raises(PapermillExecutionError, match=r"parameter 'models\[0\]'.*bert-huge"):
         run_notebook(NOTEBOOKS_DIR / f"{NB}.ipynb", {"models": ["bert-huge"], "output_dir": str(tmp_path)},
                      output=tmp_path / "bad.ipynb")
+
+
+def test_process_clock_needs_one_cpu_thread() -> None:
+    from memwall_lib.core import params
+
+    base = {"models": ["gpt2"], "analytic_lengths": [128], "breakdown_lengths": [128], "measured_lengths": [16],
+            "latency_method": "sampled", "validation_lengths": [], "validation_repeats": 1, "repeats": 1,
+            "warmup": 0, "threads": 1, "device": "cpu", "dtype": "float32", "clock": "process",
+            "flop_check_generate_len": 16, "output_dir": "build/x"}
+    assert params.check_parameters(base, profiling.PARAMETERS, profiling.RELATIONS)["clock"] == "process"
+    with pytest.raises(params.ParameterError, match="clock"):
+        params.check_parameters({**base, "threads": 2}, profiling.PARAMETERS, profiling.RELATIONS)

@@ -18,6 +18,10 @@ from ..core.provenance import machine_description
 
 DEVICES: tuple[str, ...] = ("cpu", "cuda")
 DTYPES: tuple[str, ...] = ("float32", "bfloat16", "float16")
+#: What a CPU timing reads: ``wall`` time (latency), or the ``process``'s CPU time, which leaves
+#: out the time other processes hold the core (for one thread on a shared machine).
+CLOCKS: tuple[str, ...] = ("wall", "process")
+_CPU_CLOCK = ["wall"]
 
 
 class MeasureError(ValueError):
@@ -68,6 +72,7 @@ def runtime_info(device: str = "cpu", dtype: str = "float32") -> dict[str, Any]:
     import torch
 
     info: dict[str, Any] = {"device": device, "dtype": dtype, "torch": torch.__version__,
+                            "clock": "cuda_events" if device == "cuda" else _CPU_CLOCK[0],
                             "threads": torch.get_num_threads(),
                             "interop_threads": torch.get_num_interop_threads(),
                             "load_average_1min": os.getloadavg()[0], "logical_cpus": os.cpu_count()}
@@ -140,10 +145,25 @@ class Timing:
                 "spread": self.spread, "runs_s": list(self.runs_s), "warmup": self.warmup}
 
 
+@contextmanager
+def using_clock(kind: str) -> Iterator[str]:
+    """Time CPU work inside the block by ``kind`` (:data:`CLOCKS`); GPU work always by CUDA
+    events. ``process`` time sums the process's threads: use it with one thread."""
+    if kind not in CLOCKS:
+        raise MeasureError(f"clock: expected one of {list(CLOCKS)}, got {kind!r}")
+    before = _CPU_CLOCK[0]
+    _CPU_CLOCK[0] = kind
+    try:
+        yield kind
+    finally:
+        _CPU_CLOCK[0] = before
+
+
 class Clock:
-    """Marks on a device's timeline: ``perf_counter`` on a CPU, CUDA events (recorded on the
-    current stream, read after synchronizing) on a GPU, so a GPU interval is the device's
-    own time between two points of the queued work."""
+    """Marks on a device's timeline: ``perf_counter`` on a CPU (or the process's CPU time
+    inside :func:`using_clock` ``("process")``), CUDA events (recorded on the current stream,
+    read after synchronizing) on a GPU, so a GPU interval is the device's own time between
+    two points of the queued work."""
 
     def __init__(self, device: str = "cpu") -> None:
         self.device = device
@@ -155,7 +175,7 @@ class Clock:
             event = torch.cuda.Event(enable_timing=True)
             event.record()
             return event
-        return time.perf_counter()
+        return time.process_time() if _CPU_CLOCK[0] == "process" else time.perf_counter()
 
     def seconds(self, start: Any, end: Any) -> float:
         """Seconds from mark ``start`` to mark ``end`` (synchronizes a GPU first)."""

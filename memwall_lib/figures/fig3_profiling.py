@@ -63,14 +63,20 @@ PARAMETERS: dict[str, Param] = {
                     check=timing.device_available,
                     check_message="that device is not available on this machine (no CUDA GPU); use 'cpu'"),
     "dtype": Param(str, "precision of the measured runs", choices=timing.DTYPES),
+    "clock": Param(str, "CPU timings read 'wall' time (latency), or the 'process' CPU time, which leaves out "
+                        "the time other processes hold the core (one thread on a shared machine)",
+                   choices=timing.CLOCKS),
     "flop_check_generate_len": Param(int, "GPT-2 generations up to this length are FLOP-counted whole; "
                                           "longer ones on their last step", minimum=1, maximum=4096),
     "output_dir": Param(str, "folder the figures and sidecars are written to", path="out_dir"),
 }
 
 
-#: Checks across parameters (none for Figure 3).
-RELATIONS: tuple = ()
+#: Checks across parameters.
+RELATIONS: tuple = (
+    (lambda p: p["clock"] == "wall" or (p["device"] == "cpu" and p["threads"] == 1),
+     "parameters 'clock', 'device' and 'threads': clock 'process' needs device 'cpu' and threads 1"),
+)
 
 
 # --------------------------------------------------------------------------- analytic
@@ -291,14 +297,15 @@ def analyse(params: Mapping[str, Any]) -> Result:
     flop_check = flop_validation(p["models"], p["analytic_lengths"], p["flop_check_generate_len"])
     if not flop_check["equal"].all():
         raise AssertionError(f"analytic and counted FLOPs differ:\n{flop_check[~flop_check['equal']]}")
-    measured, validation, steps = measured_part.measure_models(
-        p["models"], p["measured_lengths"], method=p["latency_method"], device=p["device"], dtype=p["dtype"],
-        repeats=p["repeats"], warmup=p["warmup"], threads=p["threads"],
-        validation_lengths=p["validation_lengths"], validation_repeats=p["validation_repeats"])
-    machine = calibrate_roofline(p["models"], device=p["device"], dtype=p["dtype"], threads=p["threads"],
-                                 gemm_n=1024, repeats=3)
-    roof = op_roofline.calibrate(p["models"], p["measured_lengths"], device=p["device"], dtype=p["dtype"],
-                                 threads=p["threads"], machine=machine)
+    with timing.using_clock(p["clock"]):
+        measured, validation, steps = measured_part.measure_models(
+            p["models"], p["measured_lengths"], method=p["latency_method"], device=p["device"], dtype=p["dtype"],
+            repeats=p["repeats"], warmup=p["warmup"], threads=p["threads"],
+            validation_lengths=p["validation_lengths"], validation_repeats=p["validation_repeats"])
+        machine = calibrate_roofline(p["models"], device=p["device"], dtype=p["dtype"], threads=p["threads"],
+                                     gemm_n=1024, repeats=3)
+        roof = op_roofline.calibrate(p["models"], p["measured_lengths"], device=p["device"], dtype=p["dtype"],
+                                     threads=p["threads"], machine=machine)
     predicted = measured_part.predictions(roof, machine, measured, p["dtype"])
     normalized = normalized_latency(measured)
     survey = measured_part.survey_comparison(normalized, load_survey_latency())
