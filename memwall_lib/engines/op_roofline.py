@@ -14,8 +14,8 @@ model's shapes:
   stream issued in the model's order (distinct weights per layer, so they come from DRAM as
   in the model; GPT-2's fused Q/K/V ``Conv1D`` and its LM head included);
 - ``attention``: Q.K^T, softmax and scores.V over the whole sequence, the model's own eager
-  attention function at its head size, at each length (a few heads where a length's score
-  matrices are large; rate per head), as analytic FLOPs per second;
+  attention function at its head size, at each length (on a CPU, enough heads that the score
+  matrices exceed twice the last-level cache, or all; rate per head), as analytic FLOPs per second;
 - ``kv_attention``: the same for one new token over a KV cache (the cache append included,
   as ``DynamicCache`` does it), every layer's cache, marginal bandwidth between two contexts;
 - ``elementwise``: layer norms, residual adds, the model's activation function, embeddings,
@@ -41,7 +41,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from . import transformer as tfm
-from .timing import Clock, check_device, synchronize, torch_dtype, using_threads
+from .timing import Clock, check_device, last_level_cache_bytes, synchronize, torch_dtype, using_threads
 from .workloads import workload_profile
 
 CLASSES: tuple[str, ...] = ("gemm", "gemv", "attention", "kv_attention", "elementwise")
@@ -192,14 +192,18 @@ def _gemm_points(spec: tfm.TransformerSpec, rows: Sequence[int], prec: tfm.Preci
 
 
 def _attention_points(spec: tfm.TransformerSpec, lengths: Sequence[int], prec: tfm.Precision, dev: str,
-                      tdt: Any, repeats: int, max_scores: int, model_type: str,
+                      tdt: Any, repeats: int, scores_bytes: float, model_type: str,
                       cache: dict) -> dict[str, list[tuple[float, float]]]:
+    """Seconds per analytic FLOP of the model's eager attention at each length, run on
+    enough heads that their score matrices fill ``scores_bytes`` (all heads if fewer): past
+    the last-level cache, as the model's are, so the rate per head is the model's."""
     import torch
 
     attn, dh = _eager_attention(model_type), spec.head_dim
+    esize = torch.tensor([], dtype=tdt).element_size()
     out: dict[str, list[tuple[float, float]]] = {}
     for n in lengths:
-        heads = max(1, min(spec.n_heads, max_scores // (n * n)))
+        heads = max(1, min(spec.n_heads, math.ceil(scores_bytes / (n * n * esize))))
         key = (dh, n, heads, model_type)
         if key not in cache:
             q, k, v = (torch.rand(1, n, heads, dh, device=dev, dtype=tdt).transpose(1, 2) for _ in range(3))
@@ -326,7 +330,8 @@ def calibrate(models: Sequence[str], lengths: Sequence[int], *, device: str = "c
     with using_threads(threads):
         if machine is None:
             machine = calibrate_roofline(models, device=device, dtype=dtype, threads=threads)
-        max_scores = 2**22 if device == "cpu" else 2**31
+        # attention microbenchmarks: score matrices past twice the last-level cache (a GPU: all heads)
+        scores_bytes = 2.0 * (last_level_cache_bytes() or 32 * 2**20) if device == "cpu" else math.inf
         roof = ClassRoofline(machine.peak_flops, machine.bandwidth, device, dict(machine.call_overhead_s))
         attn_cache: dict = {}
         for m in models:
@@ -334,7 +339,7 @@ def calibrate(models: Sequence[str], lengths: Sequence[int], *, device: str = "c
             pts: dict[str, list[tuple[float, float]]] = {}
             if spec.kind == "encoder":
                 pts.update(_gemm_points(spec, [r for r in gemm_rows], prec, device, tdt, repeats))
-                pts.update(_attention_points(spec, lengths, prec, device, tdt, repeats, max_scores,
+                pts.update(_attention_points(spec, lengths, prec, device, tdt, repeats, scores_bytes,
                                              cfg.model_type, attn_cache))
                 pts.update(_elementwise_points(spec, cfg, lengths, prec, device, tdt, repeats))
             else:

@@ -181,7 +181,7 @@ def _label(m: str) -> str:
 
 
 def plot_profiling(analytic: Mapping[str, Any], normalized: Mapping[str, Any],
-                   survey: Mapping[str, Any] | None = None) -> Any:
+                   published: Mapping[str, Any] | None = None) -> Any:
     """The paper's four panels: (a) GFLOPs, (b) MOPs, (c) arithmetic intensity (8-bit solid,
     measured precision dashed), (d) measured latency normalized to the reference point, with
     the survey's published values (hollow, dotted) where comparable."""
@@ -206,8 +206,8 @@ def plot_profiling(analytic: Mapping[str, Any], normalized: Mapping[str, Any],
             v = normalized[m]
             axes[3].plot(v["seq_len"], v["normalized"], marker=plotting.MARKERS[i], color=plotting.PALETTE[i],
                          label=_label(m))
-        if survey and survey.get("comparable") and m in survey:
-            axes[3].plot(survey[m]["seq_len"], survey[m]["survey"], marker=plotting.MARKERS[i], linestyle=":",
+        if published and published.get("comparable") and m in published:
+            axes[3].plot(published[m]["seq_len"], published[m]["survey"], marker=plotting.MARKERS[i], linestyle=":",
                          color=plotting.PALETTE[i], markerfacecolor="none", label=f"{_label(m)}, survey")
     titles = ["(a) FLOPs", "(b) Memory operations (MOPs)", "(c) Arithmetic intensity", "(d) Latency (measured)"]
     ylabels = ["GFLOPs (1e9 FLOPs)", "MOPs (GB = 1e9 bytes)", "FLOPs / byte",
