@@ -4,6 +4,9 @@
 - :mod:`.builders`: torch models built from their configurations (no downloads);
 - :mod:`.timing`, :mod:`.workloads`, :mod:`.roofline`: latency, FLOP counting with torch, and a
   roofline calibrated on the machine;
+- :mod:`.latency`: latency at every length, sampled (one encoder layer, decoding steps at sampled
+  contexts) or whole; :mod:`.op_roofline`: a roofline per operation class, calibrated at the
+  models' shapes;
 - :mod:`.storage`: what autograd saves for backward, storage by storage (any device, meta too);
 - :mod:`.training_memory`: parameters, gradients, optimizer state and activations of a step;
 - :mod:`.remat`: rematerialization: chains of blocks, schedules, the optimal planner, measurement.
