@@ -316,10 +316,12 @@ def _kv_points(spec: tfm.TransformerSpec, contexts: tuple[int, int], prec: tfm.P
 
 def calibrate(models: Sequence[str], lengths: Sequence[int], *, device: str = "cpu", dtype: str = "float32",
               threads: int | None = None, repeats: int = 3, gemm_rows: Sequence[int] = (128, 512),
-              machine: Any = None) -> ClassRoofline:
+              machine: Any = None, scores_bytes: float | None = None) -> ClassRoofline:
     """Calibrate every class for ``models`` (names) at ``lengths`` (tokens): see the module
     docstring. ``machine``: a :class:`memwall_lib.engines.roofline.Roofline` (GEMM peak, STREAM
-    bandwidth, call overheads) measured beforehand, or None to measure one here."""
+    bandwidth, call overheads) measured beforehand, or None to measure one here.
+    ``scores_bytes``: bytes of score matrices per attention microbenchmark (default: twice the
+    last-level cache on a CPU, all heads on a GPU)."""
     from . import builders
     from .roofline import calibrate_roofline
     from .timing import runtime_info
@@ -331,7 +333,8 @@ def calibrate(models: Sequence[str], lengths: Sequence[int], *, device: str = "c
         if machine is None:
             machine = calibrate_roofline(models, device=device, dtype=dtype, threads=threads)
         # attention microbenchmarks: score matrices past twice the last-level cache (a GPU: all heads)
-        scores_bytes = 2.0 * (last_level_cache_bytes() or 32 * 2**20) if device == "cpu" else math.inf
+        if scores_bytes is None:
+            scores_bytes = 2.0 * (last_level_cache_bytes() or 32 * 2**20) if device == "cpu" else math.inf
         roof = ClassRoofline(machine.peak_flops, machine.bandwidth, device, dict(machine.call_overhead_s))
         attn_cache: dict = {}
         for m in models:
