@@ -5,8 +5,8 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import shutil
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import pytest
 
@@ -30,7 +30,12 @@ CORPUS = {
     "bad_date_format.csv": (schemas.COMPUTE_DEVICES, 1, "announce_date", "YYYY-MM-DD"),
     "date_out_of_range.csv": (schemas.COMPUTE_DEVICES, 1, "announce_date", "between 1940-01-01 and 2030-12-31"),
     "unknown_device_type.csv": (schemas.COMPUTE_DEVICES, 1, "device_type", "expected one of cpu, gpu"),
-    "model_unknown_domain.csv": (schemas.MODELS, 2, "domain", "expected one of cv, nlp, speech, recsys; got 'language'"),
+    "model_unknown_domain.csv": (
+        schemas.MODELS,
+        2,
+        "domain",
+        "expected one of cv, nlp, speech, recsys; got 'language'",
+    ),
     "model_bad_boolean.csv": (schemas.MODELS, 1, "parameters_is_estimate", "expected 'true' or 'false'"),
     "model_unknown_panel.csv": (schemas.MODELS, 1, "paper_figures", "got '3c'"),
     "model_zero_parameters.csv": (schemas.MODELS, 1, "parameters_total_billions", "expected a positive number"),
@@ -64,8 +69,7 @@ def test_missing_column_is_a_header_error() -> None:
 
 def test_all_bad_cells_are_reported_at_once(tmp_path: Path) -> None:
     p = tmp_path / "two_errors.csv"
-    p.write_text("device,precision,unit,sparsity,peak_TFLOPS,source\n"
-                 "A,fp99,vector,dense,-1,https://x\n")
+    p.write_text("device,precision,unit,sparsity,peak_TFLOPS,source\nA,fp99,vector,dense,-1,https://x\n")
     with pytest.raises(DataValidationError) as info:
         read_table(p, schemas.COMPUTE_PEAK_FLOPS)
     assert {e.column for e in info.value.errors} == {"precision", "peak_TFLOPS"}
@@ -132,7 +136,10 @@ def test_every_source_is_a_url_or_citation() -> None:
     # the loader only rejects an empty source; a placeholder ("x", "TODO") would pass it
     for schema in tables.SCHEMAS.values():
         frame = read_table(DATA_DIR / schema.name, schema)
-        assert (frame["source"].str.len() > 10).all(), (schema.name, list(frame["source"][frame["source"].str.len() <= 10]))
+        assert (frame["source"].str.len() > 10).all(), (
+            schema.name,
+            list(frame["source"][frame["source"].str.len() <= 10]),
+        )
 
 
 # --------------------------------------------------------------------------- the loaders reject bad rows
@@ -145,6 +152,7 @@ LOADERS: dict[str, Callable[[Path], object]] = {
     "models.csv": tables.load_models,
     "authors_tables.csv": tables.load_authors_tables,
     "authors_plotted.csv": tables.load_authors_plotted,
+    "survey_cpu_latency.csv": tables.load_survey_latency,
 }
 
 
@@ -204,6 +212,22 @@ def test_interconnect_device_total_must_match_its_links(tmp_path: Path) -> None:
         shutil.copy(DATA_DIR / f, tmp_path / f)
     with (tmp_path / "interconnects.csv").open("a") as fh:
         fh.write("Made-up Link 9,nvlink,2025-01-01,,100,18,900,per_direction,Imaginary GPU,,https://example.org\n")
-    with pytest.raises(DataValidationError,
-                       match="interconnects.csv: row .*column 'device_GB_per_s': expected link_GB_per_s x links_per_device = 1800"):
+    with pytest.raises(
+        DataValidationError,
+        match="interconnects.csv: row .*column 'device_GB_per_s': expected link_GB_per_s x links_per_device = 1800",
+    ):
         tables.load_hardware(tmp_path)
+
+
+def test_survey_latency_is_normalized_and_whole(tmp_path: Path) -> None:
+    frame = tables.load_survey_latency()
+    ref = frame[(frame.model == "bert-base") & (frame.seq_len_tokens == 128)]["normalized_latency"]
+    assert list(ref) == [1.0]  # normalized to BERT-Base at 128 tokens
+    assert sorted(set(frame.seq_len_tokens)) == [128, 256, 512, 1024, 2048, 4096]
+    row = _append_copy_of_last_row(tmp_path, "survey_cpu_latency.csv")
+    path = tmp_path / "survey_cpu_latency.csv"
+    lines = path.read_text().splitlines()
+    lines[-1] = lines[-1].replace("gpt2,4096,", "gpt2,4096.5,", 1)
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(DataValidationError, match=rf"row {row} .*seq_len_tokens.*whole number"):
+        tables.load_survey_latency(tmp_path)

@@ -3,6 +3,8 @@ No test asserts a timing."""
 
 from __future__ import annotations
 
+import statistics
+
 import pytest
 
 from memwall_lib.engines import roofline, timing, workloads
@@ -14,10 +16,16 @@ def tiny_configs():
     from transformers import BertConfig, GPT2Config
 
     return {
-        "bert": BertConfig(hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=64,
-                           vocab_size=100, max_position_embeddings=16, attn_implementation="eager"),
-        "gpt2": GPT2Config(n_embd=32, n_layer=2, n_head=4, vocab_size=100, n_positions=16,
-                           attn_implementation="eager"),
+        "bert": BertConfig(
+            hidden_size=32,
+            num_hidden_layers=2,
+            num_attention_heads=4,
+            intermediate_size=64,
+            vocab_size=100,
+            max_position_embeddings=16,
+            attn_implementation="eager",
+        ),
+        "gpt2": GPT2Config(n_embd=32, n_layer=2, n_head=4, vocab_size=100, n_positions=16, attn_implementation="eager"),
     }
 
 
@@ -77,13 +85,20 @@ def test_roofline_prediction_arithmetic() -> None:
     roof = roofline.Roofline(peak_flops=100.0, bandwidth=10.0, call_overhead_s={"m": 0.5})
     assert roof.ridge_point == 10.0
     assert roof.attainable(1.0) == 10.0 and roof.attainable(100.0) == 100.0
-    ops = (tfm.OpCount("a", "ffn", flops=1000.0, bytes=10.0),  # compute-bound: 10 s
-           tfm.OpCount("b", "other", flops=10.0, bytes=50.0))  # memory-bound: 5 s
+    ops = (
+        tfm.OpCount("a", "ffn", flops=1000.0, bytes=10.0),  # compute-bound: 10 s
+        tfm.OpCount("b", "other", flops=10.0, bytes=50.0),
+    )  # memory-bound: 5 s
     spec = tfm.get_spec("gpt2")
     prof = tfm.Profile(spec, 3, 0, 1, tfm.FP32, True, True, 3, ops)
     pred = roof.predict(prof, "m")
-    assert pred == {"predicted_s": 16.5, "roofline_s": 15.0, "compute_bound_s": 10.0,
-                    "memory_bound_s": 5.0, "overhead_s": 1.5}
+    assert pred == {
+        "predicted_s": 16.5,
+        "roofline_s": 15.0,
+        "compute_bound_s": 10.0,
+        "memory_bound_s": 5.0,
+        "overhead_s": 1.5,
+    }
 
 
 def test_small_calibration_runs() -> None:
@@ -99,15 +114,18 @@ def test_overhead_twin_keeps_structure() -> None:
     assert (spec.n_layers, spec.n_heads, spec.head_dim, spec.vocab_size) == (24, 16, 8, 256)
 
 
-@pytest.mark.parametrize("call, match", [
-    (lambda: workloads.measure_latency("gpt2", [4], device="tpu"), "device"),
-    (lambda: workloads.measure_latency("gpt2", [4], dtype="float64"), "dtype"),
-    (lambda: workloads.measure_latency("gpt2", [0]), "seq_lens"),
-    (lambda: workloads.measure_latency("gpt2", []), "seq_lens"),
-    (lambda: workloads.measure_latency("gpt3", [4]), "model: unknown model"),
-    (lambda: timing.time_fn(lambda: None, repeats=0), "repeats"),
-    (lambda: workloads.validate_flops("gpt2", [4], max_generate=0), "max_generate"),
-])
+@pytest.mark.parametrize(
+    "call, match",
+    [
+        (lambda: workloads.measure_latency("gpt2", [4], device="tpu"), "device"),
+        (lambda: workloads.measure_latency("gpt2", [4], dtype="float64"), "dtype"),
+        (lambda: workloads.measure_latency("gpt2", [0]), "seq_lens"),
+        (lambda: workloads.measure_latency("gpt2", []), "seq_lens"),
+        (lambda: workloads.measure_latency("gpt3", [4]), "model: unknown model"),
+        (lambda: timing.time_fn(lambda: None, repeats=0), "repeats"),
+        (lambda: workloads.validate_flops("gpt2", [4], max_generate=0), "max_generate"),
+    ],
+)
 def test_bad_input_names_the_parameter(call, match) -> None:
     with pytest.raises(ValueError, match=match):
         call()
@@ -120,3 +138,168 @@ def test_cuda_requested_without_gpu() -> None:
         pytest.skip("a GPU is present")
     with pytest.raises(timing.MeasureError, match="device: 'cuda'"):
         timing.check_device("cuda")
+
+
+# --------------------------------------------------------------------------- latency at every length
+from memwall_lib.engines import latency, op_roofline  # noqa: E402
+
+
+def test_integrate_steps_is_exact_for_affine_steps() -> None:
+    ctx = latency.decode_contexts([8, 32])
+    assert ctx == [1, 4, 8, 20, 32]
+    step = [0.5 + 0.01 * t for t in ctx]  # affine in the context: interpolation is exact
+    for n in (1, 8, 20, 32):
+        assert latency.integrate_steps(ctx, step, n) == pytest.approx(sum(0.5 + 0.01 * t for t in range(1, n + 1)))
+    with pytest.raises(ValueError, match="contexts"):
+        latency.integrate_steps([2, 32], [1.0, 1.0], 8)  # does not cover t = 1
+    with pytest.raises(ValueError, match="contexts"):
+        latency.integrate_steps(ctx, step, 64)  # beyond the last sample
+
+
+def test_sampled_decode_step_does_the_work_of_step_t(tiny_configs) -> None:
+    """A step over a random cache of t - 1 tokens counts exactly the FLOPs of step t of a
+    whole generation (analytic total(t) - total(t - 1), itself checked against whole runs)."""
+    from memwall_lib.engines import builders
+
+    cfg = workloads._config_for(tiny_configs["gpt2"], 64)
+    spec = tfm.spec_from_config(cfg)
+    net = builders.build_from_config(cfg)
+    for t in (2, 9, 40):  # 40 > the config's 16 positions: enlarged
+        cache = latency.random_cache(spec, t - 1)
+        assert cache.get_seq_length() == t - 1
+        counted = workloads.count_flops(
+            lambda cache=cache: workloads.greedy_generate(net, workloads.start_ids(1, spec.vocab_size), 1, cache=cache)
+        )["total"]
+        analytic = [workloads.workload_profile(spec, n, tfm.SURVEY_8BIT).matmul_flops for n in (t - 1, t)]
+        assert counted == analytic[1] - analytic[0]
+
+
+def test_one_layer_twin_plus_layers_is_the_encoder(tiny_configs) -> None:
+    """FLOPs: the one-layer twin plus (layers - 1) layers equal the whole encoder's."""
+    from memwall_lib.engines import builders
+
+    cfg = workloads._config_for(tiny_configs["bert"], 32)
+    spec = tfm.spec_from_config(cfg)
+    twin = latency._build(cfg, "cpu", "float32", 0, n_layers=1)
+    whole = builders.build_from_config(cfg)
+    n = 24
+    layer = sum(op.matmul_flops for op in tfm.layer_ops(spec, n, n, tfm.SURVEY_8BIT))
+    one = workloads.count_flops(workloads.workload(twin, spec, n))["total"]
+    assert one + (spec.n_layers - 1) * layer == workloads.count_flops(workloads.workload(whole, spec, n))["total"]
+
+
+@pytest.mark.parametrize("kind", ["bert", "gpt2"])
+def test_measure_sampled_rows_and_validation(tiny_configs, kind) -> None:
+    out = latency.measure(
+        tiny_configs[kind], [4, 12], repeats=2, warmup=0, threads=1, validate_lengths=[4, 12], validate_repeats=1
+    )
+    rows = out["rows"]
+    assert [r["seq_len"] for r in rows] == [4, 12] and all(r["method"] == "sampled" for r in rows)
+    for r in rows:
+        assert r["min_s"] <= r["median_s"] <= r["max_s"] and len(r["runs_s"]) == 2
+    if kind == "bert":
+        for r in rows:  # rest + layers x layer
+            assert r["layers"] == 2 and r["layer_s"] > 0
+            assert r["median_s"] == pytest.approx(statistics.median(r["runs_s"]))
+        assert out["decode_steps"] == {}
+    else:
+        steps = out["decode_steps"]
+        assert steps["context"] == latency.decode_contexts([4, 12])
+        assert rows[1]["median_s"] == pytest.approx(latency.integrate_steps(steps["context"], steps["median_s"], 12))
+    v = out["validation"]
+    assert [x["seq_len"] for x in v] == [4, 12]
+    for x, r in zip(v, rows):
+        assert x["sampled_s"] == r["median_s"] and x["ratio"] == pytest.approx(x["sampled_s"] / x["whole_s"])
+
+
+def test_whole_decoder_is_read_at_every_length(tiny_configs) -> None:
+    out = latency.measure(tiny_configs["gpt2"], [3, 6], method="whole", repeats=2, warmup=0)
+    a, b = out["rows"]
+    assert a["method"] == "whole" and [a["forward_calls"], b["forward_calls"]] == [3, 6]
+    assert all(x < y for x, y in zip(a["runs_s"], b["runs_s"]))  # the same runs, read at 3 then 6 tokens
+
+
+def test_bad_method_is_named(tiny_configs) -> None:
+    with pytest.raises(ValueError, match="method"):
+        latency.measure(tiny_configs["gpt2"], [4], method="guess")
+
+
+def test_cuda_latency_uses_events(tiny_configs) -> None:
+    import torch
+
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA GPU on this machine: CUDA-event timing is checked where one is present")
+    out = latency.measure(tiny_configs["gpt2"], [4, 8], device="cuda", repeats=2, warmup=1, validate_lengths=[4, 8])
+    assert all(r["median_s"] > 0 for r in out["rows"]) and len(out["validation"]) == 2
+    clock = timing.Clock("cuda")
+    a = clock.mark()
+    torch.ones(1024, device="cuda").sum()
+    assert clock.seconds(a, clock.mark()) >= 0
+
+
+# --------------------------------------------------------------------------- roofline per op class
+def test_op_classes() -> None:
+    assert op_roofline.op_class("ffn1", 128) == "gemm" and op_roofline.op_class("ffn1", 1) == "gemv"
+    assert op_roofline.op_class("pooler", 128) == "gemv" and op_roofline.op_class("lm_head", 1) == "gemv"
+    assert op_roofline.op_class("softmax", 64) == "attention" and op_roofline.op_class("qk_matmul", 1) == "kv_attention"
+    assert op_roofline.op_class("layernorm", 64) == "elementwise"
+
+
+def test_class_roofline_prediction_arithmetic() -> None:
+    spec = tfm.get_spec("gpt2")
+    prec = tfm.FP32
+    prof = workloads.workload_profile(spec, 8, prec)
+    roof = op_roofline.ClassRoofline(1e12, 1e10, "cpu", {"gpt2": 0.01})
+    spb = 2e-10  # every gemv op at 5 GB/s, the rest at the STREAM fallback (1e10 B/s)
+    roof.points["gpt2"] = {f"gemv:{o}": [(1, spb)] for o in op_roofline.LINEAR_OPS}
+    p = roof.predict("gpt2", spec, 8, prec)
+    gemv = sum(op.bytes for op in prof.ops if op.name in op_roofline.LINEAR_OPS)
+    rest = sum(op.bytes for op in prof.ops if op.name not in op_roofline.LINEAR_OPS)
+    assert p["by_class_s"]["gemv"] == pytest.approx(gemv * spb)
+    assert p["predicted_s"] == pytest.approx(gemv * spb + rest / 1e10 + 0.01 * 8)
+    assert p["bound_by"] == "gemv"
+    gpu = op_roofline.ClassRoofline(1e12, 1e10, "cuda", {"gpt2": 1.0}, roof.points)
+    assert gpu.predict("gpt2", spec, 8, prec)["predicted_s"] == pytest.approx(8.0)  # host-bound steps
+
+
+def test_calibration_never_runs_the_models(monkeypatch) -> None:
+    """The microbenchmarks build no model of the real sizes (only structural twins)."""
+    from memwall_lib.engines import builders
+
+    built = []
+    real = builders.build_from_config
+    monkeypatch.setattr(builders, "build_from_config", lambda cfg, *a, **k: built.append(cfg) or real(cfg, *a, **k))
+    roof = op_roofline.calibrate(["bert-base", "gpt2"], [8, 16], repeats=1, gemm_rows=(8,), threads=1)
+    assert built and all(c.hidden_size < 768 for c in built)
+    rates = op_roofline.class_rates(roof)
+    assert set(rates["bert-base"]) == {"gemm", "attention", "elementwise"}
+    assert set(rates["gpt2"]) == {"gemv", "kv_attention"}
+    assert all(r > 0 for per in rates.values() for c in per.values() for r in c["rate"])
+    p = roof.predict("bert-base", tfm.get_spec("bert-base"), 16, tfm.FP32)
+    assert p["predicted_s"] == pytest.approx(p["ops_s"] + p["overhead_s"])
+
+
+def test_cuda_class_roofline() -> None:
+    import torch
+
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA GPU on this machine: the GPU calibration is checked where one is present")
+    roof = op_roofline.calibrate(["bert-base", "gpt2"], [16, 64], device="cuda", repeats=1, gemm_rows=(16,))
+    for m in ("bert-base", "gpt2"):
+        p = roof.predict(m, tfm.get_spec(m), 64, tfm.FP32)
+        assert p["predicted_s"] >= p["overhead_s"] > 0  # on a GPU: the larger of host and device time
+
+
+def test_process_clock_reads_cpu_time_and_restores() -> None:
+    import time
+
+    with timing.using_clock("process"):
+        clock = timing.Clock("cpu")
+        a = clock.mark()
+        time.sleep(0.05)  # sleeping uses no CPU: the process clock barely moves
+        assert clock.seconds(a, clock.mark()) < 0.04
+        assert timing.runtime_info()["clock"] == "process"
+    assert timing.runtime_info()["clock"] == "wall"
+    with pytest.raises(ValueError, match="clock"):
+        with timing.using_clock("sundial"):
+            pass

@@ -7,19 +7,28 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from helpers import assert_figure_files, assert_numbers_close, committed_sidecar, sidecar
 from papermill.exceptions import PapermillExecutionError
 
-from helpers import assert_figure_files, assert_numbers_close, committed_sidecar, sidecar
 from memwall_lib.core.paths import NOTEBOOKS_DIR
 from memwall_lib.core.runner import run_notebook
 from memwall_lib.engines import transformer as tfm
+from memwall_lib.figures import fig3_measured
 from memwall_lib.figures import fig3_profiling as profiling
 
 pytestmark = pytest.mark.notebook
 NB = "03_transformer_profiling"
 FIG, ROOF = "fig3_transformer_profiling", "fig3_roofline"
-#: Quick: the default analytic part (it takes seconds), tiny measured lengths, one run each.
-QUICK = dict(measured_lengths=[8, 16], repeats=1, warmup=1, flop_check_generate_len=16)
+#: Quick: the default analytic part (it takes seconds), two short measured lengths (128 for the
+#: survey's reference point), sampled, with one whole-run check, one run each.
+QUICK = dict(
+    measured_lengths=[16, 128],
+    validation_lengths=[16],
+    validation_repeats=1,
+    repeats=1,
+    warmup=1,
+    flop_check_generate_len=16,
+)
 SWEEP_KEYS = {"seq_len", "gflops", "mops_gb", "arithmetic_intensity"}
 
 
@@ -40,12 +49,22 @@ def test_writes_files_and_sidecar_contract(notebook_run) -> None:
     assert all(data["flop_validation"]["equal"])
     for m in ("bert-base", "bert-large", "gpt2"):
         meas = data["measured"][m]
-        assert meas["seq_len"] == [8, 16]
+        assert meas["seq_len"] == [16, 128] and set(meas["method"]) == {"sampled"}
         assert {"median_s", "min_s", "max_s", "spread"} <= set(meas)
-        assert set(data["roofline_predictions"][m]) >= {"measured_s", "predicted_s", "ratio"}
+        assert set(data["roofline_predictions"][m]) >= {"measured_s", "predicted_s", "ratio", "bound_by"}
+        check = data["sampled_vs_whole"][m]
+        assert check["seq_len"] == [16] and check["ratio"][0] == check["sampled_s"][0] / check["whole_s"][0]
+        assert check["sampled_s"][0] == meas["median_s"][0]
+        comp = data["survey_comparison"][m]
+        assert comp["seq_len"] == [128] and comp["ratio"][0] == comp["ours"][0] / comp["survey"][0]
+    assert data["latency_method"] == "sampled"
+    assert data["decode_steps"]["gpt2"]["context"][0] == 1
     assert data["measured"]["runtime"]["threads"] == 1
     roof = _sidecar(out, ROOF)["data"]
     assert roof["roofline"]["peak_flops"] > 0 and roof["roofline"]["bandwidth"] > 0
+    assert set(roof["bound_by"]) == {"bert-base", "bert-large", "gpt2"}
+    assert roof["runtime"]["device_name"] and "load_average_1min" in roof["runtime"]
+    assert set(roof["class_rates"]["gpt2"]) == {"gemv", "kv_attention"}
 
 
 def test_committed_analytic_numbers_reproduce(notebook_run) -> None:
@@ -59,9 +78,17 @@ def test_committed_analytic_numbers_reproduce(notebook_run) -> None:
         if s_new == s_old:  # GPT-2's scope past 16 steps depends on the quick setting
             assert fv_new["analytic"][i] == fv_old["analytic"][i]
             assert fv_new["counted"][i] == fv_old["counted"][i]
-    analytic_claims = [c for c in old["claims"] if c["id"] in (
-        "fig3_encoders_more_flops", "fig3_decoder_mops", "fig3_decoder_low_intensity",
-        "fig3_decoder_intensity_about_2")]
+    analytic_claims = [
+        c
+        for c in old["claims"]
+        if c["id"]
+        in (
+            "fig3_encoders_more_flops",
+            "fig3_decoder_mops",
+            "fig3_decoder_low_intensity",
+            "fig3_decoder_intensity_about_2",
+        )
+    ]
     new_claims = {c["id"]: c for c in new["claims"]}
     for c in analytic_claims:
         assert_numbers_close(new_claims[c["id"]], c, rtol=1e-12, path=f"claims.{c['id']}")
@@ -74,31 +101,68 @@ def test_claims_are_computed_from_the_data(notebook_run) -> None:
     bert, gpt = a["bert-base"], a["gpt2"]
     enc = [a["bert-base"], a["bert-large"]]
     assert claims["fig3_encoders_more_flops"]["reproduced"] == pytest.approx(
-        min(x / y for e in enc for x, y in zip(e["gflops"], gpt["gflops"])), rel=1e-12)
+        min(x / y for e in enc for x, y in zip(e["gflops"], gpt["gflops"])), rel=1e-12
+    )
     assert claims["fig3_decoder_mops"]["reproduced"] == pytest.approx(
-        min(y / x for e in enc for x, y in zip(e["mops_gb"], gpt["mops_gb"])), rel=1e-12)
+        min(y / x for e in enc for x, y in zip(e["mops_gb"], gpt["mops_gb"])), rel=1e-12
+    )
     assert claims["fig3_decoder_intensity_about_2"]["reproduced"] == pytest.approx(
-        sum(gpt["arithmetic_intensity"]) / len(gpt["arithmetic_intensity"]), rel=1e-12)
+        sum(gpt["arithmetic_intensity"]) / len(gpt["arithmetic_intensity"]), rel=1e-12
+    )
     assert min(bert["arithmetic_intensity"]) / max(gpt["arithmetic_intensity"]) > 10
     t = {m: dict(zip(v["seq_len"], v["median_s"])) for m, v in data["measured"].items() if m != "runtime"}
-    slowest = min(t["gpt2"][n] / max(t["bert-base"][n], t["bert-large"][n]) for n in (8, 16))
+    slowest = min(t["gpt2"][n] / max(t["bert-base"][n], t["bert-large"][n]) for n in (16, 128))
     assert claims["fig3_decoder_slowest"]["reproduced"] == pytest.approx(slowest, rel=1e-12)
     assert claims["fig3_decoder_slowest"]["holds"] == (slowest > 1)
-    ratio = t["gpt2"][8] / t["bert-base"][8]  # 128 not measured: the shortest common length
+    ratio = t["gpt2"][128] / t["bert-base"][128]
     assert claims["fig3_decoder_over_bert_base"]["reproduced"] == pytest.approx(ratio, rel=1e-12)
+    survey = ratio / (45 / 1)  # the survey's GPT-2 / BERT-Base at 128 tokens (data/survey_cpu_latency.csv)
+    assert claims["fig3_latency_vs_survey"]["reproduced"] == pytest.approx(survey, rel=1e-12)
+    assert claims["fig3_latency_vs_survey"]["holds"] == (1 / 3 <= survey <= 3)
+    checks = [r for v in data["sampled_vs_whole"].values() for r in v["ratio"]]
+    assert claims["fig3_sampled_matches_whole"]["reproduced"] == max(checks, key=lambda r: abs(r - 1))
+    assert claims["fig3_sampled_matches_whole"]["holds"] == all(abs(r - 1) <= 0.15 for r in checks)
     preds = data["roofline_predictions"]
-    for m, v in preds.items():
+    for v in preds.values():
         for meas, pred, r in zip(v["measured_s"], v["predicted_s"], v["ratio"]):
             assert r == pytest.approx(pred / meas, rel=1e-12)
     roof_claim = _sidecar(notebook_run(NB, **QUICK), ROOF)["claims"][0]
     ratios = [r for v in preds.values() for r in v["ratio"]]
     assert roof_claim["reproduced"] == pytest.approx(max(ratios, key=lambda r: abs(r - 1)), rel=1e-12)
-    assert roof_claim["holds"] == all(abs(r - 1) <= profiling.PREDICTION_TOLERANCE for r in ratios)
+    assert roof_claim["holds"] == all(abs(r - 1) <= fig3_measured.PREDICTION_TOLERANCE for r in ratios)
     for c in sc["claims"]:
         assert c["rule"], c["id"]
 
 
 def test_bad_parameter_is_named(tmp_path: Path) -> None:
     with pytest.raises(PapermillExecutionError, match=r"parameter 'models\[0\]'.*bert-huge"):
-        run_notebook(NOTEBOOKS_DIR / f"{NB}.ipynb", {"models": ["bert-huge"], "output_dir": str(tmp_path)},
-                     output=tmp_path / "bad.ipynb")
+        run_notebook(
+            NOTEBOOKS_DIR / f"{NB}.ipynb",
+            {"models": ["bert-huge"], "output_dir": str(tmp_path)},
+            output=tmp_path / "bad.ipynb",
+        )
+
+
+def test_process_clock_needs_one_cpu_thread() -> None:
+    from memwall_lib.core import params
+
+    base = {
+        "models": ["gpt2"],
+        "analytic_lengths": [128],
+        "breakdown_lengths": [128],
+        "measured_lengths": [16],
+        "latency_method": "sampled",
+        "validation_lengths": [],
+        "validation_repeats": 1,
+        "repeats": 1,
+        "warmup": 0,
+        "threads": 1,
+        "device": "cpu",
+        "dtype": "float32",
+        "clock": "process",
+        "flop_check_generate_len": 16,
+        "output_dir": "build/x",
+    }
+    assert params.check_parameters(base, profiling.PARAMETERS, profiling.RELATIONS)["clock"] == "process"
+    with pytest.raises(params.ParameterError, match="clock"):
+        params.check_parameters({**base, "threads": 2}, profiling.PARAMETERS, profiling.RELATIONS)

@@ -8,6 +8,9 @@
 - :mod:`.builders`: torch models built from their configurations (no downloads);
 - :mod:`.timing`, :mod:`.workloads`, :mod:`.roofline`: latency, FLOP counting with torch, and a
   roofline calibrated on the machine;
+- :mod:`.latency`: latency at every length, sampled (one encoder layer, decoding steps at sampled
+  contexts) or whole; :mod:`.op_roofline`: a roofline per operation class, calibrated at the
+  models' shapes;
 - :mod:`.storage`: what autograd saves for backward, storage by storage (any device, meta too),
   dropout masks counted as the target device (CUDA or CPU) stores them;
 - :mod:`.training_memory`: parameters, gradients, optimizer state and activations of a step;

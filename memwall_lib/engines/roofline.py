@@ -8,8 +8,9 @@ Units: seconds; FLOP/s; bytes and bytes/s (GB = 1e9).
 from __future__ import annotations
 
 import copy
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 from . import transformer as tfm
 from .timing import check_device, last_level_cache_bytes, runtime_info, time_fn, torch_dtype, using_threads
@@ -17,8 +18,7 @@ from .workloads import _config_for, workload
 
 
 # --------------------------------------------------------------------------- roofline
-def measure_gemm_rate(*, n: int = 2048, dtype: str = "float32", device: str = "cpu",
-                      repeats: int = 5) -> float:
+def measure_gemm_rate(*, n: int = 2048, dtype: str = "float32", device: str = "cpu", repeats: int = 5) -> float:
     """Attainable FLOP/s of an ``n x n`` by ``n x n`` matmul (best of ``repeats``; 2 n^3 FLOPs)."""
     import torch
 
@@ -30,8 +30,9 @@ def measure_gemm_rate(*, n: int = 2048, dtype: str = "float32", device: str = "c
     return 2 * n**3 / t.min_s
 
 
-def measure_stream_bandwidth(*, array_bytes: int | None = None, dtype: str = "float32",
-                             device: str = "cpu", repeats: int = 5) -> dict[str, float]:
+def measure_stream_bandwidth(
+    *, array_bytes: int | None = None, dtype: str = "float32", device: str = "cpu", repeats: int = 5
+) -> dict[str, float]:
     """STREAM-style bandwidths in bytes/s (best of ``repeats``), counted as in STREAM
     (no write-allocate traffic): copy ``a = b`` (2 arrays), triad ``a = b + s*c`` (3).
 
@@ -51,9 +52,11 @@ def measure_stream_bandwidth(*, array_bytes: int | None = None, dtype: str = "fl
     esize = a.element_size()
     t_copy = time_fn(lambda: a.copy_(b), repeats=repeats, warmup=1, device=device)
     t_triad = time_fn(lambda: torch.add(b, c, alpha=3.0, out=a), repeats=repeats, warmup=1, device=device)
-    del a, b, c
-    return {"copy": 2 * n * esize / t_copy.min_s, "triad": 3 * n * esize / t_triad.min_s,
-            "array_bytes": float(n * esize)}
+    return {
+        "copy": 2 * n * esize / t_copy.min_s,
+        "triad": 3 * n * esize / t_triad.min_s,
+        "array_bytes": float(n * esize),
+    }
 
 
 def overhead_twin_config(model: str | Any, head_dim: int = 8) -> Any:
@@ -73,8 +76,9 @@ def overhead_twin_config(model: str | Any, head_dim: int = 8) -> Any:
     return cfg
 
 
-def measure_call_overhead(model: str | Any, *, device: str = "cpu", dtype: str = "float32",
-                          repeats: int = 20, warmup: int = 3) -> float:
+def measure_call_overhead(
+    model: str | Any, *, device: str = "cpu", dtype: str = "float32", repeats: int = 20, warmup: int = 3
+) -> float:
     """Seconds of framework overhead per forward call of ``model``, measured on its
     structural twin (:func:`overhead_twin_config`) over 1 token (an encoder) or as one
     decoding step at a short context (a decoder): not fitted to any latency of ``model``."""
@@ -123,8 +127,13 @@ class Roofline:
             compute += tc if tc >= tm else 0.0
             memory += tm if tm > tc else 0.0
         overhead = self.call_overhead_s.get(model or profile.spec.name, 0.0) * profile.forward_calls
-        return {"predicted_s": roof + overhead, "roofline_s": roof, "compute_bound_s": compute,
-                "memory_bound_s": memory, "overhead_s": overhead}
+        return {
+            "predicted_s": roof + overhead,
+            "roofline_s": roof,
+            "compute_bound_s": compute,
+            "memory_bound_s": memory,
+            "overhead_s": overhead,
+        }
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -132,22 +141,42 @@ class Roofline:
         return d
 
 
-def calibrate_roofline(models: Sequence[str | Any] = (), *, device: str = "cpu",
-                       dtype: str = "float32", gemm_n: int = 2048, stream_bytes: int | None = None,
-                       repeats: int = 5, threads: int | None = None) -> Roofline:
+def calibrate_roofline(
+    models: Sequence[str | Any] = (),
+    *,
+    device: str = "cpu",
+    dtype: str = "float32",
+    gemm_n: int = 2048,
+    stream_bytes: int | None = None,
+    repeats: int = 5,
+    threads: int | None = None,
+) -> Roofline:
     """Measure this machine's roofline with ``threads`` CPU threads: GEMM rate, STREAM
     triad bandwidth and, for each of ``models`` (names), the per-forward-call overhead of
     its structural twin."""
     check_device(device)
     with using_threads(threads):
         peak = measure_gemm_rate(n=gemm_n, dtype=dtype, device=device, repeats=repeats)
-        stream = measure_stream_bandwidth(array_bytes=stream_bytes, dtype=dtype, device=device,
-                                          repeats=repeats)
+        stream = measure_stream_bandwidth(array_bytes=stream_bytes, dtype=dtype, device=device, repeats=repeats)
         # keyed like Roofline.predict looks them up: by the profiled spec's name
-        overheads = {tfm.spec_from_config(_config_for(m, 64)).name if not isinstance(m, str) else m:
-                     measure_call_overhead(m, device=device, dtype=dtype) for m in models}
+        overheads = {
+            tfm.spec_from_config(_config_for(m, 64)).name if not isinstance(m, str) else m: measure_call_overhead(
+                m, device=device, dtype=dtype
+            )
+            for m in models
+        }
         info = runtime_info(device, dtype)
-    return Roofline(peak, stream["triad"], overheads,
-                    {"gemm_n": gemm_n, "stream_copy": stream["copy"], "stream_triad": stream["triad"],
-                     "stream_array_bytes": stream["array_bytes"], "repeats": repeats,
-                     "llc_bytes": last_level_cache_bytes(), **info})
+    return Roofline(
+        peak,
+        stream["triad"],
+        overheads,
+        {
+            "gemm_n": gemm_n,
+            "stream_copy": stream["copy"],
+            "stream_triad": stream["triad"],
+            "stream_array_bytes": stream["array_bytes"],
+            "repeats": repeats,
+            "llc_bytes": last_level_cache_bytes(),
+            **info,
+        },
+    )

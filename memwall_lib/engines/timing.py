@@ -9,15 +9,20 @@ from __future__ import annotations
 import os
 import statistics
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from ..core.provenance import machine_description
 
 DEVICES: tuple[str, ...] = ("cpu", "cuda")
 DTYPES: tuple[str, ...] = ("float32", "bfloat16", "float16")
+#: What a CPU timing reads: ``wall`` time (latency), or the ``process``'s CPU time, which leaves
+#: out the time other processes hold the core (for one thread on a shared machine).
+CLOCKS: tuple[str, ...] = ("wall", "process")
+_CPU_CLOCK = ["wall"]
 
 
 class MeasureError(ValueError):
@@ -67,10 +72,16 @@ def runtime_info(device: str = "cpu", dtype: str = "float32") -> dict[str, Any]:
     """What a measured number depends on: device name, threads, dtype, torch version."""
     import torch
 
-    info: dict[str, Any] = {"device": device, "dtype": dtype, "torch": torch.__version__,
-                            "threads": torch.get_num_threads(),
-                            "interop_threads": torch.get_num_interop_threads(),
-                            "load_average_1min": os.getloadavg()[0], "logical_cpus": os.cpu_count()}
+    info: dict[str, Any] = {
+        "device": device,
+        "dtype": dtype,
+        "torch": torch.__version__,
+        "clock": "cuda_events" if device == "cuda" else _CPU_CLOCK[0],
+        "threads": torch.get_num_threads(),
+        "interop_threads": torch.get_num_interop_threads(),
+        "load_average_1min": os.getloadavg()[0],
+        "logical_cpus": os.cpu_count(),
+    }
     if device == "cuda" and torch.cuda.is_available():
         info["device_name"] = torch.cuda.get_device_name()
     else:
@@ -136,24 +147,73 @@ class Timing:
         return (self.max_s - self.min_s) / self.median_s if self.median_s else 0.0
 
     def to_dict(self) -> dict[str, Any]:
-        return {"median_s": self.median_s, "min_s": self.min_s, "max_s": self.max_s,
-                "spread": self.spread, "runs_s": list(self.runs_s), "warmup": self.warmup}
+        return {
+            "median_s": self.median_s,
+            "min_s": self.min_s,
+            "max_s": self.max_s,
+            "spread": self.spread,
+            "runs_s": list(self.runs_s),
+            "warmup": self.warmup,
+        }
 
 
-def time_fn(fn: Callable[[], Any], *, repeats: int = 5, warmup: int = 1, device: str = "cpu") -> Timing:
-    """Run ``fn`` ``warmup`` times untimed, then time ``repeats`` runs (synchronizing a GPU
-    before and after each)."""
+@contextmanager
+def using_clock(kind: str) -> Iterator[str]:
+    """Time CPU work inside the block by ``kind`` (:data:`CLOCKS`); GPU work always by CUDA
+    events. ``process`` time sums the process's threads: use it with one thread."""
+    if kind not in CLOCKS:
+        raise MeasureError(f"clock: expected one of {list(CLOCKS)}, got {kind!r}")
+    before = _CPU_CLOCK[0]
+    _CPU_CLOCK[0] = kind
+    try:
+        yield kind
+    finally:
+        _CPU_CLOCK[0] = before
+
+
+class Clock:
+    """Marks on a device's timeline: ``perf_counter`` on a CPU (or the process's CPU time
+    inside :func:`using_clock` ``("process")``), CUDA events (recorded on the current stream,
+    read after synchronizing) on a GPU, so a GPU interval is the device's own time between
+    two points of the queued work."""
+
+    def __init__(self, device: str = "cpu") -> None:
+        self.device = device
+
+    def mark(self) -> Any:
+        if self.device == "cuda":
+            import torch
+
+            event = torch.cuda.Event(enable_timing=True)
+            event.record()
+            return event
+        return time.process_time() if _CPU_CLOCK[0] == "process" else time.perf_counter()
+
+    def seconds(self, start: Any, end: Any) -> float:
+        """Seconds from mark ``start`` to mark ``end`` (synchronizes a GPU first)."""
+        if self.device == "cuda":
+            synchronize(self.device)
+            return float(start.elapsed_time(end)) / 1e3
+        return float(end - start)
+
+
+def _check_runs(repeats: int, warmup: int) -> None:
     if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
         raise MeasureError(f"repeats: expected an integer >= 1, got {repeats!r}")
     if isinstance(warmup, bool) or not isinstance(warmup, int) or warmup < 0:
         raise MeasureError(f"warmup: expected an integer >= 0, got {warmup!r}")
+
+
+def time_fn(fn: Callable[[], Any], *, repeats: int = 5, warmup: int = 1, device: str = "cpu") -> Timing:
+    """Run ``fn`` ``warmup`` times untimed, then time ``repeats`` runs (a GPU: synchronized
+    before each run, timed with CUDA events)."""
+    _check_runs(repeats, warmup)
     for _ in range(warmup):
         fn()
-    runs = []
+    clock, runs = Clock(device), []
     for _ in range(repeats):
         synchronize(device)
-        t0 = time.perf_counter()
+        t0 = clock.mark()
         fn()
-        synchronize(device)
-        runs.append(time.perf_counter() - t0)
+        runs.append(clock.seconds(t0, clock.mark()))
     return Timing(tuple(runs), warmup)

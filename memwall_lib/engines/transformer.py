@@ -42,10 +42,52 @@ object but does not need transformers installed.
 from __future__ import annotations
 
 import numbers
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Iterable, Literal, Mapping, Self, Sequence
+from typing import Any, Self
 
-Kind = Literal["encoder", "decoder"]
+# The spec and precision types are part of this module's API too (tfm.get_spec, tfm.FP32 ...).
+from .transformer_spec import (
+    BF16,
+    DECODER_MODEL_TYPES,
+    ENCODER_MODEL_TYPES,
+    FP16,
+    FP32,
+    SURVEY_8BIT,
+    Kind,
+    Precision,
+    ProfileError,
+    TransformerSpec,
+    get_spec,
+    precision_for_dtype,
+    spec_from_config,
+)
+
+__all__ = [
+    "BF16",
+    "DECODER_MODEL_TYPES",
+    "ENCODER_MODEL_TYPES",
+    "FP16",
+    "FP32",
+    "OP_GROUPS",
+    "SURVEY_8BIT",
+    "SURVEY_GROUPS",
+    "SURVEY_MODELS",
+    "SURVEY_SEQ_LENS",
+    "Kind",
+    "OpCount",
+    "Precision",
+    "Profile",
+    "ProfileError",
+    "TransformerSpec",
+    "get_spec",
+    "layer_ops",
+    "precision_for_dtype",
+    "profile",
+    "profile_models",
+    "spec_from_config",
+    "sweep",
+]
 
 #: Operation groups; the first four are the survey's (its default totals use only these).
 OP_GROUPS: tuple[str, ...] = ("projections", "act_act", "ffn", "other", "embeddings", "head")
@@ -61,150 +103,6 @@ RESIDUAL_FLOPS_PER_ELEMENT = 1
 SURVEY_SEQ_LENS: tuple[int, ...] = (128, 256, 512, 1024, 2048, 4096)
 #: The survey's three models (GPT-2 is the 124M model).
 SURVEY_MODELS: tuple[str, ...] = ("bert-base", "bert-large", "gpt2")
-
-#: ``transformers`` model types understood by :func:`spec_from_config`.
-ENCODER_MODEL_TYPES: tuple[str, ...] = ("bert", "roberta")
-DECODER_MODEL_TYPES: tuple[str, ...] = ("gpt2",)
-
-
-class ProfileError(ValueError):
-    """A model, length or precision that the analytic model cannot take."""
-
-
-# --------------------------------------------------------------------------- precision
-@dataclass(frozen=True)
-class Precision:
-    """Bytes per element of weights, activations and the KV cache (e.g. 1 for int8)."""
-
-    weight_bytes: float
-    act_bytes: float
-    kv_bytes: float
-    name: str = ""
-
-    def __post_init__(self) -> None:
-        for f in ("weight_bytes", "act_bytes", "kv_bytes"):
-            v = getattr(self, f)
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not v > 0:
-                raise ProfileError(f"Precision.{f}: expected a positive number of bytes, got {v!r}")
-
-
-#: The survey's convention: 8-bit weights, activations and KV cache.
-SURVEY_8BIT = Precision(1, 1, 1, "int8")
-FP32 = Precision(4, 4, 4, "fp32")
-FP16 = Precision(2, 2, 2, "fp16")
-BF16 = Precision(2, 2, 2, "bf16")
-
-_DTYPE_PRECISIONS: dict[str, Precision] = {
-    "float32": FP32, "fp32": FP32, "float16": FP16, "fp16": FP16, "half": FP16,
-    "bfloat16": BF16, "bf16": BF16, "int8": SURVEY_8BIT,
-}
-
-
-def precision_for_dtype(dtype: Any) -> Precision:
-    """The :class:`Precision` of a dtype name (``"float32"``, ``"bf16"``, ...) or torch dtype."""
-    key = str(dtype).removeprefix("torch.")
-    if key not in _DTYPE_PRECISIONS:
-        raise ProfileError(f"dtype: expected one of {sorted(_DTYPE_PRECISIONS)}, got {dtype!r}")
-    return _DTYPE_PRECISIONS[key]
-
-
-# --------------------------------------------------------------------------- model specs
-@dataclass(frozen=True)
-class TransformerSpec:
-    """The shape of a BERT-like encoder or GPT-2-like decoder.
-
-    ``d_ff`` is the FFN (intermediate) size; ``type_vocab_size`` > 0 adds a token-type
-    embedding table (BERT); ``pooler`` is BERT's dense+tanh on the first token;
-    ``embedding_layernorm`` a layer norm after the embedding sum (BERT);
-    ``final_layernorm`` one after the last layer (GPT-2's ``ln_f``).
-    """
-
-    name: str
-    kind: Kind
-    n_layers: int
-    d_model: int
-    n_heads: int
-    d_ff: int
-    vocab_size: int
-    max_positions: int
-    type_vocab_size: int = 0
-    pooler: bool = False
-    embedding_layernorm: bool = False
-    final_layernorm: bool = False
-
-    def __post_init__(self) -> None:
-        if self.kind not in ("encoder", "decoder"):
-            raise ProfileError(f"kind: expected 'encoder' or 'decoder', got {self.kind!r}")
-        for f in ("n_layers", "d_model", "n_heads", "d_ff", "vocab_size", "max_positions"):
-            v = getattr(self, f)
-            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-                raise ProfileError(f"{f}: expected a positive integer, got {v!r}")
-        if self.d_model % self.n_heads:
-            raise ProfileError(f"d_model ({self.d_model}) must be a multiple of n_heads ({self.n_heads})")
-
-    @property
-    def head_dim(self) -> int:
-        return self.d_model // self.n_heads
-
-    @property
-    def n_layer_params(self) -> int:
-        """Parameters of the transformer layers (weights, biases, layer norms)."""
-        d, f = self.d_model, self.d_ff
-        return self.n_layers * (4 * (d * d + d) + (d * f + f) + (f * d + d) + 4 * d)
-
-
-def spec_from_config(config: Any, name: str | None = None) -> TransformerSpec:
-    """A :class:`TransformerSpec` from a ``transformers`` config (BertConfig, RobertaConfig,
-    GPT2Config, or any object with the same attribute names).
-
-    The sizes are read through the config's standard names (``hidden_size``,
-    ``num_hidden_layers``, ``num_attention_heads``, ``intermediate_size`` or GPT-2's
-    ``n_inner``, ``vocab_size``, ``max_position_embeddings``).
-    """
-    model_type = getattr(config, "model_type", None)
-    if model_type in ENCODER_MODEL_TYPES:
-        kind: Kind = "encoder"
-    elif model_type in DECODER_MODEL_TYPES:
-        kind = "decoder"
-    else:
-        raise ProfileError(
-            f"config: model_type {model_type!r} is not supported; expected one of "
-            f"{list(ENCODER_MODEL_TYPES + DECODER_MODEL_TYPES)} (BERT-like encoders, GPT-2-like decoders)")
-    d = int(config.hidden_size)
-    if kind == "encoder":
-        d_ff = int(config.intermediate_size)
-    else:
-        d_ff = int(getattr(config, "n_inner", None) or 4 * d)
-    return TransformerSpec(
-        name=name or getattr(config, "name_or_path", "") or model_type,
-        kind=kind,
-        n_layers=int(config.num_hidden_layers),
-        d_model=d,
-        n_heads=int(config.num_attention_heads),
-        d_ff=d_ff,
-        vocab_size=int(config.vocab_size),
-        max_positions=int(config.max_position_embeddings),
-        type_vocab_size=int(getattr(config, "type_vocab_size", 0) or 0) if kind == "encoder" else 0,
-        pooler=kind == "encoder",
-        embedding_layernorm=kind == "encoder",
-        final_layernorm=kind == "decoder",
-    )
-
-
-def get_spec(model: str | TransformerSpec | Any) -> TransformerSpec:
-    """A spec from a model name of :mod:`memwall_lib.engines.builders` (``bert-base``, ``gpt2`` ...),
-    a :class:`TransformerSpec`, or a ``transformers`` config object."""
-    if isinstance(model, TransformerSpec):
-        return model
-    if isinstance(model, str):
-        from . import builders
-
-        known = sorted(builders.BERT_SIZES) + sorted(builders.GPT2_SIZES)
-        if model not in known:
-            raise ProfileError(f"model: unknown model {model!r}; expected one of {known}, "
-                               "a TransformerSpec or a transformers config")
-        return spec_from_config(builders.transformer_config(model), name=model)
-    return spec_from_config(model)
 
 
 # --------------------------------------------------------------------------- op counts
@@ -225,36 +123,63 @@ class OpCount:
         """FLOPs per byte."""
         return self.flops / self.bytes if self.bytes else float("inf")
 
-    def __add__(self, other: "OpCount") -> Self:
+    def __add__(self, other: OpCount) -> Self:
         if (self.name, self.group) != (other.name, other.group):
             raise ValueError(f"cannot add op {other.name!r} to {self.name!r}")
-        return replace(self, flops=self.flops + other.flops, bytes=self.bytes + other.bytes,
-                       matmul_flops=self.matmul_flops + other.matmul_flops,
-                       calls=self.calls + other.calls)
+        return replace(
+            self,
+            flops=self.flops + other.flops,
+            bytes=self.bytes + other.bytes,
+            matmul_flops=self.matmul_flops + other.matmul_flops,
+            calls=self.calls + other.calls,
+        )
 
     def scaled(self, k: float) -> Self:
-        return replace(self, flops=self.flops * k, bytes=self.bytes * k,
-                       matmul_flops=self.matmul_flops * k, calls=self.calls * k)
+        return replace(
+            self, flops=self.flops * k, bytes=self.bytes * k, matmul_flops=self.matmul_flops * k, calls=self.calls * k
+        )
 
 
-def _linear(name: str, group: str, rows: int, d_in: int, d_out: int, *, wb: float,
-            in_b: float, out_b: float, bias: bool = True) -> OpCount:
+def _linear(
+    name: str, group: str, rows: int, d_in: int, d_out: int, *, wb: float, in_b: float, out_b: float, bias: bool = True
+) -> OpCount:
     """``rows x d_in`` times a ``d_in x d_out`` weight (+ bias)."""
     mm = 2 * rows * d_in * d_out
-    return OpCount(name, group, mm + (rows * d_out if bias else 0),
-                   rows * d_in * in_b + (d_in * d_out + (d_out if bias else 0)) * wb + rows * d_out * out_b,
-                   mm)
+    return OpCount(
+        name,
+        group,
+        mm + (rows * d_out if bias else 0),
+        rows * d_in * in_b + (d_in * d_out + (d_out if bias else 0)) * wb + rows * d_out * out_b,
+        mm,
+    )
 
 
-def _elementwise(name: str, group: str, elements: int, flops_per_element: float, *, read_b: float,
-                 write_b: float, inputs: int = 1, param_bytes: float = 0.0, calls: int = 1) -> OpCount:
+def _elementwise(
+    name: str,
+    group: str,
+    elements: int,
+    flops_per_element: float,
+    *,
+    read_b: float,
+    write_b: float,
+    inputs: int = 1,
+    param_bytes: float = 0.0,
+    calls: int = 1,
+) -> OpCount:
     """An element-wise op over ``elements`` outputs reading ``inputs`` tensors of that size."""
-    return OpCount(name, group, elements * flops_per_element * calls,
-                   (elements * (inputs * read_b + write_b) + param_bytes) * calls, 0.0, calls)
+    return OpCount(
+        name,
+        group,
+        elements * flops_per_element * calls,
+        (elements * (inputs * read_b + write_b) + param_bytes) * calls,
+        0.0,
+        calls,
+    )
 
 
-def layer_ops(spec: TransformerSpec, n_new: int, n_ctx: int, precision: Precision = SURVEY_8BIT,
-              batch: int = 1) -> list[OpCount]:
+def layer_ops(
+    spec: TransformerSpec, n_new: int, n_ctx: int, precision: Precision = SURVEY_8BIT, batch: int = 1
+) -> list[OpCount]:
     """The operations of one transformer layer: ``n_new`` query tokens attending to ``n_ctx``
     keys (an encoder: ``n_new = n_ctx = l``; a decoding step: ``n_new = 1``)."""
     d, h, f = spec.d_model, spec.n_heads, spec.d_ff
@@ -268,49 +193,93 @@ def layer_ops(spec: TransformerSpec, n_new: int, n_ctx: int, precision: Precisio
         _linear("k_proj", "projections", r, d, d, wb=wb, in_b=ab, out_b=kvb),
         _linear("v_proj", "projections", r, d, d, wb=wb, in_b=ab, out_b=kvb),
         # Q.K^T per head: (n_new x dh) by (dh x n_ctx), h heads
-        OpCount("qk_matmul", "act_act", 2 * scores * spec.head_dim,
-                r * d * ab + kv_read + scores * ab, 2 * scores * spec.head_dim, 1),
+        OpCount(
+            "qk_matmul",
+            "act_act",
+            2 * scores * spec.head_dim,
+            r * d * ab + kv_read + scores * ab,
+            2 * scores * spec.head_dim,
+            1,
+        ),
         _elementwise("softmax", "other", scores, SOFTMAX_FLOPS_PER_ELEMENT, read_b=ab, write_b=ab),
         # scores.V per head: (n_new x n_ctx) by (n_ctx x dh), h heads
-        OpCount("sv_matmul", "act_act", 2 * scores * spec.head_dim,
-                scores * ab + kv_read + r * d * ab, 2 * scores * spec.head_dim, 1),
+        OpCount(
+            "sv_matmul",
+            "act_act",
+            2 * scores * spec.head_dim,
+            scores * ab + kv_read + r * d * ab,
+            2 * scores * spec.head_dim,
+            1,
+        ),
         _linear("out_proj", "projections", r, d, d, wb=wb, in_b=ab, out_b=ab),
-        _elementwise("residual_add", "other", r * d, RESIDUAL_FLOPS_PER_ELEMENT, read_b=ab, write_b=ab,
-                     inputs=2, calls=2),
-        _elementwise("layernorm", "other", r * d, LAYERNORM_FLOPS_PER_ELEMENT, read_b=ab, write_b=ab,
-                     param_bytes=2 * d * wb, calls=2),
+        _elementwise(
+            "residual_add", "other", r * d, RESIDUAL_FLOPS_PER_ELEMENT, read_b=ab, write_b=ab, inputs=2, calls=2
+        ),
+        _elementwise(
+            "layernorm",
+            "other",
+            r * d,
+            LAYERNORM_FLOPS_PER_ELEMENT,
+            read_b=ab,
+            write_b=ab,
+            param_bytes=2 * d * wb,
+            calls=2,
+        ),
         _linear("ffn1", "ffn", r, d, f, wb=wb, in_b=ab, out_b=ab),
         _elementwise("gelu", "other", r * f, GELU_FLOPS_PER_ELEMENT, read_b=ab, write_b=ab),
         _linear("ffn2", "ffn", r, f, d, wb=wb, in_b=ab, out_b=ab),
     ]
 
 
-def _pass_ops(spec: TransformerSpec, n_new: int, n_ctx: int, precision: Precision, batch: int,
-              include_embeddings: bool, include_head: bool) -> list[OpCount]:
+def _pass_ops(
+    spec: TransformerSpec,
+    n_new: int,
+    n_ctx: int,
+    precision: Precision,
+    batch: int,
+    include_embeddings: bool,
+    include_head: bool,
+) -> list[OpCount]:
     """All operations of one forward pass (layers, then the non-layer parts)."""
     d = spec.d_model
     wb, ab = precision.weight_bytes, precision.act_bytes
     r = batch * n_new
     ops = [op.scaled(spec.n_layers) for op in layer_ops(spec, n_new, n_ctx, precision, batch)]
     if spec.final_layernorm:
-        ops.append(_elementwise("final_layernorm", "other", r * d, LAYERNORM_FLOPS_PER_ELEMENT,
-                                read_b=ab, write_b=ab, param_bytes=2 * d * wb))
+        ops.append(
+            _elementwise(
+                "final_layernorm",
+                "other",
+                r * d,
+                LAYERNORM_FLOPS_PER_ELEMENT,
+                read_b=ab,
+                write_b=ab,
+                param_bytes=2 * d * wb,
+            )
+        )
     if include_embeddings:
         tables = 2 + (1 if spec.type_vocab_size > 0 else 0)  # token, position (, type)
-        ops.append(OpCount("embedding_lookup", "embeddings", r * d * (tables - 1),
-                           r * d * (tables * wb + ab), 0.0, tables))
+        ops.append(
+            OpCount("embedding_lookup", "embeddings", r * d * (tables - 1), r * d * (tables * wb + ab), 0.0, tables)
+        )
         if spec.embedding_layernorm:
-            ops.append(_elementwise("embedding_layernorm", "embeddings", r * d,
-                                    LAYERNORM_FLOPS_PER_ELEMENT, read_b=ab, write_b=ab,
-                                    param_bytes=2 * d * wb))
+            ops.append(
+                _elementwise(
+                    "embedding_layernorm",
+                    "embeddings",
+                    r * d,
+                    LAYERNORM_FLOPS_PER_ELEMENT,
+                    read_b=ab,
+                    write_b=ab,
+                    param_bytes=2 * d * wb,
+                )
+            )
     if include_head:
         if spec.kind == "encoder" and spec.pooler:
             pool = _linear("pooler", "head", batch, d, d, wb=wb, in_b=ab, out_b=ab)
-            ops.append(replace(pool, flops=pool.flops + batch * d, bytes=pool.bytes + 2 * batch * d * ab,
-                               calls=2))
+            ops.append(replace(pool, flops=pool.flops + batch * d, bytes=pool.bytes + 2 * batch * d * ab, calls=2))
         elif spec.kind == "decoder":
-            ops.append(_linear("lm_head", "head", r, d, spec.vocab_size, wb=wb, in_b=ab, out_b=ab,
-                               bias=False))
+            ops.append(_linear("lm_head", "head", r, d, spec.vocab_size, wb=wb, in_b=ab, out_b=ab, bias=False))
     return ops
 
 
@@ -372,8 +341,12 @@ class Profile:
             fl = sum(op.flops for op in self.ops if op.group == g)
             by = sum(op.bytes for op in self.ops if op.group == g)
             if any(op.group == g for op in self.ops):
-                out[g] = {"flops": float(fl), "bytes": float(by),
-                          "flops_share": float(fl / self.flops), "bytes_share": float(by / self.bytes)}
+                out[g] = {
+                    "flops": float(fl),
+                    "bytes": float(by),
+                    "flops_share": float(fl / self.flops),
+                    "bytes_share": float(by / self.bytes),
+                }
         return out
 
 
@@ -386,9 +359,16 @@ def _check_int(name: str, value: Any, minimum: int) -> int:
     return int(value)
 
 
-def profile(model: str | TransformerSpec | Any, seq_len: int, *, batch: int = 1,
-            precision: Precision = SURVEY_8BIT, prompt_len: int = 0,
-            include_embeddings: bool = False, include_head: bool = False) -> Profile:
+def profile(
+    model: str | TransformerSpec | Any,
+    seq_len: int,
+    *,
+    batch: int = 1,
+    precision: Precision = SURVEY_8BIT,
+    prompt_len: int = 0,
+    include_embeddings: bool = False,
+    include_head: bool = False,
+) -> Profile:
     """Per-operation FLOPs and bytes of inference of ``model`` at ``seq_len`` tokens.
 
     ``model`` is a name (``bert-base``, ``bert-large``, ``gpt2`` ...), a
@@ -408,8 +388,7 @@ def profile(model: str | TransformerSpec | Any, seq_len: int, *, batch: int = 1,
     if prompt_len > seq_len:
         raise ProfileError(f"prompt_len ({prompt_len}) must not exceed seq_len ({seq_len})")
     if spec.kind == "encoder" and prompt_len not in (0, seq_len):
-        raise ProfileError(f"prompt_len: an encoder processes the whole sequence at once; "
-                           f"expected 0, got {prompt_len}")
+        raise ProfileError(f"prompt_len: an encoder processes the whole sequence at once; expected 0, got {prompt_len}")
     args = (precision, batch, include_embeddings, include_head)
     ops: dict[str, OpCount] = {}
     if spec.kind == "encoder":
@@ -426,8 +405,9 @@ def profile(model: str | TransformerSpec | Any, seq_len: int, *, batch: int = 1,
             hi = _pass_ops(spec, 1, seq_len, *args)
             _merge(ops, [(a + b).scaled(n_steps / 2) for a, b in zip(lo, hi)])
         calls = 1 + n_steps
-    return Profile(spec, seq_len, prompt_len, batch, precision, include_embeddings, include_head,
-                   calls, tuple(ops.values()))
+    return Profile(
+        spec, seq_len, prompt_len, batch, precision, include_embeddings, include_head, calls, tuple(ops.values())
+    )
 
 
 def sweep(model: str | TransformerSpec | Any, seq_lens: Sequence[int], **options: Any) -> dict[str, list[float]]:
@@ -436,14 +416,17 @@ def sweep(model: str | TransformerSpec | Any, seq_lens: Sequence[int], **options
     if isinstance(seq_lens, (str, bytes)) or not isinstance(seq_lens, Iterable):
         raise ProfileError(f"seq_lens: expected a list of lengths, got {seq_lens!r}")
     profiles = [profile(model, n, **options) for n in seq_lens]
-    return {"seq_len": [p.seq_len for p in profiles],
-            "gflops": [p.gflops for p in profiles],
-            "mops_gb": [p.mops_gb for p in profiles],
-            "arithmetic_intensity": [p.arithmetic_intensity for p in profiles]}
+    return {
+        "seq_len": [p.seq_len for p in profiles],
+        "gflops": [p.gflops for p in profiles],
+        "mops_gb": [p.mops_gb for p in profiles],
+        "arithmetic_intensity": [p.arithmetic_intensity for p in profiles],
+    }
 
 
-def profile_models(models: Mapping[str, Any] | Sequence[str], seq_lens: Sequence[int],
-                   **options: Any) -> dict[str, dict[str, list[float]]]:
+def profile_models(
+    models: Mapping[str, Any] | Sequence[str], seq_lens: Sequence[int], **options: Any
+) -> dict[str, dict[str, list[float]]]:
     """:func:`sweep` for several models: ``{name: sweep}``. ``models`` is a list of names or
     a mapping name -> name/spec/config (to profile your own ``transformers`` config)."""
     items = models.items() if isinstance(models, Mapping) else [(m, m) for m in models]

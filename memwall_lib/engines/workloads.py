@@ -15,7 +15,8 @@ import copy
 import inspect
 import numbers
 import os
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from . import transformer as tfm
 from .timing import MeasureError, check_device, time_fn, torch_dtype, using_threads
@@ -43,8 +44,9 @@ def start_ids(seq_len: int, vocab_size: int, device: str = "cpu", batch: int = 1
     return torch.randint(0, vocab_size, (batch, seq_len), generator=g).to(device)
 
 
-def greedy_generate(model: Any, ids: Any, n_tokens: int, *, cache: Any = None,
-                    on_step: Callable[[int], None] | None = None) -> Any:
+def greedy_generate(
+    model: Any, ids: Any, n_tokens: int, *, cache: Any = None, on_step: Callable[[int], None] | None = None
+) -> Any:
     """Greedy generation with the KV cache: ``n_tokens`` forward passes, the first over
     ``ids`` (the prompt or one start token), each later one over the token just chosen.
     ``cache`` continues from an earlier pass; ``on_step(k)`` is called after pass k
@@ -65,8 +67,9 @@ def greedy_generate(model: Any, ids: Any, n_tokens: int, *, cache: Any = None,
     return torch.cat(out_ids, dim=1)
 
 
-def workload(model: Any, spec: tfm.TransformerSpec, seq_len: int, device: str = "cpu",
-             batch: int = 1, seed: int = 0) -> Callable[[], Any]:
+def workload(
+    model: Any, spec: tfm.TransformerSpec, seq_len: int, device: str = "cpu", batch: int = 1, seed: int = 0
+) -> Callable[[], Any]:
     """The callable whose time is the latency at ``seq_len``: an encoder forward over
     ``seq_len`` tokens, or ``seq_len`` greedy decoding steps from one start token."""
     import torch
@@ -77,17 +80,18 @@ def workload(model: Any, spec: tfm.TransformerSpec, seq_len: int, device: str = 
         def run() -> Any:
             with torch.no_grad():
                 return model(input_ids=ids)
+
         return run
     ids = start_ids(1, spec.vocab_size, device, batch, seed)
     return lambda: greedy_generate(model, ids, seq_len)
 
 
-def workload_profile(spec: tfm.TransformerSpec, seq_len: int, precision: tfm.Precision,
-                     batch: int = 1) -> tfm.Profile:
+def workload_profile(spec: tfm.TransformerSpec, seq_len: int, precision: tfm.Precision, batch: int = 1) -> tfm.Profile:
     """The analytic profile of exactly what :func:`workload` runs: embeddings and the
     pooler / LM head included (a decoder: no prompt, ``seq_len`` steps)."""
-    return tfm.profile(spec, seq_len, batch=batch, precision=precision, prompt_len=0,
-                       include_embeddings=True, include_head=True)
+    return tfm.profile(
+        spec, seq_len, batch=batch, precision=precision, prompt_len=0, include_embeddings=True, include_head=True
+    )
 
 
 def _config_for(model: str | Any, max_positions: int) -> Any:
@@ -133,8 +137,9 @@ def count_flops(fn: Callable[[], Any]) -> dict[str, int]:
     return per_op
 
 
-def validate_flops(model: str | Any, seq_lens: Sequence[int], *, device: str = "meta",
-                   max_generate: int = 128) -> list[dict[str, Any]]:
+def validate_flops(
+    model: str | Any, seq_lens: Sequence[int], *, device: str = "meta", max_generate: int = 128
+) -> list[dict[str, Any]]:
     """Compare the analytic matmul FLOPs with FlopCounterMode on a real ``transformers``
     model built from config (random weights, eager attention), at each length.
 
@@ -153,7 +158,6 @@ def validate_flops(model: str | Any, seq_lens: Sequence[int], *, device: str = "
     Rows: ``{"seq_len", "scope", "analytic", "counted", "equal"}``.
     """
     import torch
-
     from torch.utils.flop_counter import FlopCounterMode
 
     from . import builders
@@ -169,8 +173,14 @@ def validate_flops(model: str | Any, seq_lens: Sequence[int], *, device: str = "
         return int(workload_profile(spec, n, tfm.SURVEY_8BIT).matmul_flops) if n else 0
 
     def row(n: int, scope: str, a: int, c: int) -> dict[str, Any]:
-        return {"model": spec.name, "seq_len": n, "scope": scope, "analytic": a, "counted": int(c),
-                "equal": a == int(c)}
+        return {
+            "model": spec.name,
+            "seq_len": n,
+            "scope": scope,
+            "analytic": a,
+            "counted": int(c),
+            "equal": a == int(c),
+        }
 
     rows: dict[int, dict[str, Any]] = {}
     if spec.kind == "encoder":
@@ -181,8 +191,12 @@ def validate_flops(model: str | Any, seq_lens: Sequence[int], *, device: str = "
     n_gen = min(max(seq_lens), max_generate)
     totals: dict[int, int] = {}
     with FlopCounterMode(display=False) as counter:
-        greedy_generate(net, start_ids(1, spec.vocab_size, device), n_gen,
-                        on_step=lambda k: totals.__setitem__(k, counter.get_total_flops()) if k in wanted else None)
+        greedy_generate(
+            net,
+            start_ids(1, spec.vocab_size, device),
+            n_gen,
+            on_step=lambda k: totals.__setitem__(k, counter.get_total_flops()) if k in wanted else None,
+        )
     for n in seq_lens:
         if n <= n_gen:
             rows[n] = row(n, "total", analytic(n), totals[n])
@@ -190,16 +204,23 @@ def validate_flops(model: str | Any, seq_lens: Sequence[int], *, device: str = "
         with torch.no_grad():  # prefill l - 1 tokens (not counted), then count one step
             out = net(input_ids=start_ids(n - 1, spec.vocab_size, device), use_cache=True)
         cache = _cache_of(out)
-        step = count_flops(lambda: greedy_generate(net, start_ids(1, spec.vocab_size, device), 1,
-                                                   cache=cache))["total"]
+        step = count_flops(lambda: greedy_generate(net, start_ids(1, spec.vocab_size, device), 1, cache=cache))["total"]
         rows[n] = row(n, "last_step", analytic(n) - analytic(n - 1), step)
     return [rows[n] for n in seq_lens]
 
 
 # --------------------------------------------------------------------------- latency
-def measure_latency(model: str | Any, seq_lens: Sequence[int], *, device: str = "cpu",
-                    dtype: str = "float32", repeats: int = 3, warmup: int = 1,
-                    seed: int = 0, threads: int | None = None) -> list[dict[str, Any]]:
+def measure_latency(
+    model: str | Any,
+    seq_lens: Sequence[int],
+    *,
+    device: str = "cpu",
+    dtype: str = "float32",
+    repeats: int = 3,
+    warmup: int = 1,
+    seed: int = 0,
+    threads: int | None = None,
+) -> list[dict[str, Any]]:
     """Latency (batch 1) of ``model`` at each length: median of ``repeats`` runs after
     ``warmup``, with min/max. One model is built (random weights, eager attention) with a
     position table enlarged to the longest length. Rows: ``{"seq_len", "median_s",
@@ -218,10 +239,14 @@ def measure_latency(model: str | Any, seq_lens: Sequence[int], *, device: str = 
     rows = []
     with using_threads(threads):
         for n in seq_lens:
-            timing = time_fn(workload(net, spec, n, device, seed=seed), repeats=repeats,
-                             warmup=warmup, device=device)
-            rows.append({"seq_len": n, **timing.to_dict(),
-                         "forward_calls": 1 if spec.kind == "encoder" else n,
-                         "load_average_1min": os.getloadavg()[0]})
+            timing = time_fn(workload(net, spec, n, device, seed=seed), repeats=repeats, warmup=warmup, device=device)
+            rows.append(
+                {
+                    "seq_len": n,
+                    **timing.to_dict(),
+                    "forward_calls": 1 if spec.kind == "encoder" else n,
+                    "load_average_1min": os.getloadavg()[0],
+                }
+            )
     del net
     return rows

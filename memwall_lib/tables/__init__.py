@@ -6,10 +6,30 @@ them to our rows).
 Layer rule: tables import only :mod:`memwall_lib.core`; they neither plot nor fit.
 """
 
-from .devices import (DATE_RULES, FLOPS_POLICIES, GIB, device_dates, device_peaks, gpu_memory_by_year,
-                      memory_capacity_gb)
-from .loaders import HardwareData, load_authors_plotted, load_authors_tables, load_hardware, load_models
+from .devices import DATE_RULES, FLOPS_POLICIES, GIB, device_dates, device_peaks, gpu_memory_by_year, memory_capacity_gb
+from .loaders import (
+    HardwareData,
+    load_authors_plotted,
+    load_authors_tables,
+    load_hardware,
+    load_models,
+    load_survey_latency,
+)
 from .schemas import SCHEMAS
 
-__all__ = ["DATE_RULES", "FLOPS_POLICIES", "GIB", "SCHEMAS", "HardwareData", "device_dates", "device_peaks",
-           "gpu_memory_by_year", "load_authors_plotted", "load_authors_tables", "load_hardware", "load_models", "memory_capacity_gb"]
+__all__ = [
+    "DATE_RULES",
+    "FLOPS_POLICIES",
+    "GIB",
+    "SCHEMAS",
+    "HardwareData",
+    "device_dates",
+    "device_peaks",
+    "gpu_memory_by_year",
+    "load_authors_plotted",
+    "load_authors_tables",
+    "load_hardware",
+    "load_models",
+    "load_survey_latency",
+    "memory_capacity_gb",
+]

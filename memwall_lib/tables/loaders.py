@@ -11,7 +11,17 @@ import pandas as pd
 
 from ..core.paths import DATA_DIR
 from ..core.schema import CellError, DataValidationError, check_references, read_table
-from .schemas import AUTHORS_PLOTTED, AUTHORS_TABLES, COMPUTE_DEVICES, COMPUTE_PEAK_FLOPS, DRAM_TECHNOLOGIES, INTERCONNECTS, MODELS
+from .schemas import (
+    AUTHORS_PLOTTED,
+    AUTHORS_TABLES,
+    COMPUTE_DEVICES,
+    COMPUTE_PEAK_FLOPS,
+    DRAM_TECHNOLOGIES,
+    INTERCONNECTS,
+    MODELS,
+    SURVEY_CPU_LATENCY,
+)
+
 
 @dataclass
 class HardwareData:
@@ -50,13 +60,25 @@ def load_hardware(data_dir: str | Path = DATA_DIR) -> HardwareData:
     links = read_table(d / INTERCONNECTS.name, INTERCONNECTS)
     check_references(flops, "device", devices, "name")
     with_flops = set(flops["device"])
-    orphans = [CellError(COMPUTE_DEVICES.name, int(r.row), int(r.line), "name",
-                         f"device {r.name!r} has no row in {COMPUTE_PEAK_FLOPS.name}")
-               for r in devices.itertuples() if r.name not in with_flops]
+    orphans = [
+        CellError(
+            COMPUTE_DEVICES.name,
+            int(r.row),
+            int(r.line),
+            "name",
+            f"device {r.name!r} has no row in {COMPUTE_PEAK_FLOPS.name}",
+        )
+        for r in devices.itertuples()
+        if r.name not in with_flops
+    ]
     if orphans:
         raise DataValidationError(orphans)
-    errors = (_check_dates(devices) + _check_sparse_is_twice_dense(flops) + _check_year_ceilings(devices, flops)
-              + _check_interconnect_totals(links))
+    errors = (
+        _check_dates(devices)
+        + _check_sparse_is_twice_dense(flops)
+        + _check_year_ceilings(devices, flops)
+        + _check_interconnect_totals(links)
+    )
     if errors:
         raise DataValidationError(errors)
     return HardwareData(devices, flops, dram, links, d)
@@ -64,11 +86,18 @@ def load_hardware(data_dir: str | Path = DATA_DIR) -> HardwareData:
 
 def _check_dates(devices: pd.DataFrame) -> list[CellError]:
     """``availability_date`` (where given) must not precede ``announce_date``."""
-    errors = [CellError(COMPUTE_DEVICES.name, int(r.row), int(r.line), "availability_date",
-                        f"expected a date on or after announce_date {r.announce_date.isoformat()}, "
-                        f"got {r.availability_date.isoformat()}")
-              for r in devices.itertuples()
-              if r.availability_date is not None and r.availability_date < r.announce_date]
+    errors = [
+        CellError(
+            COMPUTE_DEVICES.name,
+            int(r.row),
+            int(r.line),
+            "availability_date",
+            f"expected a date on or after announce_date {r.announce_date.isoformat()}, "
+            f"got {r.availability_date.isoformat()}",
+        )
+        for r in devices.itertuples()
+        if r.availability_date is not None and r.availability_date < r.announce_date
+    ]
     return errors
 
 
@@ -80,9 +109,16 @@ def _check_sparse_is_twice_dense(flops: pd.DataFrame, rtol: float = 0.02) -> lis
     for r in flops.itertuples():
         d = dense.get((r.device, r.precision, r.unit))
         if r.sparsity == "sparse" and d is not None and abs(r.peak_TFLOPS - 2 * d) > rtol * 2 * d:
-            errors.append(CellError(COMPUTE_PEAK_FLOPS.name, int(r.row), int(r.line), "peak_TFLOPS",
-                                    f"expected the sparse peak = 2 x dense ({d:g}) = {2 * d:g} for "
-                                    f"{r.device} {r.precision} {r.unit}, got {r.peak_TFLOPS:g}"))
+            errors.append(
+                CellError(
+                    COMPUTE_PEAK_FLOPS.name,
+                    int(r.row),
+                    int(r.line),
+                    "peak_TFLOPS",
+                    f"expected the sparse peak = 2 x dense ({d:g}) = {2 * d:g} for "
+                    f"{r.device} {r.precision} {r.unit}, got {r.peak_TFLOPS:g}",
+                )
+            )
     return errors
 
 
@@ -100,15 +136,24 @@ def year_ceiling(column: str, year: float) -> float:
 def _check_year_ceilings(devices: pd.DataFrame, flops: pd.DataFrame) -> list[CellError]:
     year = {r.name: r.announce_date.year for r in devices.itertuples()}
     errors = []
-    for frame, fname, col in ((flops, COMPUTE_PEAK_FLOPS.name, "peak_TFLOPS"),
-                              (devices, COMPUTE_DEVICES.name, "memory_bandwidth_GB_per_s")):
+    for frame, fname, col in (
+        (flops, COMPUTE_PEAK_FLOPS.name, "peak_TFLOPS"),
+        (devices, COMPUTE_DEVICES.name, "memory_bandwidth_GB_per_s"),
+    ):
         for r in frame.itertuples():
             y = year.get(r.device if col == "peak_TFLOPS" else r.name)
             value = getattr(r, col)
             if y is not None and value > (hi := year_ceiling(col, y)):
-                errors.append(CellError(fname, int(r.row), int(r.line), col,
-                                        f"expected at most {hi:.3g} for a device announced in {y} "
-                                        f"(plausibility ceiling), got {value:g}"))
+                errors.append(
+                    CellError(
+                        fname,
+                        int(r.row),
+                        int(r.line),
+                        col,
+                        f"expected at most {hi:.3g} for a device announced in {y} "
+                        f"(plausibility ceiling), got {value:g}",
+                    )
+                )
     return errors
 
 
@@ -120,24 +165,43 @@ def _check_interconnect_totals(links: pd.DataFrame, rtol: float = 0.02) -> list[
         if r.links_per_device > 0:
             expected = r.link_GB_per_s * r.links_per_device
             if abs(r.device_GB_per_s - expected) > rtol * expected:
-                errors.append(CellError(INTERCONNECTS.name, int(r.row), int(r.line), "device_GB_per_s",
-                                        f"expected link_GB_per_s x links_per_device = {expected:g}, "
-                                        f"got {r.device_GB_per_s:g}"))
+                errors.append(
+                    CellError(
+                        INTERCONNECTS.name,
+                        int(r.row),
+                        int(r.line),
+                        "device_GB_per_s",
+                        f"expected link_GB_per_s x links_per_device = {expected:g}, got {r.device_GB_per_s:g}",
+                    )
+                )
     return errors
 
 
 def load_models(data_dir: str | Path = DATA_DIR) -> pd.DataFrame:
     """Read and validate ``models.csv``; mixture-of-experts rows must give active parameters."""
     frame = read_table(_data_dir(data_dir) / MODELS.name, MODELS)
-    errors = [CellError(MODELS.name, int(r.row), int(r.line), "parameters_active_billions",
-                        "expected the active parameter count for a mixture-of-experts (family moe) model")
-              for r in frame.itertuples()
-              if r.family == "moe" and not (r.parameters_active_billions > 0)]
-    errors += [CellError(MODELS.name, int(r.row), int(r.line), "parameters_active_billions",
-                         f"expected active <= total parameters ({r.parameters_total_billions}), "
-                         f"got {r.parameters_active_billions}")
-               for r in frame.itertuples()
-               if r.parameters_active_billions > r.parameters_total_billions]
+    errors = [
+        CellError(
+            MODELS.name,
+            int(r.row),
+            int(r.line),
+            "parameters_active_billions",
+            "expected the active parameter count for a mixture-of-experts (family moe) model",
+        )
+        for r in frame.itertuples()
+        if r.family == "moe" and not (r.parameters_active_billions > 0)
+    ]
+    errors += [
+        CellError(
+            MODELS.name,
+            int(r.row),
+            int(r.line),
+            "parameters_active_billions",
+            f"expected active <= total parameters ({r.parameters_total_billions}), got {r.parameters_active_billions}",
+        )
+        for r in frame.itertuples()
+        if r.parameters_active_billions > r.parameters_total_billions
+    ]
     if errors:
         raise DataValidationError(errors)
     return frame
@@ -158,3 +222,23 @@ def load_authors_plotted(data_dir: str | Path = DATA_DIR) -> pd.DataFrame:
     frame = read_table(Path(data_dir) / AUTHORS_PLOTTED.name, AUTHORS_PLOTTED)
     frame["date"] = [d.isoformat() if isinstance(d, dt.date) else "" for d in frame["date"]]
     return frame
+
+
+def load_survey_latency(data_dir: str | Path = DATA_DIR) -> pd.DataFrame:
+    """Read and validate ``survey_cpu_latency.csv`` (the survey's normalized CPU latencies);
+    lengths must be whole numbers of tokens (returned as ints)."""
+    frame = read_table(Path(data_dir) / SURVEY_CPU_LATENCY.name, SURVEY_CPU_LATENCY)
+    errors = [
+        CellError(
+            SURVEY_CPU_LATENCY.name,
+            int(r.row),
+            int(r.line),
+            "seq_len_tokens",
+            f"expected a whole number of tokens, got {r.seq_len_tokens}",
+        )
+        for r in frame.itertuples()
+        if r.seq_len_tokens != int(r.seq_len_tokens)
+    ]
+    if errors:
+        raise DataValidationError(errors)
+    return frame.assign(seq_len_tokens=frame["seq_len_tokens"].astype(int))

@@ -18,8 +18,7 @@ PARAMS_MIN_B, PARAMS_MAX_B = 1e-6, 1e6
 #: Training compute in PFLOPs: 1e12 FLOPs (a toy run) to 1e30 FLOPs (~1000x today's largest runs).
 COMPUTE_MIN_PF, COMPUTE_MAX_PF = 1e-3, 1e15
 
-FIG1_LABELS = ("R10000", "Pentium II Xeon", "Itanium 2", "GTX 580", "K40", "KNL",
-               "TPUv3", "A100", "TPUv4", "H100")
+FIG1_LABELS = ("R10000", "Pentium II Xeon", "Itanium 2", "GTX 580", "K40", "KNL", "TPUv3", "A100", "TPUv4", "H100")
 
 COMPUTE_DEVICES = Schema(
     name="compute_devices.csv",
@@ -28,20 +27,32 @@ COMPUTE_DEVICES = Schema(
     columns=(
         Column("name", "str", "unique device name"),
         Column("vendor", "str", "manufacturer"),
-        Column("device_type", "category", "cpu|gpu|tpu|accelerator",
-               allowed=("cpu", "gpu", "tpu", "accelerator")),
+        Column("device_type", "category", "cpu|gpu|tpu|accelerator", allowed=("cpu", "gpu", "tpu", "accelerator")),
         Column("announce_date", "date", "first public announcement, YYYY-MM-DD"),
         Column("availability_date", "date", "first general availability, YYYY-MM-DD", required=False),
         Column("memory_type", "str", "DRAM technology, e.g. HBM2", required=False),
-        Column("memory_bandwidth_GB_per_s", "float", "peak memory bandwidth per device in GB/s",
-               required=False, positive=True, minimum=0.01, maximum=1e5),
-        Column("memory_capacity_GiB", "float", "nominal memory capacity per device in GiB (2**30 bytes; "
-               "vendors write GB)", required=False, positive=True,
-               minimum=1e-3, maximum=1e4),
-        Column("paper_label", "category", "label printed in the paper's Figure 1", required=False,
-               allowed=FIG1_LABELS),
-        Column("paper_figures", "list", "paper figures the device appears in (1, 2a)", required=False,
-               allowed=("1", "2a")),
+        Column(
+            "memory_bandwidth_GB_per_s",
+            "float",
+            "peak memory bandwidth per device in GB/s",
+            required=False,
+            positive=True,
+            minimum=0.01,
+            maximum=1e5,
+        ),
+        Column(
+            "memory_capacity_GiB",
+            "float",
+            "nominal memory capacity per device in GiB (2**30 bytes; vendors write GB)",
+            required=False,
+            positive=True,
+            minimum=1e-3,
+            maximum=1e4,
+        ),
+        Column("paper_label", "category", "label printed in the paper's Figure 1", required=False, allowed=FIG1_LABELS),
+        Column(
+            "paper_figures", "list", "paper figures the device appears in (1, 2a)", required=False, allowed=("1", "2a")
+        ),
         SOURCE,
     ),
 )
@@ -55,8 +66,9 @@ COMPUTE_PEAK_FLOPS = Schema(
         Column("precision", "category", "|".join(PRECISIONS), allowed=PRECISIONS),
         Column("unit", "category", "vector|tensor", allowed=("vector", "tensor")),
         Column("sparsity", "category", "dense|sparse", allowed=("dense", "sparse")),
-        Column("peak_TFLOPS", "float", "peak throughput in 1e12 operations/s", positive=True,
-               minimum=1e-6, maximum=1e6),
+        Column(
+            "peak_TFLOPS", "float", "peak throughput in 1e12 operations/s", positive=True, minimum=1e-6, maximum=1e6
+        ),
         SOURCE,
     ),
 )
@@ -72,10 +84,22 @@ DRAM_TECHNOLOGIES = Schema(
         Column("reference_device", "str", "the leading device whose bandwidth is given"),
         Column("bandwidth_GB_per_s", "float", "memory bandwidth in GB/s", positive=True, minimum=0.1, maximum=1e5),
         Column("bandwidth_scope", "category", "device|stack", allowed=("device", "stack")),
-        Column("pin_rate_Gbps", "float", "per-pin data rate in Gbit/s", required=False, positive=True,
-               minimum=0.05, maximum=500),
-        Column("paper_label", "category", "label printed in the paper's Figure 1", required=False,
-               allowed=("GDDR3", "GDDR4", "GDDR5", "HBM", "HBM2", "HBM2E")),
+        Column(
+            "pin_rate_Gbps",
+            "float",
+            "per-pin data rate in Gbit/s",
+            required=False,
+            positive=True,
+            minimum=0.05,
+            maximum=500,
+        ),
+        Column(
+            "paper_label",
+            "category",
+            "label printed in the paper's Figure 1",
+            required=False,
+            allowed=("GDDR3", "GDDR4", "GDDR5", "HBM", "HBM2", "HBM2E"),
+        ),
         SOURCE,
     ),
 )
@@ -86,21 +110,56 @@ INTERCONNECTS = Schema(
     key=("standard",),
     columns=(
         Column("standard", "str", "interconnect generation, e.g. PCIe 3.0"),
-        Column("family", "category", "pcie|nvlink|infinity_fabric|ici|ethernet",
-               allowed=("pcie", "nvlink", "infinity_fabric", "ici", "ethernet")),
+        Column(
+            "family",
+            "category",
+            "pcie|nvlink|infinity_fabric|ici|ethernet",
+            allowed=("pcie", "nvlink", "infinity_fabric", "ici", "ethernet"),
+        ),
         Column("date", "date", "specification release or first product, YYYY-MM-DD"),
-        Column("lane_rate_GT_per_s", "float", "per-lane signalling rate in GT/s", required=False, positive=True,
-               minimum=0.1, maximum=1000),
-        Column("link_GB_per_s", "float", "one link (PCIe x16, one NVLink) in GB/s per direction", positive=True,
-               minimum=0.01, maximum=1e4),
-        Column("links_per_device", "float", "links on the reference device", required=False, positive=True,
-               minimum=1, maximum=1024),
-        Column("device_GB_per_s", "float", "all links of one device in GB/s per direction", positive=True,
-               minimum=0.01, maximum=1e5),
+        Column(
+            "lane_rate_GT_per_s",
+            "float",
+            "per-lane signalling rate in GT/s",
+            required=False,
+            positive=True,
+            minimum=0.1,
+            maximum=1000,
+        ),
+        Column(
+            "link_GB_per_s",
+            "float",
+            "one link (PCIe x16, one NVLink) in GB/s per direction",
+            positive=True,
+            minimum=0.01,
+            maximum=1e4,
+        ),
+        Column(
+            "links_per_device",
+            "float",
+            "links on the reference device",
+            required=False,
+            positive=True,
+            minimum=1,
+            maximum=1024,
+        ),
+        Column(
+            "device_GB_per_s",
+            "float",
+            "all links of one device in GB/s per direction",
+            positive=True,
+            minimum=0.01,
+            maximum=1e5,
+        ),
         Column("direction", "category", "per_direction", allowed=("per_direction",)),
         Column("reference_device", "str", "device the per-device figure is for", required=False),
-        Column("paper_label", "category", "label printed in the paper's Figure 1", required=False,
-               allowed=("PCIe 1.0a", "PCIe 2.0", "PCIe 3.0", "PCIe 5.0", "NVLink 1.0", "NVLink 4.0")),
+        Column(
+            "paper_label",
+            "category",
+            "label printed in the paper's Figure 1",
+            required=False,
+            allowed=("PCIe 1.0a", "PCIe 2.0", "PCIe 3.0", "PCIe 5.0", "NVLink 1.0", "NVLink 4.0"),
+        ),
         SOURCE,
     ),
 )
@@ -114,19 +173,40 @@ MODELS = Schema(
         Column("date", "date", "first public release, YYYY-MM-DD"),
         Column("date_rule", "category", "arxiv|announcement", allowed=("arxiv", "announcement")),
         Column("domain", "category", "cv|nlp|speech|recsys", allowed=("cv", "nlp", "speech", "recsys")),
-        Column("family", "category", "transformer|cnn|rnn|moe|other",
-               allowed=("transformer", "cnn", "rnn", "moe", "other")),
-        Column("parameters_total_billions", "float", "total parameters in billions (1e9)", positive=True,
-               minimum=PARAMS_MIN_B, maximum=PARAMS_MAX_B),
-        Column("parameters_active_billions", "float", "parameters active per token in billions (MoE)",
-               required=False, positive=True, minimum=PARAMS_MIN_B, maximum=PARAMS_MAX_B),
-        Column("training_compute_pflops", "float", "total training compute in PFLOPs (1e15 FLOPs)",
-               required=False, positive=True, minimum=COMPUTE_MIN_PF, maximum=COMPUTE_MAX_PF),
+        Column(
+            "family", "category", "transformer|cnn|rnn|moe|other", allowed=("transformer", "cnn", "rnn", "moe", "other")
+        ),
+        Column(
+            "parameters_total_billions",
+            "float",
+            "total parameters in billions (1e9)",
+            positive=True,
+            minimum=PARAMS_MIN_B,
+            maximum=PARAMS_MAX_B,
+        ),
+        Column(
+            "parameters_active_billions",
+            "float",
+            "parameters active per token in billions (MoE)",
+            required=False,
+            positive=True,
+            minimum=PARAMS_MIN_B,
+            maximum=PARAMS_MAX_B,
+        ),
+        Column(
+            "training_compute_pflops",
+            "float",
+            "total training compute in PFLOPs (1e15 FLOPs)",
+            required=False,
+            positive=True,
+            minimum=COMPUTE_MIN_PF,
+            maximum=COMPUTE_MAX_PF,
+        ),
         Column("parameters_is_estimate", "bool", "true if the parameter count is not the developers'"),
-        Column("compute_is_estimate", "bool", "true if the training compute is not the developers'",
-               required=False),
-        Column("paper_figures", "list", "paper panels the model appears in (2a, 2b)", required=False,
-               allowed=("2a", "2b")),
+        Column("compute_is_estimate", "bool", "true if the training compute is not the developers'", required=False),
+        Column(
+            "paper_figures", "list", "paper panels the model appears in (2a, 2b)", required=False, allowed=("2a", "2b")
+        ),
         SOURCE,
     ),
 )
@@ -139,10 +219,24 @@ AUTHORS_TABLES = Schema(
         Column("model", "str", "a name from models.csv"),
         Column("authors_name", "str", "the model's name in the authors' table"),
         Column("authors_date", "date", "the authors' date, YYYY-MM-DD"),
-        Column("parameters_billions", "float", "the authors' parameter count in billions",
-               required=False, positive=True, minimum=PARAMS_MIN_B, maximum=PARAMS_MAX_B),
-        Column("training_compute_pflops", "float", "the authors' training compute in PFLOPs (1e15 FLOPs)",
-               required=False, positive=True, minimum=COMPUTE_MIN_PF, maximum=COMPUTE_MAX_PF),
+        Column(
+            "parameters_billions",
+            "float",
+            "the authors' parameter count in billions",
+            required=False,
+            positive=True,
+            minimum=PARAMS_MIN_B,
+            maximum=PARAMS_MAX_B,
+        ),
+        Column(
+            "training_compute_pflops",
+            "float",
+            "the authors' training compute in PFLOPs (1e15 FLOPs)",
+            required=False,
+            positive=True,
+            minimum=COMPUTE_MIN_PF,
+            maximum=COMPUTE_MAX_PF,
+        ),
         SOURCE,
     ),
 )
@@ -153,8 +247,12 @@ AUTHORS_PLOTTED = Schema(
     key=("figure", "kind", "series", "label", "date"),
     columns=(
         Column("figure", "category", "fig1|fig2a|fig2b|fig4", allowed=("fig1", "fig2a", "fig2b", "fig4")),
-        Column("kind", "category", "what was drawn",
-               allowed=("marker", "fit_line_start", "fit_line_end", "bar_segment", "step")),
+        Column(
+            "kind",
+            "category",
+            "what was drawn",
+            allowed=("marker", "fit_line_start", "fit_line_end", "bar_segment", "step"),
+        ),
         Column("series", "str", "series, from the drawing colour"),
         Column("label", "str", "the text label beside the marker / the bar's category", required=False),
         Column("date", "date", "x position as a date (Figs 1, 2a, 2b)", required=False),
@@ -165,6 +263,39 @@ AUTHORS_PLOTTED = Schema(
     ),
 )
 
-SCHEMAS: dict[str, Schema] = {s.name: s for s in
-                              (COMPUTE_DEVICES, COMPUTE_PEAK_FLOPS, DRAM_TECHNOLOGIES, INTERCONNECTS, MODELS,
-                               AUTHORS_TABLES, AUTHORS_PLOTTED)}
+SURVEY_CPU_LATENCY = Schema(
+    name="survey_cpu_latency.csv",
+    description="the survey's normalized CPU latency (Figure 3(d) of the paper), per model and length",
+    key=("model", "seq_len_tokens"),
+    columns=(
+        Column(
+            "model",
+            "category",
+            "bert-base|bert-large|gpt2 (the names of memwall_lib.engines.builders)",
+            allowed=("bert-base", "bert-large", "gpt2"),
+        ),
+        Column("seq_len_tokens", "float", "sequence length in tokens", positive=True),
+        Column(
+            "normalized_latency",
+            "float",
+            "latency divided by BERT-Base's at 128 tokens (dimensionless), as printed on the bar",
+            positive=True,
+        ),
+        Column("hardware", "str", "the CPU the survey profiled on"),
+        SOURCE,
+    ),
+)
+
+SCHEMAS: dict[str, Schema] = {
+    s.name: s
+    for s in (
+        COMPUTE_DEVICES,
+        COMPUTE_PEAK_FLOPS,
+        DRAM_TECHNOLOGIES,
+        INTERCONNECTS,
+        MODELS,
+        AUTHORS_TABLES,
+        AUTHORS_PLOTTED,
+        SURVEY_CPU_LATENCY,
+    )
+}

@@ -1,0 +1,257 @@
+"""Microbenchmarks of the operation classes of :mod:`.op_roofline`, at a model's own shapes:
+GEMM (``F.linear``), GEMV (the decoder's weight stream), eager attention, element-wise ops and
+KV-cache attention. Each returns seconds per FLOP or per byte at the shapes it ran.
+Units: seconds; FLOPs; bytes.
+"""
+
+from __future__ import annotations
+
+import importlib
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from . import transformer as tfm
+from .timing import Clock
+
+CLASSES: tuple[str, ...] = ("gemm", "gemv", "attention", "kv_attention", "elementwise")
+LINEAR_OPS = ("q_proj", "k_proj", "v_proj", "out_proj", "ffn1", "ffn2", "pooler", "lm_head")
+ATTENTION_OPS = ("qk_matmul", "softmax", "sv_matmul")
+#: The class whose cost is FLOPs (the others' is bytes).
+COMPUTE_CLASSES = ("gemm", "attention")
+
+#: A timed microbenchmark run lasts at least this long (short ops are repeated within it), so
+#: it sees what a model's sustained sequence of ops sees (on a shared machine, its share).
+MIN_RUN_S = 0.01
+
+
+def time_per_call(fn: Any, device: str, repeats: int, warmup: int) -> float:
+    """Seconds per call of ``fn``: median of ``repeats`` timed runs after ``warmup``, each run
+    calling it back to back enough times to last :data:`MIN_RUN_S`."""
+    from .timing import time_fn
+
+    once = time_fn(fn, repeats=1, warmup=warmup, device=device).min_s
+    k = max(1, math.ceil(MIN_RUN_S / max(once, 1e-9)))
+
+    def run() -> None:
+        for _ in range(k):
+            fn()
+
+    return time_fn(run, repeats=repeats, warmup=0, device=device).median_s / k
+
+
+def reference_ops(spec: tfm.TransformerSpec, n: int, precision: tfm.Precision) -> dict[str, tfm.OpCount]:
+    """The analytic ops of one pass over ``n`` new tokens (``n`` context), all layers."""
+    return (
+        {
+            op.name: op
+            for op in tfm.profile(spec, n, precision=precision, include_embeddings=True, include_head=True).ops
+        }
+        if spec.kind == "encoder"
+        else {op.name: op.scaled(spec.n_layers) for op in tfm.layer_ops(spec, 1, n, precision)}
+    )
+
+
+def eager_attention(model_type: str) -> Any:
+    """The model's own eager attention function (``transformers``), or a replica of it."""
+    try:
+        mod = importlib.import_module(f"transformers.models.{model_type}.modeling_{model_type}")
+        return mod.eager_attention_forward
+    except (ImportError, AttributeError):  # pragma: no cover - older transformers
+        import torch
+
+        def eager(module: Any, q: Any, k: Any, v: Any, mask: Any, scaling: float, **kw: Any) -> Any:
+            w = torch.matmul(q, k.transpose(-1, -2)) * scaling
+            if mask is not None:
+                w = w + mask
+            return torch.matmul(torch.softmax(w, dim=-1), v).transpose(1, 2), None
+
+        return eager
+
+
+class EvalModule:
+    training = False
+
+
+def gemm_points(
+    spec: tfm.TransformerSpec, rows: Sequence[int], prec: tfm.Precision, dev: str, tdt: Any, repeats: int
+) -> dict[str, list[tuple[float, float]]]:
+    import torch
+    import torch.nn.functional as F
+
+    shapes = {
+        "q_proj": (spec.d_model, spec.d_model),
+        "k_proj": (spec.d_model, spec.d_model),
+        "v_proj": (spec.d_model, spec.d_model),
+        "out_proj": (spec.d_model, spec.d_model),
+        "ffn1": (spec.d_model, spec.d_ff),
+        "ffn2": (spec.d_ff, spec.d_model),
+    }
+    rate: dict[tuple[int, int, int], float] = {}
+    out: dict[str, list[tuple[float, float]]] = {}
+    for name, (din, dout) in shapes.items():
+        for r in rows:
+            if (din, dout, r) not in rate:
+                x = torch.rand(r, din, device=dev, dtype=tdt)
+                w, b = torch.rand(dout, din, device=dev, dtype=tdt), torch.rand(dout, device=dev, dtype=tdt)
+                t = time_per_call(lambda: F.linear(x, w, b), dev, repeats, 1)
+                rate[(din, dout, r)] = t / (2 * r * din * dout + r * dout)
+            out.setdefault(f"gemm:{name}", []).append((r, rate[(din, dout, r)]))
+    return out
+
+
+def attention_points(
+    spec: tfm.TransformerSpec,
+    lengths: Sequence[int],
+    prec: tfm.Precision,
+    dev: str,
+    tdt: Any,
+    repeats: int,
+    scores_bytes: float,
+    model_type: str,
+    cache: dict,
+) -> dict[str, list[tuple[float, float]]]:
+    """Seconds per analytic FLOP of the model's eager attention at each length, run on
+    enough heads that their score matrices fill ``scores_bytes`` (all heads if fewer): past
+    the last-level cache, as the model's are, so the rate per head is the model's."""
+    import torch
+
+    attn, dh = eager_attention(model_type), spec.head_dim
+    esize = torch.tensor([], dtype=tdt).element_size()
+    out: dict[str, list[tuple[float, float]]] = {}
+    for n in lengths:
+        heads = max(1, min(spec.n_heads, math.ceil(scores_bytes / (n * n * esize))))
+        key = (dh, n, heads, model_type)
+        if key not in cache:
+            q, k, v = (torch.rand(1, n, heads, dh, device=dev, dtype=tdt).transpose(1, 2) for _ in range(3))
+
+            def run() -> Any:
+                o, _ = attn(EvalModule(), q, k, v, None, scaling=dh**-0.5, dropout=0.0)
+                return o.reshape(1, n, -1).contiguous()
+
+            t = time_per_call(run, dev, repeats, 1)
+            cache[key] = t / heads
+        ops = reference_ops(spec, n, prec)
+        flops = sum(ops[o].flops for o in ATTENTION_OPS) / spec.n_layers / spec.n_heads  # one head, one layer
+        for o in ATTENTION_OPS:
+            out.setdefault(f"attention:{o}", []).append((n, cache[key] / flops))
+    return out
+
+
+def elementwise_points(
+    spec: tfm.TransformerSpec, cfg: Any, lengths: Sequence[int], prec: tfm.Precision, dev: str, tdt: Any, repeats: int
+) -> dict[str, list[tuple[float, float]]]:
+    import torch
+    import torch.nn.functional as F
+    from transformers.activations import ACT2FN
+
+    act = ACT2FN[getattr(cfg, "hidden_act", None) or getattr(cfg, "activation_function", "gelu_new")]
+    d, f = spec.d_model, spec.d_ff
+    out: dict[str, list[tuple[float, float]]] = {}
+    for n in lengths:
+        ops = reference_ops(spec, n, prec)
+        x, y = torch.rand(n, d, device=dev, dtype=tdt), torch.rand(n, d, device=dev, dtype=tdt)
+        h = torch.rand(n, f, device=dev, dtype=tdt)
+        w, b = torch.ones(d, device=dev, dtype=tdt), torch.zeros(d, device=dev, dtype=tdt)
+        per_op = {
+            "layernorm": (lambda: F.layer_norm(x, (d,), w, b, 1e-5), ops["layernorm"].bytes / ops["layernorm"].calls),
+            "residual_add": (lambda: x + y, ops["residual_add"].bytes / ops["residual_add"].calls),
+            "gelu": (lambda: act(h), ops["gelu"].bytes / ops["gelu"].calls),
+        }
+        for name, (fn, nbytes) in per_op.items():
+            out.setdefault(f"elementwise:{name}", []).append((n, time_per_call(fn, dev, repeats, 1) / nbytes))
+        for alias, like in (
+            ("final_layernorm", "layernorm"),
+            ("embedding_layernorm", "layernorm"),
+            ("embedding_lookup", "residual_add"),
+        ):
+            out[f"elementwise:{alias}"] = out[f"elementwise:{like}"]
+    return out
+
+
+def gemv_points(
+    spec: tfm.TransformerSpec, prec: tfm.Precision, dev: str, tdt: Any, repeats: int
+) -> dict[str, list[tuple[float, float]]]:
+    """A decoder's weight stream, in the model's order: per layer the fused Q/K/V, output,
+    FFN in and FFN out products (``addmm`` with (in, out) weights, as GPT-2's ``Conv1D``),
+    then the LM head (``F.linear`` with the (vocab, d) embedding)."""
+    import torch
+    import torch.nn.functional as F
+
+    d, f, L, V = spec.d_model, spec.d_ff, spec.n_layers, spec.vocab_size
+    shapes = {"qkv": (d, 3 * d), "out_proj": (d, d), "ffn1": (d, f), "ffn2": (f, d)}
+    ws = {
+        k: [(torch.full((a, b), 0.01, device=dev, dtype=tdt), torch.zeros(b, device=dev, dtype=tdt)) for _ in range(L)]
+        for k, (a, b) in shapes.items()
+    }
+    head = torch.full((V, d), 0.01, device=dev, dtype=tdt)
+    xs = {a: torch.rand(1, a, device=dev, dtype=tdt) for a in (d, f)}
+    clock = Clock(dev)
+    passes: list[dict[str, float]] = []
+    for r in range(repeats + 1):
+        spent = {k: 0.0 for k in (*shapes, "lm_head")}
+        for i in range(L):
+            for k, (a, _) in shapes.items():
+                w, b = ws[k][i]
+                t0 = clock.mark()
+                torch.addmm(b, xs[a], w)
+                spent[k] += clock.seconds(t0, clock.mark())
+        t0 = clock.mark()
+        F.linear(xs[d], head)
+        spent["lm_head"] = clock.seconds(t0, clock.mark())
+        if r:  # the first pass is a warmup
+            passes.append(spent)
+    best = {k: float(np.median([p[k] for p in passes])) for k in passes[0]}
+    ops = reference_ops(spec, 1, prec)
+    lm = d * prec.act_bytes + d * V * prec.weight_bytes + V * prec.act_bytes
+    qkv = sum(ops[o].bytes for o in ("q_proj", "k_proj", "v_proj"))
+    spb = {
+        "q_proj": best["qkv"] / qkv,
+        "k_proj": best["qkv"] / qkv,
+        "v_proj": best["qkv"] / qkv,
+        "out_proj": best["out_proj"] / ops["out_proj"].bytes,
+        "ffn1": best["ffn1"] / ops["ffn1"].bytes,
+        "ffn2": best["ffn2"] / ops["ffn2"].bytes,
+        "lm_head": best["lm_head"] / lm,
+    }
+    return {f"gemv:{k}": [(1, v)] for k, v in spb.items()}
+
+
+def kv_points(
+    spec: tfm.TransformerSpec,
+    contexts: tuple[int, int],
+    prec: tfm.Precision,
+    dev: str,
+    tdt: Any,
+    repeats: int,
+    model_type: str,
+    fallback: float,
+) -> dict[str, list[tuple[float, float]]]:
+    """Marginal seconds per analytic byte of decode attention (the append to a
+    ``DynamicCache``, Q.K^T with the causal mask, softmax, scores.V) over every layer's cache,
+    between two contexts (the per-call part is the twin's overhead)."""
+    import torch
+
+    from .latency import random_cache
+
+    attn, h, dh, L = eager_attention(model_type), spec.n_heads, spec.head_dim, spec.n_layers
+    times, nbytes = [], []
+    for t in contexts:
+        cache = random_cache(spec, t - 1, device=dev, dtype=str(tdt).removeprefix("torch."))
+        q, kn, vn = (torch.rand(1, 1, h, dh, device=dev, dtype=tdt).transpose(1, 2) for _ in range(3))
+
+        def run() -> None:  # as the model's step: the cache grows by one token per run
+            mask = torch.zeros(1, 1, 1, cache.get_seq_length() + 1, device=dev, dtype=tdt)
+            for i in range(L):
+                k, v = cache.update(kn, vn, i)
+                o, _ = attn(EvalModule(), q, k, v, mask, scaling=dh**-0.5, dropout=0.0)
+                o.reshape(1, 1, -1).contiguous()
+
+        times.append(time_per_call(run, dev, repeats, 1))
+        ops = reference_ops(spec, t, prec)
+        nbytes.append(sum(ops[o].bytes for o in ATTENTION_OPS))
+    spb = (times[1] - times[0]) / (nbytes[1] - nbytes[0]) if nbytes[1] > nbytes[0] else 0.0
+    spb = spb if spb > 0 else fallback
+    return {f"kv_attention:{o}": [(1, spb)] for o in ATTENTION_OPS}

@@ -1,0 +1,383 @@
+"""Figure 3's measured part: latency at every length (:mod:`memwall_lib.engines.latency`,
+sampled or whole runs) with whole-run checks, normalized to BERT-Base at 128 tokens and set
+beside the survey's published CPU latencies, and the roofline per operation class
+(:mod:`memwall_lib.engines.op_roofline`) that predicts them. Units: seconds, FLOP/s, bytes/s.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .. import paper
+from ..core.claims import Claim
+from ..core.progress import progress
+from ..engines import latency, op_roofline, timing
+from ..engines import transformer as tfm
+from ..engines.op_roofline import ClassRoofline
+from ..engines.roofline import Roofline
+from ..engines.workloads import workload_profile
+
+LABELS: dict[str, str] = {
+    "bert-base": "BERT-Base",
+    "bert-large": "BERT-Large",
+    "gpt2": "GPT-2",
+    "gpt2-medium": "GPT-2 Medium",
+    "gpt2-large": "GPT-2 Large",
+    "gpt2-xl": "GPT-2 XL",
+}
+#: Roofline predictions count as good within this relative error of the measured latency.
+PREDICTION_TOLERANCE = 0.25
+#: The sampled estimate counts as matching a whole run within this relative difference.
+SAMPLED_TOLERANCE = 0.15
+#: Our GPT-2 / BERT-Base latency ratio counts as the survey's within this factor (another CPU,
+#: precision, thread count and framework: the survey states none but the CPU).
+SURVEY_FACTOR = 3.0
+REFERENCE = ("bert-base", 128)
+
+
+def _label(m: str) -> str:
+    return LABELS.get(m, m)
+
+
+# --------------------------------------------------------------------------- measuring
+def measure_models(
+    models: Sequence[str],
+    seq_lens: Sequence[int],
+    *,
+    method: str,
+    device: str,
+    dtype: str,
+    repeats: int,
+    warmup: int,
+    threads: int,
+    validation_lengths: Sequence[int] = (),
+    validation_repeats: int = 1,
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """``(measured, validation, decode_steps)``: latency rows per model as columns
+    ``{model: {"seq_len": [...], "median_s": [...], ...}, "runtime": {...}}``; the sampled
+    estimate against whole runs at ``validation_lengths`` per model (columns of
+    :func:`memwall_lib.engines.latency.agreement`); a sampled decoder's step times."""
+    measured: dict[str, Any] = {}
+    validation: dict[str, Any] = {}
+    steps: dict[str, Any] = {}
+    for m in progress(models, "latency (models)"):
+        out = latency.measure(
+            m,
+            seq_lens,
+            method=method,
+            device=device,
+            dtype=dtype,
+            repeats=repeats,
+            warmup=warmup,
+            threads=threads,
+            validate_lengths=validation_lengths,
+            validate_repeats=validation_repeats,
+        )
+        rows = out["rows"]
+        keys = [k for k in rows[0] if all(k in r for r in rows)]
+        measured[m] = {k: [r[k] for r in rows] for k in keys}
+        if out["validation"]:
+            validation[m] = {k: [r[k] for r in out["validation"]] for k in out["validation"][0]}
+        if out["decode_steps"]:
+            steps[m] = out["decode_steps"]
+    with timing.using_threads(threads):
+        measured["runtime"] = timing.runtime_info(device, dtype)
+    return measured, validation, steps
+
+
+def reference_point(measured: Mapping[str, Any]) -> tuple[str, int]:
+    """The latency all others are normalized to: BERT-Base at 128 tokens (the paper's), or
+    the first measured model at its shortest measured length when those were not run."""
+    m, n = REFERENCE
+    if m in measured and n in measured[m]["seq_len"]:
+        return m, n
+    first = next(k for k in measured if k != "runtime")
+    return first, min(measured[first]["seq_len"])
+
+
+def normalized_latency(measured: Mapping[str, Any]) -> dict[str, Any]:
+    """Median latencies divided by the reference point's (:func:`reference_point`)."""
+    m0, n0 = reference_point(measured)
+    ref = measured[m0]["median_s"][measured[m0]["seq_len"].index(n0)]
+    out: dict[str, Any] = {"reference": {"model": m0, "seq_len": n0, "median_s": ref}}
+    for m, rows in measured.items():
+        if m != "runtime":
+            out[m] = {"seq_len": rows["seq_len"], "normalized": [t / ref for t in rows["median_s"]]}
+    return out
+
+
+def survey_comparison(normalized: Mapping[str, Any], survey: pd.DataFrame) -> dict[str, Any]:
+    """Our normalized latency beside the survey's (``survey_cpu_latency.csv``), model by model
+    and length by length: ``{model: {"seq_len", "ours", "survey", "ratio"}}`` (ratio = ours /
+    survey), and the decoder / BERT-Base latency ratios, ours and the survey's
+    (``"decoder_over_bert_base"``). Comparable only when our reference is BERT-Base at 128."""
+    ref = normalized["reference"]
+    out: dict[str, Any] = {"reference": dict(ref), "comparable": (ref["model"], ref["seq_len"]) == REFERENCE}
+    table = {(r.model, int(r.seq_len_tokens)): float(r.normalized_latency) for r in survey.itertuples()}
+    for m, v in normalized.items():
+        if m == "reference":
+            continue
+        pairs = [(n, x, table[(m, n)]) for n, x in zip(v["seq_len"], v["normalized"]) if (m, n) in table]
+        if pairs:
+            out[m] = {
+                "seq_len": [p[0] for p in pairs],
+                "ours": [p[1] for p in pairs],
+                "survey": [p[2] for p in pairs],
+                "ratio": [p[1] / p[2] for p in pairs],
+            }
+    dec = [
+        m for m in out if m in normalized and m not in ("reference", "comparable") and tfm.get_spec(m).kind == "decoder"
+    ]
+    if dec and "bert-base" in out:
+        d, b = out[dec[0]], out["bert-base"]
+        common = [n for n in d["seq_len"] if n in b["seq_len"]]
+        ours = [d["ours"][d["seq_len"].index(n)] / b["ours"][b["seq_len"].index(n)] for n in common]
+        theirs = [d["survey"][d["seq_len"].index(n)] / b["survey"][b["seq_len"].index(n)] for n in common]
+        out["decoder_over_bert_base"] = {
+            "decoder": dec[0],
+            "seq_len": common,
+            "ours": ours,
+            "survey": theirs,
+            "ratio": [x / y for x, y in zip(ours, theirs)],
+        }
+    return out
+
+
+# --------------------------------------------------------------------------- predicting
+def predictions(roof: ClassRoofline, machine: Roofline, measured: Mapping[str, Any], dtype: str) -> dict[str, Any]:
+    """Per model and length: measured and predicted latency (the class roofline), the
+    predicted seconds per class and of the per-call overhead, the class that bounds it, the
+    single-roof prediction (GEMM peak, STREAM) for comparison, and the profile's totals."""
+    prec = tfm.precision_for_dtype(dtype)
+    out: dict[str, Any] = {}
+    for m, rows in measured.items():
+        if m == "runtime":
+            continue
+        spec = tfm.get_spec(m)
+        cols: dict[str, list[Any]] = {
+            k: []
+            for k in (
+                "seq_len",
+                "measured_s",
+                "predicted_s",
+                "ratio",
+                "overhead_s",
+                *(f"{c}_s" for c in op_roofline.CLASSES),
+                "bound_by",
+                "single_roof_s",
+                "single_roof_ratio",
+                "gflops",
+                "mops_gb",
+                "arithmetic_intensity",
+                "attained_gflops_per_s",
+            )
+        }
+        for n, t in zip(rows["seq_len"], rows["median_s"]):
+            p = roof.predict(m, spec, n, prec)
+            prof = workload_profile(spec, n, prec)
+            single = machine.predict(prof, m)["predicted_s"]
+            vals = {
+                "seq_len": n,
+                "measured_s": t,
+                "predicted_s": p["predicted_s"],
+                "ratio": p["predicted_s"] / t,
+                "overhead_s": p["overhead_s"],
+                "bound_by": p["bound_by"],
+                "single_roof_s": single,
+                "single_roof_ratio": single / t,
+                "gflops": prof.gflops,
+                "mops_gb": prof.mops_gb,
+                "arithmetic_intensity": prof.arithmetic_intensity,
+                "attained_gflops_per_s": prof.gflops / t,
+                **{f"{c}_s": v for c, v in p["by_class_s"].items()},
+            }
+            for k, v in vals.items():
+                cols[k].append(v)
+        out[m] = cols
+    return out
+
+
+def bound_by(preds: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """Which class bounds each model: per length, and the share of predicted time per class."""
+    out = {}
+    for m, v in preds.items():
+        keys = ["overhead_s"] + [f"{c}_s" for c in op_roofline.CLASSES]
+        shares = {k[:-2]: [x / t for x, t in zip(v[k], v["predicted_s"])] for k in keys if any(v[k])}
+        out[m] = {"seq_len": v["seq_len"], "bound_by": v["bound_by"], "share": shares}
+    return out
+
+
+# --------------------------------------------------------------------------- claims
+def _runtime_note(measured: Mapping[str, Any]) -> str:
+    rt = measured.get("runtime", {})
+    return (
+        f"{rt.get('device_name', '?')}, {rt.get('dtype', '?')}, {rt.get('threads', '?')} thread(s), "
+        f"load {rt.get('load_average_1min', float('nan')):.2f}"
+    )
+
+
+def survey_claims(comparison: Mapping[str, Any], measured: Mapping[str, Any]) -> list[Claim]:
+    """Our decoder / BERT-Base latency ratio against the survey's at every common length."""
+    r = comparison.get("decoder_over_bert_base")
+    if not r or not comparison["comparable"]:
+        return []
+    worst = max(r["ratio"], key=lambda x: abs(math.log(x)))
+    ok = all(1 / SURVEY_FACTOR <= x <= SURVEY_FACTOR for x in r["ratio"])
+    c = paper.claim("fig3_latency_vs_survey")
+    per = ", ".join(f"{n}: {o:.3g}x vs {s:.3g}x" for n, o, s in zip(r["seq_len"], r["ours"], r["survey"]))
+    return [
+        Claim(
+            c.id,
+            c.format(decoder=_label(r["decoder"])),
+            c.value,
+            worst,
+            None,
+            ok,
+            rule=f"holds if ours / survey's is within a factor of {SURVEY_FACTOR:g} at every length",
+            note=f"ours vs survey ({per}); survey: Intel Xeon Gold 6242, precision, threads and framework "
+            f"not stated; here: {_runtime_note(measured)}: machine-specific",
+        )
+    ]
+
+
+def sampled_claims(validation: Mapping[str, Any], measured: Mapping[str, Any]) -> list[Claim]:
+    """Whether the sampled estimate matches whole runs at every validation length."""
+    ratios = [(m, n, r) for m, v in validation.items() for n, r in zip(v["seq_len"], v["ratio"])]
+    if not ratios:
+        return []
+    worst = max(ratios, key=lambda x: abs(x[2] - 1))
+    c = paper.claim("fig3_sampled_matches_whole")
+    per = "; ".join(f"{_label(m)} {n}: {r:.3f}" for m, n, r in ratios)
+    return [
+        Claim(
+            c.id,
+            c.text,
+            c.value,
+            worst[2],
+            None,
+            all(abs(r - 1) <= SAMPLED_TOLERANCE for *_, r in ratios),
+            rule=f"holds if every sampled/whole ratio is within {SAMPLED_TOLERANCE:.0%} of 1",
+            note=f"{per}; {_runtime_note(measured)}; this reproduction's check, not a claim of the paper",
+        )
+    ]
+
+
+def roofline_claims(preds: Mapping[str, Any], measured: Mapping[str, Any]) -> list[Claim]:
+    """Whether the class roofline predicts every measured latency within 25%."""
+    ratios = [r for v in preds.values() for r in v["ratio"]]
+    worst = max(ratios, key=lambda r: abs(r - 1))
+    within = sum(abs(r - 1) <= PREDICTION_TOLERANCE for r in ratios)
+    single = [r for v in preds.values() for r in v["single_roof_ratio"]]
+    s_in = sum(abs(r - 1) <= PREDICTION_TOLERANCE for r in single)
+    c = paper.claim("fig3_roofline_predicts_latency")
+    return [
+        Claim(
+            c.id,
+            c.text,
+            c.value,
+            worst,
+            None,
+            within == len(ratios),
+            rule="holds if every prediction is within 25% of the measured median",
+            note=f"{within} of {len(ratios)} within 25% (ratios {min(ratios):.3g}-{max(ratios):.3g}); one roof "
+            f"(GEMM peak, STREAM): {s_in} of {len(single)}; {_runtime_note(measured)}; "
+            "this reproduction's check, not a claim of the paper",
+        )
+    ]
+
+
+# --------------------------------------------------------------------------- tables
+def agreement_frame(validation: Mapping[str, Any]) -> pd.DataFrame:
+    return (
+        pd.concat({m: pd.DataFrame(v) for m, v in validation.items()}, names=["model"])
+        if validation
+        else pd.DataFrame(columns=["seq_len", "sampled_s", "whole_s", "ratio"])
+    )
+
+
+def survey_frame(comparison: Mapping[str, Any]) -> pd.DataFrame:
+    parts = {
+        m: pd.DataFrame(v)
+        for m, v in comparison.items()
+        if isinstance(v, dict) and "ours" in v and m != "decoder_over_bert_base"
+    }
+    if "decoder_over_bert_base" in comparison:
+        d = comparison["decoder_over_bert_base"]
+        parts[f"{d['decoder']} / bert-base"] = pd.DataFrame({k: d[k] for k in ("seq_len", "ours", "survey", "ratio")})
+    return pd.concat(parts, names=["model"]) if parts else pd.DataFrame()
+
+
+# --------------------------------------------------------------------------- plot
+def plot_roofline(machine: Roofline, roof: ClassRoofline, preds: Mapping[str, Any]) -> Any:
+    """Left: the machine's roofline (GEMM peak, STREAM) and the bandwidths the memory
+    classes attain at the models' shapes, with each measured model/length at its arithmetic
+    intensity and attained FLOP rate. Right: class-roofline prediction against measurement,
+    with the +-25% band."""
+    import matplotlib.pyplot as plt
+
+    from ..core import plotting
+
+    plotting.apply_style()
+    fig, (ax, bx) = plt.subplots(1, 2, figsize=(13, 5))
+    ais = [x for v in preds.values() for x in v["arithmetic_intensity"]]
+    lo, hi = min(min(ais) / 3, 0.05), max(max(ais) * 3, machine.ridge_point * 10)
+    xs = np.logspace(np.log10(lo), np.log10(hi), 200)
+    ax.plot(
+        xs,
+        [machine.attainable(x) / 1e9 for x in xs],
+        color="0.2",
+        linewidth=2,
+        label=f"roofline: {machine.peak_flops / 1e9:.0f} GFLOP/s (GEMM), "
+        f"{machine.bandwidth / 1e9:.1f} GB/s (STREAM triad)",
+    )
+    rates = op_roofline.class_rates(roof)
+    styles = iter([":", "-.", (0, (5, 2)), (0, (1, 3))])
+    for m, per in rates.items():
+        for c in ("gemv", "kv_attention"):
+            if c in per:
+                bw = per[c]["rate"][0]
+                ax.plot(
+                    xs,
+                    [min(machine.peak_flops, bw * x) / 1e9 for x in xs],
+                    color="0.45",
+                    linewidth=1,
+                    linestyle=next(styles, "--"),
+                    label=f"{c}, {_label(m)}: {bw / 1e9:.1f} GB/s",
+                )
+    for i, (m, v) in enumerate(preds.items()):
+        c, mk = plotting.PALETTE[i], plotting.MARKERS[i]
+        ax.scatter(
+            v["arithmetic_intensity"], v["attained_gflops_per_s"], color=c, marker=mk, s=40, zorder=3, label=_label(m)
+        )
+        bx.scatter(v["measured_s"], v["predicted_s"], color=c, marker=mk, s=40, zorder=3, label=_label(m))
+        plotting.annotate_points(
+            bx, v["measured_s"], v["predicted_s"], [str(n) for n in v["seq_len"]], color=c, fontsize=7.5
+        )
+    plotting.log_axis(ax, "both")
+    ax.set_xlabel("arithmetic intensity (FLOPs / byte, measured precision)")
+    ax.set_ylabel("attained GFLOP/s (1e9 FLOP/s)")
+    ax.set_title("Roofline of this machine, and what decoding attains")
+    ax.legend(loc="lower right", fontsize=7.5)
+    t = [x for v in preds.values() for x in v["measured_s"] + v["predicted_s"]]
+    span = np.array([min(t) / 2, max(t) * 2])
+    bx.plot(span, span, color="0.2", linewidth=1.2, label="predicted = measured")
+    bx.fill_between(
+        span,
+        span * (1 - PREDICTION_TOLERANCE),
+        span * (1 + PREDICTION_TOLERANCE),
+        color="0.5",
+        alpha=0.15,
+        label="+-25%",
+    )
+    plotting.log_axis(bx, "both")
+    bx.set_xlabel("measured latency (s, median)")
+    bx.set_ylabel("predicted latency (s, roofline per op class)")
+    bx.set_title("Predicted vs measured (labels: sequence length)")
+    bx.legend(loc="upper left", fontsize=8)
+    fig.tight_layout()
+    return fig
