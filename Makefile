@@ -6,8 +6,8 @@
 # `make figures` knows what each figure depends on (its notebook, the data files its module
 # reads and every library module it imports: build/figures.mk, written by
 # `python -m memwall_lib.figures.deps`) and reruns only the notebooks whose inputs changed.
-# Data-only notebooks may run in parallel (`make -j2 figures`); the notebooks that time things
-# run one at a time after all the others, so their timings stay clean. `make figures-all`
+# Data-only notebooks run in parallel (two jobs by default); the notebooks that time things run
+# one at a time after all the others, so their timings stay clean. `make figures-all`
 # reruns every notebook.
 
 PYTHON ?= python3
@@ -21,6 +21,9 @@ LIBRARY := $(shell find memwall_lib -name '*.py' 2>/dev/null)
 # `make lab` as root (the usual case in a container) needs --allow-root; add your own with LAB_ARGS.
 LAB_ARGS ?= $(if $(filter 0,$(shell id -u)),--allow-root)
 export PYTHONHASHSEED := 0
+# Two jobs: the data-only notebooks run side by side (the timed ones still run alone, last);
+# each target's output is printed whole when it ends. `make -j1 figures` runs one at a time.
+MAKEFLAGS += --jobs=2 --output-sync=target
 
 .PHONY: figures figures-all test lint lab clean one venv
 

@@ -36,8 +36,26 @@ def test_zero_threads_means_every_core(monkeypatch: pytest.MonkeyPatch) -> None:
     assert provenance.measurement_conditions(0, 0.0, 0.0)["threads"] == 4
 
 
+def test_other_processes_cpu_use_decides_when_measured(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(provenance.os, "cpu_count", lambda: 2)
+    # a lagging 1-min load of 3 (earlier work) does not flag a measurement nobody competed with
+    quiet = provenance.measurement_conditions(1, 3.0, 3.0, other_cpu_load=0.1)
+    assert quiet["busy"] is False and quiet["other_cpu_load"] == 0.1
+    loud = provenance.measurement_conditions(1, 0.0, 0.0, other_cpu_load=0.9)
+    assert loud["busy"] is True and "other processes used 0.90 cores" in loud["warning"]
+
+
+def test_busy_cpu_seconds_grows_with_work() -> None:
+    before = provenance.busy_cpu_seconds()
+    if before is None:
+        pytest.skip("no /proc/stat on this system")
+    sum(i * i for i in range(2_000_000))
+    assert provenance.busy_cpu_seconds() > before
+
+
 def test_measuring_records_into_provenance_and_warns_when_busy(monkeypatch: pytest.MonkeyPatch) -> None:
     assert "measurements" not in provenance.provenance()  # data-driven figures: nothing measured
+    monkeypatch.setattr(provenance, "busy_cpu_seconds", lambda: None)  # the load-average rule
     loads = iter([0.1, 0.2])
     monkeypatch.setattr(provenance, "load_average", lambda: next(loads))
     with warnings.catch_warnings():

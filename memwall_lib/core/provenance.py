@@ -6,6 +6,7 @@ import os
 import platform
 import subprocess
 import sys
+import time
 import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -102,18 +103,42 @@ def load_average() -> float | None:
         return None
 
 
-def measurement_conditions(threads: int, load_before: float | None, load_after: float | None) -> dict[str, Any]:
+#: Other processes' average CPU use (in cores) during a measurement above which it is flagged busy.
+OTHER_CPU_LOAD_LIMIT: float = 0.5
+
+
+def busy_cpu_seconds() -> float | None:
+    """CPU seconds every process has used since boot, summed over the CPUs (``/proc/stat``:
+    all but idle and iowait); None where ``/proc/stat`` cannot be read."""
+    try:
+        with open("/proc/stat") as fh:
+            fields = [int(v) for v in fh.readline().split()[1:8]]
+        return (sum(fields) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def measurement_conditions(
+    threads: int, load_before: float | None, load_after: float | None, other_cpu_load: float | None = None
+) -> dict[str, Any]:
     """CPU model, logical CPUs, threads in use and the load around a measurement, with a
-    ``warning`` (else None) when other work competed for the cores: the load before plus our
-    threads, or the load after (ours included), above the logical CPUs."""
+    ``warning`` (else None) when other work competed for the cores. ``other_cpu_load`` is what
+    other processes used during the measurement, in cores (busy above
+    :data:`OTHER_CPU_LOAD_LIMIT`); without it, the 1-min load average decides, which lags by a
+    minute: busy if the load before plus our threads, or the load after (ours included),
+    exceeds the logical CPUs."""
     cpus = os.cpu_count() or 1
     threads = threads or cpus
-    loads = [x for x in (None if load_before is None else load_before + threads, load_after) if x is not None]
-    busy = bool(loads) and max(loads) > cpus
+    if other_cpu_load is not None:
+        busy = other_cpu_load > OTHER_CPU_LOAD_LIMIT
+        what = f"other processes used {other_cpu_load:.2f} cores on average during the measurement"
+    else:
+        loads = [x for x in (None if load_before is None else load_before + threads, load_after) if x is not None]
+        busy = bool(loads) and max(loads) > cpus
+        what = f"1-min load {load_before} before and {load_after} after"
     warning = (
-        f"the machine was busy: 1-min load {load_before} before and {load_after} after, on {cpus} "
-        f"logical CPUs with {threads} thread(s) in use; times are inflated and ratios may be "
-        "distorted: rerun on an idle machine"
+        f"the machine was busy: {what}, on {cpus} logical CPUs with {threads} thread(s) in use; "
+        "times are inflated and ratios may be distorted: rerun on an idle machine"
         if busy
         else None
     )
@@ -123,6 +148,7 @@ def measurement_conditions(threads: int, load_before: float | None, load_after: 
         "threads": threads,
         "load_1min_before": load_before,
         "load_1min_after": load_after,
+        "other_cpu_load": other_cpu_load,
         "busy": busy,
         "warning": warning,
     }
@@ -135,8 +161,13 @@ def measuring(label: str, threads: int) -> Iterator[dict[str, Any]]:
     Every sidecar this process writes afterwards carries them in ``provenance["measurements"]``."""
     conditions: dict[str, Any] = {}
     before = load_average()
+    busy0, own0, wall0 = busy_cpu_seconds(), time.process_time(), time.perf_counter()
     yield conditions
-    conditions.update(measurement_conditions(threads, before, load_average()))
+    busy1, own1, wall1 = busy_cpu_seconds(), time.process_time(), time.perf_counter()
+    other = None
+    if busy0 is not None and busy1 is not None and wall1 > wall0:
+        other = max(0.0, (busy1 - busy0) - (own1 - own0)) / (wall1 - wall0)
+    conditions.update(measurement_conditions(threads, before, load_average(), other))
     _MEASUREMENTS[label] = dict(conditions)
     if conditions["warning"]:
         warnings.warn(f"{label}: {conditions['warning']}", stacklevel=3)
