@@ -18,8 +18,10 @@ KERNEL := memwall
 STAMPS := build/stamps
 DEPS   := build/figures.mk
 LIBRARY := $(shell find memwall_lib -name '*.py' 2>/dev/null)
-# `make lab` as root (the usual case in a container) needs --allow-root; add your own with LAB_ARGS.
-LAB_ARGS ?= $(if $(filter 0,$(shell id -u)),--allow-root)
+# `make lab` as root (the usual case in a container) needs --allow-root; add your own options
+# with LAB_ARGS (e.g. LAB_ARGS="--ip=0.0.0.0 --no-browser"): they come on top of it.
+LAB_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
+LAB_ARGS ?=
 export PYTHONHASHSEED := 0
 # Two jobs: the data-only notebooks run side by side (the timed ones still run alone, last);
 # each target's output is printed whole when it ends. `make -j1 figures` runs one at a time.
@@ -77,7 +79,7 @@ test: lint
 	$(PY) -m pytest
 
 lab: $(STAMP)
-	$(VENV)/bin/jupyter lab $(LAB_ARGS) notebooks/
+	$(VENV)/bin/jupyter lab $(LAB_ROOT) $(LAB_ARGS) notebooks/
 
 clean:
 	rm -rf build .pytest_cache
