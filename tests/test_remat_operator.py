@@ -309,5 +309,43 @@ def test_compile_anchor_on_a_tiny_chain() -> None:
     assert hi.grads_equal and lo.grads_equal
     assert hi.extra_flops == 0 and lo.extra_flops > 0
     assert 0 < lo.activation_bytes < hi.activation_bytes
+    assert hi.n_compiled == 2 and hi.wrong_blocks == []  # block 0's input needs no gradient: not like block 1
     with pytest.raises(ValueError, match="budgets"):
         compile_anchor(chain, [0.0], ref)
+
+
+def test_compile_anchor_scales_distinct_blocks_like_compiling_every_block() -> None:
+    from memwall_lib.engines.remat.operator_compile import compile_anchor, distinct_blocks
+
+    torch.manual_seed(0)
+    blocks = torch.nn.Sequential(*[TinyBlock(16) for _ in range(3)], torch.nn.Linear(16, 8), TinyBlock(8), TinyBlock(8))
+    for b in blocks:
+        if isinstance(b, TinyBlock):
+            b.drop.p = 0.0
+    x = torch.randn(4, 8, 16)
+    chain = remat.Chain("tiny", blocks, lambda: x, lambda out: out.pow(2).mean())
+    assert [(i, c) for i, c, _ in distinct_blocks(chain)] == [(0, 1), (1, 2), (3, 1), (4, 2)]
+    assert [c for _, c, _ in distinct_blocks(chain, dedupe=False)] == [1] * 6
+    ref = reference_run(chain, profile_chain_ops(chain))
+    once = compile_anchor(chain, [1.0, 0.05], ref)
+    every = compile_anchor(chain, [1.0, 0.05], ref, dedupe=False)
+    for a, b in zip(once, every):
+        assert (a.n_compiled, b.n_compiled) == (4, 6)
+        assert a.activation_bytes == b.activation_bytes > 0
+        assert a.flops == pytest.approx(b.flops, rel=1e-12) and a.grads_equal and b.grads_equal
+    assert once[0].extra_flops == 0 and once[1].extra_flops > 0
+    assert all(torch.equal(p.grad, g) for p, g in zip(blocks.parameters(), ref[2]))  # the chain is left alone
+
+
+def test_distinct_blocks_restores_batch_norm_statistics() -> None:
+    from memwall_lib.engines.remat.operator_compile import block_signature, distinct_blocks
+
+    torch.manual_seed(0)
+    blocks = torch.nn.Sequential(ConvBlock(4), ConvBlock(4)).train()
+    x = torch.randn(2, 4, 6, 6)
+    chain = remat.Chain("conv", blocks, lambda: x, lambda out: out.pow(2).mean())
+    before = {k: v.clone() for k, v in blocks.state_dict().items()}
+    groups = distinct_blocks(chain)
+    assert all(torch.equal(v, before[k]) for k, v in blocks.state_dict().items())
+    assert [(i, c) for i, c, _ in groups] == [(0, 1), (1, 1)]  # block 0's input needs no gradient
+    assert block_signature(ConvBlock(4), groups[1][2]) != block_signature(ConvBlock(5), groups[1][2])

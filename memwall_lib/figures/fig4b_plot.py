@@ -109,6 +109,15 @@ def _panel(ax: Any, s: ChainStudy, limit: float, paper_red: float, paper_over: f
             zorder=5,
             label="torch.compile budget, WRONG gradients (not valid)",
         )
+    for a in valid + wrong:  # each anchor point named by its budget
+        ax.annotate(
+            f"{a.budget:g}" + ("" if a.grads_equal else " WRONG"),
+            (100 * a.extra_flops / s.step_flops, a.activation_bytes / 1e6),
+            xytext=(5, 3),
+            textcoords="offset points",
+            fontsize=7,
+            color=PALETTE[4],
+        )
     failed = [a.budget for a in s.anchor if a.error]
     note = (
         ("torch.compile anchor: " + ("not run" if not s.anchor else f"failed at budgets {failed}" if failed else ""))

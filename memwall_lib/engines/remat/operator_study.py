@@ -11,7 +11,8 @@ activation bytes, FLOPs, gradients against no checkpointing):
   predicted exactly like one already measured, e.g. none or every block, is not rerun);
 - the fixed operator policies people use (:data:`POLICIES`): every block checkpointed,
   the outputs of all matmuls kept, or of the matmuls with a weight operand only;
-- optionally PyTorch's anchor (:func:`.operator_compile.compile_anchor`).
+- optionally PyTorch's anchor (:func:`.operator_compile.compile_anchor`: each distinct
+  block compiled once per budget, bytes and FLOPs times the number of identical blocks).
 
 Wall time (seconds, medians) is measured round-robin with the reference for the
 operator-level plans (frontier and policies) measured within the FLOP limit and the best
@@ -278,9 +279,14 @@ def _anchor(chain: Chain, budgets: Sequence[float], ref: tuple, seed: int) -> tu
         return [], f"torch.compile could not run here: {type(err).__name__}: {str(err).splitlines()[0][:200]}"
     wrong = [p.budget for p in pts if not p.error and not p.grads_equal]
     failed = [p.budget for p in pts if p.error]
-    note = f"ran {len(pts)} budgets in {time.perf_counter() - t0:.0f} s"
+    note = (
+        f"ran {len(pts)} budgets in {time.perf_counter() - t0:.0f} s, compiling the "
+        f"{pts[0].n_compiled if pts else 0} distinct blocks of {len(chain)} once per budget "
+        "(bytes and FLOPs times the number of identical blocks; gradients checked per distinct block)"
+    )
     if wrong:
-        note += f"; WRONG gradients (not allclose to eager) at budgets {wrong}"
+        where = {p.budget: p.wrong_blocks for p in pts if not p.error and not p.grads_equal}
+        note += f"; WRONG gradients (not allclose to eager) at budgets {wrong} (budget: distinct blocks {where})"
     if failed:
         note += f"; the compiled step FAILED at budgets {failed}"
     return pts, note
