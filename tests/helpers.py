@@ -10,12 +10,15 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 from typing import Any
 
 from memwall_lib.core.paths import FIGURES_DIR
 from memwall_lib.engines.remat import ChainProfile, Schedule, predict
+from memwall_lib.engines.remat.operator import OpChainProfile, OpPlan, predict_plan
+from memwall_lib.engines.remat.operator_plan import recomputed_ops
 
 
 # --------------------------------------------------------------------------- sidecars
@@ -76,9 +79,8 @@ def _check_n(n: int) -> None:
         raise ValueError(f"n: expected a positive number of blocks, got {n!r}")
 
 
-def all_schedules(n: int) -> list[Schedule]:
-    """Every schedule of an n-block chain (2^(n-1) partitions x 2 types per segment): for
-    checking :func:`~memwall_lib.engines.remat.optimal_schedule` by brute force on small chains."""
+def segmentations(n: int) -> list[list[tuple[int, int]]]:
+    """Every way to cut an n-block chain into consecutive segments (start, end inclusive): 2^(n-1)."""
     _check_n(n)
     out = []
     for cuts in range(2 ** (n - 1)):
@@ -88,6 +90,15 @@ def all_schedules(n: int) -> list[Schedule]:
                 bounds.append((s, i))
                 s = i + 1
         bounds.append((s, n - 1))
+        out.append(bounds)
+    return out
+
+
+def all_schedules(n: int) -> list[Schedule]:
+    """Every schedule of an n-block chain (2^(n-1) partitions x 2 types per segment): for
+    checking :func:`~memwall_lib.engines.remat.optimal_schedule` by brute force on small chains."""
+    out = []
+    for bounds in segmentations(n):
         for types in range(2 ** len(bounds)):
             segs = tuple((a, b, bool(types >> j & 1)) for j, (a, b) in enumerate(bounds))
             out.append(Schedule("optimal", "brute force", segs))
@@ -99,6 +110,31 @@ def brute_force_optimum(profile: ChainProfile, budget_bytes: float) -> tuple[flo
     best: tuple[float, int] | None = None
     for sch in all_schedules(len(profile)):
         peak, extra = predict(profile, sch)
+        if peak <= budget_bytes and (best is None or (extra, peak) < best):
+            best = (extra, peak)
+    return best
+
+
+def all_plans(profile: OpChainProfile) -> list[OpPlan]:
+    """Every operator-level plan (segmentations x types x keep sets): brute force for tiny chains."""
+    out: list[OpPlan] = []
+    for bounds in segmentations(len(profile)):
+        options = []
+        for s, e in bounds:
+            cands = [(b, j) for b in range(s, e + 1) for j, op in recomputed_ops(profile, b, e) if op.cacheable]
+            opts: list[tuple[int, int, bool, frozenset]] = [(s, e, False, frozenset())]
+            for r in range(len(cands) + 1):
+                opts += [(s, e, True, frozenset(k)) for k in itertools.combinations(cands, r)]
+            options.append(opts)
+        out += [OpPlan(tuple(segs), "brute force") for segs in itertools.product(*options)]
+    return out
+
+
+def brute_force_plan_optimum(profile: OpChainProfile, budget_bytes: float) -> tuple[float, int] | None:
+    """(least recompute FLOPs, least peak among those) over every operator-level plan fitting the budget."""
+    best: tuple[float, int] | None = None
+    for plan in all_plans(profile):
+        peak, extra = predict_plan(profile, plan)
         if peak <= budget_bytes and (best is None or (extra, peak) < best):
             best = (extra, peak)
     return best

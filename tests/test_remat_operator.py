@@ -9,6 +9,7 @@ import random
 
 import pytest
 import torch
+from helpers import all_plans, brute_force_plan_optimum
 
 from memwall_lib.engines import remat
 from memwall_lib.engines.remat.operator import (
@@ -21,9 +22,7 @@ from memwall_lib.engines.remat.operator import (
     segment_cost,
 )
 from memwall_lib.engines.remat.operator_plan import (
-    all_plans,
     best_within,
-    brute_force_optimum,
     frontier,
     plan_for_budget,
     plan_none,
@@ -78,7 +77,7 @@ def test_planner_equals_brute_force_on_synthetic_chains(seed: int) -> None:
     prof = _synthetic(rng.randint(1, 3), rng)
     hi = predict_plan(prof, plan_none(prof))[0]
     for budget in range(1, hi + 2):
-        brute = brute_force_optimum(prof, budget)
+        brute = brute_force_plan_optimum(prof, budget)
         plan = plan_for_budget(prof, budget, unit_bytes=1)
         if brute is None:
             assert plan is None, budget
@@ -132,7 +131,7 @@ def test_planner_equals_brute_force_on_a_real_tiny_chain() -> None:
     hi = predict_plan(prof, plan_none(prof))[0]
     n_plans = len(all_plans(prof))
     for budget in sorted({int(hi * f) for f in (0.3, 0.45, 0.6, 0.7, 0.8, 0.9, 1.0)}):
-        brute = brute_force_optimum(prof, budget)
+        brute = brute_force_plan_optimum(prof, budget)
         plan = plan_for_budget(prof, budget, unit_bytes=4)  # every byte count here is a multiple of 4
         assert (plan is None) == (brute is None), budget
         if plan is not None:

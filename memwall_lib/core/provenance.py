@@ -43,25 +43,17 @@ def git_commit(repo: Path = REPO_ROOT, outputs: Sequence[str] = OUTPUT_FOLDERS) 
     figures of the run (or their commit) have changed the tree since, so a clean regeneration
     is no diff."""
     exclude = [f":(exclude){o}" for o in outputs]
-    try:
-        sha = subprocess.run(
-            ["git", "log", "-1", "--format=%H", "--", ".", *exclude],
-            cwd=repo,
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=10,
+
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", *args, "--", ".", *exclude], cwd=repo, capture_output=True, text=True, check=True, timeout=10
         ).stdout.strip()
+
+    try:
+        sha = git("log", "-1", "--format=%H")
         if not sha:
             return None
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no", "--", ".", *exclude],
-            cwd=repo,
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=10,
-        ).stdout.strip()
+        dirty = git("status", "--porcelain", "--untracked-files=no")
         return sha + ("-dirty" if dirty else "")
     except (OSError, subprocess.SubprocessError):
         return None

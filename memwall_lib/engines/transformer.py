@@ -177,6 +177,14 @@ def _elementwise(
     )
 
 
+def _layernorm(name: str, group: str, rows: int, d: int, *, ab: float, wb: float, calls: int = 1) -> OpCount:
+    """A layer norm over ``rows`` x ``d`` activations (``ab`` bytes each) with its gain and bias
+    (``d`` each, ``wb`` bytes each)."""
+    return _elementwise(
+        name, group, rows * d, LAYERNORM_FLOPS_PER_ELEMENT, read_b=ab, write_b=ab, param_bytes=2 * d * wb, calls=calls
+    )
+
+
 def layer_ops(
     spec: TransformerSpec, n_new: int, n_ctx: int, precision: Precision = SURVEY_8BIT, batch: int = 1
 ) -> list[OpCount]:
@@ -215,16 +223,7 @@ def layer_ops(
         _elementwise(
             "residual_add", "other", r * d, RESIDUAL_FLOPS_PER_ELEMENT, read_b=ab, write_b=ab, inputs=2, calls=2
         ),
-        _elementwise(
-            "layernorm",
-            "other",
-            r * d,
-            LAYERNORM_FLOPS_PER_ELEMENT,
-            read_b=ab,
-            write_b=ab,
-            param_bytes=2 * d * wb,
-            calls=2,
-        ),
+        _layernorm("layernorm", "other", r, d, ab=ab, wb=wb, calls=2),
         _linear("ffn1", "ffn", r, d, f, wb=wb, in_b=ab, out_b=ab),
         _elementwise("gelu", "other", r * f, GELU_FLOPS_PER_ELEMENT, read_b=ab, write_b=ab),
         _linear("ffn2", "ffn", r, f, d, wb=wb, in_b=ab, out_b=ab),
@@ -246,34 +245,14 @@ def _pass_ops(
     r = batch * n_new
     ops = [op.scaled(spec.n_layers) for op in layer_ops(spec, n_new, n_ctx, precision, batch)]
     if spec.final_layernorm:
-        ops.append(
-            _elementwise(
-                "final_layernorm",
-                "other",
-                r * d,
-                LAYERNORM_FLOPS_PER_ELEMENT,
-                read_b=ab,
-                write_b=ab,
-                param_bytes=2 * d * wb,
-            )
-        )
+        ops.append(_layernorm("final_layernorm", "other", r, d, ab=ab, wb=wb))
     if include_embeddings:
         tables = 2 + (1 if spec.type_vocab_size > 0 else 0)  # token, position (, type)
         ops.append(
             OpCount("embedding_lookup", "embeddings", r * d * (tables - 1), r * d * (tables * wb + ab), 0.0, tables)
         )
         if spec.embedding_layernorm:
-            ops.append(
-                _elementwise(
-                    "embedding_layernorm",
-                    "embeddings",
-                    r * d,
-                    LAYERNORM_FLOPS_PER_ELEMENT,
-                    read_b=ab,
-                    write_b=ab,
-                    param_bytes=2 * d * wb,
-                )
-            )
+            ops.append(_layernorm("embedding_layernorm", "embeddings", r, d, ab=ab, wb=wb))
     if include_head:
         if spec.kind == "encoder" and spec.pooler:
             pool = _linear("pooler", "head", batch, d, d, wb=wb, in_b=ab, out_b=ab)

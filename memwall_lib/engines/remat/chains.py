@@ -6,7 +6,7 @@ A *chain* is a model written as blocks ``h = block_n(...block_1(x))`` plus a los
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -146,6 +146,17 @@ def resnet_chain(
     )
 
 
+def segment(blocks: Sequence[Any], s: int, e: int) -> Callable[[Any], Any]:
+    """The forward pass of blocks ``s..e`` (inclusive) as one callable, the unit a checkpoint wraps."""
+
+    def fn(h: Any) -> Any:
+        for b in blocks[s : e + 1]:
+            h = b(h)
+        return h
+
+    return fn
+
+
 def run_chain(chain: Chain, schedule: Schedule, x: Any) -> Any:
     """The forward pass of ``chain`` under ``schedule`` (non-reentrant checkpointing)."""
     from torch.utils.checkpoint import checkpoint, checkpoint_sequential
@@ -156,14 +167,7 @@ def run_chain(chain: Chain, schedule: Schedule, x: Any) -> Any:
     if schedule.sqrt_segments:
         return checkpoint_sequential(blocks, schedule.sqrt_segments, x, use_reentrant=False)
 
-    def segment(s: int, e: int) -> Callable[[Any], Any]:
-        def fn(h: Any) -> Any:
-            for b in blocks[s : e + 1]:
-                h = b(h)
-            return h
-
-        return fn
-
     for s, e, ckpt in schedule.segments:
-        x = checkpoint(segment(s, e), x, use_reentrant=False) if ckpt else segment(s, e)(x)
+        run = segment(blocks, s, e)
+        x = checkpoint(run, x, use_reentrant=False) if ckpt else run(x)
     return x

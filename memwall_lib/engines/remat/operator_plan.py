@@ -41,7 +41,7 @@ def _check(profile: OpChainProfile, budget_bytes: float, unit_bytes: float | Non
         raise ValueError(f"resolution: expected an integer >= 1, got {resolution!r}")
 
 
-def _ops_in(profile: OpChainProfile, b: int, e: int) -> list[tuple[int, Any]]:
+def recomputed_ops(profile: OpChainProfile, b: int, e: int) -> list[tuple[int, Any]]:
     """Ops of block b recomputed in a segment ending at e: (index, record)."""
     sb, sn = profile.stop_of(b, e)
     if sb < b:
@@ -75,10 +75,10 @@ def _sweep(
     if not operator_level:  # every op recomputed: a constant, cached on the profile across plans
         key = ("recompute", b, e)
         if key not in profile._cache:
-            profile._cache[key] = float(sum(op.flops for _, op in _ops_in(profile, b, e)))
+            profile._cache[key] = float(sum(op.flops for _, op in recomputed_ops(profile, b, e)))
         return V, profile._cache[key]
     const = 0.0
-    for j, op in _ops_in(profile, b, e):
+    for j, op in recomputed_ops(profile, b, e):
         if operator_level and op.cacheable:
             V = _apply(V, op.flops, _units(op.out_bytes, unit), decisions)
             if decisions is not None:
@@ -203,46 +203,11 @@ def best_within(points: list[tuple[int, float, OpPlan]], max_extra_flops: float)
     return min(ok, key=lambda t: (t[0], t[1]))
 
 
-def all_plans(profile: OpChainProfile) -> list[OpPlan]:
-    """Every plan (segmentations x types x keep sets): brute force for tiny chains only."""
-    import itertools
-
-    n = len(profile)
-    out: list[OpPlan] = []
-    for cuts in range(2 ** (n - 1)):
-        bounds, s = [], 0
-        for i in range(n - 1):
-            if cuts >> i & 1:
-                bounds.append((s, i))
-                s = i + 1
-        bounds.append((s, n - 1))
-        options = []
-        for s, e in bounds:
-            cands = [(b, j) for b in range(s, e + 1) for j, op in _ops_in(profile, b, e) if op.cacheable]
-            opts: list[tuple[int, int, bool, frozenset]] = [(s, e, False, frozenset())]
-            for r in range(len(cands) + 1):
-                opts += [(s, e, True, frozenset(k)) for k in itertools.combinations(cands, r)]
-            options.append(opts)
-        out += [OpPlan(tuple(segs), "brute force") for segs in itertools.product(*options)]
-    return out
-
-
-def brute_force_optimum(profile: OpChainProfile, budget_bytes: float) -> tuple[float, int] | None:
-    """(least recompute FLOPs, least peak among those) over every plan fitting the budget."""
-    best: tuple[float, int] | None = None
-    for plan in all_plans(profile):
-        peak, extra = predict_plan(profile, plan)
-        if peak <= budget_bytes and (best is None or (extra, peak) < best):
-            best = (extra, peak)
-    return best
-
-
 __all__ = [
+    "recomputed_ops",
     "plan_for_budget",
     "plan_none",
     "frontier",
     "best_within",
-    "all_plans",
-    "brute_force_optimum",
     "segment_cost",
 ]

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
+from .chains import segment
 from .operator import OpChainProfile, OpPlan, predict_plan, sac_ignored, segment_cost
 
 
@@ -70,17 +71,9 @@ def run_plan(blocks: Sequence[Any], plan: OpPlan, profile: OpChainProfile, x: An
     if plan.n_blocks != len(blocks) or len(profile) != len(blocks):
         raise ValueError(f"plan covers {plan.n_blocks} blocks, profile {len(profile)}, chain has {len(blocks)}")
 
-    def segment(s: int, e: int) -> Callable[[Any], Any]:
-        def fn(h: Any) -> Any:
-            for b in blocks[s : e + 1]:
-                h = b(h)
-            return h
-
-        return fn
-
     for s, e, ckpt, keep in plan.segments:
         if not ckpt:
-            x = segment(s, e)(x)
+            x = segment(blocks, s, e)(x)
             continue
         segment_cost(profile, s, e, True, keep)  # raises if a kept op is random, mutated or past the stop
         names: list[str] = []
@@ -91,9 +84,9 @@ def run_plan(blocks: Sequence[Any], plan: OpPlan, profile: OpChainProfile, x: An
                     flat.add(len(names))
                 names.append(op.name)
         if flat:
-            x = checkpoint(segment(s, e), x, use_reentrant=False, context_fn=partial(_context_fn, names, flat))
+            x = checkpoint(segment(blocks, s, e), x, use_reentrant=False, context_fn=partial(_context_fn, names, flat))
         else:
-            x = checkpoint(segment(s, e), x, use_reentrant=False)
+            x = checkpoint(segment(blocks, s, e), x, use_reentrant=False)
     return x
 
 

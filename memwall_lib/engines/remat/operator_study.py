@@ -33,7 +33,7 @@ from typing import Any
 from ..timing import using_threads
 from .chains import Chain
 from .operator import OpChainProfile, OpPlan, predict_plan
-from .operator_plan import _ops_in, frontier, plan_none
+from .operator_plan import frontier, plan_none, recomputed_ops
 from .operator_run import PlanMeasurement, measure_plan, profile_chain_ops, reference_run, time_plans
 from .schedules import schedule_every_k, schedule_sqrt_n
 
@@ -66,7 +66,7 @@ def policy_plan(profile: OpChainProfile, ops: frozenset[str], label: str) -> OpP
     segs = []
     for b in range(len(profile)):
         keep = frozenset(
-            (b, j) for j, op in _ops_in(profile, b, b) if op.cacheable and op.name.rsplit(".", 1)[0] in ops
+            (b, j) for j, op in recomputed_ops(profile, b, b) if op.cacheable and op.name.rsplit(".", 1)[0] in ops
         )
         segs.append((b, b, True, keep))
     return OpPlan(tuple(segs), label)
