@@ -4,6 +4,8 @@ No test asserts a timing."""
 from __future__ import annotations
 
 import statistics
+import subprocess
+import sys
 
 import pytest
 
@@ -79,6 +81,41 @@ def test_using_threads_restores() -> None:
     with timing.using_threads(1) as n:
         assert n == 1 == torch.get_num_threads()
     assert torch.get_num_threads() == before
+
+
+_HEAP_PROBE = """
+import sys
+import torch
+from memwall_lib.engines import timing
+def heap_bytes():
+    for line in open("/proc/self/maps"):
+        if line.rstrip().endswith("[heap]"):
+            a, b = (int(x, 16) for x in line.split()[0].split("-"))
+            return b - a
+    return 0
+if sys.argv[1] == "pinned":
+    print(timing.pin_allocator(), file=sys.stderr)
+torch.ones(4 * 2**20).sum()  # a freed 16 MiB mapping: unpinned glibc raises its threshold to 16 MiB
+before = heap_bytes()
+blocks = [torch.ones(2**18) for _ in range(16)]  # 16 x 1 MiB
+print(heap_bytes() - before)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/maps (Linux)")
+def test_pinned_allocator_maps_every_large_block_whatever_ran_before() -> None:
+    """Unpinned, glibc's threshold follows what the process freed, so 1 MiB tensors land on
+    the heap (reusable, already faulted-in memory); pinned, they are mapped fresh."""
+    grown = {
+        mode: int(
+            subprocess.run([sys.executable, "-c", _HEAP_PROBE, mode], capture_output=True, text=True, check=True).stdout
+        )
+        for mode in ("default", "pinned")
+    }
+    if "glibc" not in timing.pin_allocator():
+        pytest.skip("not glibc: the allocator is not pinned")
+    assert grown["default"] >= 8 * 2**20 and grown["pinned"] < 2**20
+    assert "pinned at 131072 bytes" in timing.runtime_info()["allocator"]
 
 
 def test_roofline_prediction_arithmetic() -> None:

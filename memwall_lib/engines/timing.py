@@ -6,6 +6,8 @@ Errors are :class:`MeasureError` (a ``ValueError``) naming the argument.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import os
 import statistics
 import time
@@ -23,6 +25,11 @@ DTYPES: tuple[str, ...] = ("float32", "bfloat16", "float16")
 #: out the time other processes hold the core (for one thread on a shared machine).
 CLOCKS: tuple[str, ...] = ("wall", "process")
 _CPU_CLOCK = ["wall"]
+#: glibc's ``mallopt`` parameter number of ``M_MMAP_THRESHOLD``, and the threshold we pin:
+#: glibc's documented initial value (128 KiB, ``DEFAULT_MMAP_THRESHOLD_MIN``).
+_M_MMAP_THRESHOLD = -3
+MMAP_THRESHOLD_BYTES = 128 * 1024
+_ALLOCATOR: list[str] = []
 
 
 class MeasureError(ValueError):
@@ -81,6 +88,7 @@ def runtime_info(device: str = "cpu", dtype: str = "float32") -> dict[str, Any]:
         "interop_threads": torch.get_num_interop_threads(),
         "load_average_1min": os.getloadavg()[0],
         "logical_cpus": os.cpu_count(),
+        "allocator": _ALLOCATOR[0] if _ALLOCATOR else "default (not pinned)",
     }
     if device == "cuda" and torch.cuda.is_available():
         info["device_name"] = torch.cuda.get_device_name()
@@ -89,14 +97,42 @@ def runtime_info(device: str = "cpu", dtype: str = "float32") -> dict[str, Any]:
     return info
 
 
+def pin_allocator() -> str:
+    """Pin glibc malloc's mmap threshold at 128 KiB for the rest of the process (once; later
+    calls only return the description), and return how the allocator is set up.
+
+    By default glibc raises the threshold (up to 32 MiB) each time a large mapped block is
+    freed, and serves a later large request from free heap memory when a big enough block is
+    free there. Whether a 64 MiB tensor then costs fresh, zeroed pages (page faults: on a
+    2-core VM, eager attention at 4,096 tokens ran at half the FLOP rate with them) depends on
+    everything the process allocated before: a microbenchmark and the model it calibrates
+    could see different allocators. Pinned (``mallopt(M_MMAP_THRESHOLD, 128 KiB)``, which also
+    turns the dynamic rule off), every block of 128 KiB or more is mapped fresh whatever ran
+    before, so every timing pays the same first-touch cost per byte it allocates. Not glibc
+    (macOS, musl): nothing is changed, and the description says so."""
+    if _ALLOCATOR:
+        return _ALLOCATOR[0]
+    name = ctypes.util.find_library("c")
+    libc = ctypes.CDLL(name) if name else None
+    version = getattr(libc, "gnu_get_libc_version", None) if libc is not None else None
+    if version is None or not libc.mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES):  # type: ignore[union-attr]
+        _ALLOCATOR.append("default (not glibc: mmap threshold not pinned)")
+    else:
+        version.restype = ctypes.c_char_p
+        _ALLOCATOR.append(f"glibc {version().decode()} malloc, mmap threshold pinned at {MMAP_THRESHOLD_BYTES} bytes")
+    return _ALLOCATOR[0]
+
+
 @contextmanager
 def using_threads(threads: int | None) -> Iterator[int]:
     """Run the block with ``threads`` intra-op CPU threads (None or 0: leave as is);
     yields the count in use. One thread per process keeps timings stable when other
     processes share the cores (a busy core stalls every parallel region of a multi-threaded
-    run)."""
+    run). Every measurement runs in this block, so it also pins the allocator
+    (:func:`pin_allocator`)."""
     import torch
 
+    pin_allocator()
     if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 0):
         raise MeasureError(f"threads: expected an integer >= 0, got {threads!r}")
     before = torch.get_num_threads()
