@@ -115,7 +115,16 @@ def test_claims_are_computed_from_the_data(notebook_run) -> None:
     assert claims["fig3_decoder_slowest"]["reproduced"] == pytest.approx(slowest, rel=1e-12)
     assert claims["fig3_decoder_slowest"]["holds"] == (slowest > 1)
     ratio = t["gpt2"][128] / t["bert-base"][128]
-    assert claims["fig3_decoder_over_bert_base"]["reproduced"] == pytest.approx(ratio, rel=1e-12)
+    scaling = data["thread_scaling"]  # the main run (1 thread) first, then torch's default
+    assert scaling["threads"][0] == 1 and scaling["ratio"][0] == pytest.approx(ratio, rel=1e-12)
+    assert scaling["encoder_s"][0] == t["bert-base"][128] and scaling["decoder_s"][0] == t["gpt2"][128]
+    for e, d, r in zip(scaling["encoder_s"], scaling["decoder_s"], scaling["ratio"]):
+        assert r == pytest.approx(d / e, rel=1e-12)
+    assert scaling["threads"] == sorted(set(scaling["threads"]))
+    assert claims["fig3_decoder_over_bert_base"]["reproduced"] == pytest.approx(scaling["ratio"][-1], rel=1e-12)
+    assert claims["fig3_decoder_over_bert_base"]["holds"] == (15 <= scaling["ratio"][-1] <= 135)
+    if len(scaling["threads"]) > 1:
+        assert f"{scaling['threads'][-1]} thread(s): " in claims["fig3_decoder_over_bert_base"]["note"]
     survey = ratio / (45 / 1)  # the survey's GPT-2 / BERT-Base at 128 tokens (data/survey_cpu_latency.csv)
     assert claims["fig3_latency_vs_survey"]["reproduced"] == pytest.approx(survey, rel=1e-12)
     assert claims["fig3_latency_vs_survey"]["holds"] == (1 / 3 <= survey <= 3)
@@ -161,8 +170,11 @@ def test_process_clock_needs_one_cpu_thread() -> None:
         "dtype": "float32",
         "clock": "process",
         "flop_check_generate_len": 16,
+        "scaling_threads": [],
         "output_dir": "build/x",
     }
     assert params.check_parameters(base, profiling.PARAMETERS, profiling.RELATIONS)["clock"] == "process"
+    with pytest.raises(params.ParameterError, match="scaling_threads"):
+        params.check_parameters({**base, "scaling_threads": [0]}, profiling.PARAMETERS, profiling.RELATIONS)
     with pytest.raises(params.ParameterError, match="clock"):
         params.check_parameters({**base, "threads": 2}, profiling.PARAMETERS, profiling.RELATIONS)

@@ -89,6 +89,16 @@ PARAMETERS: dict[str, Param] = {
     "repeats": Param(int, "timed runs per latency (median reported, min-max as spread)", minimum=1, maximum=100),
     "warmup": Param(int, "untimed runs before the first timed length of each model", minimum=0, maximum=10),
     "threads": Param(int, "CPU threads for every measurement (0 = torch's default)", minimum=0, maximum=512),
+    "scaling_threads": Param(
+        list,
+        "thread counts at which BERT-Base and GPT-2 are also timed at 128 tokens, beside the "
+        "main run's (0: torch's default, all cores; empty: none); the survey's CPU had 16 cores",
+        item_type=int,
+        minimum=0,
+        maximum=512,
+        check=_unique,
+        check_message="thread counts must not repeat",
+    ),
     "device": Param(
         str,
         "where latency and the roofline are measured",
@@ -118,6 +128,11 @@ RELATIONS: tuple = (
     (
         lambda p: p["clock"] == "wall" or (p["device"] == "cpu" and p["threads"] == 1),
         "parameters 'clock', 'device' and 'threads': clock 'process' needs device 'cpu' and threads 1",
+    ),
+    (
+        lambda p: p["clock"] == "wall" or set(p["scaling_threads"]) <= {1},
+        "parameters 'clock' and 'scaling_threads': clock 'process' reads one thread's CPU time, so "
+        "scaling_threads must be [] (or [1])",
     ),
 )
 
@@ -196,6 +211,7 @@ class Result:
     predicted: dict[str, Any]
     normalized: dict[str, Any]
     survey: dict[str, Any]
+    thread_scaling: dict[str, Any]
 
     def analytic_table(self) -> pd.DataFrame:
         """GFLOPs, MOPs (GB) and arithmetic intensity per model and length, in both precisions."""
@@ -215,6 +231,11 @@ class Result:
     def survey_table(self) -> pd.DataFrame:
         """Our normalized latency beside the survey's (ratio = ours / survey's)."""
         return measured_part.survey_frame(self.survey)
+
+    def thread_scaling_table(self) -> pd.DataFrame:
+        """The decoder / BERT-Base latency ratio at 128 tokens per thread count (seconds)."""
+        cols = ("threads", "encoder_s", "decoder_s", "ratio")
+        return pd.DataFrame({k: self.thread_scaling.get(k, []) for k in cols}).set_index("threads")
 
     def class_rates_table(self) -> pd.DataFrame:
         """What each operation class attains at each model's shapes (FLOP/s or bytes/s, by the
@@ -272,6 +293,16 @@ def analyse(params: Mapping[str, Any]) -> Result:
             validation_lengths=p["validation_lengths"],
             validation_repeats=p["validation_repeats"],
         )
+        scaling = measured_part.thread_scaling(
+            p["models"],
+            p["scaling_threads"],
+            measured,
+            method=p["latency_method"],
+            device=p["device"],
+            dtype=p["dtype"],
+            repeats=p["repeats"],
+            warmup=p["warmup"],
+        )
         machine = calibrate_roofline(
             p["models"], device=p["device"], dtype=p["dtype"], threads=p["threads"], gemm_n=1024, repeats=3
         )
@@ -287,7 +318,19 @@ def analyse(params: Mapping[str, Any]) -> Result:
     normalized = normalized_latency(measured)
     survey = measured_part.survey_comparison(normalized, load_survey_latency())
     return Result(
-        p, analytic, breakdown, flop_check, measured, validation, steps, machine, roof, predicted, normalized, survey
+        p,
+        analytic,
+        breakdown,
+        flop_check,
+        measured,
+        validation,
+        steps,
+        machine,
+        roof,
+        predicted,
+        normalized,
+        survey,
+        scaling,
     )
 
 
@@ -295,9 +338,9 @@ def claims(result: Result) -> dict[str, list[Claim]]:
     """The paper's Figure 3 claims (the survey's latencies beside ours among them), and the
     roofline check of this reproduction."""
     return {
-        OUTPUTS[0]: fig3_claims.profiling_claims(result.analytic, result.measured)
+        OUTPUTS[0]: fig3_claims.profiling_claims(result.analytic, result.measured, result.thread_scaling)
         + measured_part.sampled_claims(result.validation, result.measured)
-        + measured_part.survey_claims(result.survey, result.measured),
+        + measured_part.survey_claims(result.survey, result.measured, result.thread_scaling),
         OUTPUTS[1]: measured_part.roofline_claims(result.predicted, result.measured),
     }
 
@@ -315,6 +358,7 @@ def sidecar(result: Result) -> dict[str, dict[str, Any]]:
             "decode_steps": result.decode_steps,
             "normalized_latency": result.normalized,
             "survey_comparison": result.survey,
+            "thread_scaling": result.thread_scaling,
             "roofline_predictions": result.predicted,
         },
         OUTPUTS[1]: {
