@@ -213,7 +213,10 @@ def survey_comparison(normalized: Mapping[str, Any], survey: pd.DataFrame) -> di
 def predictions(roof: ClassRoofline, machine: Roofline, measured: Mapping[str, Any], dtype: str) -> dict[str, Any]:
     """Per model and length: measured and predicted latency (the class roofline), the
     predicted seconds per class and of the per-call overhead, the class that bounds it, the
-    single-roof prediction (GEMM peak, STREAM) for comparison, and the profile's totals."""
+    single-roof prediction (GEMM peak, STREAM) for comparison, and the profile's totals.
+    ``measured_s`` is the fastest run, as the calibration's microbenchmarks take theirs: a
+    roofline models the machine, not what else ran on it (a shared VM slowed single runs of
+    BERT at 4,096 tokens 2x); the median and the ratio to it are kept beside."""
     prec = tfm.precision_for_dtype(dtype)
     out: dict[str, Any] = {}
     for m, rows in measured.items():
@@ -227,6 +230,8 @@ def predictions(roof: ClassRoofline, machine: Roofline, measured: Mapping[str, A
                 "measured_s",
                 "predicted_s",
                 "ratio",
+                "median_s",
+                "ratio_to_median",
                 "overhead_s",
                 *(f"{c}_s" for c in op_roofline.CLASSES),
                 "bound_by",
@@ -238,7 +243,7 @@ def predictions(roof: ClassRoofline, machine: Roofline, measured: Mapping[str, A
                 "attained_gflops_per_s",
             )
         }
-        for n, t in zip(rows["seq_len"], rows["median_s"]):
+        for n, t, med in zip(rows["seq_len"], rows["min_s"], rows["median_s"]):
             p = roof.predict(m, spec, n, prec)
             prof = workload_profile(spec, n, prec)
             single = machine.predict(prof, m)["predicted_s"]
@@ -247,6 +252,8 @@ def predictions(roof: ClassRoofline, machine: Roofline, measured: Mapping[str, A
                 "measured_s": t,
                 "predicted_s": p["predicted_s"],
                 "ratio": p["predicted_s"] / t,
+                "median_s": med,
+                "ratio_to_median": p["predicted_s"] / med,
                 "overhead_s": p["overhead_s"],
                 "bound_by": p["bound_by"],
                 "single_roof_s": single,
@@ -347,7 +354,7 @@ def roofline_claims(preds: Mapping[str, Any], measured: Mapping[str, Any]) -> li
             worst,
             None,
             within == len(ratios),
-            rule="holds if every prediction is within 25% of the measured median",
+            rule="holds if every prediction is within 25% of the fastest measured run",
             note=f"{within} of {len(ratios)} within 25% (ratios {min(ratios):.3g}-{max(ratios):.3g}); one roof "
             f"(GEMM peak, STREAM): {s_in} of {len(single)}; {_runtime_note(measured)}; "
             "this reproduction's check, not a claim of the paper",

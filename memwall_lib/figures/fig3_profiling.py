@@ -263,6 +263,7 @@ class Result:
             "measured_s",
             "predicted_s",
             "ratio",
+            "ratio_to_median",
             "bound_by",
             "overhead_s",
             *(f"{c}_s" for c in op_roofline.CLASSES),
