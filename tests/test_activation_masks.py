@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from memwall_lib.engines import builders, storage, training_models
+from memwall_lib.engines import builders, peak, storage, training_models
 from memwall_lib.engines import training_memory as tm
 
 
@@ -124,3 +124,81 @@ def test_gpt2_layer_against_korthikanti(gelu: str, extra_sbh: int) -> None:
         x = torch.empty(b, s, h, requires_grad=True)
     count = storage.measure_activations(block, lambda m: m(x)[0].sum(), 1)
     assert count.saved_bytes == (66 + extra_sbh) * s * b * h + 9 * a * s * s * b + 16 * s * b
+
+
+# --------------------------------------------------------------------------- Transformer big, peak
+def _small_seq2seq(**kw: object) -> tuple[torch.nn.Module, object]:
+    """A 1+1-layer Transformer (d 32, 4 heads, FFN 64, 50 tokens) on meta, 2 x 16 tokens."""
+    model = builders.build_transformer_big(
+        "meta", vocab_size=50, d_model=32, nhead=4, dim_feedforward=64, num_layers=1, max_positions=16, **kw
+    )
+    ids = torch.zeros(2, 16, dtype=torch.long, device="meta")
+    f = torch.nn.functional
+    return model, lambda m: f.cross_entropy(m(ids, ids).flatten(0, 1), ids.flatten())
+
+
+def test_transformer_dropout_options_remove_exactly_their_masks() -> None:
+    b, n, heads, ff = 2, 16, 4, 64
+    full = storage.measure_activations(*_small_seq2seq(), 1)
+    no_attn = storage.measure_activations(*_small_seq2seq(attention_dropout=0.0), 1)
+    no_relu = storage.measure_activations(*_small_seq2seq(activation_dropout=0.0), 1)
+    # three attentions (encoder self, decoder self, decoder cross), each a b x heads x n x n mask
+    assert full.mask_elements - no_attn.mask_elements == 3 * b * heads * n * n
+    # two FFNs (encoder, decoder), each a b x n x ff mask after the ReLU
+    assert full.mask_elements - no_relu.mask_elements == 2 * b * n * ff
+    with pytest.raises(ValueError, match="attention_dropout"):
+        builders.build_transformer_big("meta", attention_dropout=1.5)
+    with pytest.raises(ValueError, match="attention"):
+        builders.build_transformer_big("meta", attention="flash")
+
+
+def test_eager_attention_keeps_16_bit_attention_where_sdpa_math_upcasts() -> None:
+    # op by op, a bf16 model saves its b x heads x n x n attention weights in bf16; on meta and
+    # CPU, the math path of scaled-dot-product attention computes bf16 attention in fp32
+    b, n, heads = 2, 16, 4
+    eager_model, eager_fwd = _small_seq2seq(attention="eager")
+    sdpa_model, sdpa_fwd = _small_seq2seq()
+    assert tm.parameter_count(eager_model) == tm.parameter_count(sdpa_model)
+    eager = storage.measure_activations(eager_model.to(torch.bfloat16), eager_fwd, 1)
+    sdpa = storage.measure_activations(sdpa_model.to(torch.bfloat16), sdpa_fwd, 1)
+    assert sdpa.saved_bytes - eager.saved_bytes >= 3 * 2 * (2 * b * heads * n * n)  # softmax + dropped, 2 B more
+
+
+def test_label_smoothing_and_pre_norm_save_the_same_bytes() -> None:
+    # label-smoothed cross-entropy keeps the same vocabulary-sized log-probabilities (and a few
+    # scalars: less than one vocabulary row of 50 fp32 values more)
+    model, fwd = _small_seq2seq()
+    ids = torch.zeros(2, 16, dtype=torch.long, device="meta")
+    f = torch.nn.functional
+    smooth = storage.measure_activations(
+        model, lambda m: f.cross_entropy(m(ids, ids).flatten(0, 1), ids.flatten(), label_smoothing=0.1), 1
+    )
+    plain = storage.measure_activations(model, fwd, 1)
+    assert 0 <= smooth.saved_bytes - plain.saved_bytes < 50 * 4
+    assert storage.measure_activations(*_small_seq2seq(norm_first=True), 1).saved_bytes == plain.saved_bytes
+
+
+def test_peak_of_a_linear_layer_by_hand() -> None:
+    # y = x W^T (2 x 1000), loss = sum(y): y dies when the forward returns; the backward makes
+    # dW (1000 x 3, 12000 bytes), the peak; x and W were made before the step (not counted)
+    lin = torch.nn.Linear(3, 1000, bias=False, device="meta")
+    x = torch.empty(2, 3, device="meta")
+    p = peak.measure_peak(lin, lambda m: m(x).sum())
+    assert p.forward_bytes == 4  # the loss
+    assert p.gradient_bytes == 12000 and lin.weight.grad is None
+    assert p.peak_phase == "backward" and 12000 <= p.peak_bytes <= 12000 + 64
+
+
+def test_peak_starts_from_the_saved_set_and_follows_the_mask_rule() -> None:
+    model, fwd = _small_seq2seq()
+    saved = storage.measure_activations(model, fwd, 1)
+    one, four = peak.measure_peak(model, fwd, 1), peak.measure_peak(model, fwd, None)
+    assert one.forward_bytes == saved.saved_bytes + 4  # + the loss
+    assert one.peak_bytes >= one.forward_bytes
+    assert four.forward_bytes - one.forward_bytes == 3 * saved.mask_elements  # 4-byte masks, not 1
+    r = training_models.paper_model_memory("transformer_big", variant="separate_embeddings_32k", peak=True)
+    assert r.peak is not None and r.peak.forward_bytes == r.activation_bytes + 4
+    # the peak: the saved set plus the gradients of the log-probabilities and logits (b n V fp32 each)
+    assert r.peak.peak_bytes - r.peak.forward_bytes >= 2 * 6 * 512 * 32000 * 4
+    with pytest.raises(TypeError, match="peak"):
+        training_models.paper_model_memory("alexnet", batch_size=1, input_size=64, peak=1)  # type: ignore[arg-type]

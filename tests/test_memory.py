@@ -187,6 +187,22 @@ def test_paper_model_sizes() -> None:
         assert tm.parameter_count(model)[0] == pytest.approx(n, rel=0.01), key
 
 
+def test_transformer_big_variants_by_hand() -> None:
+    # nn.Transformer, d 1024, FFN 4096: an encoder layer has attention 4d^2 + 4d, FFN 2df + f + d
+    # and two layer norms (4d); a decoder layer two attentions, the FFN and three norms (6d);
+    # plus the encoder's and decoder's final norms (4d); then the embeddings (V x d each)
+    d, f = 1024, 4096
+    layers = 6 * (4 * d * d + 4 * d + 2 * d * f + f + d + 4 * d) + 6 * (8 * d * d + 8 * d + 2 * d * f + f + d + 6 * d)
+    expected = {
+        "fairseq_big": layers + 4 * d + 32768 * d,  # one shared 32768 x d matrix
+        "separate_embeddings_40k": layers + 4 * d + 3 * 40000 * d,  # source, target, output
+        "separate_embeddings_32k_eager": layers + 4 * d + 3 * 32000 * d,
+    }
+    for variant, n in expected.items():
+        model, _ = training_models.build_paper_model("transformer_big", batch_size=1, input_size=8, variant=variant)
+        assert tm.parameter_count(model)[0] == n, variant
+
+
 def _devices() -> pd.DataFrame:
     d = dt.date
     rows = [

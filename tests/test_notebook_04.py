@@ -40,7 +40,16 @@ def test_writes_files_and_sidecar_contract(notebook_run) -> None:
     assert set(data["gpu_memory"]) == {"model", "year", "memory_gb", "device", "candidates"}
     assert [c["equal"] for c in data["cross_check"]] == [True]
     comp = data["authors_comparison"]
-    assert set(comp) == {"unit_check", "models", "conventions"}
+    assert set(comp) == {"unit_check", "models", "conventions", "transformer_big_experiments"}
+    # Transformer big: each experiment's ratios are ours / authors, "within" = all three within 15%;
+    # the bar's experiment is the closest of those at the authors' parameter count (32000 tokens)
+    tbig, theirs = comp["transformer_big_experiments"], comp["models"]["transformer_big"]["authors_gb"]
+    for row in tbig:
+        assert row["ratio"] == pytest.approx({s: row["ours_gb"][s] / theirs[s] for s in row["ratio"]}, rel=1e-12)
+        assert row["within"] == all(abs(r - 1) <= 0.15 for r in row["ratio"].values())
+    chosen = comp["models"]["transformer_big"]["experiment"]
+    at_32k = [r["ratio"]["feature_maps"] for r in tbig if "separate 32000" in r["what"] and "256" not in r["what"]]
+    assert chosen["reproduced"] and chosen["ratio"]["feature_maps"] == pytest.approx(max(at_32k), rel=1e-12)
     assert list(comp["models"]) == list(PAPER_MODELS)
     for key, c in comp["models"].items():
         # a segment differing by more than 15% is flagged, and every flagged model has a reason

@@ -265,6 +265,25 @@ def _seq2seq_transformer_class() -> Any:
     return Seq2SeqTransformer
 
 
+def _eager_attention_class() -> Any:
+    from torch import nn
+
+    class EagerMultiheadAttention(nn.MultiheadAttention):
+        """``nn.MultiheadAttention`` on its op-by-op path (``bmm``, ``softmax``, ``dropout``,
+        ``bmm``, as PyTorch's and fairseq's attention ran before fused attention): asking for
+        the weights turns scaled-dot-product attention off. Returns (output, None)."""
+
+        def forward(self, *args: Any, **kwargs: Any) -> Any:
+            kwargs["need_weights"] = True
+            return super().forward(*args, **kwargs)[0], None
+
+    return EagerMultiheadAttention
+
+
+#: Attention paths of :func:`build_transformer_big`.
+ATTENTIONS: tuple[str, ...] = ("sdpa", "eager")
+
+
 def build_transformer_big(
     device: str = "cpu",
     dtype: Any = None,
@@ -276,6 +295,10 @@ def build_transformer_big(
     dropout: float = 0.3,
     max_positions: int = 1024,
     embeddings: str = "shared",
+    attention_dropout: float | None = None,
+    activation_dropout: float | None = None,
+    attention: str = "sdpa",
+    norm_first: bool = False,
 ) -> Any:
     """Transformer big for WMT English-German (Vaswani et al. 2017, Table 3): d_model 1024,
     16 heads, FFN 4096, 6 encoder + 6 decoder layers, dropout 0.3, a shared BPE vocabulary
@@ -283,17 +306,40 @@ def build_transformer_big(
 
     ``embeddings="separate"``: untied source embedding, target embedding and output
     projection (three ``vocab_size x d_model`` matrices, as in implementations that do not
-    share them), about 289M parameters at 37000 tokens."""
+    share them), about 289M parameters at 37000 tokens. ``attention_dropout`` (on the
+    attention weights) and ``activation_dropout`` (after the FFN's ReLU): ``None`` = ``dropout``
+    (``torch.nn.Transformer`` uses one rate everywhere), 0 = none (fairseq's
+    ``transformer_vaswani_wmt_en_de_big``; tensor2tensor's ``transformer_big`` uses 0.1 for
+    both). ``attention``: "sdpa" (PyTorch's scaled-dot-product attention, whose math path on
+    CPU and meta computes 16-bit inputs in fp32) or "eager" (op by op, in the inputs' dtype).
+    ``norm_first``: layer norm before each sublayer (tensor2tensor) instead of after it."""
     import torch
 
     if embeddings not in ("shared", "separate"):
         raise ValueError(f"embeddings: expected 'shared' or 'separate', got {embeddings!r}")
+    if attention not in ATTENTIONS:
+        raise ValueError(f"attention: expected one of {list(ATTENTIONS)}, got {attention!r}")
+    for name, rate in (("attention_dropout", attention_dropout), ("activation_dropout", activation_dropout)):
+        if rate is not None and not (isinstance(rate, (int, float)) and 0 <= rate < 1):
+            raise ValueError(f"{name}: expected None or a rate in [0, 1), got {rate!r}")
     cls = _seq2seq_transformer_class()
     with torch.device(device):
         model = cls(vocab_size, d_model, nhead, num_layers, num_layers, dim_feedforward, dropout, max_positions)
         if embeddings == "separate":
             model.target_embedding = torch.nn.Embedding(vocab_size, d_model)
             model.output = torch.nn.Linear(d_model, vocab_size, bias=False)
+    eager = _eager_attention_class()
+    for layer in [*model.transformer.encoder.layers, *model.transformer.decoder.layers]:
+        for attn in (getattr(layer, "self_attn", None), getattr(layer, "multihead_attn", None)):
+            if attn is None:
+                continue
+            if attention == "eager":
+                attn.__class__ = eager  # same parameters, op-by-op forward
+            if attention_dropout is not None:
+                attn.dropout = float(attention_dropout)
+        layer.norm_first = bool(norm_first)
+        if activation_dropout is not None:
+            layer.dropout = torch.nn.Dropout(activation_dropout) if activation_dropout else torch.nn.Identity()
     if dtype is not None:
         model = model.to(dtype)
     return model.train()

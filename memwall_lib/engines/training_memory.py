@@ -42,6 +42,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .checks import check_callable, check_int, check_module
+from .peak import PeakCount, measure_peak
 from .storage import (
     DROPOUT_MASK_BYTES,
     ActivationCount,
@@ -188,7 +189,8 @@ class TrainingMemory:
     layer outputs of the paper's convention (measured); ``parameters`` is the element count of
     the trainable parameters. Frozen ones (``requires_grad=False``: no gradient, no optimizer
     state) are reported apart, in ``frozen_parameters`` (elements) and
-    ``frozen_parameter_bytes``, and are not in the totals.
+    ``frozen_parameter_bytes``, and are not in the totals. ``peak`` (when asked for): the
+    bytes alive during a forward, loss and backward (:func:`.peak.measure_peak`).
     """
 
     name: str
@@ -204,6 +206,7 @@ class TrainingMemory:
     activations: ActivationCount
     frozen_parameters: int = 0
     frozen_parameter_bytes: int = 0
+    peak: PeakCount | None = None
 
     def accounting(self, convention: str = "full") -> dict[str, float]:
         """``{"parameters_gb", "gradients_gb", "optimizer_gb", "activations_gb", "total_gb"}``
@@ -237,12 +240,14 @@ def account(
     name: str = "",
     batch_size: int = 0,
     mask_target: str = "cuda",
+    peak: bool = False,
 ) -> TrainingMemory:
     """The training memory of ``model`` for one step of ``forward(model)`` (forward + loss)
     with ``optimizer`` at ``precision``, dropout masks counted as ``mask_target`` ("cuda":
     1 byte each; "cpu": as stored) keeps them. Build the model and inputs on ``meta`` to
     allocate nothing; under ``mixed`` the model must already be in 16-bit (the forward pass
-    then saves 16-bit activations). ``batch_size`` (0: not given) is only recorded."""
+    then saves 16-bit activations). ``batch_size`` (0: not given) is only recorded. ``peak``:
+    also run the backward pass and record the bytes alive at its peak (``.peak``)."""
     check_module("model", model)
     check_callable("forward", forward)
     check_int("batch_size", batch_size, minimum=0)
@@ -257,7 +262,10 @@ def account(
             "(fp32: model.float(); mixed: model.half() or .bfloat16()) or pass the matching precision"
         )
     frozen = [p for p in model.parameters() if not p.requires_grad]
+    if not isinstance(peak, bool):
+        raise TypeError(f"peak: expected a bool, got {peak!r}")
     acts = measure_activations(model, forward, mask_bytes_for(mask_target))
+    peak_count = measure_peak(model, forward, mask_bytes_for(mask_target)) if peak else None
     return TrainingMemory(
         name=name,
         optimizer=optimizer,
@@ -272,4 +280,5 @@ def account(
         activations=acts,
         frozen_parameters=sum(p.numel() for p in frozen),
         frozen_parameter_bytes=sum(p.numel() * p.element_size() for p in frozen),
+        peak=peak_count,
     )

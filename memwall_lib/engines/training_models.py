@@ -50,11 +50,24 @@ PAPER_MODELS: dict[str, PaperModel] = {
 
 #: Variants of a model that :func:`build_paper_model` can build, by model: the keyword
 #: arguments of its builder. AlexNet "2012" is the two-tower network of Krizhevsky et al. 2012.
+#: Transformer big: separate (untied) source, target and output embeddings of 37000, 32000 or
+#: 40000 tokens (at 32000 also with op-by-op attention, or with pre-norm layers);
+#: "fairseq_big": fairseq's ``transformer_vaswani_wmt_en_de_big`` recipe (shared embeddings of a
+#: 32768-token joined dictionary, no attention or ReLU dropout, op-by-op attention).
 MODEL_VARIANTS: dict[str, dict[str, dict[str, Any]]] = {
     "alexnet": {"2012": {"lrn": "fused"}, "2012_eager_lrn": {"lrn": "eager"}},
     "transformer_big": {
         "separate_embeddings": {"embeddings": "separate"},
         "separate_embeddings_32k": {"embeddings": "separate", "vocab_size": 32000},
+        "separate_embeddings_32k_eager": {"embeddings": "separate", "vocab_size": 32000, "attention": "eager"},
+        "separate_embeddings_32k_prenorm": {"embeddings": "separate", "vocab_size": 32000, "norm_first": True},
+        "separate_embeddings_40k": {"embeddings": "separate", "vocab_size": 40000},
+        "fairseq_big": {
+            "vocab_size": 32768,
+            "attention_dropout": 0.0,
+            "activation_dropout": 0.0,
+            "attention": "eager",
+        },
     },
 }
 
@@ -137,9 +150,11 @@ def paper_model_memory(
     mask_target: str = "cuda",
     variant: str = "",
     gelu: str = "eager",
+    peak: bool = False,
 ) -> TrainingMemory:
     """:func:`account` for a model of Figure 4 (defaults: the paper's settings, on meta, dropout
-    masks as CUDA keeps them; ``variant`` and ``gelu`` as in :func:`build_paper_model`)."""
+    masks as CUDA keeps them; ``variant`` and ``gelu`` as in :func:`build_paper_model`;
+    ``peak``: also measure the bytes alive at the peak of forward and backward)."""
     spec = PAPER_MODELS.get(key)
     if spec is None:
         raise ValueError(f"model: expected one of {list(PAPER_MODELS)}, got {key!r}")
@@ -160,6 +175,7 @@ def paper_model_memory(
         name=key,
         batch_size=int(batch_size or spec.batch_size),
         mask_target=mask_target,
+        peak=peak,
     )
 
 

@@ -187,10 +187,12 @@ def _segments_gb(r: TrainingMemory, convention: str) -> dict[str, float]:
 def experiment_segments_gb(r: TrainingMemory) -> dict[str, float]:
     """An experiment's bar as the authors draw theirs (GB): fp32 parameters (4 bytes each), the
     optimizer's fp32 state (without the master copy of mixed precision) and the activations
-    saved for backward (at the experiment's own precision)."""
+    saved for backward (at the experiment's own precision), or, for an experiment that measured
+    it (``peak=True``), the bytes alive at the peak of its forward and backward."""
     params = 4 * r.parameters
     state = r.optimizer_bytes - (4 * r.parameters if r.precision == "mixed" else 0)
-    parts = {"parameters": params / 1e9, "optimizer": state / 1e9, "feature_maps": r.activation_bytes / 1e9}
+    acts = r.peak.peak_bytes if r.peak is not None else r.activation_bytes
+    parts = {"parameters": params / 1e9, "optimizer": state / 1e9, "feature_maps": acts / 1e9}
     parts["total"] = sum(parts.values())
     return parts
 

@@ -1,0 +1,87 @@
+"""Figure 4's Transformer-big bar: the experiments that look for the authors' segments
+(README "Memory Breakdown": parameters 1.02, optimizer 2.04, activations 11.78 GiB at batch 6,
+512 tokens), each a call of :func:`~memwall_lib.engines.training_models.paper_model_memory`
+on the meta device, with the three segments as the authors draw them (GB) and ours / theirs.
+
+Units: GB = 1e9 bytes; the authors' GiB are converted by the caller.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+
+from ..engines.training_models import paper_model_memory
+from . import fig4_points
+
+#: (what is changed, settings of :func:`paper_model_memory`) for Transformer big. "saved": the
+#: tensors saved for backward; "peak": the most bytes alive during forward and backward. The
+#: "16-bit" rows with PyTorch's fused attention keep its math path's fp32 attention (on meta).
+EXPERIMENTS: tuple[tuple[str, dict[str, Any]], ...] = (
+    ("shared 37000 (our bar's model); saved, fp32, 1-byte masks", {}),
+    ("shared 37000; saved, fp32, 4-byte masks", dict(mask_target="cpu")),
+    ("fairseq big (shared 32768, no attention/ReLU dropout); saved, 16-bit, 1-byte masks",
+     dict(variant="fairseq_big", precision="mixed")),
+    ("fairseq big; saved, fp32, 1-byte masks", dict(variant="fairseq_big")),
+    ("fairseq big; peak, fp32, 1-byte masks", dict(variant="fairseq_big", peak=True)),
+    ("separate 37000; saved, fp32, 4-byte masks", dict(variant="separate_embeddings", mask_target="cpu")),
+    ("separate 32000; saved, 16-bit, 1-byte masks", dict(variant="separate_embeddings_32k", precision="mixed")),
+    ("separate 32000, op-by-op attention; saved, 16-bit, 1-byte masks",
+     dict(variant="separate_embeddings_32k_eager", precision="mixed")),
+    ("separate 32000; saved, fp32, 1-byte masks", dict(variant="separate_embeddings_32k")),
+    ("separate 32000; saved, fp32, 4-byte masks", dict(variant="separate_embeddings_32k", mask_target="cpu")),
+    ("separate 32000, op-by-op attention; saved, fp32, 4-byte masks",
+     dict(variant="separate_embeddings_32k_eager", mask_target="cpu")),
+    ("separate 32000, pre-norm; saved, fp32, 4-byte masks",
+     dict(variant="separate_embeddings_32k_prenorm", mask_target="cpu")),
+    ("separate 40000; saved, fp32, 4-byte masks", dict(variant="separate_embeddings_40k", mask_target="cpu")),
+    ("separate 32000, 256 + 256 tokens; saved, fp32, 4-byte masks",
+     dict(variant="separate_embeddings_32k", mask_target="cpu", input_size=256)),
+    ("separate 32000; peak, fp32, 1-byte masks", dict(variant="separate_embeddings_32k", peak=True)),
+    ("separate 32000; peak, fp32, 4-byte masks",
+     dict(variant="separate_embeddings_32k", mask_target="cpu", peak=True)),
+    ("separate 32000, op-by-op attention; peak, fp32, 4-byte masks",
+     dict(variant="separate_embeddings_32k_eager", mask_target="cpu", peak=True)),
+    ("separate 40000; peak, fp32, 4-byte masks",
+     dict(variant="separate_embeddings_40k", mask_target="cpu", peak=True)),
+)  # fmt: skip
+
+
+def transformer_big_experiments(authors_gb: Mapping[str, float]) -> list[dict[str, Any]]:
+    """Every experiment of :data:`EXPERIMENTS` at the paper's batch (6) and optimizer (Adam):
+    its segments as the authors draw them (GB, :func:`fig4_points.experiment_segments_gb`), the
+    ratios ours / ``authors_gb`` (GB, per segment) and whether all are within
+    :data:`fig4_points.EXPLAIN_ABOVE`."""
+    missing = [s for s in fig4_points.SEGMENTS if s not in authors_gb]
+    if missing:
+        raise ValueError(f"authors_gb: missing segments {missing}")
+    rows = []
+    for what, kwargs in EXPERIMENTS:
+        seg = fig4_points.experiment_segments_gb(paper_model_memory("transformer_big", **kwargs))
+        ratio = {s: seg[s] / authors_gb[s] for s in fig4_points.SEGMENTS}
+        rows.append(
+            {
+                "what": what,
+                "ours_gb": {s: seg[s] for s in fig4_points.SEGMENTS},
+                "ratio": ratio,
+                "within": all(abs(r - 1) <= fig4_points.EXPLAIN_ABOVE for r in ratio.values()),
+            }
+        )
+    return rows
+
+
+def experiments_table(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """:func:`transformer_big_experiments` as a table: GB and ours / authors per segment."""
+    return pd.DataFrame(
+        [
+            {
+                "experiment": r["what"],
+                **{f"{s} GB": r["ours_gb"][s] for s in fig4_points.SEGMENTS},
+                **{f"{s} ratio": r["ratio"][s] for s in fig4_points.SEGMENTS},
+                f"all within {fig4_points.EXPLAIN_ABOVE:.0%}": r["within"],
+            }
+            for r in rows
+        ]
+    )
