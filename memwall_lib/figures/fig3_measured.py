@@ -6,15 +6,12 @@ beside the survey's published CPU latencies, and the roofline per operation clas
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from .. import paper
-from ..core.claims import Claim
 from ..core.progress import progress
 from ..engines import latency, op_roofline, timing
 from ..engines import transformer as tfm
@@ -40,7 +37,7 @@ SURVEY_FACTOR = 3.0
 REFERENCE = ("bert-base", 128)
 
 
-def _label(m: str) -> str:
+def label(m: str) -> str:
     return LABELS.get(m, m)
 
 
@@ -132,23 +129,6 @@ def thread_scaling(
         "decoder_s": [r[2] for r in rows],
         "ratio": [r[2] / r[1] for r in rows],
     }
-
-
-def thread_note(scaling: Mapping[str, Any]) -> str:
-    """One sentence on how the decoder / BERT-Base ratio moves with threads ("" if not measured)."""
-    if len(scaling.get("threads", [])) < 2:
-        return ""
-    t, e, d, r = (scaling[k] for k in ("threads", "encoder_s", "decoder_s", "ratio"))
-    per = ", ".join(f"{a} thread(s): {x:.3g}x" for a, x in zip(t, r))
-    trend = "grows" if r[-1] > r[0] else "does not grow"
-    return (
-        f"at {scaling['seq_len']} tokens, {per}; from {t[0]} to {t[-1]} threads {_label(scaling['encoder'])} "
-        f"runs {e[0] / e[-1]:.2f}x faster and {_label(scaling['decoder'])} {d[0] / d[-1]:.2f}x, so the ratio "
-        f"{trend} with threads: the survey's 16-core Xeon Gold 6242 (threads not stated) is a cause of the gap "
-        "on our side (method), not evidence against the paper"
-        if trend == "grows"
-        else f"at {scaling['seq_len']} tokens, {per}: the ratio does not grow with threads here"
-    )
 
 
 def reference_point(measured: Mapping[str, Any]) -> tuple[str, int]:
@@ -280,88 +260,6 @@ def bound_by(preds: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     return out
 
 
-# --------------------------------------------------------------------------- claims
-def _runtime_note(measured: Mapping[str, Any]) -> str:
-    rt = measured.get("runtime", {})
-    return (
-        f"{rt.get('device_name', '?')}, {rt.get('dtype', '?')}, {rt.get('threads', '?')} thread(s), "
-        f"load {rt.get('load_average_1min', float('nan')):.2f}"
-    )
-
-
-def survey_claims(
-    comparison: Mapping[str, Any], measured: Mapping[str, Any], scaling: Mapping[str, Any]
-) -> list[Claim]:
-    """Our decoder / BERT-Base latency ratio against the survey's at every common length."""
-    r = comparison.get("decoder_over_bert_base")
-    if not r or not comparison["comparable"]:
-        return []
-    worst = max(r["ratio"], key=lambda x: abs(math.log(x)))
-    ok = all(1 / SURVEY_FACTOR <= x <= SURVEY_FACTOR for x in r["ratio"])
-    c = paper.claim("fig3_latency_vs_survey")
-    per = ", ".join(f"{n}: {o:.3g}x vs {s:.3g}x" for n, o, s in zip(r["seq_len"], r["ours"], r["survey"]))
-    return [
-        Claim(
-            c.id,
-            c.format(decoder=_label(r["decoder"])),
-            c.value,
-            worst,
-            None,
-            ok,
-            rule=f"holds if ours / survey's is within a factor of {SURVEY_FACTOR:g} at every length",
-            note=f"ours vs survey ({per}); survey: Intel Xeon Gold 6242, precision, threads and framework "
-            f"not stated; here: {_runtime_note(measured)}: machine-specific"
-            + (f"; {thread_note(scaling)}" if thread_note(scaling) else ""),
-        )
-    ]
-
-
-def sampled_claims(validation: Mapping[str, Any], measured: Mapping[str, Any]) -> list[Claim]:
-    """Whether the sampled estimate matches whole runs at every validation length."""
-    ratios = [(m, n, r) for m, v in validation.items() for n, r in zip(v["seq_len"], v["ratio"])]
-    if not ratios:
-        return []
-    worst = max(ratios, key=lambda x: abs(x[2] - 1))
-    c = paper.claim("fig3_sampled_matches_whole")
-    per = "; ".join(f"{_label(m)} {n}: {r:.3f}" for m, n, r in ratios)
-    return [
-        Claim(
-            c.id,
-            c.text,
-            c.value,
-            worst[2],
-            None,
-            all(abs(r - 1) <= SAMPLED_TOLERANCE for *_, r in ratios),
-            rule=f"holds if every sampled/whole ratio is within {SAMPLED_TOLERANCE:.0%} of 1",
-            note=f"{per}; {_runtime_note(measured)}; this reproduction's check, not a claim of the paper",
-        )
-    ]
-
-
-def roofline_claims(preds: Mapping[str, Any], measured: Mapping[str, Any]) -> list[Claim]:
-    """Whether the class roofline predicts every measured latency within 25%."""
-    ratios = [r for v in preds.values() for r in v["ratio"]]
-    worst = max(ratios, key=lambda r: abs(r - 1))
-    within = sum(abs(r - 1) <= PREDICTION_TOLERANCE for r in ratios)
-    single = [r for v in preds.values() for r in v["single_roof_ratio"]]
-    s_in = sum(abs(r - 1) <= PREDICTION_TOLERANCE for r in single)
-    c = paper.claim("fig3_roofline_predicts_latency")
-    return [
-        Claim(
-            c.id,
-            c.text,
-            c.value,
-            worst,
-            None,
-            within == len(ratios),
-            rule="holds if every prediction is within 25% of the fastest measured run",
-            note=f"{within} of {len(ratios)} within 25% (ratios {min(ratios):.3g}-{max(ratios):.3g}); one roof "
-            f"(GEMM peak, STREAM): {s_in} of {len(single)}; {_runtime_note(measured)}; "
-            "this reproduction's check, not a claim of the paper",
-        )
-    ]
-
-
 # --------------------------------------------------------------------------- tables
 def agreement_frame(validation: Mapping[str, Any]) -> pd.DataFrame:
     return (
@@ -418,14 +316,14 @@ def plot_roofline(machine: Roofline, roof: ClassRoofline, preds: Mapping[str, An
                     color="0.45",
                     linewidth=1,
                     linestyle=next(styles, "--"),
-                    label=f"{c}, {_label(m)}: {bw / 1e9:.1f} GB/s",
+                    label=f"{c}, {label(m)}: {bw / 1e9:.1f} GB/s",
                 )
     for i, (m, v) in enumerate(preds.items()):
         c, mk = plotting.PALETTE[i], plotting.MARKERS[i]
         ax.scatter(
-            v["arithmetic_intensity"], v["attained_gflops_per_s"], color=c, marker=mk, s=40, zorder=3, label=_label(m)
+            v["arithmetic_intensity"], v["attained_gflops_per_s"], color=c, marker=mk, s=40, zorder=3, label=label(m)
         )
-        bx.scatter(v["measured_s"], v["predicted_s"], color=c, marker=mk, s=40, zorder=3, label=_label(m))
+        bx.scatter(v["measured_s"], v["predicted_s"], color=c, marker=mk, s=40, zorder=3, label=label(m))
         plotting.annotate_points(
             bx, v["measured_s"], v["predicted_s"], [str(n) for n in v["seq_len"]], color=c, fontsize=7.5
         )

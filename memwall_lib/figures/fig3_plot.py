@@ -5,11 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .fig3_measured import LABELS
-
-
-def _label(m: str) -> str:
-    return LABELS.get(m, m)
+from .fig3_measured import label
 
 
 def plot_profiling(
@@ -28,9 +24,9 @@ def plot_profiling(
     mp = analytic["precision"]["measured_precision"]["name"]
     for i, (m, s) in enumerate(survey.items()):
         c, mk = plotting.PALETTE[i], plotting.MARKERS[i]
-        axes[0].plot(s["seq_len"], s["gflops"], marker=mk, color=c, label=_label(m))
-        axes[1].plot(s["seq_len"], s["mops_gb"], marker=mk, color=c, label=_label(m))
-        axes[2].plot(s["seq_len"], s["arithmetic_intensity"], marker=mk, color=c, label=f"{_label(m)}, 8-bit")
+        axes[0].plot(s["seq_len"], s["gflops"], marker=mk, color=c, label=label(m))
+        axes[1].plot(s["seq_len"], s["mops_gb"], marker=mk, color=c, label=label(m))
+        axes[2].plot(s["seq_len"], s["arithmetic_intensity"], marker=mk, color=c, label=f"{label(m)}, 8-bit")
         axes[2].plot(
             meas[m]["seq_len"],
             meas[m]["arithmetic_intensity"],
@@ -38,14 +34,14 @@ def plot_profiling(
             color=c,
             linestyle="--",
             markerfacecolor="none",
-            label=f"{_label(m)}, {mp}",
+            label=f"{label(m)}, {mp}",
         )
     ref = normalized["reference"]
     for i, m in enumerate(survey):
         if m in normalized:
             v = normalized[m]
             axes[3].plot(
-                v["seq_len"], v["normalized"], marker=plotting.MARKERS[i], color=plotting.PALETTE[i], label=_label(m)
+                v["seq_len"], v["normalized"], marker=plotting.MARKERS[i], color=plotting.PALETTE[i], label=label(m)
             )
         if published and published.get("comparable") and m in published:
             axes[3].plot(
@@ -55,14 +51,14 @@ def plot_profiling(
                 linestyle=":",
                 color=plotting.PALETTE[i],
                 markerfacecolor="none",
-                label=f"{_label(m)}, survey",
+                label=f"{label(m)}, survey",
             )
     titles = ["(a) FLOPs", "(b) Memory operations (MOPs)", "(c) Arithmetic intensity", "(d) Latency (measured)"]
     ylabels = [
         "GFLOPs (1e9 FLOPs)",
         "MOPs (GB = 1e9 bytes)",
         "FLOPs / byte",
-        f"latency / {_label(ref['model'])} at {ref['seq_len']}",
+        f"latency / {label(ref['model'])} at {ref['seq_len']}",
     ]
     for ax, t, yl in zip(axes, titles, ylabels):
         ax.set_xscale("log", base=2)
@@ -73,7 +69,7 @@ def plot_profiling(
         ax.legend(loc="best")
     axes[2].legend(loc="best", fontsize=7.5, ncol=1)
     axes[3].legend(loc="best", fontsize=7.5, ncol=1)
-    names = [_label(m) for m in analytic["survey_8bit"]]
+    names = [label(m) for m in analytic["survey_8bit"]]
     listed = ", ".join(names[:-1]) + f" and {names[-1]}" if len(names) > 1 else names[0]
     fig.suptitle(
         f"{listed} profiled at batch size 1 "

@@ -340,9 +340,9 @@ def claims(result: Result) -> dict[str, list[Claim]]:
     roofline check of this reproduction."""
     return {
         OUTPUTS[0]: fig3_claims.profiling_claims(result.analytic, result.measured, result.thread_scaling)
-        + measured_part.sampled_claims(result.validation, result.measured)
-        + measured_part.survey_claims(result.survey, result.measured, result.thread_scaling),
-        OUTPUTS[1]: measured_part.roofline_claims(result.predicted, result.measured),
+        + fig3_claims.sampled_claims(result.validation, result.measured)
+        + fig3_claims.survey_claims(result.survey, result.measured, result.thread_scaling),
+        OUTPUTS[1]: fig3_claims.roofline_claims(result.predicted, result.measured),
     }
 
 
