@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from . import transformer as tfm
-from .timing import Clock, MeasureError, _check_runs, check_device, synchronize, torch_dtype, using_threads
+from .timing import Clock, MeasureError, _check_runs, check_device, measuring_latency, synchronize, torch_dtype
 from .workloads import _check_lengths, _config_for, greedy_generate, start_ids, workload
 
 METHODS: tuple[str, ...] = ("sampled", "whole")
@@ -338,7 +338,7 @@ def measure(
     cfg = _config_for(model, max(seq_lens + check))
     spec = tfm.get_spec(model) if isinstance(model, str) else tfm.spec_from_config(cfg)
     kw: dict[str, Any] = dict(device=device, repeats=repeats, warmup=warmup, seed=seed)
-    with using_threads(threads):
+    with measuring_latency(threads):
         full: Any = None
         steps: dict[str, Any] = {}
         if method == "whole" or spec.kind == "decoder" or check:

@@ -57,7 +57,7 @@ from .op_microbench import (
     gemv_points,
     kv_points,
 )
-from .timing import check_device, last_level_cache_bytes, synchronize, torch_dtype, using_threads
+from .timing import check_device, last_level_cache_bytes, measuring_latency, synchronize, torch_dtype
 from .workloads import workload_profile
 
 
@@ -167,7 +167,7 @@ def calibrate(
     check_device(device)
     tdt, prec = torch_dtype(dtype), tfm.precision_for_dtype(dtype)
     lengths = sorted(set(int(n) for n in lengths))
-    with using_threads(threads):
+    with measuring_latency(threads):
         if machine is None:
             machine = calibrate_roofline(models, device=device, dtype=dtype, threads=threads)
         # attention microbenchmarks: score matrices past twice the last-level cache (a GPU: all heads)

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from . import transformer as tfm
-from .timing import check_device, last_level_cache_bytes, runtime_info, time_fn, torch_dtype, using_threads
+from .timing import check_device, last_level_cache_bytes, measuring_latency, runtime_info, time_fn, torch_dtype
 from .workloads import _config_for, workload
 
 
@@ -155,7 +155,7 @@ def calibrate_roofline(
     triad bandwidth and, for each of ``models`` (names), the per-forward-call overhead of
     its structural twin."""
     check_device(device)
-    with using_threads(threads):
+    with measuring_latency(threads):
         peak = measure_gemm_rate(n=gemm_n, dtype=dtype, device=device, repeats=repeats)
         stream = measure_stream_bandwidth(array_bytes=stream_bytes, dtype=dtype, device=device, repeats=repeats)
         # keyed like Roofline.predict looks them up: by the profiled spec's name

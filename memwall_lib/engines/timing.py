@@ -109,7 +109,11 @@ def pin_allocator() -> str:
     could see different allocators. Pinned (``mallopt(M_MMAP_THRESHOLD, 128 KiB)``, which also
     turns the dynamic rule off), every block of 128 KiB or more is mapped fresh whatever ran
     before, so every timing pays the same first-touch cost per byte it allocates. Not glibc
-    (macOS, musl): nothing is changed, and the description says so."""
+    (macOS, musl): nothing is changed, and the description says so.
+
+    Latency and its roofline pin it (:func:`measuring_latency`). Figure 4b's rematerialization
+    timings do not: they compare plans within one process, and pinned, a training step of
+    small tensors spends much of its time in page faults (the figure ran 60% longer)."""
     if _ALLOCATOR:
         return _ALLOCATOR[0]
     name = ctypes.util.find_library("c")
@@ -128,11 +132,9 @@ def using_threads(threads: int | None) -> Iterator[int]:
     """Run the block with ``threads`` intra-op CPU threads (None or 0: leave as is);
     yields the count in use. One thread per process keeps timings stable when other
     processes share the cores (a busy core stalls every parallel region of a multi-threaded
-    run). Every measurement runs in this block, so it also pins the allocator
-    (:func:`pin_allocator`)."""
+    run)."""
     import torch
 
-    pin_allocator()
     if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 0):
         raise MeasureError(f"threads: expected an integer >= 0, got {threads!r}")
     before = torch.get_num_threads()
@@ -142,6 +144,16 @@ def using_threads(threads: int | None) -> Iterator[int]:
         yield torch.get_num_threads()
     finally:
         torch.set_num_threads(before)
+
+
+@contextmanager
+def measuring_latency(threads: int | None) -> Iterator[int]:
+    """:func:`using_threads` with the allocator pinned (:func:`pin_allocator`): latencies and
+    the roofline microbenchmarks that predict them pay the same page faults per byte they
+    allocate, whatever the process ran before. Yields the thread count in use."""
+    pin_allocator()
+    with using_threads(threads) as n:
+        yield n
 
 
 def last_level_cache_bytes() -> int | None:

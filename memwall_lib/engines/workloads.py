@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from . import transformer as tfm
-from .timing import MeasureError, check_device, time_fn, torch_dtype, using_threads
+from .timing import MeasureError, check_device, measuring_latency, time_fn, torch_dtype
 
 
 # --------------------------------------------------------------------------- workloads
@@ -237,7 +237,7 @@ def measure_latency(
     torch.manual_seed(seed)
     net = builders.build_from_config(cfg, device=device, dtype=net_dtype)
     rows = []
-    with using_threads(threads):
+    with measuring_latency(threads):
         for n in seq_lens:
             timing = time_fn(workload(net, spec, n, device, seed=seed), repeats=repeats, warmup=warmup, device=device)
             rows.append(
