@@ -109,14 +109,9 @@ def _sampled_encoder(
     seed: int,
 ) -> list[dict[str, Any]]:
     net = _build(cfg, device, dtype, seed, n_layers=1)
-    # Warm up once, at the longest length: a new length needs no warmup of its own (see
-    # whole_times), but the longest run sets the memory high-water mark, and on a VM the first
-    # touch of guest memory never used before can cost the host's page faults too (BERT-Large's
-    # first run at 4,096 tokens on a 2-core EPYC VM: 157 s, the next 89 s).
-    encoder_layer_times(net, spec, max(seq_lens), device=device, repeats=0, warmup=warmup, seed=seed)
     rows = []
-    for n in seq_lens:
-        t = encoder_layer_times(net, spec, n, device=device, repeats=repeats, warmup=0, seed=seed)
+    for i, n in enumerate(seq_lens):  # warmup before the first length only (see whole_times)
+        t = encoder_layer_times(net, spec, n, device=device, repeats=repeats, warmup=warmup if i == 0 else 0, seed=seed)
         runs = [tot + (spec.n_layers - 1) * lay for tot, lay in zip(t["total_s"], t["layer_s"])]
         rows.append(
             {
