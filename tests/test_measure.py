@@ -84,7 +84,6 @@ def test_using_threads_restores() -> None:
 
 
 _HEAP_PROBE = """
-import sys
 import torch
 from memwall_lib.engines import timing
 def heap_bytes():
@@ -93,29 +92,33 @@ def heap_bytes():
             a, b = (int(x, 16) for x in line.split()[0].split("-"))
             return b - a
     return 0
-if sys.argv[1] == "pinned":
-    print(timing.pin_allocator(), file=sys.stderr)
-torch.ones(4 * 2**20).sum()  # a freed 16 MiB mapping: unpinned glibc raises its threshold to 16 MiB
-before = heap_bytes()
-blocks = [torch.ones(2**18) for _ in range(16)]  # 16 x 1 MiB
-print(heap_bytes() - before)
+def rss_bytes():
+    return int(open("/proc/self/statm").read().split()[1]) * 4096
+timing.pin_allocator()
+h = heap_bytes()
+big = torch.ones(10 * 2**20)  # 40 MiB: over the pinned threshold, mapped
+mapped = heap_bytes() - h
+h = heap_bytes()
+blocks = [torch.ones(4 * 2**20) for _ in range(4)]  # 4 x 16 MiB: under it, on the heap
+on_heap = heap_bytes() - h
+keep = torch.ones(2**16)  # a live block above them, so freeing them leaves free pages inside the heap
+del blocks
+rss = rss_bytes()
+timing.release_free_memory()
+print(mapped, on_heap, rss - rss_bytes())
 """
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/maps (Linux)")
-def test_pinned_allocator_maps_every_large_block_whatever_ran_before() -> None:
-    """Unpinned, glibc's threshold follows what the process freed, so 1 MiB tensors land on
-    the heap (reusable, already faulted-in memory); pinned, they are mapped fresh."""
-    grown = {
-        mode: int(
-            subprocess.run([sys.executable, "-c", _HEAP_PROBE, mode], capture_output=True, text=True, check=True).stdout
-        )
-        for mode in ("default", "pinned")
-    }
+def test_pinned_allocator_maps_large_blocks_and_releases_free_heap_pages() -> None:
+    """Pinned at 32 MiB: 16 MiB tensors come from the heap and 40 MiB ones are mapped, whatever
+    ran before; release_free_memory returns the pages of freed heap blocks to the kernel."""
     if "glibc" not in timing.pin_allocator():
         pytest.skip("not glibc: the allocator is not pinned")
-    assert grown["default"] >= 8 * 2**20 and grown["pinned"] < 2**20
-    assert "pinned at 131072 bytes" in timing.runtime_info()["allocator"]
+    out = subprocess.run([sys.executable, "-c", _HEAP_PROBE], capture_output=True, text=True, check=True).stdout
+    mapped, on_heap, released = (int(x) for x in out.split())
+    assert mapped < 2**20 and on_heap >= 48 * 2**20 and released >= 48 * 2**20
+    assert f"pinned at {32 * 2**20} bytes" in timing.runtime_info()["allocator"]
 
 
 def test_roofline_prediction_arithmetic() -> None:

@@ -30,8 +30,8 @@ ones run, so a forward call takes the larger of the two.
 
 Each microbenchmark reports its fastest run (a roofline models the machine, not what else
 shares it), and every timing runs with the allocator pinned
-(:func:`memwall_lib.engines.timing.pin_allocator`), so a microbenchmark's fresh tensors cost
-the first-touch page faults the model's do, whatever the process allocated before.
+(:func:`memwall_lib.engines.timing.pin_allocator`), so a microbenchmark's tensors cost the
+page faults the model's do, whatever the process allocated before.
 
 Units: seconds; FLOPs (MAC = 2); bytes (GB = 1e9).
 """

@@ -26,10 +26,12 @@ DTYPES: tuple[str, ...] = ("float32", "bfloat16", "float16")
 CLOCKS: tuple[str, ...] = ("wall", "process")
 _CPU_CLOCK = ["wall"]
 #: glibc's ``mallopt`` parameter number of ``M_MMAP_THRESHOLD``, and the threshold we pin:
-#: glibc's documented initial value (128 KiB, ``DEFAULT_MMAP_THRESHOLD_MIN``).
+#: the ceiling of glibc's own dynamic threshold on 64-bit (32 MiB, ``DEFAULT_MMAP_THRESHOLD_MAX``).
 _M_MMAP_THRESHOLD = -3
-MMAP_THRESHOLD_BYTES = 128 * 1024
+MMAP_THRESHOLD_BYTES = 32 * 2**20
+#: How the allocator is set up (empty until :func:`pin_allocator`), and glibc when pinned.
 _ALLOCATOR: list[str] = []
+_LIBC: list[Any] = []
 
 
 class MeasureError(ValueError):
@@ -98,22 +100,24 @@ def runtime_info(device: str = "cpu", dtype: str = "float32") -> dict[str, Any]:
 
 
 def pin_allocator() -> str:
-    """Pin glibc malloc's mmap threshold at 128 KiB for the rest of the process (once; later
+    """Pin glibc malloc's mmap threshold at 32 MiB for the rest of the process (once; later
     calls only return the description), and return how the allocator is set up.
 
-    By default glibc raises the threshold (up to 32 MiB) each time a large mapped block is
-    freed, and serves a later large request from free heap memory when a big enough block is
-    free there. Whether a 64 MiB tensor then costs fresh, zeroed pages (page faults: on a
-    2-core VM, eager attention at 4,096 tokens ran at half the FLOP rate with them) depends on
-    everything the process allocated before: a microbenchmark and the model it calibrates
-    could see different allocators. Pinned (``mallopt(M_MMAP_THRESHOLD, 128 KiB)``, which also
-    turns the dynamic rule off), every block of 128 KiB or more is mapped fresh whatever ran
-    before, so every timing pays the same first-touch cost per byte it allocates. Not glibc
-    (macOS, musl): nothing is changed, and the description says so.
+    By default glibc raises the threshold (up to 32 MiB) each time a mapped block is freed:
+    whether a 12 MiB tensor (GPT-2's KV cache at 4,096 tokens, re-allocated every step) comes
+    fresh from the kernel, with page faults, or from memory the process already touched,
+    depends on what ran before. Pinned at glibc's own ceiling (``mallopt(M_MMAP_THRESHOLD, 32
+    MiB)``, which turns the dynamic rule off), blocks under 32 MiB always come from the heap,
+    as in a process that has run for a while, and larger ones are always mapped. Together with
+    :func:`release_free_memory` before every timed run, which returns the heap's free pages to
+    the kernel, a run's page faults depend only on the run: a microbenchmark and the model it
+    calibrates see the same allocator (unpinned, a microbenchmark of eager attention at 4,096
+    tokens run after the models got its 64 MiB score matrices from their freed weights, with no
+    page faults, at twice the models' FLOP rate). Not glibc (macOS, musl): nothing is changed,
+    and the description says so.
 
-    Latency and its roofline pin it (:func:`measuring_latency`). Figure 4b's rematerialization
-    timings do not: they compare plans within one process, and pinned, a training step of
-    small tensors spends much of its time in page faults (the figure ran 60% longer)."""
+    Latency and its roofline pin it (:func:`measuring_latency`); Figure 4b's rematerialization
+    timings, which compare plans within one process, keep glibc's default."""
     if _ALLOCATOR:
         return _ALLOCATOR[0]
     name = ctypes.util.find_library("c")
@@ -123,8 +127,27 @@ def pin_allocator() -> str:
         _ALLOCATOR.append("default (not glibc: mmap threshold not pinned)")
     else:
         version.restype = ctypes.c_char_p
-        _ALLOCATOR.append(f"glibc {version().decode()} malloc, mmap threshold pinned at {MMAP_THRESHOLD_BYTES} bytes")
+        _LIBC.append(libc)
+        _ALLOCATOR.append(
+            f"glibc {version().decode()} malloc, mmap threshold pinned at {MMAP_THRESHOLD_BYTES} bytes, "
+            "free heap pages released before each timed run"
+        )
     return _ALLOCATOR[0]
+
+
+def release_free_memory() -> None:
+    """With the allocator pinned (:func:`pin_allocator`), return the heap's free pages to the
+    kernel (glibc's ``malloc_trim(0)``), so a timed run starts from the same memory state
+    whatever ran before; otherwise nothing."""
+    if _LIBC:
+        _LIBC[0].malloc_trim(0)
+
+
+def settle(device: str) -> None:
+    """Before a timed run: wait for queued GPU work (:func:`synchronize`) and release the
+    heap's free pages (:func:`release_free_memory`)."""
+    synchronize(device)
+    release_free_memory()
 
 
 @contextmanager
@@ -260,7 +283,7 @@ def time_fn(fn: Callable[[], Any], *, repeats: int = 5, warmup: int = 1, device:
         fn()
     clock, runs = Clock(device), []
     for _ in range(repeats):
-        synchronize(device)
+        settle(device)
         t0 = clock.mark()
         fn()
         runs.append(clock.seconds(t0, clock.mark()))
