@@ -144,3 +144,29 @@ def test_bad_value_names_the_parameter(tmp_path: Path) -> None:
             {"variants": ["alexnet:1998"], "output_dir": str(tmp_path)},
             output=tmp_path / "out2.ipynb",
         )
+
+
+class _Totals:
+    """The four numbers :func:`fig4_claims._over_reason` reads, in GB."""
+
+    def __init__(self, total: float, grads: float, acts: float, feature_maps: float) -> None:
+        self.gradient_bytes, self.activation_bytes, self.feature_map_bytes = grads * 1e9, acts * 1e9, feature_maps * 1e9
+        self._total = total * 1e9
+
+    def total_bytes(self, convention: str = "full") -> float:
+        return self._total
+
+
+@pytest.mark.parametrize(
+    ("grads", "extra", "reason"),
+    [
+        (3.0, 1.0, "its gradients put it over"),
+        (1.0, 3.0, "its saved tensors beyond layer outputs put it over"),
+        (3.0, 3.0, "either its gradients or its saved tensors"),
+        (1.0, 1.0, "over even without"),
+    ],
+)
+def test_full_accounting_names_what_puts_a_model_over_the_line(grads, extra, reason) -> None:
+    from memwall_lib.figures.fig4_claims import _over_reason
+
+    assert reason in _over_reason(_Totals(10.0, grads, 4.0 + extra, 4.0), line_gb=8.0)

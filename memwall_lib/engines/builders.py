@@ -271,10 +271,11 @@ def _eager_attention_class() -> Any:
     class EagerMultiheadAttention(nn.MultiheadAttention):
         """``nn.MultiheadAttention`` on its op-by-op path (``bmm``, ``softmax``, ``dropout``,
         ``bmm``, as PyTorch's and fairseq's attention ran before fused attention): asking for
-        the weights turns scaled-dot-product attention off. Returns (output, None)."""
+        the weights turns scaled-dot-product attention off; per head, so no head-averaged copy
+        is made. Returns (output, None)."""
 
         def forward(self, *args: Any, **kwargs: Any) -> Any:
-            kwargs["need_weights"] = True
+            kwargs["need_weights"], kwargs["average_attn_weights"] = True, False
             return super().forward(*args, **kwargs)[0], None
 
     return EagerMultiheadAttention

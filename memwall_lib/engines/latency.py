@@ -274,7 +274,10 @@ def whole_times(
     generations of up to 32 tokens first); an encoder runs ``warmup`` passes at its first
     length, then each length. A new length needs no warmup of its own: once a model has run,
     the first pass at a new length takes what the next one does (BERT-Large on a 2-core AMD
-    EPYC, 128 to 2,048 tokens: within 1%), so warming up every length would only add a pass."""
+    EPYC VM, 128 to 2,048 tokens: within 1%), so warming up every length would only add a pass.
+    Past that, runs touching gigabytes vary on a VM whatever the warmup (BERT-Large's one-layer
+    twin at 4,096 tokens: 157 s then 89 s; warmed up at that length, 115 s then 89 s): report
+    the median of three or more runs, or the fastest."""
     from .timing import time_fn
 
     _check_runs(repeats, warmup)

@@ -20,10 +20,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from .checks import check_callable, check_module
-from .storage import _check_mask_bytes, storage_key
-
-#: The ops whose outputs are dropout masks (as in :func:`.storage.recording_dropout_masks`).
-_MASK_OPS = ("bernoulli", "bernoulli_")
+from .storage import _check_mask_bytes, dropout_masks_of, storage_key
 
 
 @dataclass(frozen=True)
@@ -68,11 +65,12 @@ def measure_peak(model: Any, forward: Callable[[Any], Any], dropout_mask_bytes: 
             out = func(*args, **(kwargs or {}))
             sweep()  # before registering: a dead storage's address may be reused by an output
             name = func.overloadpacket.__name__
+            masks = {storage_key(m) for m in dropout_masks_of(name, out)} if dropout_mask_bytes is not None else set()
             for t in tree_leaves(out):
                 if not isinstance(t, torch.Tensor) or storage_key(t) in excluded:
                     continue
                 key, storage = storage_key(t), t.untyped_storage()
-                mask = dropout_mask_bytes is not None and name in _MASK_OPS
+                mask = key in masks
                 if mask and key in live:  # bernoulli_ fills a storage made just before: recount it
                     state["bytes"] -= live.pop(key)[1]
                 if key not in live:

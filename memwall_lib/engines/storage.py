@@ -53,22 +53,31 @@ def _check_mask_bytes(dropout_mask_bytes: int | None) -> None:
         raise ValueError(f"dropout_mask_bytes: expected None or a positive int, got {dropout_mask_bytes!r}")
 
 
+def dropout_masks_of(op_name: str, out: Any) -> list[Any]:
+    """The dropout masks among the outputs ``out`` of the aten op ``op_name`` (its overload
+    packet's name): the storage ``aten.bernoulli`` / ``bernoulli_`` writes (the CPU and meta
+    dropout) or the mask output of ``aten.native_dropout`` (CUDA's); none for other ops."""
+    import torch
+
+    if op_name in ("bernoulli", "bernoulli_") and isinstance(out, torch.Tensor):
+        return [out]
+    if op_name == "native_dropout" and isinstance(out, (tuple, list)) and len(out) == 2:
+        return [out[1]]
+    return []
+
+
 @contextmanager
 def recording_dropout_masks(key: Callable[[Any], int], masks: dict[int, Any]) -> Iterator[dict[int, Any]]:
     """Inside the block, fill ``masks`` with ``{key(mask): mask}`` for every dropout mask made:
     storages written by ``aten.bernoulli`` / ``bernoulli_`` (the CPU and meta dropout) and the
     mask output of ``aten.native_dropout`` (CUDA's). The caller keeps the masks referenced."""
-    import torch
     from torch.utils._python_dispatch import TorchDispatchMode
 
     class _Recorder(TorchDispatchMode):
         def __torch_dispatch__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
             out = func(*args, **(kwargs or {}))
-            name = func.overloadpacket.__name__
-            if name in ("bernoulli", "bernoulli_") and isinstance(out, torch.Tensor):
-                masks.setdefault(key(out), out)
-            elif name == "native_dropout" and isinstance(out, (tuple, list)) and len(out) == 2:
-                masks.setdefault(key(out[1]), out[1])
+            for mask in dropout_masks_of(func.overloadpacket.__name__, out):
+                masks.setdefault(key(mask), mask)
             return out
 
     with _Recorder():

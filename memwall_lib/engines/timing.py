@@ -7,7 +7,6 @@ Errors are :class:`MeasureError` (a ``ValueError``) naming the argument.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import os
 import statistics
 import time
@@ -27,8 +26,11 @@ CLOCKS: tuple[str, ...] = ("wall", "process")
 _CPU_CLOCK = ["wall"]
 #: glibc's ``mallopt`` parameter number of ``M_MMAP_THRESHOLD``, and the threshold we pin:
 #: the ceiling of glibc's own dynamic threshold on 64-bit (32 MiB, ``DEFAULT_MMAP_THRESHOLD_MAX``).
-_M_MMAP_THRESHOLD = -3
+_M_MMAP_THRESHOLD, _M_TRIM_THRESHOLD = -3, -1
 MMAP_THRESHOLD_BYTES = 32 * 2**20
+#: The trim threshold pinned with it: what glibc's dynamic rule sets for that mmap threshold
+#: (twice it), so freeing a block at the top of the heap behaves the same whatever ran before.
+TRIM_THRESHOLD_BYTES = 2 * MMAP_THRESHOLD_BYTES
 #: How the allocator is set up (empty until :func:`pin_allocator`), and glibc when pinned.
 _ALLOCATOR: list[str] = []
 _LIBC: list[Any] = []
@@ -107,8 +109,9 @@ def pin_allocator() -> str:
     whether a 12 MiB tensor (GPT-2's KV cache at 4,096 tokens, re-allocated every step) comes
     fresh from the kernel, with page faults, or from memory the process already touched,
     depends on what ran before. Pinned at glibc's own ceiling (``mallopt(M_MMAP_THRESHOLD, 32
-    MiB)``, which turns the dynamic rule off), blocks under 32 MiB always come from the heap,
-    as in a process that has run for a while, and larger ones are always mapped. Together with
+    MiB)`` and the trim threshold at 64 MiB, which turns the dynamic rule off), blocks under
+    32 MiB always come from the heap, as in a process that has run for a while, and larger ones
+    are always mapped. Together with
     :func:`release_free_memory` before every timed run, which returns the heap's free pages to
     the kernel, a run's page faults depend only on the run: a microbenchmark and the model it
     calibrates see the same allocator (unpinned, a microbenchmark of eager attention at 4,096
@@ -120,17 +123,23 @@ def pin_allocator() -> str:
     timings, which compare plans within one process, keep glibc's default."""
     if _ALLOCATOR:
         return _ALLOCATOR[0]
-    name = ctypes.util.find_library("c")
-    libc = ctypes.CDLL(name) if name else None
-    version = getattr(libc, "gnu_get_libc_version", None) if libc is not None else None
-    if version is None or not libc.mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES):  # type: ignore[union-attr]
-        _ALLOCATOR.append("default (not glibc: mmap threshold not pinned)")
+    try:  # the symbols the running process uses (an LD_PRELOADed malloc has no mallopt)
+        proc: Any = ctypes.CDLL(None)
+    except OSError:  # pragma: no cover - no dynamic loader
+        proc = None
+    version = getattr(proc, "gnu_get_libc_version", None)
+    if version is None or getattr(proc, "mallopt", None) is None or getattr(proc, "malloc_trim", None) is None:
+        _ALLOCATOR.append("default (not glibc malloc: thresholds not pinned)")
+    elif not (
+        proc.mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES) and proc.mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD_BYTES)
+    ):
+        _ALLOCATOR.append("default (glibc refused mallopt: thresholds not pinned)")
     else:
         version.restype = ctypes.c_char_p
-        _LIBC.append(libc)
+        _LIBC.append(proc)
         _ALLOCATOR.append(
-            f"glibc {version().decode()} malloc, mmap threshold pinned at {MMAP_THRESHOLD_BYTES} bytes, "
-            "free heap pages released before each timed run"
+            f"glibc {version().decode()} malloc, mmap threshold pinned at {MMAP_THRESHOLD_BYTES} bytes, trim "
+            f"threshold at {TRIM_THRESHOLD_BYTES} bytes, free heap pages released before each timed run"
         )
     return _ALLOCATOR[0]
 

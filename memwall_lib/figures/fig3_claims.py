@@ -23,9 +23,9 @@ PAPER_GPT2_AI: float = paper.GPT2_INTENSITY
 def profiling_claims(
     analytic: Mapping[str, Any], measured: Mapping[str, Any], scaling: Mapping[str, Any] | None = None
 ) -> list[Claim]:
-    """The paper's Figure 3 claims, each reproduced value computed from the data; the
-    decoder / BERT-Base ratio at 128 tokens at the most threads timed (``scaling``, from
-    :func:`.fig3_measured.thread_scaling`; the main run's threads if empty)."""
+    """The paper's Figure 3 claims, each reproduced value computed from the data (the main
+    run's threads); ``scaling`` (:func:`.fig3_measured.thread_scaling`) adds the decoder /
+    BERT-Base ratio at other thread counts to the note of the 128-token claim."""
     scaling = scaling or {}
     a = analytic["survey_8bit"]
     claims: list[Claim] = []
@@ -113,8 +113,6 @@ def profiling_claims(
             n0 = 128 if 128 in common else common[0]
             r = times[d][n0] / times["bert-base"][n0]
             threads = measured.get("runtime", {}).get("threads", "?")
-            if scaling.get("decoder") == d and scaling.get("seq_len") == n0:
-                r, threads = scaling["ratio"][-1], scaling["threads"][-1]
             lo, hi = PAPER_GPT2_OVER_BERT_BASE_128 / 3, PAPER_GPT2_OVER_BERT_BASE_128 * 3
             c = paper.claim("fig3_decoder_over_bert_base")
             claims.append(
@@ -125,35 +123,40 @@ def profiling_claims(
                     r,
                     None,
                     lo <= r <= hi,
-                    rule="holds if within a factor of 3 of the survey's 45x (a different CPU and precision), "
-                    "at the most threads timed (the survey's CPU has 16 cores)",
+                    rule="holds if within a factor of 3 of the survey's 45x (a different CPU and precision)",
                     note=(
                         "survey: Intel Xeon Gold 6242; here: "
                         f"{measured.get('runtime', {}).get('device_name', '?')}, "
                         f"{measured.get('runtime', {}).get('dtype', '?')}, "
                         f"{threads} thread(s)"
                         + ("" if n0 == 128 else "; 128 tokens were not measured")
-                        + (f"; {thread_note(scaling)}" if thread_note(scaling) else "")
+                        + (f"; {thread_note(scaling)}" if thread_note(scaling) and n0 == scaling["seq_len"] else "")
                     ),
                 )
             )
     return claims
 
 
+#: The decoder / BERT-Base ratio "grows with threads" when it grows by more than this factor.
+GROWTH_MARGIN: float = 1.1
+
+
 def thread_note(scaling: Mapping[str, Any]) -> str:
-    """One sentence on how the decoder / BERT-Base ratio moves with threads ("" if not measured)."""
+    """How the decoder / BERT-Base ratio moves with threads, in one sentence ("" if fewer than
+    two thread counts were timed). It says "grows" only past :data:`GROWTH_MARGIN`, and then
+    only that the thread count may explain part of the gap to the survey at that length."""
     if len(scaling.get("threads", [])) < 2:
         return ""
     t, e, d, r = (scaling[k] for k in ("threads", "encoder_s", "decoder_s", "ratio"))
     per = ", ".join(f"{a} thread(s): {x:.3g}x" for a, x in zip(t, r))
-    trend = "grows" if r[-1] > r[0] else "does not grow"
+    head = f"at {scaling['seq_len']} tokens, {per}"
+    if r[-1] <= GROWTH_MARGIN * r[0]:
+        return f"{head}: the ratio does not grow with threads here"
     return (
-        f"at {scaling['seq_len']} tokens, {per}; from {t[0]} to {t[-1]} threads {label(scaling['encoder'])} "
-        f"runs {e[0] / e[-1]:.2f}x faster and {label(scaling['decoder'])} {d[0] / d[-1]:.2f}x, so the ratio "
-        f"{trend} with threads: the survey's 16-core Xeon Gold 6242 (threads not stated) is a cause of the gap "
-        "on our side (method), not evidence against the paper"
-        if trend == "grows"
-        else f"at {scaling['seq_len']} tokens, {per}: the ratio does not grow with threads here"
+        f"{head}; from {t[0]} to {t[-1]} threads {label(scaling['encoder'])} runs {e[0] / e[-1]:.2f}x faster and "
+        f"{label(scaling['decoder'])} {d[0] / d[-1]:.2f}x, so the ratio grows with threads: the thread count, "
+        "which the survey does not state (its Xeon Gold 6242 has 16 cores), may explain part of the gap at "
+        f"{scaling['seq_len']} tokens"
     )
 
 

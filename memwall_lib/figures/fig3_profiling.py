@@ -10,6 +10,7 @@ and :mod:`.fig3_measured` arrange them. Units: GFLOPs = 1e9 FLOPs, GB = 1e9 byte
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -294,16 +295,6 @@ def analyse(params: Mapping[str, Any]) -> Result:
             validation_lengths=p["validation_lengths"],
             validation_repeats=p["validation_repeats"],
         )
-        scaling = measured_part.thread_scaling(
-            p["models"],
-            p["scaling_threads"],
-            measured,
-            method=p["latency_method"],
-            device=p["device"],
-            dtype=p["dtype"],
-            repeats=p["repeats"],
-            warmup=p["warmup"],
-        )
         machine = calibrate_roofline(
             p["models"], device=p["device"], dtype=p["dtype"], threads=p["threads"], gemm_n=1024, repeats=3
         )
@@ -314,6 +305,18 @@ def analyse(params: Mapping[str, Any]) -> Result:
             dtype=p["dtype"],
             threads=p["threads"],
             machine=machine,
+        )
+    most = max((t or os.cpu_count() or 1 for t in p["scaling_threads"]), default=1)
+    with timing.using_clock(p["clock"]), measuring("fig3 thread scaling", most):
+        scaling = measured_part.thread_scaling(
+            p["models"],
+            p["scaling_threads"],
+            measured,
+            method=p["latency_method"],
+            device=p["device"],
+            dtype=p["dtype"],
+            repeats=p["repeats"],
+            warmup=p["warmup"],
         )
     predicted = measured_part.predictions(roof, machine, measured, p["dtype"])
     normalized = normalized_latency(measured)
