@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from . import transformer as tfm
-from .timing import Clock, MeasureError, _check_runs, check_device, measuring_latency, settle, torch_dtype
+from .timing import Clock, MeasureError, _check_runs, check_device, measuring_latency, synchronize, torch_dtype
 from .workloads import _check_lengths, _config_for, greedy_generate, start_ids, workload
 
 METHODS: tuple[str, ...] = ("sampled", "whole")
@@ -85,7 +85,7 @@ def encoder_layer_times(
         for _ in range(warmup):
             fn()
         for _ in range(repeats):
-            settle(device)
+            synchronize(device)
             t0 = clock.mark()
             fn()
             t1 = clock.mark()
@@ -196,7 +196,7 @@ def decode_step_times(
         kv = random_kv(spec, t - 1, device=device, dtype=dtype, seed=seed) if t > 1 else None
         for r in range(warmup + repeats):
             cache = cache_from(kv) if kv is not None else None
-            settle(device)
+            synchronize(device)
             t0 = clock.mark()
             greedy_generate(net, ids, 1, cache=cache)
             t1 = clock.mark()
@@ -300,7 +300,7 @@ def whole_times(
     out: dict[int, list[float]] = {n: [] for n in seq_lens}
     for _ in range(repeats):
         marks: dict[int, Any] = {}
-        settle(device)
+        synchronize(device)
         t0 = clock.mark()
         greedy_generate(net, ids, top, on_step=lambda k: marks.__setitem__(k, clock.mark()) if k in wanted else None)
         for n in seq_lens:

@@ -24,16 +24,14 @@ DTYPES: tuple[str, ...] = ("float32", "bfloat16", "float16")
 #: out the time other processes hold the core (for one thread on a shared machine).
 CLOCKS: tuple[str, ...] = ("wall", "process")
 _CPU_CLOCK = ["wall"]
-#: glibc's ``mallopt`` parameter number of ``M_MMAP_THRESHOLD``, and the threshold we pin:
-#: the ceiling of glibc's own dynamic threshold on 64-bit (32 MiB, ``DEFAULT_MMAP_THRESHOLD_MAX``).
+#: glibc's ``mallopt`` parameter numbers of ``M_MMAP_THRESHOLD`` and ``M_TRIM_THRESHOLD``, and
+#: the values we pin: glibc's documented initial values (128 KiB each,
+#: ``DEFAULT_MMAP_THRESHOLD_MIN`` and ``DEFAULT_TRIM_THRESHOLD``).
 _M_MMAP_THRESHOLD, _M_TRIM_THRESHOLD = -3, -1
-MMAP_THRESHOLD_BYTES = 32 * 2**20
-#: The trim threshold pinned with it: what glibc's dynamic rule sets for that mmap threshold
-#: (twice it), so freeing a block at the top of the heap behaves the same whatever ran before.
-TRIM_THRESHOLD_BYTES = 2 * MMAP_THRESHOLD_BYTES
-#: How the allocator is set up (empty until :func:`pin_allocator`), and glibc when pinned.
+MMAP_THRESHOLD_BYTES = 128 * 1024
+TRIM_THRESHOLD_BYTES = 128 * 1024
+#: How the allocator is set up (empty until :func:`pin_allocator`).
 _ALLOCATOR: list[str] = []
-_LIBC: list[Any] = []
 
 
 class MeasureError(ValueError):
@@ -102,25 +100,29 @@ def runtime_info(device: str = "cpu", dtype: str = "float32") -> dict[str, Any]:
 
 
 def pin_allocator() -> str:
-    """Pin glibc malloc's mmap threshold at 32 MiB for the rest of the process (once; later
-    calls only return the description), and return how the allocator is set up.
+    """Pin glibc malloc's mmap and trim thresholds at their initial 128 KiB for the rest of the
+    process (once; later calls only return the description), and return how the allocator is
+    set up.
 
-    By default glibc raises the threshold (up to 32 MiB) each time a mapped block is freed:
-    whether a 12 MiB tensor (GPT-2's KV cache at 4,096 tokens, re-allocated every step) comes
-    fresh from the kernel, with page faults, or from memory the process already touched,
-    depends on what ran before. Pinned at glibc's own ceiling (``mallopt(M_MMAP_THRESHOLD, 32
-    MiB)`` and the trim threshold at 64 MiB, which turns the dynamic rule off), blocks under
-    32 MiB always come from the heap, as in a process that has run for a while, and larger ones
-    are always mapped. Together with
-    :func:`release_free_memory` before every timed run, which returns the heap's free pages to
-    the kernel, a run's page faults depend only on the run: a microbenchmark and the model it
-    calibrates see the same allocator (unpinned, a microbenchmark of eager attention at 4,096
-    tokens run after the models got its 64 MiB score matrices from their freed weights, with no
-    page faults, at twice the models' FLOP rate). Not glibc (macOS, musl): nothing is changed,
-    and the description says so.
+    By default glibc raises both thresholds each time a mapped block is freed (the mmap
+    threshold up to 32 MiB), and serves a later request from free heap memory when a big enough
+    block is free there. Whether a 64 MiB tensor then costs fresh, zeroed pages (page faults: on
+    a 2-core VM, eager attention at 4,096 tokens ran at half the FLOP rate with them) depends on
+    everything the process allocated before: a microbenchmark run after the models got its
+    score matrices from the models' freed weights and ran twice as fast per FLOP as the models
+    had. Pinned (``mallopt``, which also turns the dynamic rule off), every block of 128 KiB or
+    more is mapped fresh and freed back to the kernel whatever ran before, as in a fresh
+    process: a microbenchmark and the model it calibrates pay the same page faults per byte
+    they allocate. A process that has run for a while can be faster: unpinned, GPT-2's KV
+    cache (copied one token larger at every step) comes from the heap after a few steps
+    instead of being faulted in anew (24 caches of 6 MiB: 144 MiB faulted per step, then 12
+    MiB by the sixth step; pinned, 144 MiB every step). Other
+    mallocs (macOS, musl, an ``LD_PRELOAD``-ed one): nothing is changed, and the description
+    says so.
 
-    Latency and its roofline pin it (:func:`measuring_latency`); Figure 4b's rematerialization
-    timings, which compare plans within one process, keep glibc's default."""
+    Latency and its roofline pin it (:func:`measuring_latency`). Figure 4b's rematerialization
+    timings do not: they compare plans within one process, and pinned, a training step of many
+    small tensors spends much of its time in page faults (the figure ran 60% longer)."""
     if _ALLOCATOR:
         return _ALLOCATOR[0]
     try:  # the symbols the running process uses (an LD_PRELOADed malloc has no mallopt)
@@ -128,7 +130,7 @@ def pin_allocator() -> str:
     except OSError:  # pragma: no cover - no dynamic loader
         proc = None
     version = getattr(proc, "gnu_get_libc_version", None)
-    if version is None or getattr(proc, "mallopt", None) is None or getattr(proc, "malloc_trim", None) is None:
+    if version is None or getattr(proc, "mallopt", None) is None:
         _ALLOCATOR.append("default (not glibc malloc: thresholds not pinned)")
     elif not (
         proc.mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES) and proc.mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD_BYTES)
@@ -136,27 +138,11 @@ def pin_allocator() -> str:
         _ALLOCATOR.append("default (glibc refused mallopt: thresholds not pinned)")
     else:
         version.restype = ctypes.c_char_p
-        _LIBC.append(proc)
         _ALLOCATOR.append(
             f"glibc {version().decode()} malloc, mmap threshold pinned at {MMAP_THRESHOLD_BYTES} bytes, trim "
-            f"threshold at {TRIM_THRESHOLD_BYTES} bytes, free heap pages released before each timed run"
+            f"threshold at {TRIM_THRESHOLD_BYTES} bytes"
         )
     return _ALLOCATOR[0]
-
-
-def release_free_memory() -> None:
-    """With the allocator pinned (:func:`pin_allocator`), return the heap's free pages to the
-    kernel (glibc's ``malloc_trim(0)``), so a timed run starts from the same memory state
-    whatever ran before; otherwise nothing."""
-    if _LIBC:
-        _LIBC[0].malloc_trim(0)
-
-
-def settle(device: str) -> None:
-    """Before a timed run: wait for queued GPU work (:func:`synchronize`) and release the
-    heap's free pages (:func:`release_free_memory`)."""
-    synchronize(device)
-    release_free_memory()
 
 
 @contextmanager
@@ -292,7 +278,7 @@ def time_fn(fn: Callable[[], Any], *, repeats: int = 5, warmup: int = 1, device:
         fn()
     clock, runs = Clock(device), []
     for _ in range(repeats):
-        settle(device)
+        synchronize(device)
         t0 = clock.mark()
         fn()
         runs.append(clock.seconds(t0, clock.mark()))
