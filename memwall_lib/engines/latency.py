@@ -191,9 +191,13 @@ def decode_step_times(
     clock = Clock(device)
     ids = start_ids(1, spec.vocab_size, device, seed=seed)
     out: dict[int, list[float]] = {}
-    for t in _check_lengths(list(contexts)):
+    contexts = _check_lengths(list(contexts))
+    # one draw of random keys and values for the longest context; each context takes a
+    # contiguous copy of its first t - 1 tokens (as a prefill would leave them)
+    longest = random_kv(spec, max(contexts) - 1, device=device, dtype=dtype, seed=seed) if max(contexts) > 1 else []
+    for t in contexts:
         runs = []
-        kv = random_kv(spec, t - 1, device=device, dtype=dtype, seed=seed) if t > 1 else None
+        kv = [(k[:, :, : t - 1].contiguous(), v[:, :, : t - 1].contiguous()) for k, v in longest] if t > 1 else None
         for r in range(warmup + repeats):
             cache = cache_from(kv) if kv is not None else None
             synchronize(device)

@@ -304,6 +304,7 @@ def analyse(params: Mapping[str, Any]) -> Result:
             device=p["device"],
             dtype=p["dtype"],
             threads=p["threads"],
+            repeats=2,
             machine=machine,
         )
     most = max((t or os.cpu_count() or 1 for t in p["scaling_threads"]), default=1)
