@@ -209,8 +209,16 @@ def figure4b_claims(studies: Sequence[ChainStudy], max_overhead: float = PAPER_O
     best measured reduction among timed plans with at most ``max_overhead`` extra wall time)."""
     out = []
     lim = f"{max_overhead:.0%}"
+    tol = REDUCTION_TOLERANCE * PAPER_REDUCTION
     for s in studies:
         red_b, pb = s.best("block", max_overhead)
+        red_o, po = s.best("operator", max_overhead)
+        granularity = (
+            f"; operator-level choices reach {red_o:.2f}x within the same FLOPs, so the gap is whole-block "
+            "granularity (our method), not the paper"
+            if red_b < tol <= red_o
+            else ""
+        )
         out.append(
             _claim(
                 "fig4b.reduction_at_20pct",
@@ -218,10 +226,9 @@ def figure4b_claims(studies: Sequence[ChainStudy], max_overhead: float = PAPER_O
                 max_overhead,
                 red_b,
                 f"best measured block-level plan with <= {lim} extra FLOPs of a step",
-                f"{_describe(s, pb)}; whole blocks checkpointed or stored, {s.n_blocks} blocks",
+                f"{_describe(s, pb)}; whole blocks checkpointed or stored, {s.n_blocks} blocks{granularity}",
             )
         )
-        red_o, po = s.best("operator", max_overhead)
         wall = f"{po.m.time_overhead:+.0%} wall time" if po.timed else "wall time not measured"
         out.append(
             _claim(
@@ -248,7 +255,14 @@ def figure4b_claims(studies: Sequence[ChainStudy], max_overhead: float = PAPER_O
                 f"best measured operator-level plan with <= {lim} extra wall time of a step (timed: "
                 f"the operator-level plans measured within {lim} extra FLOPs; none fits: 1x)",
                 f"{_describe(s, pt)}; timed operator-level plans (reduction at wall-time overhead): "
-                f"{timed or 'none'}; the FLOP-best plan costs {wall}",
+                f"{timed or 'none'}; the FLOP-best plan costs {wall}"
+                + (
+                    f"; in FLOPs the claim holds ({red_o:.2f}x): on this machine recomputation costs more wall "
+                    "time than its share of FLOPs, so the gap is how compute is counted here (machine-specific), "
+                    "not the paper's FLOP count"
+                    if red_t < tol <= red_o
+                    else ""
+                ),
             )
         )
     return out
