@@ -48,9 +48,9 @@ AUTHORS_EXPERIMENTS: dict[str, tuple[dict[str, Any], str]] = {
         dict(variant="separate_embeddings_32k", mask_target="cpu", peak=True),
         "separate source, target and output embeddings, 32000 tokens; peak of forward and backward "
         "(the saved set plus the vocabulary-sized gradients of the loss), fp32, 4-byte dropout masks: "
-        "closest of the 18 experiments of fig4_tbig.EXPERIMENTS at 32000 tokens, and marginal: only peaks "
-        "with 4-byte masks come within 15% (0.85-0.89); 1-byte masks (PyTorch on CUDA) give 0.70, "
-        "16 bits or fairseq's big recipe at most 0.52",
+        "the closest of fig4_tbig.EXPERIMENTS at 32000 tokens, and marginal: only peaks with 4-byte masks "
+        "come within 15%, not 1-byte masks (PyTorch on CUDA), 16 bits or fairseq's big recipe "
+        "(data.authors_comparison.transformer_big_experiments)",
     ),
     "bert_large": (dict(precision="mixed"), "saved for backward in 16 bits (mixed precision), 1-byte masks"),
     "gpt2_xl": (dict(precision="mixed", gelu="fused"), "saved for backward in 16 bits, 1-byte masks, fused GELU"),
