@@ -116,16 +116,15 @@ def pin_allocator() -> str:
     they allocate. A process that has run for a while can be faster: unpinned, GPT-2's KV
     cache (copied one token larger at every step) comes from the heap after a few steps
     instead of being faulted in anew (24 caches of 6 MiB: 144 MiB faulted per step, then 12
-    MiB by the sixth step; pinned, 144 MiB every step). Other
-    mallocs (macOS, musl, an ``LD_PRELOAD``-ed one): nothing is changed, and the description
-    says so.
+    MiB by the sixth step; pinned, 144 MiB every step). Without glibc (macOS, musl) nothing is
+    changed, and the description says so; a malloc preloaded over glibc's is not detected.
 
     Latency and its roofline pin it (:func:`measuring_latency`). Figure 4b's rematerialization
     timings do not: they compare plans within one process, and pinned, a training step of many
     small tensors spends much of its time in page faults (the figure ran 60% longer)."""
     if _ALLOCATOR:
         return _ALLOCATOR[0]
-    try:  # the symbols the running process uses (an LD_PRELOADed malloc has no mallopt)
+    try:  # the symbols of the running process
         proc: Any = ctypes.CDLL(None)
     except OSError:  # pragma: no cover - no dynamic loader
         proc = None
