@@ -47,6 +47,11 @@ def test_writes_files_and_sidecar_contract(notebook_run) -> None:
     for row in tbig:
         assert row["ratio"] == pytest.approx({s: row["ours_gb"][s] / theirs[s] for s in row["ratio"]}, rel=1e-12)
         assert row["within"] == all(abs(r - 1) <= 0.15 for r in row["ratio"].values())
+        # a peak experiment says where its peak is; the saved-tensor ones have none
+        assert (row["peak_phase"] is None) == ("; peak," not in row["what"]), row["what"]
+    # the peaks that come within 15% are reached in the loss's backward (the log-probabilities' gradient)
+    for row in (r for r in tbig if r["within"]):
+        assert (row["peak_phase"], row["peak_op"]) == ("backward", "_log_softmax_backward_data")
     chosen = comp["models"]["transformer_big"]["experiment"]
     at_32k = [r["ratio"]["feature_maps"] for r in tbig if "separate 32000" in r["what"] and "256" not in r["what"]]
     assert chosen["reproduced"] and chosen["ratio"]["feature_maps"] == pytest.approx(max(at_32k), rel=1e-12)

@@ -52,14 +52,16 @@ EXPERIMENTS: tuple[tuple[str, dict[str, Any]], ...] = (
 def transformer_big_experiments(authors_gb: Mapping[str, float]) -> list[dict[str, Any]]:
     """Every experiment of :data:`EXPERIMENTS` at the paper's batch (6) and optimizer (Adam):
     its segments as the authors draw them (GB, :func:`fig4_points.experiment_segments_gb`), the
-    ratios ours / ``authors_gb`` (GB, per segment) and whether all are within
-    :data:`fig4_points.EXPLAIN_ABOVE`."""
+    ratios ours / ``authors_gb`` (GB, per segment), whether all are within
+    :data:`fig4_points.EXPLAIN_ABOVE`, and for a peak experiment where the peak was reached
+    (``peak_phase``, ``peak_op``; None for the saved-tensor ones)."""
     missing = [s for s in fig4_points.SEGMENTS if s not in authors_gb]
     if missing:
         raise ValueError(f"authors_gb: missing segments {missing}")
     rows = []
     for what, kwargs in EXPERIMENTS:
-        seg = fig4_points.experiment_segments_gb(paper_model_memory("transformer_big", **kwargs))
+        memory = paper_model_memory("transformer_big", **kwargs)
+        seg = fig4_points.experiment_segments_gb(memory)
         ratio = {s: seg[s] / authors_gb[s] for s in fig4_points.SEGMENTS}
         rows.append(
             {
@@ -67,6 +69,8 @@ def transformer_big_experiments(authors_gb: Mapping[str, float]) -> list[dict[st
                 "ours_gb": {s: seg[s] for s in fig4_points.SEGMENTS},
                 "ratio": ratio,
                 "within": all(abs(r - 1) <= fig4_points.EXPLAIN_ABOVE for r in ratio.values()),
+                "peak_phase": memory.peak.peak_phase if memory.peak else None,
+                "peak_op": memory.peak.peak_op if memory.peak else None,
             }
         )
     return rows
@@ -81,6 +85,7 @@ def experiments_table(rows: list[dict[str, Any]]) -> pd.DataFrame:
                 **{f"{s} GB": r["ours_gb"][s] for s in fig4_points.SEGMENTS},
                 **{f"{s} ratio": r["ratio"][s] for s in fig4_points.SEGMENTS},
                 f"all within {fig4_points.EXPLAIN_ABOVE:.0%}": r["within"],
+                "peak at": f"{r['peak_phase']}, {r['peak_op']}" if r["peak_phase"] else "",
             }
             for r in rows
         ]
