@@ -12,8 +12,13 @@ import numpy as np
 from .. import paper
 from ..core.claims import Claim
 from ..engines import transformer as tfm
-from .fig3_measured import PREDICTION_TOLERANCE, SAMPLED_TOLERANCE, SURVEY_FACTOR, label
+from .fig3_measured import PREDICTION_TOLERANCE, label
 
+#: The sampled estimate counts as matching a whole run within this relative difference.
+SAMPLED_TOLERANCE = 0.15
+#: Our GPT-2 / BERT-Base latency ratio counts as the survey's within this factor (another CPU,
+#: precision, thread count and framework: the survey states none but the CPU).
+SURVEY_FACTOR = 3.0
 #: The survey's latency of GPT-2 relative to BERT-Base at 128 tokens, on its Xeon Gold 6242.
 PAPER_GPT2_OVER_BERT_BASE_128: float = paper.claim("fig3_decoder_over_bert_base").value
 #: The survey's arithmetic intensity of GPT-2 at 8-bit (about 2 FLOPs/byte).

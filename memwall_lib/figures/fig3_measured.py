@@ -30,11 +30,6 @@ LABELS: dict[str, str] = {
 }
 #: Roofline predictions count as good within this relative error of the measured latency.
 PREDICTION_TOLERANCE = 0.25
-#: The sampled estimate counts as matching a whole run within this relative difference.
-SAMPLED_TOLERANCE = 0.15
-#: Our GPT-2 / BERT-Base latency ratio counts as the survey's within this factor (another CPU,
-#: precision, thread count and framework: the survey states none but the CPU).
-SURVEY_FACTOR = 3.0
 REFERENCE = ("bert-base", 128)
 
 
