@@ -7,11 +7,29 @@ compute the numbers (fits come from :mod:`memwall_lib.core.trends`).
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Iterable, Sequence
 
 import matplotlib
 
-matplotlib.use("Agg", force=False)  # headless by default; notebooks' inline backend still works
+
+def in_kernel() -> bool:
+    """True inside a Jupyter kernel (JupyterLab, papermill, nbconvert): ipykernel is loaded, and it
+    set ``MPLBACKEND`` to its inline backend unless the user chose another one."""
+    return "ipykernel" in sys.modules
+
+
+def choose_backend() -> str:
+    """Keep whatever backend a kernel or the user chose (``MPLBACKEND``), so a notebook's plot cell
+    shows its figures inline; elsewhere (scripts, tests, ``python -m``) use the non-interactive Agg,
+    which never opens a window. Returns the backend in use."""
+    if not in_kernel() and not os.environ.get("MPLBACKEND"):
+        matplotlib.use("Agg")
+    return str(matplotlib.get_backend())
+
+
+choose_backend()
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import seaborn as sns  # noqa: E402
