@@ -23,9 +23,11 @@ LIBRARY := $(shell find memwall_lib -name '*.py' 2>/dev/null)
 LAB_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 LAB_ARGS ?=
 export PYTHONHASHSEED := 0
-# Two jobs: the data-only notebooks run side by side (the timed ones still run alone, last);
-# each target's output is printed whole when it ends. `make -j1 figures` runs one at a time.
-MAKEFLAGS += --jobs=2 --output-sync=target
+# Two jobs: the data-only notebooks run side by side (the timed ones still run alone, last).
+# Output is live, never held back until a recipe ends (no --output-sync): every line of the
+# notebook runner starts with its notebook's name, so two notebooks' lines stay readable, and
+# `make lab` prints its URL while the server runs. `make -j1 figures` runs one at a time.
+MAKEFLAGS += --jobs=2
 
 .PHONY: figures figures-all test lint lab clean one venv
 

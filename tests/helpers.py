@@ -68,9 +68,22 @@ def assert_sidecar_reproduces(new: dict[str, Any], old: dict[str, Any], rtol: fl
 
 
 def assert_figure_files(folder: Path, figure: str) -> None:
-    """``figure`` was written as a non-trivial PNG, PDF and JSON sidecar."""
+    """``figure`` was written as a non-trivial PNG, PDF and JSON sidecar, and the executed
+    notebook that wrote it (``notebook_run`` keeps it there) showed every figure inline."""
     for ext in ("png", "pdf", "json"):
         assert (folder / f"{figure}.{ext}").stat().st_size > 1000, f"{figure}.{ext}"
+    assert_figures_shown_inline(folder)
+
+
+def assert_figures_shown_inline(folder: Path) -> None:
+    """The executed notebook in ``folder`` shows, in its plot cell (``figure.plot(...)``), one
+    ``image/png`` output per figure it wrote (a PNG file in ``folder``)."""
+    (executed,) = folder.glob("*.executed.ipynb")
+    cells = json.loads(executed.read_text())["cells"]
+    (plot_cell,) = [c for c in cells if c["cell_type"] == "code" and "figure.plot(" in "".join(c["source"])]
+    shown = [o for o in plot_cell["outputs"] if "image/png" in o.get("data", {})]
+    written = sorted(p.name for p in folder.glob("*.png"))
+    assert len(shown) == len(written), f"{executed.name}: {len(shown)} inline figure(s), wrote {written}"
 
 
 # --------------------------------------------------------------------------- remat brute force

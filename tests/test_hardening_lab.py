@@ -1,21 +1,25 @@
-"""``make lab`` starts, as root too (issue 11): the Makefile's own command line (``make -n``) is
-started on a free loopback port with a token, its ``/api/kernelspecs`` must list the project's
-kernel, then it is stopped."""
+"""``make lab`` starts, as root too, and says where it is: ``make lab`` itself is started on a free
+loopback port, the URL with its token is read from its output while it runs, that URL's
+``/api/kernelspecs`` must list the project's kernel, then it is stopped."""
 
 from __future__ import annotations
 
 import json
 import os
-import secrets
+import queue
+import re
 import shlex
 import shutil
+import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import IO
 
 import pytest
 
@@ -55,52 +59,64 @@ def test_make_lab_passes_allow_root_only_as_root() -> None:
     assert ("--allow-root" in _lab_command()) == (os.geteuid() == 0)
 
 
-def test_make_lab_starts_and_offers_the_project_kernel(tmp_path: Path) -> None:
+def _read_lines(stream: IO[str], into: queue.Queue[str]) -> None:
+    for line in stream:
+        into.put(line)
+
+
+def test_make_lab_prints_its_url_while_it_runs_and_offers_the_project_kernel(tmp_path: Path) -> None:
+    """Through make itself (as CI's root): the URL with its token must appear while the server
+    runs (make must not hold the recipe's output back), and that URL's token must open the API."""
     if shutil.which("make") is None:
         pytest.skip("make is not installed")
-    if subprocess.run([str(JUPYTER), "lab", "--version"], capture_output=True).returncode != 0:
-        pytest.skip("jupyter lab is not installed for this Python")
-    from jupyter_client.kernelspec import KernelSpecManager
-
-    if KERNEL_NAME not in KernelSpecManager().find_kernel_specs():
-        pytest.skip(f"the {KERNEL_NAME!r} kernel is not installed (make venv installs it)")
-    port, token = _free_port(), secrets.token_hex(16)
-    cmd = _lab_command() + [
-        "--no-browser",
-        f"--port={port}",
-        "--ServerApp.ip=127.0.0.1",
-        "--ServerApp.port_retries=0",
-        f"--IdentityProvider.token={token}",
-    ]
+    if not (REPO_ROOT / ".venv" / "bin" / "jupyter").exists():
+        pytest.skip("make lab runs .venv's jupyter, and there is no .venv here (make venv)")
+    port = _free_port()
+    args = f"--no-browser --port={port} --ServerApp.ip=127.0.0.1 --ServerApp.port_retries=0"
     env = {
         **os.environ,
         "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"),
         "JUPYTERLAB_WORKSPACES_DIR": str(tmp_path / "workspaces"),
     }
-    log = (tmp_path / "lab.log").open("w")
-    proc = subprocess.Popen(cmd, cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        ["make", "-o", ".venv/.memwall-installed", "lab", f"LAB_ARGS={args}"],
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,  # make and the server in one group, stopped together
+    )
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=_read_lines, args=(proc.stdout, lines), daemon=True).start()
+    seen: list[str] = []
+    url = re.compile(rf"http://127\.0\.0\.1:{port}/lab\?token=(\w+)")
     try:
-        specs = None
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline and proc.poll() is None:
-            req = urllib.request.Request(
-                f"http://127.0.0.1:{port}/api/kernelspecs", headers={"Authorization": f"token {token}"}
-            )
+        t0, token = time.monotonic(), None
+        while token is None and time.monotonic() - t0 < 90 and proc.poll() is None:
             try:
-                with urllib.request.urlopen(req, timeout=5) as resp:
+                seen.append(lines.get(timeout=1))
+            except queue.Empty:
+                continue
+            match = url.search(seen[-1])
+            token = match.group(1) if match else None
+        assert token, f"make lab printed no URL with a token while running (exit {proc.poll()}):\n" + "".join(seen)
+        req = urllib.request.Request(
+            f"http://127.0.0.1:{port}/api/kernelspecs", headers={"Authorization": f"token {token}"}
+        )
+        specs, deadline = None, time.monotonic() + 60  # the URL is printed just before the loop serves
+        while specs is None and time.monotonic() < deadline and proc.poll() is None:
+            try:
+                with urllib.request.urlopen(req, timeout=10) as resp:
                     specs = json.load(resp)
-                    break
             except (urllib.error.URLError, ConnectionError, TimeoutError):
                 time.sleep(0.5)
-        assert specs is not None, (
-            f"jupyter lab did not answer (exit {proc.poll()}):\n" + (tmp_path / "lab.log").read_text()[-3000:]
-        )
+        assert specs is not None, f"the printed URL did not answer (exit {proc.poll()})"
         assert KERNEL_NAME in specs["kernelspecs"], sorted(specs["kernelspecs"])
     finally:
-        proc.terminate()
+        os.killpg(proc.pid, signal.SIGTERM)
         try:
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
-            proc.kill()
+            os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
-        log.close()

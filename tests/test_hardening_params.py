@@ -146,9 +146,11 @@ def test_a_parameter_error_inside_a_notebook_prints_one_line(
     monkeypatch.setattr(runner, "BUILD_DIR", tmp_path)
     nb = _tiny_notebook(tmp_path / "tiny.ipynb")
     monkeypatch.setattr(
-        runner, "run_notebook", lambda p, prm, **k: _real_run_notebook(p, prm, output=tmp_path / "out.ipynb", **k)
+        runner,
+        "run_notebook",
+        lambda p, prm, **k: _real_run_notebook(p, prm, **{**k, "output": tmp_path / "out.ipynb"}),
     )
-    rc = runner.main([str(nb), "-p", "x", "2", "--no-summary", "--no-progress"])
+    rc = runner.main([str(nb), "-p", "x", "2", "--no-summary", "--progress", "off"])
     out, err = capfd.readouterr()
     assert rc == 2
     assert "error: " in err and "ParameterError: parameter 'x': expected 1, got 2" in err

@@ -14,6 +14,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from . import progress
 from .paths import REPO_ROOT
 
 #: Packages whose versions every sidecar records.
@@ -149,7 +150,8 @@ def measurement_conditions(
 @contextmanager
 def measuring(label: str, threads: int) -> Iterator[dict[str, Any]]:
     """Record the conditions of the measurement in the block under ``label`` (yielded dict,
-    filled on exit); warns (``UserWarning``, shown in the notebook) when the machine was busy.
+    filled on exit); warns (``UserWarning``, shown in the notebook, and a line on the runner's
+    console) when the machine was busy.
     Every sidecar this process writes afterwards carries them in ``provenance["measurements"]``."""
     conditions: dict[str, Any] = {}
     before = load_average()
@@ -162,7 +164,10 @@ def measuring(label: str, threads: int) -> Iterator[dict[str, Any]]:
     conditions.update(measurement_conditions(threads, before, load_average(), other))
     _MEASUREMENTS[label] = dict(conditions)
     if conditions["warning"]:
-        warnings.warn(f"{label}: {conditions['warning']}", stacklevel=3)
+        text = f"{label}: {conditions['warning']}"
+        warnings.warn(text, stacklevel=3)
+        if progress.mode() in ("lines", "bars"):  # under the runner: the console too, not only the executed copy
+            progress.report(f"warning: {text}")
 
 
 def provenance() -> dict[str, Any]:

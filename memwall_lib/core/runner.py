@@ -14,13 +14,16 @@ import argparse
 import ast
 import os
 import sys
+import tempfile
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from .params import ParameterError
 from .paths import BUILD_DIR, FIGURES_DIR, NOTEBOOKS_DIR, REPO_ROOT, resolve
-from .progress import PROGRESS_ENV
+from .progress import HEARTBEAT_ENV, LABEL_ENV, MODES, PROGRESS_ENV, console_line
 
 #: The Jupyter kernel the Makefile installs into .venv; python3 is the fallback.
 KERNEL_NAME = "memwall"
@@ -84,15 +87,82 @@ def _short(p: Path) -> Path:
     return p.relative_to(REPO_ROOT) if p.is_relative_to(REPO_ROOT) else p
 
 
+def executed_path(notebook: Path, parameters: Mapping[str, Any]) -> Path:
+    """Where the executed copy of ``notebook`` goes: ``build/notebooks/`` for a run into
+    ``figures/``, ``<output_dir>/notebooks/`` for a run with its own ``output_dir`` (so a run
+    of your own never overwrites the executed copy of ``make figures``)."""
+    out_dir = parameters.get("output_dir")
+    if isinstance(out_dir, str | Path) and str(out_dir).strip() and resolve(out_dir) != FIGURES_DIR:
+        return resolve(out_dir) / "notebooks" / notebook.name
+    return BUILD_DIR / "notebooks" / notebook.name
+
+
+def default_progress() -> str:
+    """``bars`` on a terminal when one notebook runs at a time; ``lines`` piped to a file or
+    log, or under a parallel ``make`` (two notebooks' bars would overwrite each other)."""
+    parallel = "jobserver" in os.environ.get("MAKEFLAGS", "")
+    return "bars" if sys.stderr.isatty() and not parallel else "lines"
+
+
+def parse_parameters(pairs: Sequence[Sequence[str]], yaml_texts: Sequence[str]) -> dict[str, Any]:
+    """``-p NAME VALUE`` pairs (Python literals, else strings) and ``-y YAML`` mappings, in
+    that order, as papermill takes them; a name given twice warns (the last value wins)."""
+    import yaml
+
+    items: list[tuple[str, Any]] = [(k, _literal(v)) for k, v in pairs]
+    for text in yaml_texts:
+        try:
+            loaded = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise ParameterError(f"-y: not valid YAML ({text!r}): {exc}") from None
+        if not isinstance(loaded, dict):
+            raise ParameterError(f"-y: expected a YAML mapping such as 'models: [gpt2]', got {text!r}")
+        items.extend((str(k), v) for k, v in loaded.items())
+    params: dict[str, Any] = {}
+    for k, v in items:
+        if k in params and params[k] != v:
+            print(f"warning: parameter {k!r} given twice ({params[k]!r}, then {v!r}): using {v!r}", file=sys.stderr)
+        params[k] = v
+    return params
+
+
+class Heartbeat:
+    """While a notebook runs, print ``[name] still running (N s)`` after every ``quiet_s`` of
+    silence: neither this runner nor the kernel (which touches :attr:`path` on each of its
+    progress lines, :data:`memwall_lib.core.progress.HEARTBEAT_ENV`) said anything."""
+
+    def __init__(self, name: str, quiet_s: float = 10.0) -> None:
+        self.name, self.quiet_s = name, quiet_s
+        fd, path = tempfile.mkstemp(prefix="memwall-heartbeat-")
+        os.close(fd)
+        self.path = Path(path)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        t0 = time.time()
+        while not self._stop.wait(1.0):
+            last = max(self.path.stat().st_mtime, t0)
+            if time.time() - last >= self.quiet_s:
+                print(console_line(f"still running ({time.time() - t0:.0f} s)", self.name), flush=True)
+                os.utime(self.path)
+
+    def __enter__(self) -> Heartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.path.unlink(missing_ok=True)
+
+
 #: A check of every notebook's parameters before any runs: (notebooks, overrides) -> None,
 #: raising ValueError (ParameterError) naming the notebook and parameter.
 Preflight = Callable[[Sequence[Path], Mapping[str, Any]], None]
 
 
-def main(argv: list[str] | None = None, preflight: Preflight | None = None) -> int:
-    """The command line. ``preflight`` (``memwall_lib.figures.preflight.check_run`` from
-    ``python -m memwall_lib``) checks every notebook's parameters before the first one runs.
-    A parameter error, before or inside a notebook, prints one line and returns 2."""
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("notebooks", nargs="*", help="notebooks to run (default with --all: every one)")
     parser.add_argument("--all", action="store_true", help="run every notebook in notebooks/")
@@ -104,23 +174,64 @@ def main(argv: list[str] | None = None, preflight: Preflight | None = None) -> i
         metavar=("NAME", "VALUE"),
         help="parameter (a Python literal), as papermill's -p",
     )
+    parser.add_argument(
+        "-y", action="append", default=[], metavar="YAML", help="parameters as YAML, as papermill's -y ('chains: [a]')"
+    )
     parser.add_argument("--no-summary", action="store_true", help="do not rewrite claims.md afterwards")
     parser.add_argument(
         "--summary-only", action="store_true", help="only rewrite claims.md from the sidecars in the output folder"
     )
     parser.add_argument(
         "--progress",
-        action=argparse.BooleanOptionalAction,
+        choices=MODES,
         default=None,
-        help="papermill's per-cell progress bar (default: when stderr is a terminal)",
+        help="bars (tqdm, a terminal), lines (a line per step, prefixed with the notebook: logs, CI, parallel make) "
+        "or off (default: bars on a terminal, else lines)",
     )
+    return parser
+
+
+def _run_one(p: Path, params: Mapping[str, Any], progress: str) -> int:
+    """Run notebook ``p``, printing its lines; 0, or the exit status of its failure."""
+    name = p.stem
+    t0 = time.perf_counter()
+    out = executed_path(p, params)
+    print(console_line("started", name), flush=True)
+    os.environ[LABEL_ENV] = name
+    try:
+        with Heartbeat(name) as beat:
+            os.environ[HEARTBEAT_ENV] = str(beat.path)
+            run_notebook(p, params, output=out, progress_bar=progress == "bars")
+    except Exception as exc:  # papermill's PapermillExecutionError: one line, not the traceback
+        if not hasattr(exc, "ename"):
+            raise
+        ename, evalue = exc.ename, getattr(exc, "evalue", "")
+        print(f"error: {_short(p)}: {ename}: {evalue}", file=sys.stderr)
+        if ename != "ParameterError":
+            print(f"  the traceback is in {_short(out)}", file=sys.stderr)
+        return 2 if ename == "ParameterError" else 1
+    finally:
+        os.environ.pop(HEARTBEAT_ENV, None)
+    print(console_line(f"done in {time.perf_counter() - t0:.1f} s -> {_short(out)}", name), flush=True)
+    return 0
+
+
+def main(argv: list[str] | None = None, preflight: Preflight | None = None) -> int:
+    """The command line. ``preflight`` (``memwall_lib.figures.preflight.check_run`` from
+    ``python -m memwall_lib``) checks every notebook's parameters before the first one runs.
+    A parameter error, before or inside a notebook, prints one line and returns 2."""
+    parser = _parser()
     args = parser.parse_args(argv)
-    params = {k: _literal(v) for k, v in args.p}
+    try:
+        params = parse_parameters(args.p, args.y)
+    except ParameterError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     from .claims import write_claims_summary
 
     if args.summary_only:
         summary = write_claims_summary(resolve(params.get("output_dir", FIGURES_DIR)))
-        print(f"wrote {summary.relative_to(REPO_ROOT) if summary.is_relative_to(REPO_ROOT) else summary}")
+        print(f"wrote {_short(summary)}")
         return 0
     paths = notebook_paths() if args.all else [resolve(p) for p in args.notebooks]
     if not paths:
@@ -134,32 +245,18 @@ def main(argv: list[str] | None = None, preflight: Preflight | None = None) -> i
         except ValueError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
-    progress = sys.stderr.isatty() if args.progress is None else args.progress
-    # the kernels inherit this: per-model bars on this terminal, or none (memwall_lib.core.progress)
-    os.environ[PROGRESS_ENV] = "terminal" if progress else "off"
+    progress = args.progress or default_progress()
+    os.environ[PROGRESS_ENV] = progress  # the kernels inherit it (memwall_lib.core.progress)
     total = time.perf_counter()
     for p in paths:
-        t0 = time.perf_counter()
-        print(f"running {_short(p)} ...", flush=True)
-        try:
-            out = run_notebook(p, params, progress_bar=progress)
-        except Exception as exc:  # papermill's PapermillExecutionError: one line, not the traceback
-            if not hasattr(exc, "ename"):
-                raise
-            executed = _short(BUILD_DIR / "notebooks" / p.name)
-            ename, evalue = exc.ename, getattr(exc, "evalue", "")
-            print(f"error: {_short(p)}: {ename}: {evalue}", file=sys.stderr)
-            if ename != "ParameterError":
-                print(f"  the traceback is in {executed}", file=sys.stderr)
-            return 2 if ename == "ParameterError" else 1
-        print(f"  done in {time.perf_counter() - t0:.1f} s -> {_short(out)}", flush=True)
+        status = _run_one(p, params, progress)
+        if status:
+            return status
     if args.no_summary:
         return 0
     # the summary goes where the figures went: figures/ unless -p output_dir said otherwise
     summary = write_claims_summary(resolve(params.get("output_dir", FIGURES_DIR)))
-    print(
-        f"wrote {summary.relative_to(REPO_ROOT) if summary.is_relative_to(REPO_ROOT) else summary}; total {time.perf_counter() - total:.1f} s"
-    )
+    print(f"wrote {_short(summary)}; total {time.perf_counter() - total:.1f} s")
     return 0
 
 

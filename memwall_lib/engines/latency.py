@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from ..core.progress import progress
 from . import transformer as tfm
 from .timing import Clock, MeasureError, _check_runs, check_device, measuring_latency, synchronize, torch_dtype
 from .workloads import _check_lengths, _config_for, greedy_generate, start_ids, workload
@@ -110,7 +111,8 @@ def _sampled_encoder(
 ) -> list[dict[str, Any]]:
     net = _build(cfg, device, dtype, seed, n_layers=1)
     rows = []
-    for i, n in enumerate(seq_lens):  # warmup before the first length only (see whole_times)
+    lengths = progress(seq_lens, f"{spec.name} sampled (tokens)", inner=True)
+    for i, n in enumerate(lengths):  # warmup before the first length only (see whole_times)
         t = encoder_layer_times(net, spec, n, device=device, repeats=repeats, warmup=warmup if i == 0 else 0, seed=seed)
         runs = [tot + (spec.n_layers - 1) * lay for tot, lay in zip(t["total_s"], t["layer_s"])]
         rows.append(
@@ -195,7 +197,7 @@ def decode_step_times(
     # one draw of random keys and values for the longest context; each context takes a
     # contiguous copy of its first t - 1 tokens (as a prefill would leave them)
     longest = random_kv(spec, max(contexts) - 1, device=device, dtype=dtype, seed=seed) if max(contexts) > 1 else []
-    for t in contexts:
+    for t in progress(contexts, f"{spec.name} decode steps (context)", inner=True):
         runs = []
         kv = [(k[:, :, : t - 1].contiguous(), v[:, :, : t - 1].contiguous()) for k, v in longest] if t > 1 else None
         for r in range(warmup + repeats):
@@ -295,14 +297,14 @@ def whole_times(
                     device=device,
                 ).runs_s
             )
-            for i, n in enumerate(seq_lens)
+            for i, n in enumerate(progress(seq_lens, f"{spec.name} whole runs (tokens)", inner=True))
         }
     clock, ids, top = Clock(device), start_ids(1, spec.vocab_size, device, seed=seed), max(seq_lens)
     wanted = set(seq_lens)
     for _ in range(warmup):
         greedy_generate(net, ids, min(top, 32))
     out: dict[int, list[float]] = {n: [] for n in seq_lens}
-    for _ in range(repeats):
+    for _ in progress(range(repeats), f"{spec.name} whole generations to {top} tokens", inner=True):
         marks: dict[int, Any] = {}
         synchronize(device)
         t0 = clock.mark()
