@@ -11,6 +11,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import pytest
+from matplotlib.text import Text
 
 from memwall_lib.core import claims, output, plotting
 
@@ -150,6 +151,25 @@ def test_declutter_labels_separates_overlapping_labels() -> None:
     ax.set_ylim(0, 10)
     plotting.annotate_points(ax, [5.0, 5.05, 5.1], [5.0, 5.0, 5.0], ["first label", "second label", "third label"])
     assert plotting.declutter_labels(ax) >= 2
+    fig.canvas.draw()
     renderer = fig.canvas.get_renderer()
-    boxes = [t.get_window_extent(renderer) for t in ax.texts]
+    boxes = [Text.get_window_extent(t, renderer) for t in ax.texts]  # the text alone, not its leader line
     assert not any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1 :])
+    frame = ax.get_window_extent(renderer)
+    assert all(frame.x0 <= b.x0 and b.x1 <= frame.x1 for b in boxes)
+
+
+def test_declutter_labels_keeps_a_label_inside_the_axes_and_off_the_legend() -> None:
+    fig, ax = plt.subplots()
+    ax.set_xlim(0, 10)
+    ax.set_ylim(0, 10)
+    ax.scatter([0.1, 5.0], [5.0, 9.6], label="points")
+    plotting.annotate_points(ax, [0.1], [5.0], ["a long label left of the axis"], offset=(-4, 4), ha="right")
+    ax.legend(loc="center")
+    plotting.declutter_labels(ax)
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    (label,) = ax.texts
+    box, frame = Text.get_window_extent(label, renderer), ax.get_window_extent(renderer)
+    assert frame.x0 <= box.x0 and box.x1 <= frame.x1  # mirrored to the right of its point
+    assert not box.overlaps(ax.get_legend().get_window_extent(renderer))

@@ -16,6 +16,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
 
 from memwall_lib.core import claims, output, provenance  # noqa: E402
+from memwall_lib.core.paths import REPO_ROOT  # noqa: E402
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
 
@@ -89,3 +90,26 @@ def test_no_creation_time_and_same_inputs_same_sidecar(tmp_path: Path) -> None:
         texts.append([paths[k].read_bytes() for k in ("json", "png", "pdf")])
     assert texts[0] == texts[1]
     assert "created" not in json.loads(texts[0][0])["provenance"]
+
+
+def test_no_committed_sidecar_records_a_dirty_commit() -> None:
+    sidecars = sorted((REPO_ROOT / "figures").glob("*.json"))
+    assert sidecars
+    assert provenance.dirty_sidecars(sidecars) == []
+
+
+def test_the_pre_commit_check_refuses_a_dirty_sidecar(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    clean, dirty = tmp_path / "clean.json", tmp_path / "dirty.json"
+    clean.write_text(json.dumps({"provenance": {"git_commit": "abc123"}}))
+    dirty.write_text(json.dumps({"provenance": {"git_commit": "abc123-dirty"}}))
+    assert provenance.main([str(clean)]) == 0
+    assert provenance.main([str(clean), str(dirty)]) == 1
+    err = capsys.readouterr().err
+    assert "dirty.json: abc123-dirty" in err and "clean.json" not in err
+
+
+def test_data_driven_sidecars_record_no_cpu(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(provenance, "_MEASUREMENTS", {})
+    assert set(provenance.provenance()["machine"]) == {"system", "machine"}
+    monkeypatch.setattr(provenance, "_MEASUREMENTS", {"latency": {"threads": 1}})
+    assert {"cpu", "logical_cpus"} <= set(provenance.provenance()["machine"])

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 import matplotlib
 
@@ -145,31 +146,96 @@ def log_axis(ax: plt.Axes, axis: str = "y") -> None:
         ax.set_xscale("log")
 
 
-def declutter_labels(ax: plt.Axes, max_steps: int = 8) -> int:
-    """Nudge point labels (annotations) of ``ax`` up or down until they no longer overlap
-    an earlier label; returns how many were moved. Call after the axis limits are final."""
+def _marker_boxes(ax: plt.Axes, half_pt: float) -> list[Any]:
+    """Display-space boxes (``half_pt`` points either side) around every marker of ``ax``:
+    scatter points and the markers of lines drawn with one."""
+    from matplotlib.transforms import Bbox
+
+    half = half_pt * ax.figure.dpi / 72
+    xy: list[Any] = []
+    for coll in ax.collections:
+        offsets = coll.get_offsets()
+        if len(offsets):
+            xy.extend(coll.get_offset_transform().transform(offsets))
+    for line in ax.lines:
+        if line.get_marker() not in (None, "", "None", " "):
+            xy.extend(line.get_transform().transform(line.get_xydata()))
+    return [Bbox.from_bounds(x - half, y - half, 2 * half, 2 * half) for x, y in xy if np.isfinite([x, y]).all()]
+
+
+_MIRROR = {"left": "right", "right": "left", "center": "center"}
+
+
+def _candidates(x0: float, y0: float, ha: str, step: float, max_steps: int) -> list[tuple[float, float, str, float]]:
+    """Offsets (points), alignments and a distance penalty for the places to try for one label:
+    as drawn (0), mirrored to the other side of its point, then moved up or down by ``step``
+    at a time on either side (the farther, the dearer)."""
+    sides = [(x0, ha, 0.0), (-x0, _MIRROR.get(ha, ha), 0.2)]
+    out = [(x, y0, a, extra) for x, a, extra in sides]
+    for i in range(1, max_steps + 1):
+        for x, a, extra in sides:
+            out += [(x, y0 + i * step, a, 0.3 * i + extra), (x, y0 - i * step, a, 0.3 * i + extra)]
+    return out
+
+
+def _leader(ax: plt.Axes, label: Any) -> None:
+    """Redraw ``label`` with a thin line to its point (for a label moved away from it)."""
+    ax.annotate(
+        label.get_text(),
+        label.xy,
+        xytext=label.xyann,
+        textcoords="offset points",
+        ha=label.get_horizontalalignment(),
+        va=label.get_verticalalignment(),
+        fontsize=label.get_fontsize(),
+        color=label.get_color(),
+        zorder=label.get_zorder(),
+        arrowprops={"arrowstyle": "-", "color": label.get_color(), "lw": 0.5, "alpha": 0.6, "shrinkA": 1, "shrinkB": 3},
+    )
+    label.remove()
+
+
+def declutter_labels(ax: plt.Axes, max_steps: int = 6) -> int:
+    """Place the point labels (annotations) of ``ax`` so that none overlaps an earlier label or
+    the legend, leaves the axes, or (if it can help it) covers a marker: each label takes the
+    cheapest of :func:`_candidates` (overlapping a label costs 10, leaving the axes 100, each
+    marker covered 1, plus the distance moved); one moved two steps or more gets a leader line
+    to its point. Returns how many were moved. Call after the axis limits are final."""
     from matplotlib.text import Annotation
 
     fig = ax.figure
     fig.canvas.draw()
     renderer = fig.canvas.get_renderer()
+    frame = ax.get_window_extent(renderer)
+    markers = _marker_boxes(ax, half_pt=3.0)
+    legend = ax.get_legend()
+    # a label under the legend is hidden: the legend counts as a label already placed
+    placed: list[Any] = [legend.get_window_extent(renderer)] if legend is not None else []
     labels = sorted((t for t in ax.texts if isinstance(t, Annotation)), key=lambda t: t.xy[0])
-    placed: list = []
     moved = 0
+    gap = 1.5 * fig.dpi / 72  # 1.5 points
+
+    def cost(box: Any) -> float:
+        inside = frame.x0 <= box.x0 and box.x1 <= frame.x1 and frame.y0 <= box.y0 and box.y1 <= frame.y1
+        return 10 * sum(box.overlaps(p) for p in placed) + sum(box.overlaps(m) for m in markers) + 100 * (not inside)
+
     for label in labels:
-        box = label.get_window_extent(renderer)
-        if any(box.overlaps(p) for p in placed):
-            step = box.height / fig.dpi * 72 * 1.05  # label height in points
-            x0, y0 = label.xyann
-            for i in range(1, max_steps + 1):
-                for sign in (-1, 1):
-                    label.xyann = (x0, y0 + sign * i * step)
-                    box = label.get_window_extent(renderer)
-                    if not any(box.overlaps(p) for p in placed):
-                        break
-                else:
-                    continue
-                break
-            moved += 1
+        start = (float(label.xyann[0]), float(label.xyann[1]), str(label.get_horizontalalignment()))
+        step = label.get_window_extent(renderer).height / fig.dpi * 72 * 1.05  # label height in points
+        best: tuple[float, tuple[float, float, str], Any] | None = None
+        for x, y, ha, distance in _candidates(start[0], start[1], start[2], step, max_steps):
+            label.xyann = (x, y)
+            label.set_horizontalalignment(ha)
+            box = label.get_window_extent(renderer).padded(gap)  # a clear gap between labels
+            c = cost(box) + distance
+            if best is None or c < best[0]:
+                best = (c, (x, y, ha), box)
+        assert best is not None
+        (x, y, ha), box = best[1], best[2]
+        label.xyann = (x, y)
+        label.set_horizontalalignment(ha)
+        moved += (x, y, ha) != start
+        if abs(y - start[1]) >= 1.5 * step:
+            _leader(ax, label)
         placed.append(box)
     return moved

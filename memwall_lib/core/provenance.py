@@ -70,6 +70,13 @@ def package_versions(names: Sequence[str] = PROVENANCE_PACKAGES) -> dict[str, st
     return out
 
 
+def machine_summary() -> dict[str, Any]:
+    """The OS and architecture: all a data-driven figure can depend on (its numbers come from
+    ``data/`` and code, not from this CPU), and the same on every Linux x86_64 machine, so
+    regenerating one elsewhere changes no byte unless its numbers change."""
+    return {"system": platform.system(), "machine": platform.machine()}
+
+
 def machine_description() -> dict[str, Any]:
     """CPU model, core count and OS: enough to interpret measured numbers."""
     cpu = platform.processor() or ""
@@ -171,13 +178,50 @@ def measuring(label: str, threads: int) -> Iterator[dict[str, Any]]:
 
 
 def provenance() -> dict[str, Any]:
-    """What produced a sidecar: the sources' commit, package versions, Python, the machine.
-    No creation time: the same sources on the same machine give the same sidecar (the file's
+    """What produced a sidecar: the sources' commit, package versions, Python, the machine:
+    the whole :func:`machine_description` once this process has measured anything
+    (:func:`measuring`), else :func:`machine_summary`. No creation time: the same sources give
+    the same data-driven sidecar on any machine of the same OS and architecture (the file's
     modification time says when it was written)."""
     return {
         "git_commit": git_commit(),
         "packages": package_versions(),
         "python": sys.version.split()[0],
-        "machine": machine_description(),
+        "machine": machine_description() if _MEASUREMENTS else machine_summary(),
         **({"measurements": {k: dict(v) for k, v in _MEASUREMENTS.items()}} if _MEASUREMENTS else {}),
     }
+
+
+def dirty_sidecars(paths: Sequence[Path]) -> list[str]:
+    """The sidecars among ``paths`` (JSON files with ``provenance.git_commit``) that record a
+    ``-dirty`` commit: figures regenerated from uncommitted sources, which nobody can reproduce."""
+    import json
+
+    bad = []
+    for p in paths:
+        try:
+            commit = (json.loads(Path(p).read_text()).get("provenance") or {}).get("git_commit") or ""
+        except (OSError, ValueError, AttributeError):
+            continue
+        if str(commit).endswith("-dirty"):
+            bad.append(f"{p}: {commit}")
+    return bad
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m memwall_lib.core.provenance FILE...`` (the pre-commit hook on figures/*.json):
+    exit 1, naming each, if a sidecar records a dirty commit."""
+    bad = dirty_sidecars([Path(a) for a in (sys.argv[1:] if argv is None else argv)])
+    for line in bad:
+        print(f"refusing {line}", file=sys.stderr)
+    if bad:
+        print(
+            "these figures were regenerated from uncommitted sources: commit the sources, run make figures, "
+            "then commit the figures",
+            file=sys.stderr,
+        )
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -252,12 +252,26 @@ def main(argv: list[str] | None = None, preflight: Preflight | None = None) -> i
         status = _run_one(p, params, progress)
         if status:
             return status
+    warn_if_dirty(params)
     if args.no_summary:
         return 0
     # the summary goes where the figures went: figures/ unless -p output_dir said otherwise
     summary = write_claims_summary(resolve(params.get("output_dir", FIGURES_DIR)))
     print(f"wrote {_short(summary)}; total {time.perf_counter() - total:.1f} s")
     return 0
+
+
+def warn_if_dirty(params: Mapping[str, Any]) -> None:
+    """Say so when the committed figures were just regenerated from uncommitted sources: their
+    sidecars record ``<commit>-dirty``, which the tests and the pre-commit hook refuse."""
+    from .provenance import git_commit
+
+    if resolve(params.get("output_dir", FIGURES_DIR)) == FIGURES_DIR and (git_commit() or "").endswith("-dirty"):
+        print(
+            "warning: figures/ was regenerated from uncommitted sources (its sidecars record a -dirty commit): "
+            "commit the sources, then run make figures again before committing the figures",
+            file=sys.stderr,
+        )
 
 
 if __name__ == "__main__":

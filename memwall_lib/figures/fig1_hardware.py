@@ -268,6 +268,7 @@ def plot_figure1(
     else:
         ax.legend(loc="upper left")
     fig.tight_layout()
+    plotting.declutter_labels(ax)
     return fig
 
 

@@ -349,4 +349,5 @@ def plot_roofline(machine: Roofline, roof: ClassRoofline, preds: Mapping[str, An
     bx.set_title("Predicted vs measured (labels: sequence length)")
     bx.legend(loc="upper left", fontsize=8)
     fig.tight_layout()
+    plotting.declutter_labels(bx)
     return fig
