@@ -34,10 +34,11 @@ def main(argv: list[str] | None = None) -> int:
     import torch  # noqa: F401  (timed apart: the imports are most of the fixed cost)
     import transformers  # noqa: F401
 
-    from memwall_lib.engines import builders, training_memory, training_models
+    from memwall_lib.engines.memory import training as training_memory
+    from memwall_lib.engines.models import builders, paper_models
 
     t_import = time.perf_counter()
-    result = training_models.gpt_memory(
+    result = paper_models.gpt_memory(
         builders.gpt3_config(),
         batch_size=args.batch_size,
         tokens=args.tokens,

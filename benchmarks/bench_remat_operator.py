@@ -21,9 +21,9 @@ from typing import Any
 import torch
 
 from memwall_lib.engines import remat
-from memwall_lib.engines.remat.operator import OpChainProfile, predict_plan, profile_blocks
-from memwall_lib.engines.remat.operator_plan import frontier, plan_for_budget, plan_none
-from memwall_lib.engines.remat.operator_run import PlanMeasurement, measure_plan, profile_chain_ops, reference_run
+from memwall_lib.engines.remat.plan import frontier, plan_for_budget, plan_none
+from memwall_lib.engines.remat.profile import OpChainProfile, predict_plan, profile_blocks
+from memwall_lib.engines.remat.run import PlanMeasurement, measure_plan, profile_chain_ops, reference_run
 
 
 def best_measured(
@@ -101,7 +101,7 @@ def main() -> None:
                     f"[{100 * min(errs):+.1f}%, {100 * max(errs):+.1f}%]; FLOPs equal; gradients equal"
                 )
         if args.anchor_budgets:
-            from memwall_lib.engines.remat.operator_compile import compile_anchor
+            from memwall_lib.engines.remat.compile_anchor import compile_anchor
 
             budgets = [float(b) for b in args.anchor_budgets.split(",")]
             t0 = time.perf_counter()

@@ -10,8 +10,8 @@ from __future__ import annotations
 import argparse
 import time
 
-from memwall_lib.engines import transformer as tfm
-from memwall_lib.engines import workloads
+from memwall_lib.engines.counts import transformer as tfm
+from memwall_lib.engines.timing import workloads
 
 
 def main() -> None:

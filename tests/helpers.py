@@ -17,8 +17,8 @@ from typing import Any
 
 from memwall_lib.core.paths import FIGURES_DIR
 from memwall_lib.engines.remat import ChainProfile, Schedule, predict
-from memwall_lib.engines.remat.operator import OpChainProfile, OpPlan, predict_plan
-from memwall_lib.engines.remat.operator_plan import recomputed_ops
+from memwall_lib.engines.remat.plan import recomputed_ops
+from memwall_lib.engines.remat.profile import OpChainProfile, OpPlan, predict_plan
 
 
 # --------------------------------------------------------------------------- sidecars

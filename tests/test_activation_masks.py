@@ -6,8 +6,10 @@ from __future__ import annotations
 import pytest
 import torch
 
-from memwall_lib.engines import builders, peak, storage, training_models
-from memwall_lib.engines import training_memory as tm
+from memwall_lib.engines.memory import live as peak
+from memwall_lib.engines.memory import saved as storage
+from memwall_lib.engines.memory import training as tm
+from memwall_lib.engines.models import builders, paper_models
 
 
 def _bert_layer(s: int, b: int, h: int, a: int) -> tuple[torch.nn.Module, object]:
@@ -71,8 +73,8 @@ def test_fused_gelu_saves_less_than_eager_tanh_gelu() -> None:
     # HF's gelu_new computes 0.5 x (1 + tanh(c (x + 0.044715 x^3))) op by op: besides its input
     # it saves tanh's output, 0.5 x and 1 + tanh (3 more 4h-wide tensors per layer); the fused
     # gelu(approximate="tanh") saves only its input.
-    eager = training_models.paper_model_memory("gpt2_xl", input_size=64)
-    fused = training_models.paper_model_memory("gpt2_xl", input_size=64, gelu="fused")
+    eager = paper_models.paper_model_memory("gpt2_xl", input_size=64)
+    fused = paper_models.paper_model_memory("gpt2_xl", input_size=64, gelu="fused")
     s, b, h, layers = 64, 1, 1600, 48
     assert eager.activation_bytes - fused.activation_bytes == layers * 3 * 4 * s * b * h * 4
 
@@ -83,7 +85,7 @@ def test_bad_mask_rule_names_the_argument() -> None:
     with pytest.raises(ValueError, match="dropout_mask_bytes"):
         storage.measure_activations(torch.nn.Linear(2, 2), lambda m: m(torch.ones(1, 2)).sum(), 0)
     with pytest.raises(ValueError, match="mask_target"):
-        training_models.paper_model_memory("alexnet", batch_size=1, input_size=64, mask_target="tpu")
+        paper_models.paper_model_memory("alexnet", batch_size=1, input_size=64, mask_target="tpu")
 
 
 def test_alexnet_2012_as_published() -> None:
@@ -196,9 +198,9 @@ def test_peak_starts_from_the_saved_set_and_follows_the_mask_rule() -> None:
     assert one.forward_bytes == saved.saved_bytes + 4  # + the loss
     assert one.peak_bytes >= one.forward_bytes
     assert four.forward_bytes - one.forward_bytes == 3 * saved.mask_elements  # 4-byte masks, not 1
-    r = training_models.paper_model_memory("transformer_big", variant="separate_embeddings_32k", peak=True)
+    r = paper_models.paper_model_memory("transformer_big", variant="separate_embeddings_32k", peak=True)
     assert r.peak is not None and r.peak.forward_bytes == r.activation_bytes + 4
     # the peak: the saved set plus the gradients of the log-probabilities and logits (b n V fp32 each)
     assert r.peak.peak_bytes - r.peak.forward_bytes >= 2 * 6 * 512 * 32000 * 4
     with pytest.raises(TypeError, match="peak"):
-        training_models.paper_model_memory("alexnet", batch_size=1, input_size=64, peak=1)  # type: ignore[arg-type]
+        paper_models.paper_model_memory("alexnet", batch_size=1, input_size=64, peak=1)  # type: ignore[arg-type]

@@ -11,8 +11,10 @@ from transformers import BertConfig, GPT2Config
 
 from memwall_lib import tables
 from memwall_lib.core import trends
-from memwall_lib.engines import remat, training_memory, training_models
-from memwall_lib.engines.checks import check_int
+from memwall_lib.core.checks import check_int
+from memwall_lib.engines import remat
+from memwall_lib.engines.memory import training as training_memory
+from memwall_lib.engines.models import paper_models
 
 TINY_GPT2 = dict(n_embd=32, n_layer=2, n_head=2, n_positions=64, vocab_size=100)
 
@@ -30,31 +32,31 @@ def _tiny() -> tuple[torch.nn.Module, object]:
         (lambda: training_memory.account(_tiny()[0], None), TypeError, "forward: expected a callable"),
         (lambda: training_memory.account(*_tiny(), batch_size=-1), ValueError, "batch_size: expected an integer >= 0"),
         (lambda: training_memory.parameter_count(None), TypeError, "model: expected a torch.nn.Module"),
-        (lambda: training_models.gpt_memory(None), TypeError, "config: expected a transformers.GPT2Config"),
+        (lambda: paper_models.gpt_memory(None), TypeError, "config: expected a transformers.GPT2Config"),
         (
-            lambda: training_models.gpt_memory(BertConfig()),
+            lambda: paper_models.gpt_memory(BertConfig()),
             TypeError,
             r"config: .*got BertConfig \(model_type 'bert'\)",
         ),
         (
-            lambda: training_models.gpt_memory(GPT2Config(), tokens=4096),
+            lambda: paper_models.gpt_memory(GPT2Config(), tokens=4096),
             ValueError,
             "tokens: expected an integer <= 1024",
         ),
         (
-            lambda: training_models.gpt_memory(GPT2Config(**TINY_GPT2), tokens=0),
+            lambda: paper_models.gpt_memory(GPT2Config(**TINY_GPT2), tokens=0),
             ValueError,
             "tokens: expected an integer >= 1",
         ),
-        (lambda: training_models.gpt_memory(GPT2Config(**TINY_GPT2), batch_size=-2), ValueError, "batch_size"),
-        (lambda: training_models.gpt_memory(GPT2Config(**TINY_GPT2), batch_size=1.5), TypeError, "batch_size"),
+        (lambda: paper_models.gpt_memory(GPT2Config(**TINY_GPT2), batch_size=-2), ValueError, "batch_size"),
+        (lambda: paper_models.gpt_memory(GPT2Config(**TINY_GPT2), batch_size=1.5), TypeError, "batch_size"),
         (
-            lambda: training_models.paper_model_memory("alexnet", batch_size=0),
+            lambda: paper_models.paper_model_memory("alexnet", batch_size=0),
             ValueError,
             "batch_size: expected an integer >= 1",
         ),
-        (lambda: training_models.paper_model_memory("alexnet", batch_size=-3), ValueError, "batch_size"),
-        (lambda: training_models.paper_model_memory("alexnet", input_size=0), ValueError, "input_size"),
+        (lambda: paper_models.paper_model_memory("alexnet", batch_size=-3), ValueError, "batch_size"),
+        (lambda: paper_models.paper_model_memory("alexnet", input_size=0), ValueError, "input_size"),
         (lambda: trends.bootstrap_growth([2000, 2001, 2002], [1, 2, 4], n_resamples=0), ValueError, "n_resamples"),
         (lambda: trends.bootstrap_growth([2000, 2001, 2002], [1, 2, 4], n_resamples=2.5), TypeError, "n_resamples"),
         (lambda: trends.bootstrap_growth([2000, 2001, 2002], [1, 2, 4], horizon_years=0), ValueError, "horizon_years"),
@@ -86,7 +88,7 @@ def test_check_int_accepts_numpy_integers() -> None:
 
 
 def test_gpt_memory_accepts_tokens_up_to_n_positions() -> None:
-    tm = training_models.gpt_memory(GPT2Config(**TINY_GPT2), tokens=64)
+    tm = paper_models.gpt_memory(GPT2Config(**TINY_GPT2), tokens=64)
     assert tm.parameters > 0 and tm.activation_bytes > 0
 
 

@@ -81,13 +81,13 @@ def _layer_modules(layer: str) -> list[str]:
 def test_resolver_sees_relative_and_from_imports() -> None:
     # the check below is only as good as this resolver
     tree = ast.parse(
-        "from .. import paper\nfrom ..core import params\nfrom .timing import x\n"
+        "from ... import paper\nfrom ...core import params\nfrom ..timing import clock\n"
         "import memwall_lib.tables\ndef f():\n    from memwall_lib.figures import fig1_hardware\n"
     )
-    assert imported_modules(tree, "memwall_lib.engines.storage", False) == {
+    assert imported_modules(tree, "memwall_lib.engines.memory.saved", False) == {
         "memwall_lib.paper",
         "memwall_lib.core.params",
-        "memwall_lib.engines.timing",
+        "memwall_lib.engines.timing.clock",
         "memwall_lib.tables",
         "memwall_lib.figures.fig1_hardware",
     }

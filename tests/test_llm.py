@@ -1,4 +1,4 @@
-"""Analytic LLM prefill/decode FLOPs and bytes (memwall_lib.engines.llm) against hand-worked values
+"""Analytic LLM prefill/decode FLOPs and bytes (memwall_lib.engines.counts.llm) against hand-worked values
 and against torch's FlopCounterMode on the Hugging Face models built from tiny configs."""
 
 from __future__ import annotations
@@ -10,8 +10,11 @@ transformers = pytest.importorskip("transformers")
 
 from transformers import DeepseekV3Config, GPT2Config, LlamaConfig, MixtralConfig  # noqa: E402
 
-from memwall_lib.engines import llm, llm_models  # noqa: E402
-from memwall_lib.engines.transformer import FP32, Precision  # noqa: E402
+from memwall_lib.engines.counts import (  # noqa: E402
+    llm,  # noqa: E402
+    presets,  # noqa: E402
+)
+from memwall_lib.engines.counts.transformer import FP32, Precision  # noqa: E402
 
 torch.set_num_threads(1)
 
@@ -92,7 +95,7 @@ def test_matmul_flops_equal_flopcountermode_on_meta(name: str) -> None:
     """Prefill of 5 tokens and one decode step after a 7-token cache, batch 2, on the meta
     device. MoE experts run with HF's ``batched_mm`` implementation (one bmm over all
     (token, expert) pairs: no data-dependent shapes, so it runs on meta)."""
-    rows = llm_models.validate_llm_flops(FAMILIES[name], batch=2, tokens=5, context_len=7)
+    rows = presets.validate_llm_flops(FAMILIES[name], batch=2, tokens=5, context_len=7)
     assert [r["phase"] for r in rows] == ["prefill", "decode"]
     for r in rows:
         assert r["equal"], r
@@ -108,15 +111,15 @@ def test_moe_flops_do_not_depend_on_routing(name: str) -> None:
     cfg = FAMILIES[name]
     a = int(sum(o.matmul_flops for o in llm.pass_ops(cfg, 2, 5, 5, mla="expanded")))
     for seed in (0, 1):
-        counted = llm_models.count_hf_flops(cfg, 2, 5, device="cpu", experts_implementation="eager", seed=seed)
+        counted = presets.count_hf_flops(cfg, 2, 5, device="cpu", experts_implementation="eager", seed=seed)
         assert counted["total"] == a
 
 
 def test_preset_flops_on_meta_llama3_70b_one_layer() -> None:
     """The published Llama-3-70B shapes (GQA 64/8 heads), cut to one layer to stay cheap."""
-    cfg = llm_models.llama3_70b_config()
+    cfg = presets.llama3_70b_config()
     cfg.num_hidden_layers = 1
-    assert all(r["equal"] for r in llm_models.validate_llm_flops(cfg, batch=1, tokens=3, context_len=4))
+    assert all(r["equal"] for r in presets.validate_llm_flops(cfg, batch=1, tokens=3, context_len=4))
 
 
 # --------------------------------------------------------------------------- by hand
@@ -184,14 +187,14 @@ def test_gqa_shrinks_kv_cache_by_heads_over_kv_heads() -> None:
 
 @pytest.mark.parametrize(
     "cfg",
-    [tiny_mixtral(), tiny_deepseek(), llm_models.mixtral_8x7b_config(), llm_models.deepseek_v3_config()],
+    [tiny_mixtral(), tiny_deepseek(), presets.mixtral_8x7b_config(), presets.deepseek_v3_config()],
     ids=["mixtral", "deepseek", "mixtral-8x7b", "deepseek-v3"],
 )
 def test_moe_total_and_active_params_against_hf(cfg) -> None:
     """Total = sum(p.numel()) of the HF model on meta; active = total minus the unrouted
     (E - k) experts of every MoE layer, sized from HF's own expert tensors."""
     spec = llm.get_spec(cfg)
-    net = llm_models.build_hf(cfg)
+    net = presets.build_hf(cfg)
     total = sum(p.numel() for p in net.parameters())
     experts = [m for n, m in net.named_modules() if n.endswith("mlp.experts")]
     per_expert = sum(p.numel() for p in experts[0].parameters()) // spec.n_experts
@@ -238,7 +241,7 @@ def test_mla_modes() -> None:
 
 
 # --------------------------------------------------------------------------- intensities
-@pytest.mark.parametrize("model", llm_models.PRESETS)
+@pytest.mark.parametrize("model", presets.PRESETS)
 def test_decode_intensity_rises_with_batch(model: str) -> None:
     xs = [llm.decode_intensity(model, b, 4096) for b in (1, 2, 4, 8, 16, 64, 256, 1024)]
     assert all(b > a for a, b in zip(xs, xs[1:]))
@@ -292,13 +295,13 @@ def test_bad_input_names_the_argument(call, exc, match) -> None:
 
 
 def test_presets_cite_sources() -> None:
-    assert set(llm_models.SOURCES) == set(llm_models.PRESETS)
-    assert all("arXiv" in s or "huggingface.co" in s for s in llm_models.SOURCES.values())
+    assert set(presets.SOURCES) == set(presets.PRESETS)
+    assert all("arXiv" in s or "huggingface.co" in s for s in presets.SOURCES.values())
 
 
 def test_module_import_does_not_import_torch() -> None:
     import subprocess
     import sys
 
-    code = "import sys, memwall_lib.engines.llm, memwall_lib.engines.llm_models; assert 'torch' not in sys.modules"
+    code = "import sys, memwall_lib.engines.counts.llm, memwall_lib.engines.counts.presets; assert 'torch' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -9,8 +9,9 @@ import sys
 
 import pytest
 
-from memwall_lib.engines import roofline, timing, workloads
-from memwall_lib.engines import transformer as tfm
+from memwall_lib.engines.counts import transformer as tfm
+from memwall_lib.engines.timing import clock as timing
+from memwall_lib.engines.timing import single_roof, workloads
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +49,7 @@ def test_flop_counter_on_survey_models_meta() -> None:
 
 
 def test_greedy_generate_makes_n_tokens(tiny_configs) -> None:
-    from memwall_lib.engines import builders
+    from memwall_lib.engines.models import builders
 
     net = builders.build_from_config(tiny_configs["gpt2"])
     ids = workloads.start_ids(1, 100)
@@ -86,7 +87,7 @@ def test_using_threads_restores() -> None:
 _HEAP_PROBE = """
 import sys
 import torch
-from memwall_lib.engines import timing
+from memwall_lib.engines.timing import clock as timing
 def heap_bytes():
     for line in open("/proc/self/maps"):
         if line.rstrip().endswith("[heap]"):
@@ -124,7 +125,7 @@ def test_pinned_allocator_maps_large_blocks_whatever_ran_before() -> None:
 
 
 def test_roofline_prediction_arithmetic() -> None:
-    roof = roofline.Roofline(peak_flops=100.0, bandwidth=10.0, call_overhead_s={"m": 0.5})
+    roof = single_roof.Roofline(peak_flops=100.0, bandwidth=10.0, call_overhead_s={"m": 0.5})
     assert roof.ridge_point == 10.0
     assert roof.attainable(1.0) == 10.0 and roof.attainable(100.0) == 100.0
     ops = (
@@ -144,14 +145,14 @@ def test_roofline_prediction_arithmetic() -> None:
 
 
 def test_small_calibration_runs() -> None:
-    rate = roofline.measure_gemm_rate(n=64, repeats=1)
-    bw = roofline.measure_stream_bandwidth(array_bytes=2**20, repeats=1)
+    rate = single_roof.measure_gemm_rate(n=64, repeats=1)
+    bw = single_roof.measure_stream_bandwidth(array_bytes=2**20, repeats=1)
     assert rate > 0 and bw["triad"] > 0 and bw["array_bytes"] == 2**20
-    assert roofline.measure_call_overhead("gpt2", repeats=1, warmup=0) > 0
+    assert single_roof.measure_call_overhead("gpt2", repeats=1, warmup=0) > 0
 
 
 def test_overhead_twin_keeps_structure() -> None:
-    cfg = roofline.overhead_twin_config("bert-large")
+    cfg = single_roof.overhead_twin_config("bert-large")
     spec = tfm.spec_from_config(cfg)
     assert (spec.n_layers, spec.n_heads, spec.head_dim, spec.vocab_size) == (24, 16, 8, 256)
 
@@ -183,7 +184,10 @@ def test_cuda_requested_without_gpu() -> None:
 
 
 # --------------------------------------------------------------------------- latency at every length
-from memwall_lib.engines import latency, op_roofline  # noqa: E402
+from memwall_lib.engines.timing import (  # noqa: E402
+    class_roofline,  # noqa: E402
+    latency,  # noqa: E402
+)
 
 
 def test_integrate_steps_is_exact_for_affine_steps() -> None:
@@ -201,7 +205,7 @@ def test_integrate_steps_is_exact_for_affine_steps() -> None:
 def test_sampled_decode_step_does_the_work_of_step_t(tiny_configs) -> None:
     """A step over a random cache of t - 1 tokens counts exactly the FLOPs of step t of a
     whole generation (analytic total(t) - total(t - 1), itself checked against whole runs)."""
-    from memwall_lib.engines import builders
+    from memwall_lib.engines.models import builders
 
     cfg = workloads._config_for(tiny_configs["gpt2"], 64)
     spec = tfm.spec_from_config(cfg)
@@ -218,7 +222,7 @@ def test_sampled_decode_step_does_the_work_of_step_t(tiny_configs) -> None:
 
 def test_one_layer_twin_plus_layers_is_the_encoder(tiny_configs) -> None:
     """FLOPs: the one-layer twin plus (layers - 1) layers equal the whole encoder's."""
-    from memwall_lib.engines import builders
+    from memwall_lib.engines.models import builders
 
     cfg = workloads._config_for(tiny_configs["bert"], 32)
     spec = tfm.spec_from_config(cfg)
@@ -256,7 +260,7 @@ def test_measure_sampled_rows_and_validation(tiny_configs, kind) -> None:
 
 def test_encoders_warm_up_before_the_first_length_only(tiny_configs, monkeypatch) -> None:
     """Warmup runs happen once per model, before its first length (sampled and whole runs)."""
-    from memwall_lib.engines import latency as lat
+    from memwall_lib.engines.timing import latency as lat
 
     forwards: list[int] = []
     real_workload = lat.workload
@@ -306,39 +310,42 @@ def test_cuda_latency_uses_events(tiny_configs) -> None:
 
 # --------------------------------------------------------------------------- roofline per op class
 def test_op_classes() -> None:
-    assert op_roofline.op_class("ffn1", 128) == "gemm" and op_roofline.op_class("ffn1", 1) == "gemv"
-    assert op_roofline.op_class("pooler", 128) == "gemv" and op_roofline.op_class("lm_head", 1) == "gemv"
-    assert op_roofline.op_class("softmax", 64) == "attention" and op_roofline.op_class("qk_matmul", 1) == "kv_attention"
-    assert op_roofline.op_class("layernorm", 64) == "elementwise"
+    assert class_roofline.op_class("ffn1", 128) == "gemm" and class_roofline.op_class("ffn1", 1) == "gemv"
+    assert class_roofline.op_class("pooler", 128) == "gemv" and class_roofline.op_class("lm_head", 1) == "gemv"
+    assert (
+        class_roofline.op_class("softmax", 64) == "attention"
+        and class_roofline.op_class("qk_matmul", 1) == "kv_attention"
+    )
+    assert class_roofline.op_class("layernorm", 64) == "elementwise"
 
 
 def test_class_roofline_prediction_arithmetic() -> None:
     spec = tfm.get_spec("gpt2")
     prec = tfm.FP32
     prof = workloads.workload_profile(spec, 8, prec)
-    roof = op_roofline.ClassRoofline(1e12, 1e10, "cpu", {"gpt2": 0.01})
+    roof = class_roofline.ClassRoofline(1e12, 1e10, "cpu", {"gpt2": 0.01})
     spb = 2e-10  # every gemv op at 5 GB/s, the rest at the STREAM fallback (1e10 B/s)
-    roof.points["gpt2"] = {f"gemv:{o}": [(1, spb)] for o in op_roofline.LINEAR_OPS}
+    roof.points["gpt2"] = {f"gemv:{o}": [(1, spb)] for o in class_roofline.LINEAR_OPS}
     p = roof.predict("gpt2", spec, 8, prec)
-    gemv = sum(op.bytes for op in prof.ops if op.name in op_roofline.LINEAR_OPS)
-    rest = sum(op.bytes for op in prof.ops if op.name not in op_roofline.LINEAR_OPS)
+    gemv = sum(op.bytes for op in prof.ops if op.name in class_roofline.LINEAR_OPS)
+    rest = sum(op.bytes for op in prof.ops if op.name not in class_roofline.LINEAR_OPS)
     assert p["by_class_s"]["gemv"] == pytest.approx(gemv * spb)
     assert p["predicted_s"] == pytest.approx(gemv * spb + rest / 1e10 + 0.01 * 8)
     assert p["bound_by"] == "gemv"
-    gpu = op_roofline.ClassRoofline(1e12, 1e10, "cuda", {"gpt2": 1.0}, roof.points)
+    gpu = class_roofline.ClassRoofline(1e12, 1e10, "cuda", {"gpt2": 1.0}, roof.points)
     assert gpu.predict("gpt2", spec, 8, prec)["predicted_s"] == pytest.approx(8.0)  # host-bound steps
 
 
 def test_calibration_never_runs_the_models(monkeypatch) -> None:
     """The microbenchmarks build no model of the real sizes (only structural twins)."""
-    from memwall_lib.engines import builders
+    from memwall_lib.engines.models import builders
 
     built = []
     real = builders.build_from_config
     monkeypatch.setattr(builders, "build_from_config", lambda cfg, *a, **k: built.append(cfg) or real(cfg, *a, **k))
-    roof = op_roofline.calibrate(["bert-base", "gpt2"], [8, 16], repeats=1, gemm_rows=(8,), threads=1)
+    roof = class_roofline.calibrate(["bert-base", "gpt2"], [8, 16], repeats=1, gemm_rows=(8,), threads=1)
     assert built and all(c.hidden_size < 768 for c in built)
-    rates = op_roofline.class_rates(roof)
+    rates = class_roofline.class_rates(roof)
     assert set(rates["bert-base"]) == {"gemm", "attention", "elementwise"}
     assert set(rates["gpt2"]) == {"gemv", "kv_attention"}
     assert all(r > 0 for per in rates.values() for c in per.values() for r in c["rate"])
@@ -351,7 +358,7 @@ def test_cuda_class_roofline() -> None:
 
     if not torch.cuda.is_available():
         pytest.skip("no CUDA GPU on this machine: the GPU calibration is checked where one is present")
-    roof = op_roofline.calibrate(["bert-base", "gpt2"], [16, 64], device="cuda", repeats=1, gemm_rows=(16,))
+    roof = class_roofline.calibrate(["bert-base", "gpt2"], [16, 64], device="cuda", repeats=1, gemm_rows=(16,))
     for m in ("bert-base", "gpt2"):
         p = roof.predict(m, tfm.get_spec(m), 64, tfm.FP32)
         assert p["predicted_s"] >= p["overhead_s"] > 0  # on a GPU: the larger of host and device time

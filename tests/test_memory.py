@@ -12,8 +12,9 @@ import torch
 from torch import nn
 
 from memwall_lib.core.params import ParameterError
-from memwall_lib.engines import builders, storage, training_models
-from memwall_lib.engines import training_memory as tm
+from memwall_lib.engines.memory import saved as storage
+from memwall_lib.engines.memory import training as tm
+from memwall_lib.engines.models import builders, paper_models
 from memwall_lib.figures import fig4_memory
 from memwall_lib.tables import gpu_memory_by_year
 
@@ -172,8 +173,8 @@ def test_both_accountings() -> None:
 
 
 def test_mixed_precision_halves_parameters_and_activations() -> None:
-    fp32 = training_models.paper_model_memory("alexnet", batch_size=2, input_size=64)
-    mixed = training_models.paper_model_memory("alexnet", batch_size=2, input_size=64, precision="mixed")
+    fp32 = paper_models.paper_model_memory("alexnet", batch_size=2, input_size=64)
+    mixed = paper_models.paper_model_memory("alexnet", batch_size=2, input_size=64, precision="mixed")
     assert mixed.parameter_bytes * 2 == fp32.parameter_bytes
     assert mixed.optimizer_bytes == fp32.optimizer_bytes + fp32.parameter_bytes  # + the fp32 master copy
     assert mixed.activation_bytes < fp32.activation_bytes
@@ -183,7 +184,7 @@ def test_paper_model_sizes() -> None:
     # parameter counts of the Figure 4 models (meta: instant)
     expected = {"alexnet": 61.1e6, "vgg19": 143.7e6, "resnet152": 60.2e6, "transformer_big": 214e6, "gpt2_xl": 1558e6}
     for key, n in expected.items():
-        model, _ = training_models.build_paper_model(key, batch_size=1, input_size=32)
+        model, _ = paper_models.build_paper_model(key, batch_size=1, input_size=32)
         assert tm.parameter_count(model)[0] == pytest.approx(n, rel=0.01), key
 
 
@@ -199,7 +200,7 @@ def test_transformer_big_variants_by_hand() -> None:
         "separate_embeddings_32k_eager": layers + 4 * d + 3 * 32000 * d,
     }
     for variant, n in expected.items():
-        model, _ = training_models.build_paper_model("transformer_big", batch_size=1, input_size=8, variant=variant)
+        model, _ = paper_models.build_paper_model("transformer_big", batch_size=1, input_size=8, variant=variant)
         assert tm.parameter_count(model)[0] == n, variant
 
 
@@ -242,7 +243,7 @@ def test_bad_input_names_the_parameter() -> None:
     with pytest.raises(ValueError, match="precision"):
         tm.parameter_bytes(nn.Linear(2, 2), "fp8")
     with pytest.raises(ValueError, match="model"):
-        training_models.paper_model_memory("lenet")
+        paper_models.paper_model_memory("lenet")
     with pytest.raises(ParameterError, match="batch_sizes"):
         fig4_memory.resolve_settings(["alexnet", "vgg19"], [1], "paper")
     with pytest.raises(ValueError, match="memory_capacity_GiB"):

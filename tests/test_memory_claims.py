@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from memwall_lib.core.paths import DATA_DIR
-from memwall_lib.engines import memory_claims as mc
+from memwall_lib.engines.memory import text_claims as mc
 from memwall_lib.figures import fig4_points, fig4_text
 from memwall_lib.tables import GIB, load_hardware
 

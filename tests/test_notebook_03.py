@@ -12,7 +12,7 @@ from papermill.exceptions import PapermillExecutionError
 
 from memwall_lib.core.paths import NOTEBOOKS_DIR
 from memwall_lib.core.runner import run_notebook
-from memwall_lib.engines import transformer as tfm
+from memwall_lib.engines.counts import transformer as tfm
 from memwall_lib.figures import fig3_measured
 from memwall_lib.figures import fig3_profiling as profiling
 

@@ -12,7 +12,7 @@ from papermill.exceptions import PapermillExecutionError
 
 from memwall_lib.core.paths import NOTEBOOKS_DIR
 from memwall_lib.core.runner import run_notebook
-from memwall_lib.engines.training_models import PAPER_MODELS
+from memwall_lib.engines.models.paper_models import PAPER_MODELS
 
 pytestmark = pytest.mark.notebook
 NB = "04_training_memory"

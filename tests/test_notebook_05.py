@@ -13,7 +13,7 @@ from papermill.exceptions import PapermillExecutionError
 from memwall_lib.core.paths import NOTEBOOKS_DIR
 from memwall_lib.core.runner import run_notebook
 from memwall_lib.engines import remat
-from memwall_lib.engines.remat.operator_study import POLICIES
+from memwall_lib.engines.remat.study import POLICIES
 from memwall_lib.figures import fig4b_remat
 
 pytestmark = pytest.mark.notebook

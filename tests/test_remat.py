@@ -11,7 +11,7 @@ from helpers import all_schedules, brute_force_optimum
 
 from memwall_lib.core.params import ParameterError, check_parameters
 from memwall_lib.engines import remat
-from memwall_lib.engines.remat.operator_study import (
+from memwall_lib.engines.remat.study import (
     MATMUL_OPS,
     POLICIES,
     WEIGHT_MATMUL_OPS,

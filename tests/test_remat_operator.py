@@ -12,7 +12,8 @@ import torch
 from helpers import all_plans, brute_force_plan_optimum
 
 from memwall_lib.engines import remat
-from memwall_lib.engines.remat.operator import (
+from memwall_lib.engines.remat.plan import best_within, frontier, plan_for_budget, plan_none
+from memwall_lib.engines.remat.profile import (
     BlockOps,
     OpChainProfile,
     OpPlan,
@@ -21,13 +22,7 @@ from memwall_lib.engines.remat.operator import (
     profile_blocks,
     segment_cost,
 )
-from memwall_lib.engines.remat.operator_plan import (
-    best_within,
-    frontier,
-    plan_for_budget,
-    plan_none,
-)
-from memwall_lib.engines.remat.operator_run import measure_plan, profile_chain_ops, reference_run
+from memwall_lib.engines.remat.run import measure_plan, profile_chain_ops, reference_run
 
 torch.set_num_threads(1)
 
@@ -193,7 +188,7 @@ def test_profile_flops_match_flop_counter(gpt2_small: tuple) -> None:
 def test_counting_tracker_flops_equal_flop_counter_mode_under_selective_checkpointing(gpt2_small: tuple) -> None:
     from torch.utils.flop_counter import FlopCounterMode
 
-    from memwall_lib.engines.remat.operator_run import _step, counting_tracker
+    from memwall_lib.engines.remat.run import _step, counting_tracker
 
     chain, prof, ref = gpt2_small
     plan = next(p for _, extra, p in frontier(prof) if p.n_kept > 0 and extra > 0)
@@ -259,7 +254,7 @@ def test_bad_arguments_raise_clear_errors(gpt2_small: tuple) -> None:
     rand = next((b, j) for b in range(n) for j, op in enumerate(prof.blocks[b].ops) if op.random)
     with pytest.raises(ValueError, match="cannot be kept"):
         segment_cost(prof, 0, n - 1, True, frozenset({rand}))
-    from memwall_lib.engines.remat.operator_run import run_plan
+    from memwall_lib.engines.remat.run import run_plan
 
     chain = gpt2_small[0]
     with pytest.raises(ValueError, match="cannot be kept"):  # never MUST_SAVE a random op
@@ -273,7 +268,7 @@ def test_bad_arguments_raise_clear_errors(gpt2_small: tuple) -> None:
 def test_tracker_counts_outputs_cached_by_selective_checkpointing() -> None:
     """The dispatch-mode tracker sees the storages the SAC cache keeps (saved-tensor hooks
     would not): after the forward pass, keeping ops adds exactly their output bytes."""
-    from memwall_lib.engines.remat.operator_run import run_plan
+    from memwall_lib.engines.remat.run import run_plan
 
     chain = _chain("tiny")
     prof = profile_chain_ops(chain)
@@ -294,7 +289,7 @@ def test_tracker_counts_outputs_cached_by_selective_checkpointing() -> None:
 
 
 def test_compile_anchor_on_a_tiny_chain() -> None:
-    from memwall_lib.engines.remat.operator_compile import compile_anchor
+    from memwall_lib.engines.remat.compile_anchor import compile_anchor
 
     torch.manual_seed(0)
     blocks = torch.nn.Sequential(*[TinyBlock(16) for _ in range(2)])
@@ -314,7 +309,7 @@ def test_compile_anchor_on_a_tiny_chain() -> None:
 
 
 def test_compile_anchor_scales_distinct_blocks_like_compiling_every_block() -> None:
-    from memwall_lib.engines.remat.operator_compile import compile_anchor, distinct_blocks
+    from memwall_lib.engines.remat.compile_anchor import compile_anchor, distinct_blocks
 
     torch.manual_seed(0)
     blocks = torch.nn.Sequential(*[TinyBlock(16) for _ in range(3)], torch.nn.Linear(16, 8), TinyBlock(8), TinyBlock(8))
@@ -337,7 +332,7 @@ def test_compile_anchor_scales_distinct_blocks_like_compiling_every_block() -> N
 
 
 def test_distinct_blocks_restores_batch_norm_statistics() -> None:
-    from memwall_lib.engines.remat.operator_compile import block_signature, distinct_blocks
+    from memwall_lib.engines.remat.compile_anchor import block_signature, distinct_blocks
 
     torch.manual_seed(0)
     blocks = torch.nn.Sequential(ConvBlock(4), ConvBlock(4)).train()

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from memwall_lib.engines import transformer as tfm
+from memwall_lib.engines.counts import transformer as tfm
 
 #: d=8, 2 heads (dh=4), FFN 16, 1 layer: small enough to write every term out.
 TINY_ENC = tfm.TransformerSpec(
@@ -207,5 +207,5 @@ def test_spec_from_unsupported_config() -> None:
 
 
 def test_module_import_does_not_import_torch() -> None:
-    code = "import sys, memwall_lib.engines.transformer; assert 'torch' not in sys.modules"
+    code = "import sys, memwall_lib.engines.counts.transformer; assert 'torch' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -11,7 +11,7 @@ import numpy as np
 
 from .. import paper
 from ..core.claims import Claim
-from ..engines import transformer as tfm
+from ..engines.counts import transformer as tfm
 from .fig3_measured import PREDICTION_TOLERANCE, label
 
 #: The sampled estimate counts as matching a whole run within this relative difference.

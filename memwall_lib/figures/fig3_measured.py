@@ -1,7 +1,7 @@
-"""Figure 3's measured part: latency at every length (:mod:`memwall_lib.engines.latency`,
+"""Figure 3's measured part: latency at every length (:mod:`memwall_lib.engines.timing.latency`,
 sampled or whole runs) with whole-run checks, normalized to BERT-Base at 128 tokens and set
 beside the survey's published CPU latencies, and the roofline per operation class
-(:mod:`memwall_lib.engines.op_roofline`) that predicts them. Units: seconds, FLOP/s, bytes/s.
+(:mod:`memwall_lib.engines.timing.class_roofline`) that predicts them. Units: seconds, FLOP/s, bytes/s.
 """
 
 from __future__ import annotations
@@ -14,11 +14,12 @@ import numpy as np
 import pandas as pd
 
 from ..core.progress import progress
-from ..engines import latency, op_roofline, timing
-from ..engines import transformer as tfm
-from ..engines.op_roofline import ClassRoofline
-from ..engines.roofline import Roofline
-from ..engines.workloads import workload_profile
+from ..engines.counts import transformer as tfm
+from ..engines.timing import class_roofline, latency
+from ..engines.timing import clock as timing
+from ..engines.timing.class_roofline import ClassRoofline
+from ..engines.timing.single_roof import Roofline
+from ..engines.timing.workloads import workload_profile
 
 LABELS: dict[str, str] = {
     "bert-base": "BERT-Base",
@@ -54,7 +55,7 @@ def measure_models(
     """``(measured, validation, decode_steps)``: latency rows per model as columns
     ``{model: {"seq_len": [...], "median_s": [...], ...}, "runtime": {...}}``; the sampled
     estimate against whole runs at ``validation_lengths`` per model (columns of
-    :func:`memwall_lib.engines.latency.agreement`); a sampled decoder's step times."""
+    :func:`memwall_lib.engines.timing.latency.agreement`); a sampled decoder's step times."""
     measured: dict[str, Any] = {}
     validation: dict[str, Any] = {}
     steps: dict[str, Any] = {}
@@ -213,7 +214,7 @@ def predictions(roof: ClassRoofline, machine: Roofline, measured: Mapping[str, A
                 "median_s",
                 "ratio_to_median",
                 "overhead_s",
-                *(f"{c}_s" for c in op_roofline.CLASSES),
+                *(f"{c}_s" for c in class_roofline.CLASSES),
                 "bound_by",
                 "single_roof_s",
                 "single_roof_ratio",
@@ -254,7 +255,7 @@ def bound_by(preds: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     """Which class bounds each model: per length, and the share of predicted time per class."""
     out = {}
     for m, v in preds.items():
-        keys = ["overhead_s"] + [f"{c}_s" for c in op_roofline.CLASSES]
+        keys = ["overhead_s"] + [f"{c}_s" for c in class_roofline.CLASSES]
         shares = {k[:-2]: [x / t for x, t in zip(v[k], v["predicted_s"])] for k in keys if any(v[k])}
         out[m] = {"seq_len": v["seq_len"], "bound_by": v["bound_by"], "share": shares}
     return out
@@ -304,7 +305,7 @@ def plot_roofline(machine: Roofline, roof: ClassRoofline, preds: Mapping[str, An
         label=f"roofline: {machine.peak_flops / 1e9:.0f} GFLOP/s (GEMM), "
         f"{machine.bandwidth / 1e9:.1f} GB/s (STREAM triad)",
     )
-    rates = op_roofline.class_rates(roof)
+    rates = class_roofline.class_rates(roof)
     styles = iter([":", "-.", (0, (5, 2)), (0, (1, 3))])
     for m, per in rates.items():
         for c in ("gemv", "kv_attention"):

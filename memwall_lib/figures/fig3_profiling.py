@@ -2,9 +2,9 @@
 intensity, measured latency at every length beside the survey's, and a roofline calibrated
 per operation class on this machine.
 
-The numbers come from :mod:`memwall_lib.engines.transformer` (analytic FLOPs and bytes),
-:mod:`memwall_lib.engines.workloads` (FLOP counting), :mod:`memwall_lib.engines.latency`,
-:mod:`memwall_lib.engines.roofline` and :mod:`memwall_lib.engines.op_roofline`; this module
+The numbers come from :mod:`memwall_lib.engines.counts.transformer` (analytic FLOPs and bytes),
+:mod:`memwall_lib.engines.timing.workloads` (FLOP counting), :mod:`memwall_lib.engines.timing.latency`,
+:mod:`memwall_lib.engines.timing.single_roof` and :mod:`memwall_lib.engines.timing.class_roofline`; this module
 and :mod:`.fig3_measured` arrange them. Units: GFLOPs = 1e9 FLOPs, GB = 1e9 bytes, seconds.
 """
 
@@ -21,10 +21,11 @@ from ..core.claims import Claim
 from ..core.params import Param
 from ..core.progress import progress
 from ..core.provenance import measuring
-from ..engines import latency, op_roofline, timing, workloads
-from ..engines import transformer as tfm
-from ..engines.builders import BERT_SIZES, GPT2_SIZES
-from ..engines.roofline import Roofline, calibrate_roofline
+from ..engines.counts import transformer as tfm
+from ..engines.models.builders import BERT_SIZES, GPT2_SIZES
+from ..engines.timing import class_roofline, latency, workloads
+from ..engines.timing import clock as timing
+from ..engines.timing.single_roof import Roofline, calibrate_roofline
 from ..tables import load_survey_latency
 from . import fig3_claims, fig3_plot
 from . import fig3_measured as measured_part
@@ -208,7 +209,7 @@ class Result:
     validation: dict[str, Any]
     decode_steps: dict[str, Any]
     roofline: Roofline
-    class_roofline: op_roofline.ClassRoofline
+    class_roofline: class_roofline.ClassRoofline
     predicted: dict[str, Any]
     normalized: dict[str, Any]
     survey: dict[str, Any]
@@ -250,7 +251,7 @@ class Result:
                 "unit": v["unit"],
                 "of_roof": r / (self.roofline.peak_flops if v["unit"] == "FLOP/s" else self.roofline.bandwidth),
             }
-            for m, per in op_roofline.class_rates(self.class_roofline).items()
+            for m, per in class_roofline.class_rates(self.class_roofline).items()
             for c, v in per.items()
             for n, r in zip(v["size"], v["rate"])
         ]
@@ -267,7 +268,7 @@ class Result:
             "ratio_to_median",
             "bound_by",
             "overhead_s",
-            *(f"{c}_s" for c in op_roofline.CLASSES),
+            *(f"{c}_s" for c in class_roofline.CLASSES),
             "single_roof_ratio",
         ]
         return pd.concat({m: pd.DataFrame(v)[cols] for m, v in self.predicted.items()}, names=["model"])
@@ -298,7 +299,7 @@ def analyse(params: Mapping[str, Any]) -> Result:
         machine = calibrate_roofline(
             p["models"], device=p["device"], dtype=p["dtype"], threads=p["threads"], gemm_n=1024, repeats=3
         )
-        roof = op_roofline.calibrate(
+        roof = class_roofline.calibrate(
             p["models"],
             p["measured_lengths"],
             device=p["device"],
@@ -369,7 +370,7 @@ def sidecar(result: Result) -> dict[str, dict[str, Any]]:
         OUTPUTS[1]: {
             "roofline": result.roofline.to_dict(),
             "class_roofline": result.class_roofline.to_dict(),
-            "class_rates": op_roofline.class_rates(result.class_roofline),
+            "class_rates": class_roofline.class_rates(result.class_roofline),
             "predictions": result.predicted,
             "bound_by": measured_part.bound_by(result.predicted),
             "runtime": result.measured["runtime"],

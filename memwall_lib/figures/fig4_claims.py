@@ -11,8 +11,8 @@ import pandas as pd
 
 from .. import paper
 from ..core.claims import Claim
-from ..engines.training_memory import GB, TrainingMemory
-from ..engines.training_models import PAPER_MODELS
+from ..engines.memory.training import GB, TrainingMemory
+from ..engines.models.paper_models import PAPER_MODELS
 from . import fig4_points
 
 #: A model "close to" the GPU memory of its year uses at least this fraction of it.

@@ -1,5 +1,5 @@
 """Figure 4: the memory needed to train the models of the paper's Figure 4, measured
-(:mod:`memwall_lib.engines.training_memory`, on the meta device), against the single-GPU
+(:mod:`memwall_lib.engines.memory.training`, on the meta device), against the single-GPU
 memory of each model's year: by default the authors' step line (read from their PDF,
 :mod:`.fig4_points`), or the largest (data-centre) GPU memory of the year. The caption's claim
 is checked as the paper states it: each model's memory is below, and close to, that GPU's.
@@ -21,15 +21,9 @@ from ..core.claims import Claim
 from ..core.params import Param, ParameterError
 from ..core.paths import resolve
 from ..core.progress import progress
-from ..engines.storage import CrossCheck, cross_check_meta_vs_real, mask_bytes_for
-from ..engines.training_memory import (
-    GELU_VARIANTS,
-    MASK_TARGETS,
-    OPTIMIZERS,
-    PRECISIONS,
-    TrainingMemory,
-)
-from ..engines.training_models import MODEL_VARIANTS, PAPER_MODELS, build_paper_model, paper_model_memory
+from ..engines.memory.saved import CrossCheck, cross_check_meta_vs_real, mask_bytes_for
+from ..engines.memory.training import GELU_VARIANTS, MASK_TARGETS, OPTIMIZERS, PRECISIONS, TrainingMemory
+from ..engines.models.paper_models import MODEL_VARIANTS, PAPER_MODELS, build_paper_model, paper_model_memory
 from ..tables import DATE_RULES, load_hardware
 from . import fig4_claims, fig4_plot, fig4_points, fig4_tbig, fig4_text
 

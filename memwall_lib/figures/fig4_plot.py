@@ -8,8 +8,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..engines.training_memory import CONVENTIONS, OPTIMIZER_LABELS, TrainingMemory
-from ..engines.training_models import PAPER_MODELS
+from ..engines.memory.training import CONVENTIONS, OPTIMIZER_LABELS, TrainingMemory
+from ..engines.models.paper_models import PAPER_MODELS
 
 
 def plot_training_memory(

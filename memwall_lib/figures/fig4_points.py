@@ -17,8 +17,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..engines.training_memory import TrainingMemory
-from ..engines.training_models import PAPER_MODELS
+from ..engines.memory.training import TrainingMemory
+from ..engines.models.paper_models import PAPER_MODELS
 from ..tables import GIB, device_dates, gpu_memory_by_year
 
 #: The authors' bar labels (text before the comma) -> our model keys.

@@ -1,6 +1,6 @@
 """Figure 4's Transformer-big bar: the experiments that look for the authors' segments
 (README "Memory Breakdown": parameters 1.02, optimizer 2.04, activations 11.78 GiB at batch 6,
-512 tokens), each a call of :func:`~memwall_lib.engines.training_models.paper_model_memory`
+512 tokens), each a call of :func:`~memwall_lib.engines.models.paper_models.paper_model_memory`
 on the meta device, with the three segments as the authors draw them (GB) and ours / theirs.
 
 Units: GB = 1e9 bytes; the authors' GiB are converted by the caller.
@@ -13,7 +13,7 @@ from typing import Any
 
 import pandas as pd
 
-from ..engines.training_models import paper_model_memory
+from ..engines.models.paper_models import paper_model_memory
 from . import fig4_points
 
 #: (what is changed, settings of :func:`paper_model_memory`) for Transformer big. "saved": the

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ..engines.remat.operator_study import POLICIES, ChainStudy
+from ..engines.remat.study import POLICIES, ChainStudy
 
 #: Marker and palette index per kind of measured plan.
 _STYLE = {

@@ -1,6 +1,6 @@
 """Figure 4b: the rematerialization claim ("about 5x less memory for about 20% more
 compute") tested at block and at operator granularity on chains of blocks, measured on this
-machine (:mod:`memwall_lib.engines.remat`, :func:`~memwall_lib.engines.remat.operator_study.study_chain`),
+machine (:mod:`memwall_lib.engines.remat`, :func:`~memwall_lib.engines.remat.study.study_chain`),
 beside the fixed policies people use and PyTorch's own ``activation_memory_budget``.
 
 Units: bytes (MB = 1e6 bytes in tables and plots); FLOPs; seconds.
@@ -20,8 +20,8 @@ from ..core.params import SEED_MAX, Param, ParameterError, fits_in_memory, machi
 from ..core.progress import progress
 from ..core.provenance import measuring
 from ..engines.remat import CHAINS, Chain, gpt2_chain, resnet_chain
-from ..engines.remat.operator_study import ChainStudy, study_chain
-from ..engines.timing import DEVICES, device_available
+from ..engines.remat.study import ChainStudy, study_chain
+from ..engines.timing.clock import DEVICES, device_available
 
 
 def build_chain(name: str, P: dict[str, Any]) -> Chain:

@@ -4,7 +4,7 @@ Joins the paper's Figure 1 (peak compute outgrows DRAM bandwidth) and Figure 3 (
 arithmetic intensity decides whether it can use the compute): for each accelerator since
 2012 its ridge point (peak FLOP/s over DRAM bytes/s, from the same device rows and
 conventions as Figure 1), against the arithmetic intensity of prefill and of decode at
-several batch sizes for LLMs people serve (:mod:`memwall_lib.engines.llm`), and the roofline
+several batch sizes for LLMs people serve (:mod:`memwall_lib.engines.counts.llm`), and the roofline
 lower bound of one model's decode step and prefill on every accelerator.
 
 Panels: (a) ridge point over time, by precision, with its growth per 2 years and 95% CI;
@@ -31,7 +31,7 @@ from ..core.claims import Claim, growth_claim
 from ..core.params import Param
 from ..core.paths import resolve
 from ..core.trends import FitError, GrowthFit, fit_growth
-from ..engines.llm_models import PRESETS, SOURCES
+from ..engines.counts.presets import PRESETS, SOURCES
 from ..tables import DATE_RULES, FLOPS_POLICIES, load_hardware
 from . import fig5_plot
 from .fig5_series import FAMILIES, LOW_PRECISION, accelerators, critical_batches, intensities, latency_bounds

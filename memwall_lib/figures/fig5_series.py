@@ -8,7 +8,7 @@ Conventions (each a parameter of :mod:`.fig5_ridge`):
 - peak FLOPS: the largest dense peak under a :data:`~memwall_lib.tables.FLOPS_POLICIES`
   policy (Figure 1's ``ai_peak`` by default), and separately the dense fp8 peak where the
   chip has one; ridge point = peak FLOP/s / DRAM bytes/s (FLOPs per byte);
-- workloads: :mod:`memwall_lib.engines.llm` (bytes: weights read once per pass, KV cache read
+- workloads: :mod:`memwall_lib.engines.counts.llm` (bytes: weights read once per pass, KV cache read
   and written, activations in and out of every op, no fusion; MoE experts touched under
   uniform top-k routing, an upper bound on distinct experts), at the chosen precision.
 """
@@ -23,9 +23,9 @@ import numpy as np
 import pandas as pd
 
 from ..core.trends import fractional_year
-from ..engines import llm
-from ..engines.spec_roofline import ridge_point, roofline_time
-from ..engines.transformer import precision_for_dtype
+from ..engines.counts import llm
+from ..engines.counts.ridge import ridge_point, roofline_time
+from ..engines.counts.transformer import precision_for_dtype
 from ..tables import HardwareData, device_dates, device_peaks, memory_capacity_gb
 
 #: Accelerator family -> (vendor, device type) in ``data/compute_devices.csv``.
@@ -182,7 +182,7 @@ def critical_batches(
 ) -> pd.DataFrame:
     """Per accelerator (with a policy peak) and model: the smallest decode batch whose
     intensity reaches the ridge point with a KV cache of ``context_len`` tokens
-    (:func:`memwall_lib.engines.llm.critical_batch`); NaN where no batch up to ``max_batch`` does."""
+    (:func:`memwall_lib.engines.counts.llm.critical_batch`); NaN where no batch up to ``max_batch`` does."""
     specs = {m: llm.get_spec(m) for m in models}
     rows = []
     for r in acc[acc["ridge"].notna()].itertuples():

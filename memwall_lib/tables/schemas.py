@@ -271,7 +271,7 @@ SURVEY_CPU_LATENCY = Schema(
         Column(
             "model",
             "category",
-            "bert-base|bert-large|gpt2 (the names of memwall_lib.engines.builders)",
+            "bert-base|bert-large|gpt2 (the names of memwall_lib.engines.models.builders)",
             allowed=("bert-base", "bert-large", "gpt2"),
         ),
         Column("seq_len_tokens", "float", "sequence length in tokens", positive=True),

@@ -7,19 +7,19 @@
   under a memory budget (dynamic programming);
 - :mod:`.measure`: every schedule measured on real forward+backward runs (peak live
   activation bytes, extra FLOPs, wall time, gradients equal to no checkpointing);
-- :mod:`.operator`, :mod:`.operator_plan`, :mod:`.operator_run`: operator granularity (which
+- :mod:`.profile`, :mod:`.plan`, :mod:`.run`: operator granularity (which
   segments to checkpoint and which operator outputs to keep inside them): profile, cost model,
   exact planner and frontier, execution with selective checkpointing, measurement;
-- :mod:`.operator_compile`: PyTorch's anchor, ``torch.compile`` per block under
+- :mod:`.compile_anchor`: PyTorch's anchor, ``torch.compile`` per block under
   ``activation_memory_budget`` (import it explicitly; it needs torch._dynamo).
 """
 
 from .chains import CHAINS, Chain, gpt2_chain, resnet_chain, run_chain
 from .measure import ChainResult, Measurement, baseline_schedules, measure_schedule, run_strategies, tracker_class
-from .operator import BlockOps, OpChainProfile, OpPlan, OpRecord, predict_plan, profile_blocks, segment_cost
-from .operator_plan import best_within, frontier, plan_for_budget, plan_none
-from .operator_run import PlanMeasurement, measure_plan, profile_chain_ops, reference_run, run_plan
+from .plan import best_within, frontier, plan_for_budget, plan_none
 from .planner import ChainProfile, optimal_schedule, optimal_sweep, predict, profile_chain
+from .profile import BlockOps, OpChainProfile, OpPlan, OpRecord, predict_plan, profile_blocks, segment_cost
+from .run import PlanMeasurement, measure_plan, profile_chain_ops, reference_run, run_plan
 from .schedules import STRATEGIES, Schedule, schedule_every_k, schedule_none, schedule_sqrt_n
 
 __all__ = [

@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..checks import check_int
+from ...core.checks import check_int
 from .schedules import Schedule
 
 CHAINS: tuple[str, ...] = ("gpt2", "resnet152")
@@ -67,7 +67,7 @@ def gpt2_chain(
     import torch
     from transformers import GPT2Config
 
-    from ..builders import build_from_config
+    from ..models.builders import build_from_config
 
     torch.manual_seed(seed)
     config = GPT2Config(
@@ -124,7 +124,7 @@ def resnet_chain(
     check_int("batch_size", batch_size)
     import torch
 
-    from ..builders import build_torchvision
+    from ..models.builders import build_torchvision
 
     torch.manual_seed(seed)
     net = build_torchvision(name, device).train()

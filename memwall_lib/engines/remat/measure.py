@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from ..timing import using_threads
+from ..timing.clock import using_threads
 from .chains import Chain, run_chain
 from .planner import ChainProfile, optimal_sweep, predict, profile_chain
 from .schedules import Schedule, schedule_every_k, schedule_none, schedule_sqrt_n

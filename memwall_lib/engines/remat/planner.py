@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from ..storage import storage_key, storage_nbytes
+from ..memory.saved import storage_key, storage_nbytes
 from .chains import Chain
 from .schedules import Schedule, _check_n, schedule_every_k, schedule_none, schedule_sqrt_n
 

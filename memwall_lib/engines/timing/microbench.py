@@ -1,4 +1,4 @@
-"""Microbenchmarks of the operation classes of :mod:`.op_roofline`, at a model's own shapes:
+"""Microbenchmarks of the operation classes of :mod:`.class_roofline`, at a model's own shapes:
 GEMM (``F.linear``), GEMV (the decoder's weight stream), eager attention, element-wise ops and
 KV-cache attention. Each returns seconds per FLOP or per byte at the shapes it ran.
 Units: seconds; FLOPs; bytes.
@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from . import transformer as tfm
-from .timing import Clock
+from ..counts import transformer as tfm
+from .clock import Clock
 
 CLASSES: tuple[str, ...] = ("gemm", "gemv", "attention", "kv_attention", "elementwise")
 LINEAR_OPS = ("q_proj", "k_proj", "v_proj", "out_proj", "ffn1", "ffn2", "pooler", "lm_head")
@@ -31,7 +31,7 @@ def time_per_call(fn: Any, device: str, repeats: int, warmup: int) -> float:
     """Seconds per call of ``fn``: the fastest of ``repeats`` timed runs after ``warmup``,
     each run calling it back to back enough times to last :data:`MIN_RUN_S` (the fastest: a
     roofline models the machine, not what else shares it)."""
-    from .timing import time_fn
+    from .clock import time_fn
 
     once = time_fn(fn, repeats=1, warmup=warmup, device=device).min_s
     k = max(1, math.ceil(MIN_RUN_S / max(once, 1e-9)))

@@ -1,6 +1,6 @@
-"""The pieces of :mod:`memwall_lib.engines.llm`: per-op counts with bytes split into weights,
+"""The pieces of :mod:`memwall_lib.engines.counts.llm`: per-op counts with bytes split into weights,
 KV cache and activations (:class:`LLMOp`), and the shape of an LLM (:class:`LLMSpec`) read
-from a ``transformers`` config. Conventions and units: see :mod:`memwall_lib.engines.llm`.
+from a ``transformers`` config. Conventions and units: see :mod:`memwall_lib.engines.counts.llm`.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any
 from . import transformer as tfm
 from .transformer import OpCount, Precision, ProfileError
 
-#: FLOPs per element of the element-wise ops (see :mod:`memwall_lib.engines.llm`).
+#: FLOPs per element of the element-wise ops (see :mod:`memwall_lib.engines.counts.llm`).
 RMSNORM_FLOPS_PER_ELEMENT = 4  # square, sum, multiply by rsqrt, multiply by the scale
 SILU_MUL_FLOPS_PER_ELEMENT = 5  # silu(g) = g / (1 + exp(-g)): 4, times up: 1
 ROPE_FLOPS_PER_ELEMENT = 3  # x * cos + rotate_half(x) * sin
@@ -249,13 +249,13 @@ def spec_from_config(config: Any, name: str | None = None) -> LLMSpec:
 
 
 def get_spec(model: str | LLMSpec | tfm.TransformerSpec | Any) -> LLMSpec | tfm.TransformerSpec:
-    """A spec from a preset name (:data:`memwall_lib.engines.llm_models.PRESETS`), an
-    :class:`LLMSpec`, a GPT-2-like :class:`~memwall_lib.engines.transformer.TransformerSpec`, or a
+    """A spec from a preset name (:data:`memwall_lib.engines.counts.presets.PRESETS`), an
+    :class:`LLMSpec`, a GPT-2-like :class:`~memwall_lib.engines.counts.transformer.TransformerSpec`, or a
     ``transformers`` config (Llama, Mixtral, DeepSeek-V3, GPT-2)."""
     if isinstance(model, (LLMSpec, tfm.TransformerSpec)):
         spec = model
     elif isinstance(model, str):
-        from .llm_models import preset_config
+        from .presets import preset_config
 
         spec = get_spec(preset_config(model))
         return replace(spec, name=model)

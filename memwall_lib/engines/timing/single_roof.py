@@ -1,6 +1,6 @@
 """A roofline calibrated on the machine it runs on: attainable GEMM rate, STREAM bandwidth
 and per-call framework overhead measured on structural twins of the models, which predicts
-latency from the analytic per-op FLOPs and bytes of :mod:`memwall_lib.engines.transformer`.
+latency from the analytic per-op FLOPs and bytes of :mod:`memwall_lib.engines.counts.transformer`.
 
 Units: seconds; FLOP/s; bytes and bytes/s (GB = 1e9).
 """
@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from . import transformer as tfm
-from .timing import check_device, last_level_cache_bytes, measuring_latency, runtime_info, time_fn, torch_dtype
+from ..counts import transformer as tfm
+from .clock import check_device, last_level_cache_bytes, measuring_latency, runtime_info, time_fn, torch_dtype
 from .workloads import _config_for, workload
 
 
@@ -82,7 +82,7 @@ def measure_call_overhead(
     """Seconds of framework overhead per forward call of ``model`` (the fastest run), measured on its
     structural twin (:func:`overhead_twin_config`) over 1 token (an encoder) or as one
     decoding step at a short context (a decoder): not fitted to any latency of ``model``."""
-    from . import builders
+    from ..models import builders
 
     check_device(device)
     cfg = overhead_twin_config(model)

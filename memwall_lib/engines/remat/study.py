@@ -1,8 +1,8 @@
 """One chain studied at block and operator granularity, for Figure 4b.
 
 :func:`study_chain` profiles a chain operator by operator, computes the exact frontiers of
-the planner (:func:`.operator_plan.frontier`) with and without keeping operator outputs,
-and measures on real forward+backward steps (:func:`.operator_run.measure_plan`: peak live
+the planner (:func:`.plan.frontier`) with and without keeping operator outputs,
+and measures on real forward+backward steps (:func:`.run.measure_plan`: peak live
 activation bytes, FLOPs, gradients against no checkpointing):
 
 - the block-level strategies people use (every block, every k blocks, sqrt(n) segments);
@@ -11,7 +11,7 @@ activation bytes, FLOPs, gradients against no checkpointing):
   predicted exactly like one already measured, e.g. none or every block, is not rerun);
 - the fixed operator policies people use (:data:`POLICIES`): every block checkpointed,
   the outputs of all matmuls kept, or of the matmuls with a weight operand only;
-- optionally PyTorch's anchor (:func:`.operator_compile.compile_anchor`: each distinct
+- optionally PyTorch's anchor (:func:`.compile_anchor.compile_anchor`: each distinct
   block compiled once per budget, bytes and FLOPs times the number of identical blocks).
 
 Wall time (seconds, medians) is measured round-robin with the reference for the
@@ -30,11 +30,11 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from ..timing import using_threads
+from ..timing.clock import using_threads
 from .chains import Chain
-from .operator import OpChainProfile, OpPlan, predict_plan
-from .operator_plan import frontier, plan_none, recomputed_ops
-from .operator_run import PlanMeasurement, measure_plan, profile_chain_ops, reference_run, time_plans
+from .plan import frontier, plan_none, recomputed_ops
+from .profile import OpChainProfile, OpPlan, predict_plan
+from .run import PlanMeasurement, measure_plan, profile_chain_ops, reference_run, time_plans
 from .schedules import schedule_every_k, schedule_sqrt_n
 
 #: aten ops that are matrix products (names without the overload).
@@ -127,7 +127,7 @@ class StudyPoint:
 class ChainStudy:
     """A chain studied at both granularities (see the module doc). Bytes, FLOPs, seconds;
     ``frontiers``: level -> predicted ``(peak bytes, recompute FLOPs)`` of every frontier
-    plan; ``anchor``: PyTorch's sweep (:class:`.operator_compile.AnchorPoint`), empty if not
+    plan; ``anchor``: PyTorch's sweep (:class:`.compile_anchor.AnchorPoint`), empty if not
     run, with ``anchor_note`` saying why or how it went."""
 
     chain: str
@@ -271,7 +271,7 @@ def _study(
 def _anchor(chain: Chain, budgets: Sequence[float], ref: tuple, seed: int) -> tuple[list[Any], str]:
     """PyTorch's sweep, or a note saying why it could not run."""
     try:
-        from .operator_compile import compile_anchor
+        from .compile_anchor import compile_anchor
 
         t0 = time.perf_counter()
         pts = compile_anchor(chain, list(budgets), ref, seed=seed)

@@ -21,7 +21,7 @@ dropout inside fused ops that fall back to their math path (scaled-dot-product a
 ``dropout_mask_bytes=None`` keeps the bytes as stored on the device of the pass; ``1`` counts
 them as on CUDA (:data:`DROPOUT_MASK_BYTES`).
 
-Units: bytes. Shared by training memory (:mod:`.training_memory`) and rematerialization
+Units: bytes. Shared by training memory (:mod:`.training`) and rematerialization
 (:mod:`.remat`).
 """
 
@@ -32,7 +32,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from .timing import using_threads
+from ..timing.clock import using_threads
 
 #: Bytes per dropout-mask element by target device: CUDA's ``native_dropout`` keeps a bool
 #: mask (1 byte); on CPU the mask is the input's dtype (``None``: as stored).

@@ -23,15 +23,15 @@ Cost model (bytes, FLOPs), a plan being segments ``(start, end, checkpointed, ke
 - predicted peak = ``max(sum(held) + tail, max_k(sum_{j<k} held_j + max(held_k, full_k)))``,
   ``tail``: bytes the loss saves.
 
-Planner (:func:`.operator_plan.plan_for_budget`, with the frontier and a
+Planner (:func:`.plan.plan_for_budget`, with the frontier and a
 brute force): dynamic programming over (block, bytes held by earlier segments) in units of
 ``unit_bytes`` (each term rounded up, so a plan always fits its budget in exact bytes);
 inside a checkpointed segment the keep decisions are a knapsack folded into the same table,
 so the optimum over segmentations and keep sets is exact in units (with ``unit_bytes=1``,
 exact). Selective checkpointing reruns every op it does not cache up to the stop, so this
 knapsack is exact for how plans run. Running and measuring plans:
-:mod:`.operator_run`; the ``torch.compile`` anchor:
-:mod:`.operator_compile`.
+:mod:`.run`; the ``torch.compile`` anchor:
+:mod:`.compile_anchor`.
 
 Approximations: live temporaries of the op running at the peak are not modelled (measured
 peaks on the project's chains are within a few per cent); a storage the loss saves that a
@@ -157,7 +157,7 @@ def profile_block(block: Any, x: Any, excluded: set[int]) -> tuple[BlockOps, Any
     from torch.utils._pytree import tree_leaves
     from torch.utils.flop_counter import flop_registry
 
-    from ..storage import storage_key, storage_nbytes
+    from ..memory.saved import storage_key, storage_nbytes
 
     local: dict[int, int] = {storage_key(x): 0}
     keep: list[Any] = [x]  # alive until the end: no storage address is reused meanwhile
@@ -239,7 +239,7 @@ def profile_blocks(
     already profiled reuses its profile and its output (no run)."""
     import torch
 
-    from ..storage import storage_key
+    from ..memory.saved import storage_key
 
     if len(blocks) == 0:
         raise ValueError("blocks: a chain needs at least one block")

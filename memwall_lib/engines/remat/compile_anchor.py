@@ -184,7 +184,7 @@ def compile_anchor(
     """Compile each distinct block of ``chain`` once at each budget of ``budgets`` (fractions
     in (0, 1]) and measure as in the module doc, bytes and FLOPs times the number of identical
     blocks (``dedupe=False``: every block compiled); ``reference``: from
-    :func:`.operator_run.reference_run` (its FLOPs)."""
+    :func:`.run.reference_run` (its FLOPs)."""
     import torch
     import torch._dynamo
 

@@ -1,6 +1,6 @@
 """The models of the paper's Figure 4 built for training-memory accounting (on ``meta`` by
 default: nothing is allocated), each with its training forward ``forward(model) -> loss``, and
-:func:`gpt_memory` for any GPT-2-architecture config. Units: bytes (see :mod:`.training_memory`).
+:func:`gpt_memory` for any GPT-2-architecture config. Units: bytes (see :mod:`..memory.training`).
 """
 
 from __future__ import annotations
@@ -9,14 +9,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .checks import check_gpt2_config, check_int
-from .training_memory import (
-    GELU_VARIANTS,
-    PRECISIONS,
-    TrainingMemory,
-    _check_choice,
-    account,
-)
+from ...core.checks import check_gpt2_config, check_int
+from ..memory.training import GELU_VARIANTS, PRECISIONS, TrainingMemory, _check_choice, account
 
 
 @dataclass(frozen=True)
@@ -190,7 +184,7 @@ def gpt_memory(
     mask_target: str = "cuda",
 ) -> TrainingMemory:
     """The training memory of a GPT-2-architecture language model built from ``config``
-    (e.g. :func:`memwall_lib.engines.builders.gpt3_config`) on ``meta``: nothing is allocated."""
+    (e.g. :func:`memwall_lib.engines.models.builders.gpt3_config`) on ``meta``: nothing is allocated."""
     import torch
 
     from . import builders

@@ -32,7 +32,7 @@ from functools import partial
 from typing import Any
 
 from .chains import segment
-from .operator import OpChainProfile, OpPlan, predict_plan, sac_ignored, segment_cost
+from .profile import OpChainProfile, OpPlan, predict_plan, sac_ignored, segment_cost
 
 
 def _policy(names: Sequence[str], keep: set[int]) -> Callable[..., Any]:
@@ -156,7 +156,7 @@ def counting_tracker() -> Any:
 
 def reference_run(chain: Any, profile: OpChainProfile, seed: int = 0) -> tuple[int, float, list[Any]]:
     """(peak activation bytes, step FLOPs, gradients) without checkpointing."""
-    from .operator_plan import plan_none
+    from .plan import plan_none
 
     tracker = counting_tracker()
     with tracker:
@@ -220,7 +220,7 @@ def time_plans(
     """Time ``plans`` and the reference (no checkpointing) round-robin, ``repeats`` rounds;
     set ``wall_s`` and ``ref_wall_s`` (medians, seconds) of each measurement; return the
     reference's median."""
-    from .operator_plan import plan_none
+    from .plan import plan_none
 
     if len(measurements) != len(plans):
         raise ValueError(f"measurements: expected one per plan ({len(plans)}), got {len(measurements)}")
@@ -241,6 +241,6 @@ def time_plans(
 
 def profile_chain_ops(chain: Any) -> OpChainProfile:
     """Operator profile of a :class:`.chains.Chain` (its input and its loss)."""
-    from .operator import profile_blocks
+    from .profile import profile_blocks
 
     return profile_blocks(chain.blocks, chain.make_input(), chain.loss)

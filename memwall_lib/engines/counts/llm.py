@@ -1,7 +1,7 @@
 """Analytic per-operation FLOPs and bytes of current LLM inference: prefill and decode.
 
 Families (read from ``transformers`` configs by :func:`spec_from_config`, or by preset name
-from :mod:`memwall_lib.engines.llm_models`):
+from :mod:`memwall_lib.engines.counts.presets`):
 
 - **Llama-style** decoders (``llama``): RMSNorm, rotary embeddings, grouped-query
   attention (``n_kv_heads <= n_heads``; the KV cache holds ``n_kv_heads`` heads), SwiGLU
@@ -11,13 +11,13 @@ from :mod:`memwall_lib.engines.llm_models`):
   ``kv_lora_rank + qk_rope_head_dim`` elements per token and layer), the first
   ``first_k_dense_replace`` layers dense, then MoE layers with shared experts plus
   ``E`` routed experts, top-``k``.
-- **GPT-2** (``gpt2``) reuses :mod:`memwall_lib.engines.transformer` (LM head and embeddings on).
+- **GPT-2** (``gpt2``) reuses :mod:`memwall_lib.engines.counts.transformer` (LM head and embeddings on).
 
 Phases: :func:`prefill` (``T`` new tokens per sequence, batch ``B``, no earlier cache) and
 :func:`decode_step` (one new token per sequence with a KV cache already holding ``C``
 tokens: the step appends its own K/V, so attention spans ``C + 1`` keys).
 
-Conventions, as in :mod:`memwall_lib.engines.transformer` (units: FLOPs with a multiply-accumulate
+Conventions, as in :mod:`memwall_lib.engines.counts.transformer` (units: FLOPs with a multiply-accumulate
 = 2 FLOPs; bytes): an op's bytes are its inputs and weights read once plus its outputs
 written once (no fusion between ops, ideal reuse inside one); each op's bytes are split
 into ``weight_bytes`` (parameters read), ``kv_bytes`` (KV cache written by K/V
@@ -56,9 +56,8 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from . import transformer as tfm
-from .llm_spec import (  # noqa: F401
+from .llm_ops import (
     COMBINE_FLOPS_PER_ELEMENT,
-    LLM_MODEL_TYPES,
     LOGITS_MODES,
     MLA_MODES,
     RESIDUAL_FLOPS_PER_ELEMENT,
@@ -76,7 +75,6 @@ from .llm_spec import (  # noqa: F401
     _op,
     _precision,
     get_spec,
-    spec_from_config,
 )
 from .transformer import BF16, OpCount, Precision
 
@@ -189,7 +187,7 @@ def _layer(s: LLMSpec, b: int, n: int, c: int, p: Precision, mla: str, moe: bool
 
 
 def _gpt2_ops(spec: tfm.TransformerSpec, b: int, n: int, c: int, p: Precision) -> list[LLMOp]:
-    """GPT-2 from :mod:`memwall_lib.engines.transformer`, bytes split by linearity in the precision."""
+    """GPT-2 from :mod:`memwall_lib.engines.counts.transformer`, bytes split by linearity in the precision."""
 
     def run(wb: float, ab: float, kb: float) -> list[OpCount]:
         return tfm._pass_ops(spec, n, c, Precision(wb, ab, kb), b, True, True)

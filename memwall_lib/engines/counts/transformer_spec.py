@@ -147,12 +147,12 @@ def spec_from_config(config: Any, name: str | None = None) -> TransformerSpec:
 
 
 def get_spec(model: str | TransformerSpec | Any) -> TransformerSpec:
-    """A spec from a model name of :mod:`memwall_lib.engines.builders` (``bert-base``, ``gpt2`` ...),
+    """A spec from a model name of :mod:`memwall_lib.engines.models.builders` (``bert-base``, ``gpt2`` ...),
     a :class:`TransformerSpec`, or a ``transformers`` config object."""
     if isinstance(model, TransformerSpec):
         return model
     if isinstance(model, str):
-        from . import builders
+        from ..models import builders
 
         known = sorted(builders.BERT_SIZES) + sorted(builders.GPT2_SIZES)
         if model not in known:

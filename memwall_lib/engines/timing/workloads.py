@@ -4,7 +4,7 @@ Workloads (batch 1 unless asked): an encoder (BERT) runs one forward pass over `
 tokens; a decoder (GPT-2) generates greedily with the KV cache from one start token,
 ``l`` forward passes attending to 1, 2, ..., ``l`` tokens (:func:`greedy_generate`). The
 same callables are timed, FLOP-counted (:func:`validate_flops`, against the analytic model
-of :mod:`memwall_lib.engines.transformer`) and predicted, so the three describe the same work.
+of :mod:`memwall_lib.engines.counts.transformer`) and predicted, so the three describe the same work.
 
 Units: seconds; FLOPs (a multiply-accumulate = 2).
 """
@@ -18,8 +18,8 @@ import os
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from . import transformer as tfm
-from .timing import MeasureError, check_device, measuring_latency, time_fn, torch_dtype
+from ..counts import transformer as tfm
+from .clock import MeasureError, check_device, measuring_latency, time_fn, torch_dtype
 
 
 # --------------------------------------------------------------------------- workloads
@@ -97,7 +97,7 @@ def workload_profile(spec: tfm.TransformerSpec, seq_len: int, precision: tfm.Pre
 def _config_for(model: str | Any, max_positions: int) -> Any:
     """A ``transformers`` config with eager attention and at least ``max_positions``
     positions (enlarged beyond the model's limit where needed: weights are random)."""
-    from . import builders
+    from ..models import builders
 
     if isinstance(model, str):
         tfm.get_spec(model)  # a clear error for an unknown name
@@ -160,7 +160,7 @@ def validate_flops(
     import torch
     from torch.utils.flop_counter import FlopCounterMode
 
-    from . import builders
+    from ..models import builders
 
     seq_lens = _check_lengths(seq_lens)
     if isinstance(max_generate, bool) or not isinstance(max_generate, int) or max_generate < 1:
@@ -227,7 +227,7 @@ def measure_latency(
     "min_s", "max_s", "spread", "runs_s", "warmup", "forward_calls"}``."""
     import torch
 
-    from . import builders
+    from ..models import builders
 
     device = check_device(device)
     net_dtype = torch_dtype(dtype)

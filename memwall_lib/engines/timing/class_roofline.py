@@ -1,5 +1,5 @@
 """A roofline per operation class, calibrated by microbenchmarks at each model's own shapes,
-that predicts latency from the analytic ops of :mod:`memwall_lib.engines.transformer`.
+that predicts latency from the analytic ops of :mod:`memwall_lib.engines.counts.transformer`.
 
 One roof (large-GEMM rate, STREAM bandwidth) mispredicts what a framework attains at a
 model's shapes: a matrix-vector product at GPT-2's shapes streams its weights well below
@@ -21,7 +21,7 @@ model's shapes:
 - ``elementwise``: layer norms, residual adds, the model's activation function, embeddings,
   bandwidth at the model's rows x width, at a few lengths;
 
-plus the per-forward-call framework overhead of :func:`memwall_lib.engines.roofline.measure_call_overhead`
+plus the per-forward-call framework overhead of :func:`memwall_lib.engines.timing.single_roof.measure_call_overhead`
 (a structural twin). An op with no calibration at its size falls back to the machine roofline
 (GEMM peak, STREAM triad). The calibration never runs the models themselves end to end.
 
@@ -30,7 +30,7 @@ ones run, so a forward call takes the larger of the two.
 
 Each microbenchmark reports its fastest run (a roofline models the machine, not what else
 shares it), and every timing runs with the allocator pinned
-(:func:`memwall_lib.engines.timing.pin_allocator`), so a microbenchmark's tensors cost the
+(:func:`memwall_lib.engines.timing.clock.pin_allocator`), so a microbenchmark's tensors cost the
 page faults the model's do, whatever the process allocated before.
 
 Units: seconds; FLOPs (MAC = 2); bytes (GB = 1e9).
@@ -45,8 +45,9 @@ from typing import Any
 
 import numpy as np
 
-from . import transformer as tfm
-from .op_microbench import (
+from ..counts import transformer as tfm
+from .clock import check_device, last_level_cache_bytes, measuring_latency, synchronize, torch_dtype
+from .microbench import (
     ATTENTION_OPS,
     CLASSES,
     COMPUTE_CLASSES,
@@ -57,7 +58,6 @@ from .op_microbench import (
     gemv_points,
     kv_points,
 )
-from .timing import check_device, last_level_cache_bytes, measuring_latency, synchronize, torch_dtype
 from .workloads import workload_profile
 
 
@@ -156,13 +156,13 @@ def calibrate(
     scores_bytes: float | None = None,
 ) -> ClassRoofline:
     """Calibrate every class for ``models`` (names) at ``lengths`` (tokens): see the module
-    docstring. ``machine``: a :class:`memwall_lib.engines.roofline.Roofline` (GEMM peak, STREAM
+    docstring. ``machine``: a :class:`memwall_lib.engines.timing.single_roof.Roofline` (GEMM peak, STREAM
     bandwidth, call overheads) measured beforehand, or None to measure one here.
     ``scores_bytes``: bytes of score matrices per attention microbenchmark (default: twice the
     last-level cache on a CPU, all heads on a GPU)."""
-    from . import builders
-    from .roofline import calibrate_roofline
-    from .timing import runtime_info
+    from ..models import builders
+    from .clock import runtime_info
+    from .single_roof import calibrate_roofline
 
     check_device(device)
     tdt, prec = torch_dtype(dtype), tfm.precision_for_dtype(dtype)

@@ -1,4 +1,4 @@
-"""Named LLM presets as ``transformers`` configs, and checking :mod:`memwall_lib.engines.llm`
+"""Named LLM presets as ``transformers`` configs, and checking :mod:`memwall_lib.engines.counts.llm`
 against torch's FLOP counter on the real Hugging Face models built from those configs.
 
 Every preset is typed in from the model's paper and its published ``config.json`` (cited
@@ -17,7 +17,7 @@ from typing import Any
 
 from . import llm
 
-#: Preset names accepted by :func:`preset_config` (and by every function of :mod:`memwall_lib.engines.llm`).
+#: Preset names accepted by :func:`preset_config` (and by every function of :mod:`memwall_lib.engines.counts.llm`).
 PRESETS: tuple[str, ...] = ("gpt2", "llama2-7b", "llama3-70b", "mixtral-8x7b", "deepseek-v3")
 
 #: Where each preset's numbers come from.
@@ -134,7 +134,7 @@ def deepseek_v3_config() -> Any:
 
 def preset_config(name: str) -> Any:
     """The ``transformers`` config of a preset (:data:`PRESETS`); sources in :data:`SOURCES`."""
-    from . import builders as torch_builders
+    from ..models import builders as torch_builders
 
     builders: dict[str, Callable[[], Any]] = {
         "gpt2": lambda: torch_builders.gpt2_config("gpt2"),
@@ -191,7 +191,7 @@ def count_hf_flops(
     tokens per sequence after an uncounted prefill of ``context_len`` tokens (0: none)."""
     import torch
 
-    from .workloads import _cache_kw, _cache_of, count_flops, start_ids
+    from ..timing.workloads import _cache_kw, _cache_of, count_flops, start_ids
 
     b, n = llm._int("batch", batch, 1), llm._int("n_new", n_new, 1)
     c = llm._int("context_len", context_len, 0)

@@ -1,5 +1,5 @@
 """Training-memory accounting: parameters, gradients, optimizer state and the activations
-autograd saves for backward (:mod:`.storage`), measured for any ``torch.nn.Module``.
+autograd saves for backward (:mod:`.saved`), measured for any ``torch.nn.Module``.
 
 Activations are *measured*, not estimated by formula: the forward pass (and loss) runs under
 :func:`torch.autograd.graph.saved_tensors_hooks`, and every tensor autograd packs for the
@@ -30,7 +30,7 @@ parameter tensor. Mixed precision keeps 16-bit parameters and gradients and an f
 copy of the parameters, counted with the optimizer state (as in ZeRO, Rajbhandari et al. 2020).
 
 Dropout masks are counted as the target device stores them (``mask_target``, see
-:mod:`.storage`): ``"cuda"`` (the default: the paper's models trained on GPUs) counts 1 byte
+:mod:`.saved`): ``"cuda"`` (the default: the paper's models trained on GPUs) counts 1 byte
 per mask element, as CUDA's ``native_dropout`` keeps a bool mask; ``"cpu"`` counts them as
 the CPU stores them (the input's dtype, 4 bytes in fp32).
 """
@@ -41,16 +41,9 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .checks import check_callable, check_int, check_module
-from .peak import PeakCount, measure_peak
-from .storage import (
-    DROPOUT_MASK_BYTES,
-    ActivationCount,
-    mask_bytes_for,
-    measure_activations,
-    storage_key,
-    storage_nbytes,
-)
+from ...core.checks import check_callable, check_int, check_module
+from .live import PeakCount, measure_peak
+from .saved import DROPOUT_MASK_BYTES, ActivationCount, mask_bytes_for, measure_activations, storage_key, storage_nbytes
 
 #: 1 GB = 1e9 bytes (the unit of every ``*_gb`` value).
 GB: float = 1e9

@@ -3,7 +3,7 @@
 :func:`plan_for_budget` minimises recompute FLOPs (a multiply-accumulate is 2 FLOPs)
 under a budget on the predicted peak of live activations (bytes), over every segmentation
 of the chain, every choice of checkpointed or stored segment and every keep set inside a
-checkpointed segment (cost model: :mod:`.operator`).
+checkpointed segment (cost model: :mod:`.profile`).
 
 Dynamic programming: ``f[i][m]`` is the least recompute FLOPs of blocks i..n-1 when earlier
 segments hold ``m`` units. A checkpointed segment i..e is a 0/1 knapsack folded into the
@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from .operator import OpChainProfile, OpPlan, predict_plan, segment_cost
+from .profile import OpChainProfile, OpPlan, predict_plan, segment_cost
 
 _INF = math.inf
 

@@ -1,6 +1,6 @@
 """Latency at every length, cheaply: measure what repeats, and add it up.
 
-Two methods (``method``) for the workloads of :mod:`memwall_lib.engines.workloads`:
+Two methods (``method``) for the workloads of :mod:`memwall_lib.engines.timing.workloads`:
 
 - ``"whole"``: time the whole workload (an encoder's forward pass; a decoder's greedy
   generation of ``l`` tokens, one generation to the longest length timed at every length on
@@ -16,7 +16,7 @@ Two methods (``method``) for the workloads of :mod:`memwall_lib.engines.workload
   samples (the trapezoid rule on the integers; a step's work is affine in ``t``).
 
 :func:`agreement` compares the two where both ran. Units: seconds. Timings use
-:class:`memwall_lib.engines.timing.Clock` (CUDA events on a GPU).
+:class:`memwall_lib.engines.timing.clock.Clock` (CUDA events on a GPU).
 """
 
 from __future__ import annotations
@@ -29,9 +29,9 @@ from typing import Any
 
 import numpy as np
 
-from ..core.progress import progress
-from . import transformer as tfm
-from .timing import Clock, MeasureError, _check_runs, check_device, measuring_latency, synchronize, torch_dtype
+from ...core.progress import progress
+from ..counts import transformer as tfm
+from .clock import Clock, MeasureError, _check_runs, check_device, measuring_latency, synchronize, torch_dtype
 from .workloads import _check_lengths, _config_for, greedy_generate, start_ids, workload
 
 METHODS: tuple[str, ...] = ("sampled", "whole")
@@ -51,7 +51,7 @@ def _stats(runs: Sequence[float]) -> dict[str, Any]:
 def _build(cfg: Any, device: str, dtype: str, seed: int, n_layers: int | None = None) -> Any:
     import torch
 
-    from . import builders
+    from ..models import builders
 
     if n_layers is not None:
         cfg = copy.deepcopy(cfg)
@@ -284,7 +284,7 @@ def whole_times(
     Past that, runs touching gigabytes vary on a VM whatever the warmup (BERT-Large's one-layer
     twin at 4,096 tokens: 157 s then 89 s; warmed up at that length, 115 s then 89 s): report
     the median of three or more runs, or the fastest."""
-    from .timing import time_fn
+    from .clock import time_fn
 
     _check_runs(repeats, warmup)
     if spec.kind == "encoder":

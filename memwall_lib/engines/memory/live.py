@@ -9,7 +9,7 @@ peak. Parameters and buffers are not counted (their gradients are: they are made
 step). On ``meta`` nothing is allocated; the count then is what a caching-free allocator
 would hold, a lower bound of what a GPU allocator reserves.
 
-Dropout masks count ``dropout_mask_bytes`` per element as in :mod:`.storage` (``None``: as
+Dropout masks count ``dropout_mask_bytes`` per element as in :mod:`.saved` (``None``: as
 stored on the device of the pass; 1: CUDA's bool mask). Units: bytes.
 """
 
@@ -19,8 +19,8 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from .checks import check_callable, check_module
-from .storage import _check_mask_bytes, dropout_masks_of, storage_key
+from ...core.checks import check_callable, check_module
+from .saved import _check_mask_bytes, dropout_masks_of, storage_key
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,9 @@
+"""Memory, counted storage by storage on any device (meta too). Units: bytes.
+
+- :mod:`.saved`: what autograd saves for backward, dropout masks counted as the target
+  device stores them;
+- :mod:`.live`: the peak of live bytes through a forward and backward;
+- :mod:`.training`: parameters, gradients, optimizer state and activations of a training step;
+- :mod:`.text_claims`: model state under ZeRO, quantized inference footprint, optimizer state
+  of SGD / Adam / AdaHessian / Shampoo, counted from their definitions.
+"""
