@@ -5,7 +5,7 @@
 #
 # `make figures` knows what each figure depends on (its notebook, the data files its module
 # reads and every library module it imports: build/figures.mk, written by
-# `python -m memwall_lib.figures.deps`) and reruns only the notebooks whose inputs changed.
+# `python -m memwall_lib.run.deps`) and reruns only the notebooks whose inputs changed.
 # Data-only notebooks run in parallel (two jobs by default); the notebooks that time things run
 # one at a time after all the others, so their timings stay clean. `make figures-all`
 # reruns every notebook.
@@ -43,7 +43,7 @@ $(STAMP): pyproject.toml constraints.txt
 
 $(DEPS): $(LIBRARY) $(STAMP)
 	@mkdir -p $(dir $@)
-	@$(PY) -m memwall_lib.figures.deps $(STAMPS) > $@.tmp && mv $@.tmp $@
+	@$(PY) -m memwall_lib.run.deps $(STAMPS) > $@.tmp && mv $@.tmp $@
 
 ifneq ($(filter figures,$(MAKECMDGOALS)),)
 include $(DEPS)

@@ -1,9 +1,9 @@
-"""``python -m memwall_lib``: run notebooks with papermill (see :mod:`memwall_lib.core.runner`),
-after checking every notebook's parameters (:mod:`memwall_lib.figures.preflight`)."""
+"""``python -m memwall_lib``: run notebooks with papermill (see :mod:`memwall_lib.run.runner`),
+after checking every notebook's parameters (:mod:`memwall_lib.run.preflight`)."""
 
 import sys
 
-from .core.runner import main
-from .figures.preflight import check_run
+from .run.preflight import check_run
+from .run.runner import main
 
 sys.exit(main(preflight=check_run))

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from memwall_lib.core.paths import NOTEBOOKS_DIR
-from memwall_lib.core.runner import run_notebook
+from memwall_lib.run.runner import run_notebook
 
 #: Notebooks executed once per test session, keyed by (notebook, parameters).
 _CACHE: dict[tuple[str, str], Path] = {}

@@ -24,7 +24,7 @@ from typing import IO
 import pytest
 
 from memwall_lib.core.paths import REPO_ROOT
-from memwall_lib.core.runner import KERNEL_NAME
+from memwall_lib.run.runner import KERNEL_NAME
 
 JUPYTER = Path(sys.executable).parent / "jupyter"
 

@@ -20,8 +20,8 @@ from typing import Any
 import pytest
 
 from memwall_lib.core.paths import NOTEBOOKS_DIR
-from memwall_lib.core.runner import kernel_name
 from memwall_lib.figures import NOTEBOOK_MODULES
+from memwall_lib.run.runner import kernel_name
 
 pytestmark = pytest.mark.notebook
 

@@ -10,10 +10,7 @@ transformers = pytest.importorskip("transformers")
 
 from transformers import DeepseekV3Config, GPT2Config, LlamaConfig, MixtralConfig  # noqa: E402
 
-from memwall_lib.engines.counts import (  # noqa: E402
-    llm,  # noqa: E402
-    presets,  # noqa: E402
-)
+from memwall_lib.engines.counts import llm, presets  # noqa: E402
 from memwall_lib.engines.counts.transformer import FP32, Precision  # noqa: E402
 
 torch.set_num_threads(1)

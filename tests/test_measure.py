@@ -184,10 +184,7 @@ def test_cuda_requested_without_gpu() -> None:
 
 
 # --------------------------------------------------------------------------- latency at every length
-from memwall_lib.engines.timing import (  # noqa: E402
-    class_roofline,  # noqa: E402
-    latency,  # noqa: E402
-)
+from memwall_lib.engines.timing import class_roofline, latency  # noqa: E402
 
 
 def test_integrate_steps_is_exact_for_affine_steps() -> None:

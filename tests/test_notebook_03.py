@@ -11,10 +11,10 @@ from helpers import assert_figure_files, assert_numbers_close, committed_sidecar
 from papermill.exceptions import PapermillExecutionError
 
 from memwall_lib.core.paths import NOTEBOOKS_DIR
-from memwall_lib.core.runner import run_notebook
 from memwall_lib.engines.counts import transformer as tfm
 from memwall_lib.figures import fig3_measured
 from memwall_lib.figures import fig3_profiling as profiling
+from memwall_lib.run.runner import run_notebook
 
 pytestmark = pytest.mark.notebook
 NB = "03_transformer_profiling"

@@ -11,8 +11,8 @@ from helpers import assert_figure_files, assert_numbers_close, committed_sidecar
 from papermill.exceptions import PapermillExecutionError
 
 from memwall_lib.core.paths import NOTEBOOKS_DIR
-from memwall_lib.core.runner import run_notebook
 from memwall_lib.engines.models.paper_models import PAPER_MODELS
+from memwall_lib.run.runner import run_notebook
 
 pytestmark = pytest.mark.notebook
 NB = "04_training_memory"

@@ -11,10 +11,10 @@ from helpers import assert_figure_files, sidecar
 from papermill.exceptions import PapermillExecutionError
 
 from memwall_lib.core.paths import NOTEBOOKS_DIR
-from memwall_lib.core.runner import run_notebook
 from memwall_lib.engines import remat
 from memwall_lib.engines.remat.study import POLICIES
 from memwall_lib.figures import fig4b_remat
+from memwall_lib.run.runner import run_notebook
 
 pytestmark = pytest.mark.notebook
 NB = "05_rematerialization"

@@ -12,7 +12,7 @@ from papermill.exceptions import PapermillExecutionError
 
 from memwall_lib.core import trends
 from memwall_lib.core.paths import NOTEBOOKS_DIR
-from memwall_lib.core.runner import run_notebook
+from memwall_lib.run.runner import run_notebook
 
 pytestmark = pytest.mark.notebook
 NB = "06_memory_wall_by_accelerator"

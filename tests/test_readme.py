@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from memwall_lib.core.paths import REPO_ROOT
-from memwall_lib.figures.preflight import check_run
+from memwall_lib.run.preflight import check_run
 
 README = (REPO_ROOT / "README.md").read_text()
 

@@ -20,6 +20,9 @@ Layer rule: figures import core, tables, engines and :mod:`memwall_lib.paper`; n
 import only figures and core.
 """
 
+import importlib
+from types import ModuleType
+
 #: Figure module of each notebook, by notebook stem.
 NOTEBOOK_MODULES: dict[str, str] = {
     "01_hardware_scaling": "fig1_hardware",
@@ -29,3 +32,8 @@ NOTEBOOK_MODULES: dict[str, str] = {
     "05_rematerialization": "fig4b_remat",
     "06_memory_wall_by_accelerator": "fig5_ridge",
 }
+
+
+def figure_module(notebook: str) -> ModuleType:
+    """The figure module of ``notebook`` (a stem of :data:`NOTEBOOK_MODULES`), imported."""
+    return importlib.import_module(f"{__name__}.{NOTEBOOK_MODULES[notebook]}")

@@ -2,7 +2,7 @@
 (``DATA_FILES``) and every module of :mod:`memwall_lib` it imports, directly or not (an AST
 walk of the import statements; nothing is executed but the figure modules' own imports).
 
-``python -m memwall_lib.figures.deps`` prints a makefile fragment (``build/figures.mk``)::
+``python -m memwall_lib.run.deps`` prints a makefile fragment (``build/figures.mk``)::
 
     NOTEBOOKS := 01_hardware_scaling ...
     TIMED_NOTEBOOKS := 03_transformer_profiling ...
@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 
 from ..core.paths import DATA_DIR, NOTEBOOKS_DIR, REPO_ROOT
-from . import NOTEBOOK_MODULES
+from ..figures import NOTEBOOK_MODULES, figure_module
 
 PACKAGE_DIR = REPO_ROOT / "memwall_lib"
 
@@ -85,7 +85,7 @@ def dependencies(notebook: str) -> list[Path]:
     """Every file the figures of ``notebook`` (a stem, e.g. ``01_hardware_scaling``) depend on."""
     if notebook not in NOTEBOOK_MODULES:
         raise ValueError(f"notebook: expected one of {sorted(NOTEBOOK_MODULES)}, got {notebook!r}")
-    module_name = f"{__package__}.{NOTEBOOK_MODULES[notebook]}"
+    module_name = figure_module(notebook).__name__
     module = importlib.import_module(module_name)
     files = [NOTEBOOKS_DIR / f"{notebook}.ipynb", *(DATA_DIR / f for f in module.DATA_FILES)]
     return files + module_closure(module_name)
@@ -95,7 +95,7 @@ def makefile_fragment(stamps: str = "build/stamps") -> str:
     """The ``build/figures.mk`` fragment (paths relative to the repository root): the notebooks,
     each one's dependencies, and order-only rules that run the timed notebooks after every
     data-only one and one after another (``stamps`` is the folder of the per-notebook stamps)."""
-    timed = [nb for nb, mod in NOTEBOOK_MODULES.items() if importlib.import_module(f"{__package__}.{mod}").TIMED]
+    timed = [nb for nb, mod in NOTEBOOK_MODULES.items() if figure_module(nb).TIMED]
     lines = [f"NOTEBOOKS := {' '.join(NOTEBOOK_MODULES)}", f"TIMED_NOTEBOOKS := {' '.join(timed)}"]
     for nb in NOTEBOOK_MODULES:
         rel = " ".join(str(p.relative_to(REPO_ROOT)) for p in dependencies(nb))

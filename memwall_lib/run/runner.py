@@ -21,9 +21,9 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from .params import ParameterError
-from .paths import BUILD_DIR, FIGURES_DIR, NOTEBOOKS_DIR, REPO_ROOT, resolve
-from .progress import HEARTBEAT_ENV, LABEL_ENV, MODES, PROGRESS_ENV, console_line
+from ..core.params import ParameterError
+from ..core.paths import BUILD_DIR, FIGURES_DIR, NOTEBOOKS_DIR, REPO_ROOT, resolve
+from ..core.progress import HEARTBEAT_ENV, LABEL_ENV, MODES, PROGRESS_ENV, console_line
 
 #: The Jupyter kernel the Makefile installs into .venv; python3 is the fallback.
 KERNEL_NAME = "memwall"
@@ -217,7 +217,7 @@ def _run_one(p: Path, params: Mapping[str, Any], progress: str) -> int:
 
 
 def main(argv: list[str] | None = None, preflight: Preflight | None = None) -> int:
-    """The command line. ``preflight`` (``memwall_lib.figures.preflight.check_run`` from
+    """The command line. ``preflight`` (``memwall_lib.run.preflight.check_run`` from
     ``python -m memwall_lib``) checks every notebook's parameters before the first one runs.
     A parameter error, before or inside a notebook, prints one line and returns 2."""
     parser = _parser()
@@ -227,7 +227,7 @@ def main(argv: list[str] | None = None, preflight: Preflight | None = None) -> i
     except ParameterError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    from .claims import write_claims_summary
+    from ..core.claims import write_claims_summary
 
     if args.summary_only:
         summary = write_claims_summary(resolve(params.get("output_dir", FIGURES_DIR)))
@@ -264,7 +264,7 @@ def main(argv: list[str] | None = None, preflight: Preflight | None = None) -> i
 def warn_if_dirty(params: Mapping[str, Any]) -> None:
     """Say so when the committed figures were just regenerated from uncommitted sources: their
     sidecars record ``<commit>-dirty``, which the tests and the pre-commit hook refuse."""
-    from .provenance import git_commit
+    from ..core.provenance import git_commit
 
     if resolve(params.get("output_dir", FIGURES_DIR)) == FIGURES_DIR and (git_commit() or "").endswith("-dirty"):
         print(

@@ -10,14 +10,13 @@ parameters cell), applies the overrides, and runs the figure module's checks
 from __future__ import annotations
 
 import ast
-import importlib
 import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from ..core.params import PARAMETERS_CELL_MARKER, ParameterError, check_parameters
-from . import NOTEBOOK_MODULES
+from ..figures import NOTEBOOK_MODULES, figure_module
 
 
 def notebook_defaults(notebook: Path) -> dict[str, Any]:
@@ -49,7 +48,7 @@ def check_run(notebooks: Sequence[Path], overrides: Mapping[str, Any]) -> None:
         stem = Path(nb).stem
         if stem not in NOTEBOOK_MODULES:
             continue
-        module = importlib.import_module(f"{__package__}.{NOTEBOOK_MODULES[stem]}")
+        module = figure_module(stem)
         unknown = sorted(set(overrides) - set(module.PARAMETERS))
         if unknown:
             raise ParameterError(
