@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from memwall_lib.core.paths import FIGURES_DIR
+from memwall_lib.engines.counts import llm
+from memwall_lib.engines.models import builders
 from memwall_lib.engines.remat import ChainProfile, Schedule, predict
 from memwall_lib.engines.remat.plan import recomputed_ops
 from memwall_lib.engines.remat.profile import OpChainProfile, OpPlan, predict_plan
@@ -151,3 +153,45 @@ def brute_force_plan_optimum(profile: OpChainProfile, budget_bytes: float) -> tu
         if peak <= budget_bytes and (best is None or (extra, peak) < best):
             best = (extra, peak)
     return best
+
+
+# --------------------------------------------------------------------------- the LLM engine against torch's counter
+def count_hf_flops(
+    config: Any,
+    batch: int,
+    n_new: int,
+    context_len: int = 0,
+    *,
+    device: str = "meta",
+    experts_implementation: str = "batched_mm",
+    seed: int = 0,
+) -> dict[str, int]:
+    """FlopCounterMode's count (per aten op and ``"total"``) of one HF forward of ``n_new``
+    tokens per sequence after an uncounted prefill of ``context_len`` tokens (0: none)."""
+    import torch
+
+    from memwall_lib.engines.timing.workloads import cache_keyword, cache_of, count_flops, start_ids
+
+    b, n, c = batch, n_new, context_len
+    torch.manual_seed(seed)
+    net = builders.build_hf(config, device, experts_implementation)
+    kw: dict[str, Any] = {}
+    with torch.no_grad():
+        if c:
+            out = net(input_ids=start_ids(c, config.vocab_size, device, b, seed), use_cache=True)
+            kw = {cache_keyword(net): cache_of(out)}
+        ids = start_ids(n, config.vocab_size, device, b, seed + 1)
+        return count_flops(lambda: net(input_ids=ids, use_cache=True, **kw))
+
+
+def validate_llm_flops(config: Any, batch: int, tokens: int, context_len: int, **kw: Any) -> list[dict[str, Any]]:
+    """Analytic matmul FLOPs (``mla="expanded"``: what HF runs; LM head on every new token)
+    against :func:`count_hf_flops` for a prefill of ``tokens`` and a decode step after a
+    cache of ``context_len`` tokens. Rows: ``{"phase", "analytic", "counted", "equal"}``."""
+    spec = llm.get_spec(config)
+    rows = []
+    for phase, n, c in (("prefill", tokens, 0), ("decode", 1, context_len)):
+        a = int(sum(o.matmul_flops for o in llm.pass_ops(spec, batch, n, c + n, mla="expanded")))
+        counted = count_hf_flops(config, batch, n, c, **kw)["total"]
+        rows.append({"phase": phase, "analytic": a, "counted": counted, "equal": a == counted})
+    return rows

@@ -8,10 +8,12 @@ import pytest
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 
+from helpers import count_hf_flops, validate_llm_flops  # noqa: E402
 from transformers import DeepseekV3Config, GPT2Config, LlamaConfig, MixtralConfig  # noqa: E402
 
 from memwall_lib.engines.counts import llm, presets  # noqa: E402
 from memwall_lib.engines.counts.transformer import FP32, Precision  # noqa: E402
+from memwall_lib.engines.models import builders  # noqa: E402
 
 torch.set_num_threads(1)
 
@@ -92,7 +94,7 @@ def test_matmul_flops_equal_flopcountermode_on_meta(name: str) -> None:
     """Prefill of 5 tokens and one decode step after a 7-token cache, batch 2, on the meta
     device. MoE experts run with HF's ``batched_mm`` implementation (one bmm over all
     (token, expert) pairs: no data-dependent shapes, so it runs on meta)."""
-    rows = presets.validate_llm_flops(FAMILIES[name], batch=2, tokens=5, context_len=7)
+    rows = validate_llm_flops(FAMILIES[name], batch=2, tokens=5, context_len=7)
     assert [r["phase"] for r in rows] == ["prefill", "decode"]
     for r in rows:
         assert r["equal"], r
@@ -108,7 +110,7 @@ def test_moe_flops_do_not_depend_on_routing(name: str) -> None:
     cfg = FAMILIES[name]
     a = int(sum(o.matmul_flops for o in llm.pass_ops(cfg, 2, 5, 5, mla="expanded")))
     for seed in (0, 1):
-        counted = presets.count_hf_flops(cfg, 2, 5, device="cpu", experts_implementation="eager", seed=seed)
+        counted = count_hf_flops(cfg, 2, 5, device="cpu", experts_implementation="eager", seed=seed)
         assert counted["total"] == a
 
 
@@ -116,7 +118,7 @@ def test_preset_flops_on_meta_llama3_70b_one_layer() -> None:
     """The published Llama-3-70B shapes (GQA 64/8 heads), cut to one layer to stay cheap."""
     cfg = presets.llama3_70b_config()
     cfg.num_hidden_layers = 1
-    assert all(r["equal"] for r in presets.validate_llm_flops(cfg, batch=1, tokens=3, context_len=4))
+    assert all(r["equal"] for r in validate_llm_flops(cfg, batch=1, tokens=3, context_len=4))
 
 
 # --------------------------------------------------------------------------- by hand
@@ -191,7 +193,7 @@ def test_moe_total_and_active_params_against_hf(cfg) -> None:
     """Total = sum(p.numel()) of the HF model on meta; active = total minus the unrouted
     (E - k) experts of every MoE layer, sized from HF's own expert tensors."""
     spec = llm.get_spec(cfg)
-    net = presets.build_hf(cfg)
+    net = builders.build_hf(cfg)
     total = sum(p.numel() for p in net.parameters())
     experts = [m for n, m in net.named_modules() if n.endswith("mlp.experts")]
     per_expert = sum(p.numel() for p in experts[0].parameters()) // spec.n_experts

@@ -204,7 +204,7 @@ def test_sampled_decode_step_does_the_work_of_step_t(tiny_configs) -> None:
     whole generation (analytic total(t) - total(t - 1), itself checked against whole runs)."""
     from memwall_lib.engines.models import builders
 
-    cfg = workloads._config_for(tiny_configs["gpt2"], 64)
+    cfg = workloads.config_for(tiny_configs["gpt2"], 64)
     spec = tfm.spec_from_config(cfg)
     net = builders.build_from_config(cfg)
     for t in (2, 9, 40):  # 40 > the config's 16 positions: enlarged
@@ -221,7 +221,7 @@ def test_one_layer_twin_plus_layers_is_the_encoder(tiny_configs) -> None:
     """FLOPs: the one-layer twin plus (layers - 1) layers equal the whole encoder's."""
     from memwall_lib.engines.models import builders
 
-    cfg = workloads._config_for(tiny_configs["bert"], 32)
+    cfg = workloads.config_for(tiny_configs["bert"], 32)
     spec = tfm.spec_from_config(cfg)
     twin = latency._build(cfg, "cpu", "float32", 0, n_layers=1)
     whole = builders.build_from_config(cfg)

@@ -194,7 +194,8 @@ def test_spec_from_transformers_config_and_name() -> None:
     ],
 )
 def test_bad_input_names_the_parameter(call, match) -> None:
-    with pytest.raises(tfm.ProfileError, match=match):
+    # ValueError (ProfileError is one) for a bad value, TypeError for a wrong type, naming it
+    with pytest.raises((ValueError, TypeError), match=match):
         call()
 
 

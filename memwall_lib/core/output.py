@@ -28,15 +28,22 @@ import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 
 from .paths import FIGURES_DIR, resolve
 from .provenance import provenance
 
-if TYPE_CHECKING:
-    from .claims import Claim
+
+class SidecarClaim(Protocol):
+    """What a sidecar needs of a claim (:class:`memwall_lib.core.claims.Claim` is one): its
+    JSON form. Output knows no more of claims, so claims can write with output."""
+
+    def to_dict(self) -> dict[str, Any]: ...
+
+
+ClaimT = TypeVar("ClaimT", bound=SidecarClaim)
 
 
 # --------------------------------------------------------------------------- JSON
@@ -199,7 +206,7 @@ def write_figure(
     name: str,
     *,
     parameters: Mapping[str, Any],
-    claims: Sequence[Claim],
+    claims: Sequence[ClaimT],
     data: Mapping[str, Any],
     out_dir: str | Path = FIGURES_DIR,
 ) -> dict[str, Path]:
@@ -227,11 +234,11 @@ def write_figure(
 def write_figures(
     figures: Mapping[str, Any],
     *,
-    claims: Mapping[str, Sequence[Claim]],
+    claims: Mapping[str, Sequence[ClaimT]],
     data: Mapping[str, Mapping[str, Any]],
     parameters: Mapping[str, Any],
     out_dir: str | Path = FIGURES_DIR,
-) -> list[Claim]:
+) -> list[ClaimT]:
     """Write every figure of a figure module's result (``figures``, ``claims`` and ``data``
     are keyed by output name, as :mod:`memwall_lib.figures` returns them) into ``out_dir``
     (relative paths from the repository root; created if missing). Returns every claim, in order.
@@ -240,7 +247,7 @@ def write_figures(
     if missing:
         raise ValueError(f"figures, claims and data must name the same outputs; differ in {missing}")
     out = writable_folder(out_dir, "out_dir")
-    written: list[Claim] = []
+    written: list[ClaimT] = []
     for name, fig in figures.items():
         write_figure(fig, name, parameters=parameters, claims=claims[name], data=data[name], out_dir=out)
         written.extend(claims[name])

@@ -55,6 +55,7 @@ import numbers
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from ...core.checks import check_int
 from . import transformer as tfm
 from .llm_ops import (
     COMBINE_FLOPS_PER_ELEMENT,
@@ -69,12 +70,11 @@ from .llm_ops import (
     LLMError,
     LLMOp,
     LLMSpec,
-    _ew,
-    _int,
-    _lin,
-    _op,
-    _precision,
+    as_precision,
+    elementwise_op,
     get_spec,
+    linear_op,
+    llm_op,
 )
 from .transformer import BF16, OpCount, Precision
 
@@ -93,10 +93,10 @@ def _attention(s: LLMSpec, b: int, n: int, c: int, p: Precision, mla: str) -> li
         hd, kvh = s.head_dim, s.n_kv_heads
         q_k, q_v = hd, hd
         ops = [
-            _lin("q_proj", "attention", r, d, h * hd, p, bias=bias),
-            _lin("k_proj", "attention", r, d, kvh * hd, p, bias=bias, out_kv=True),
-            _lin("v_proj", "attention", r, d, kvh * hd, p, bias=bias, out_kv=True),
-            _ew("rope", "attention", r * (h + kvh) * hd, ROPE_FLOPS_PER_ELEMENT, p),
+            linear_op("q_proj", "attention", r, d, h * hd, p, bias=bias),
+            linear_op("k_proj", "attention", r, d, kvh * hd, p, bias=bias, out_kv=True),
+            linear_op("v_proj", "attention", r, d, kvh * hd, p, bias=bias, out_kv=True),
+            elementwise_op("rope", "attention", r * (h + kvh) * hd, ROPE_FLOPS_PER_ELEMENT, p),
         ]
         # (KV-cache bytes, activation bytes) of the keys and of the values read by attention
         k_read = v_read = (b * c * kvh * hd * kvb, 0.0)  # all context keys (values) of the kv heads
@@ -106,29 +106,29 @@ def _attention(s: LLMSpec, b: int, n: int, c: int, p: Precision, mla: str) -> li
         ql, kl = s.q_lora_rank, s.kv_lora_rank
         if ql:
             ops = [
-                _lin("q_a_proj", "attention", r, d, ql, p, bias=bias),
-                _ew("q_a_norm", "attention", r * ql, RMSNORM_FLOPS_PER_ELEMENT, p, params=ql),
-                _lin("q_b_proj", "attention", r, ql, h * (nope + rope), p),
+                linear_op("q_a_proj", "attention", r, d, ql, p, bias=bias),
+                elementwise_op("q_a_norm", "attention", r * ql, RMSNORM_FLOPS_PER_ELEMENT, p, params=ql),
+                linear_op("q_b_proj", "attention", r, ql, h * (nope + rope), p),
             ]
         else:
-            ops = [_lin("q_proj", "attention", r, d, h * (nope + rope), p)]
+            ops = [linear_op("q_proj", "attention", r, d, h * (nope + rope), p)]
         ops += [
-            _lin("kv_a_proj", "attention", r, d, kl + rope, p, bias=bias, out_kv=True),
-            _ew("kv_a_norm", "attention", r * kl, RMSNORM_FLOPS_PER_ELEMENT, p, params=kl),
-            _ew("rope", "attention", r * (h + 1) * rope, ROPE_FLOPS_PER_ELEMENT, p),
+            linear_op("kv_a_proj", "attention", r, d, kl + rope, p, bias=bias, out_kv=True),
+            elementwise_op("kv_a_norm", "attention", r * kl, RMSNORM_FLOPS_PER_ELEMENT, p, params=kl),
+            elementwise_op("rope", "attention", r * (h + 1) * rope, ROPE_FLOPS_PER_ELEMENT, p),
         ]
         if mla == "expanded":
-            ops.append(_lin("kv_b_proj", "attention", b * c, kl, h * (nope + vd), p, in_kv=True))
+            ops.append(linear_op("kv_b_proj", "attention", b * c, kl, h * (nope + vd), p, in_kv=True))
             q_k, q_v = nope + rope, vd
             # expanded per-head K (nope part) and V are activations; the shared rope key is cached
             k_read, v_read = (b * c * rope * kvb, b * c * h * nope * ab), (0.0, b * c * h * vd * ab)
         else:
-            ops.append(_lin("q_absorb", "attention", r * h, nope, kl, p, weight_copies=h))
+            ops.append(linear_op("q_absorb", "attention", r * h, nope, kl, p, weight_copies=h))
             q_k, q_v = kl + rope, kl
             k_read, v_read = (b * c * (kl + rope) * kvb, 0.0), (b * c * kl * kvb, 0.0)
         o_in = h * vd
     ops += [
-        _op(
+        llm_op(
             "qk_matmul",
             "attention",
             2 * scores * q_k,
@@ -137,8 +137,8 @@ def _attention(s: LLMSpec, b: int, n: int, c: int, p: Precision, mla: str) -> li
             k_read[0],
             (r * h * q_k + scores) * ab + k_read[1],
         ),
-        _ew("softmax", "attention", scores, SOFTMAX_FLOPS_PER_ELEMENT, p),
-        _op(
+        elementwise_op("softmax", "attention", scores, SOFTMAX_FLOPS_PER_ELEMENT, p),
+        llm_op(
             "sv_matmul",
             "attention",
             2 * scores * q_v,
@@ -149,37 +149,39 @@ def _attention(s: LLMSpec, b: int, n: int, c: int, p: Precision, mla: str) -> li
         ),
     ]
     if s.is_mla and mla == "absorbed":
-        ops.append(_lin("v_absorb", "attention", r * h, s.kv_lora_rank, s.v_head_dim, p, weight_copies=h))
-    ops.append(_lin("o_proj", "attention", r, o_in, d, p, bias=bias))
+        ops.append(linear_op("v_absorb", "attention", r * h, s.kv_lora_rank, s.v_head_dim, p, weight_copies=h))
+    ops.append(linear_op("o_proj", "attention", r, o_in, d, p, bias=bias))
     return ops
 
 
 def _swiglu(prefix: str, group: str, rows: float, d: int, f: int, p: Precision, copies: float = 1.0) -> list[LLMOp]:
     """A SwiGLU MLP on ``rows`` tokens; ``copies`` weight sets read (distinct experts)."""
     return [
-        _lin(f"{prefix}gate_proj", group, rows, d, f, p, weight_copies=copies),
-        _lin(f"{prefix}up_proj", group, rows, d, f, p, weight_copies=copies),
-        _ew(f"{prefix}silu_mul", group, rows * f, SILU_MUL_FLOPS_PER_ELEMENT, p, inputs=2),
-        _lin(f"{prefix}down_proj", group, rows, f, d, p, weight_copies=copies),
+        linear_op(f"{prefix}gate_proj", group, rows, d, f, p, weight_copies=copies),
+        linear_op(f"{prefix}up_proj", group, rows, d, f, p, weight_copies=copies),
+        elementwise_op(f"{prefix}silu_mul", group, rows * f, SILU_MUL_FLOPS_PER_ELEMENT, p, inputs=2),
+        linear_op(f"{prefix}down_proj", group, rows, f, d, p, weight_copies=copies),
     ]
 
 
 def _layer(s: LLMSpec, b: int, n: int, c: int, p: Precision, mla: str, moe: bool) -> list[LLMOp]:
     d, r = s.d_model, b * n
     ops = [
-        _ew("rmsnorm", "norm", r * d, RMSNORM_FLOPS_PER_ELEMENT, p, params=d, calls=2),
+        elementwise_op("rmsnorm", "norm", r * d, RMSNORM_FLOPS_PER_ELEMENT, p, params=d, calls=2),
         *_attention(s, b, n, c, p, mla),
-        _ew("residual_add", "norm", r * d, RESIDUAL_FLOPS_PER_ELEMENT, p, inputs=2, calls=2),
+        elementwise_op("residual_add", "norm", r * d, RESIDUAL_FLOPS_PER_ELEMENT, p, inputs=2, calls=2),
     ]
     if not moe:
         return ops + _swiglu("", "mlp", r, d, s.d_ff, p)
     e, k = s.n_experts, s.top_k
     touched = expected_experts_touched(e, k, r)
     ops += [
-        _lin("router", "moe", r, d, e, p),
-        _ew("router_softmax", "moe", r * e, ROUTER_FLOPS_PER_ELEMENT, p),
+        linear_op("router", "moe", r, d, e, p),
+        elementwise_op("router_softmax", "moe", r * e, ROUTER_FLOPS_PER_ELEMENT, p),
         *_swiglu("expert_", "moe", r * k, d, s.moe_d_ff, p, copies=touched),
-        _op("expert_combine", "moe", r * k * d * COMBINE_FLOPS_PER_ELEMENT, 0, 0, 0, (r * k * d + r * d) * p.act_bytes),
+        llm_op(
+            "expert_combine", "moe", r * k * d * COMBINE_FLOPS_PER_ELEMENT, 0, 0, 0, (r * k * d + r * d) * p.act_bytes
+        ),
     ]
     if s.n_shared_experts:
         ops += _swiglu("shared_", "moe", r, d, s.n_shared_experts * s.moe_d_ff, p)
@@ -197,7 +199,7 @@ def _gpt2_ops(spec: tfm.TransformerSpec, b: int, n: int, c: int, p: Precision) -
     out = []
     for o, a, w, k in zip(ops, one, w2, k2):
         wb, kb = (w.bytes - a.bytes) * p.weight_bytes, (k.bytes - a.bytes) * p.kv_bytes
-        out.append(_op(o.name, o.group, o.flops, o.matmul_flops, wb, kb, o.bytes - wb - kb, o.calls))
+        out.append(llm_op(o.name, o.group, o.flops, o.matmul_flops, wb, kb, o.bytes - wb - kb, o.calls))
     return out
 
 
@@ -213,9 +215,9 @@ def pass_ops(
 ) -> list[LLMOp]:
     """All ops of one forward pass: ``batch`` sequences of ``n_new`` new tokens attending to
     ``n_ctx`` keys each (prefill: ``n_new = n_ctx``), summed over layers, in order."""
-    spec, precision = get_spec(model), _precision(precision)
-    batch, n_new = _int("batch", batch, 1), _int("n_new", n_new, 1)
-    n_ctx = _int("n_ctx", n_ctx, n_new)
+    spec, precision = get_spec(model), as_precision(precision)
+    batch, n_new = check_int("batch", batch, 1), check_int("n_new", n_new, 1)
+    n_ctx = check_int("n_ctx", n_ctx, n_new)
     if mla not in MLA_MODES:
         raise LLMError(f"mla: expected one of {list(MLA_MODES)}, got {mla!r}")
     if logits not in LOGITS_MODES:
@@ -224,7 +226,9 @@ def pass_ops(
         ops = _gpt2_ops(spec, batch, n_new, n_ctx, precision)
         if logits == "last":
             ops = [
-                o if o.name != "lm_head" else _lin("lm_head", "head", batch, spec.d_model, spec.vocab_size, precision)
+                o
+                if o.name != "lm_head"
+                else linear_op("lm_head", "head", batch, spec.d_model, spec.vocab_size, precision)
                 for o in ops
             ]
         return ops
@@ -237,10 +241,10 @@ def pass_ops(
             merged[op.name] = merged[op.name] + op if op.name in merged else op
     head_rows = r if logits == "all" else batch
     return [
-        _op("embedding", "head", 0, 0, r * d * precision.weight_bytes, 0, r * d * precision.act_bytes),
+        llm_op("embedding", "head", 0, 0, r * d * precision.weight_bytes, 0, r * d * precision.act_bytes),
         *merged.values(),
-        _ew("final_norm", "norm", r * d, RMSNORM_FLOPS_PER_ELEMENT, precision, params=d),
-        _lin("lm_head", "head", head_rows, d, spec.vocab_size, precision),
+        elementwise_op("final_norm", "norm", r * d, RMSNORM_FLOPS_PER_ELEMENT, precision, params=d),
+        linear_op("lm_head", "head", head_rows, d, spec.vocab_size, precision),
     ]
 
 
@@ -306,7 +310,7 @@ def prefill(
     model: Any, batch: int, tokens: int, precision: Precision | str = BF16, *, mla: str = "auto", logits: str = "all"
 ) -> LLMProfile:
     """The prefill of ``tokens`` prompt tokens for ``batch`` sequences (one forward pass)."""
-    b, t, p = _int("batch", batch, 1), _int("tokens", tokens, 1), _precision(precision)
+    b, t, p = check_int("batch", batch, 1), check_int("tokens", tokens, 1), as_precision(precision)
     spec = get_spec(model)
     ops = pass_ops(spec, b, t, t, p, mla=mla, logits=logits)
     return LLMProfile(spec.name, "prefill", b, t, t, p, tuple(ops))
@@ -317,7 +321,7 @@ def decode_step(
 ) -> LLMProfile:
     """One decoding step for ``batch`` sequences whose KV cache holds ``context_len`` tokens
     (attention spans ``context_len + 1`` keys)."""
-    b, c, p = _int("batch", batch, 1), _int("context_len", context_len, 0), _precision(precision)
+    b, c, p = check_int("batch", batch, 1), check_int("context_len", context_len, 0), as_precision(precision)
     spec = get_spec(model)
     return LLMProfile(spec.name, "decode", b, 1, c + 1, p, tuple(pass_ops(spec, b, 1, c + 1, p, mla=mla)))
 
@@ -346,8 +350,8 @@ def critical_batch(
         raise TypeError(f"ridge_flops_per_byte: expected a number, got {ridge_flops_per_byte!r}")
     if not ridge_flops_per_byte > 0:
         raise LLMError(f"ridge_flops_per_byte: expected a positive number, got {ridge_flops_per_byte!r}")
-    hi = _int("max_batch", max_batch, 1)
-    spec, p = get_spec(model), _precision(precision)
+    hi = check_int("max_batch", max_batch, 1)
+    spec, p = get_spec(model), as_precision(precision)
     ok = lambda b: decode_intensity(spec, b, context_len, p) >= ridge_flops_per_byte  # noqa: E731
     if not ok(hi):
         return None

@@ -5,10 +5,10 @@ from a ``transformers`` config. Conventions and units: see :mod:`memwall_lib.eng
 
 from __future__ import annotations
 
-import numbers
 from dataclasses import dataclass, replace
 from typing import Any
 
+from ...core.checks import check_int
 from . import transformer as tfm
 from .transformer import OpCount, Precision, ProfileError
 
@@ -56,11 +56,11 @@ class LLMOp(OpCount):
         return replace(OpCount.scaled(self, k), weight_bytes=self.weight_bytes * k, kv_bytes=self.kv_bytes * k)
 
 
-def _op(name: str, group: str, flops: float, mm: float, w: float, kv: float, act: float, calls: float = 1) -> LLMOp:
+def llm_op(name: str, group: str, flops: float, mm: float, w: float, kv: float, act: float, calls: float = 1) -> LLMOp:
     return LLMOp(name, group, float(flops), float(w + kv + act), float(mm), float(calls), float(w), float(kv))
 
 
-def _lin(
+def linear_op(
     name: str,
     group: str,
     rows: float,
@@ -80,10 +80,10 @@ def _lin(
     ins, outs = rows * d_in, rows * d_out
     kv = (ins if in_kv else 0) * p.kv_bytes + (outs if out_kv else 0) * p.kv_bytes
     act = (0 if in_kv else ins) * p.act_bytes + (0 if out_kv else outs) * p.act_bytes
-    return _op(name, group, mm + (outs if bias else 0), mm, w, kv, act)
+    return llm_op(name, group, mm + (outs if bias else 0), mm, w, kv, act)
 
 
-def _ew(
+def elementwise_op(
     name: str,
     group: str,
     elements: float,
@@ -96,7 +96,7 @@ def _ew(
 ) -> LLMOp:
     """Element-wise op: ``elements`` outputs from ``inputs`` tensors of that size, ``params``
     weights (e.g. a norm's scale), ``calls`` times."""
-    return _op(
+    return llm_op(
         name,
         group,
         elements * fpe * calls,
@@ -142,7 +142,7 @@ class LLMSpec:
 
     def __post_init__(self) -> None:
         for f in ("n_layers", "d_model", "n_heads", "n_kv_heads", "head_dim", "d_ff", "vocab_size"):
-            _int(f, getattr(self, f), 1)
+            check_int(f, getattr(self, f), 1)
         if self.n_heads % self.n_kv_heads:
             raise LLMError(f"n_kv_heads ({self.n_kv_heads}) must divide n_heads ({self.n_heads})")
         if self.n_experts and not 1 <= self.top_k <= self.n_experts:
@@ -268,15 +268,7 @@ def get_spec(model: str | LLMSpec | tfm.TransformerSpec | Any) -> LLMSpec | tfm.
     return spec
 
 
-def _int(name: str, value: Any, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name}: expected an integer, got {value!r}")
-    if value < minimum:
-        raise LLMError(f"{name}: expected an integer >= {minimum}, got {value!r}")
-    return int(value)
-
-
-def _precision(precision: Any) -> Precision:
+def as_precision(precision: Any) -> Precision:
     if isinstance(precision, Precision):
         return precision
     if isinstance(precision, str):

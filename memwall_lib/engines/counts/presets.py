@@ -11,11 +11,10 @@ Units: FLOPs with a multiply-accumulate = 2 FLOPs; parameters are element counts
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable
 from typing import Any
 
-from . import llm
+from .transformer import ProfileError
 
 #: Preset names accepted by :func:`preset_config` (and by every function of :mod:`memwall_lib.engines.counts.llm`).
 PRESETS: tuple[str, ...] = ("gpt2", "llama2-7b", "llama3-70b", "mixtral-8x7b", "deepseek-v3")
@@ -146,74 +145,5 @@ def preset_config(name: str) -> Any:
     if not isinstance(name, str):
         raise TypeError(f"model: expected a preset name, got {name!r}")
     if name not in builders:
-        raise llm.LLMError(f"model: unknown preset {name!r}; expected one of {list(PRESETS)}")
+        raise ProfileError(f"model: unknown preset {name!r}; expected one of {list(PRESETS)}")
     return builders[name]()
-
-
-# --------------------------------------------------------------------------- HF models
-def build_hf(config: Any, device: str = "meta", experts_implementation: str = "batched_mm") -> Any:
-    """The HF causal LM of ``config`` (random weights, eager attention, eval mode).
-
-    ``experts_implementation``: ``"batched_mm"`` runs every (token, expert) pair as one
-    batched matmul (no data-dependent shapes, so it runs on ``meta``); ``"eager"`` loops over
-    the experts actually hit (``nonzero``: needs real tensors, e.g. ``device="cpu"``)."""
-    import torch
-    from transformers import DeepseekV3ForCausalLM, GPT2LMHeadModel, LlamaForCausalLM, MixtralForCausalLM
-
-    classes = {
-        "llama": LlamaForCausalLM,
-        "mixtral": MixtralForCausalLM,
-        "deepseek_v3": DeepseekV3ForCausalLM,
-        "gpt2": GPT2LMHeadModel,
-    }
-    mt = getattr(config, "model_type", None)
-    if mt not in classes:
-        raise llm.LLMError(f"config: model_type {mt!r} is not supported; expected one of {sorted(classes)}")
-    cfg = copy.deepcopy(config)
-    cfg._attn_implementation = "eager"
-    if mt in ("mixtral", "deepseek_v3"):
-        cfg._experts_implementation = experts_implementation
-    with torch.device(device):
-        return classes[mt](cfg).eval()
-
-
-def count_hf_flops(
-    config: Any,
-    batch: int,
-    n_new: int,
-    context_len: int = 0,
-    *,
-    device: str = "meta",
-    experts_implementation: str = "batched_mm",
-    seed: int = 0,
-) -> dict[str, int]:
-    """FlopCounterMode's count (per aten op and ``"total"``) of one HF forward of ``n_new``
-    tokens per sequence after an uncounted prefill of ``context_len`` tokens (0: none)."""
-    import torch
-
-    from ..timing.workloads import _cache_kw, _cache_of, count_flops, start_ids
-
-    b, n = llm._int("batch", batch, 1), llm._int("n_new", n_new, 1)
-    c = llm._int("context_len", context_len, 0)
-    torch.manual_seed(seed)
-    net = build_hf(config, device, experts_implementation)
-    kw: dict[str, Any] = {}
-    with torch.no_grad():
-        if c:
-            out = net(input_ids=start_ids(c, config.vocab_size, device, b, seed), use_cache=True)
-            kw = {_cache_kw(net): _cache_of(out)}
-        ids = start_ids(n, config.vocab_size, device, b, seed + 1)
-        return count_flops(lambda: net(input_ids=ids, use_cache=True, **kw))
-
-
-def validate_llm_flops(config: Any, batch: int, tokens: int, context_len: int, **kw: Any) -> list[dict[str, Any]]:
-    """Analytic matmul FLOPs (``mla="expanded"``: what HF runs; LM head on every new token)
-    against :func:`count_hf_flops` for a prefill of ``tokens`` and a decode step after a
-    cache of ``context_len`` tokens. Rows: ``{"phase", "analytic", "counted", "equal"}``."""
-    spec = llm.get_spec(config)
-    rows = []
-    for phase, n, c in (("prefill", tokens, 0), ("decode", 1, context_len)):
-        a = int(sum(o.matmul_flops for o in llm.pass_ops(spec, batch, n, c + n, mla="expanded")))
-        counted = count_hf_flops(config, batch, n, c, **kw)["total"]
-        rows.append({"phase": phase, "analytic": a, "counted": counted, "equal": a == counted})
-    return rows

@@ -41,12 +41,12 @@ object but does not need transformers installed.
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Self
 
 # The spec and precision types are part of this module's API too (tfm.get_spec, tfm.FP32 ...).
+from ...core.checks import check_int
 from .transformer_spec import (
     BF16,
     DECODER_MODEL_TYPES,
@@ -329,15 +329,6 @@ class Profile:
         return out
 
 
-def _check_int(name: str, value: Any, minimum: int) -> int:
-    """``value`` as an int (numpy integers accepted); a clear error naming ``name`` otherwise."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise ProfileError(f"{name}: expected an integer, got {value!r}")
-    if value < minimum:
-        raise ProfileError(f"{name}: expected an integer >= {minimum}, got {value!r}")
-    return int(value)
-
-
 def profile(
     model: str | TransformerSpec | Any,
     seq_len: int,
@@ -359,9 +350,9 @@ def profile(
     The defaults are the survey's convention (8-bit, no embeddings, no pooler/LM head).
     """
     spec = get_spec(model)
-    seq_len = _check_int("seq_len", seq_len, 1)
-    batch = _check_int("batch", batch, 1)
-    prompt_len = _check_int("prompt_len", prompt_len, 0)
+    seq_len = check_int("seq_len", seq_len, 1)
+    batch = check_int("batch", batch, 1)
+    prompt_len = check_int("prompt_len", prompt_len, 0)
     if not isinstance(precision, Precision):
         raise ProfileError(f"precision: expected a Precision, got {precision!r}")
     if prompt_len > seq_len:

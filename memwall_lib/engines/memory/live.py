@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from ...core.checks import check_callable, check_module
-from .saved import _check_mask_bytes, dropout_masks_of, storage_key
+from .saved import check_mask_bytes, dropout_masks_of, storage_key
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,7 @@ def measure_peak(model: Any, forward: Callable[[Any], Any], dropout_mask_bytes: 
 
     check_module("model", model)
     check_callable("forward", forward)
-    _check_mask_bytes(dropout_mask_bytes)
+    check_mask_bytes(dropout_mask_bytes)
     excluded = {storage_key(t) for t in [*model.parameters(), *model.buffers()]}
     live: dict[int, tuple[Any, int]] = {}
     state: dict[str, Any] = {"bytes": 0, "peak": 0, "phase": "forward", "at": ("", "")}

@@ -46,7 +46,7 @@ def mask_bytes_for(target: str) -> int | None:
     return DROPOUT_MASK_BYTES[target]
 
 
-def _check_mask_bytes(dropout_mask_bytes: int | None) -> None:
+def check_mask_bytes(dropout_mask_bytes: int | None) -> None:
     if dropout_mask_bytes is not None and (
         isinstance(dropout_mask_bytes, bool) or not isinstance(dropout_mask_bytes, int) or dropout_mask_bytes < 1
     ):
@@ -153,7 +153,7 @@ def measure_activations(
     """
     import torch
 
-    _check_mask_bytes(dropout_mask_bytes)
+    check_mask_bytes(dropout_mask_bytes)
 
     excluded = {storage_key(t) for t in [*model.parameters(), *model.buffers()]}
     saved: dict[int, tuple[int, Any]] = {}

@@ -65,7 +65,7 @@ OPTIMIZER_LABELS = {"sgd": "SGD", "sgd_momentum": "SGD with momentum", "adam": "
 _STATE_SCALARS_PER_TENSOR = {"sgd": 0, "sgd_momentum": 0, "adam": 1, "adamw": 1}
 
 
-def _check_choice(name: str, value: str, choices: Sequence[str]) -> None:
+def check_choice(name: str, value: str, choices: Sequence[str]) -> None:
     if value not in choices:
         raise ValueError(f"{name}: expected one of {list(choices)}, got {value!r}")
 
@@ -84,7 +84,7 @@ def parameter_count(model: Any) -> tuple[int, int]:
 def parameter_bytes(model: Any, precision: str = "fp32") -> int:
     """Bytes of the trainable parameters as the forward pass uses them (fp32: 4 per element;
     mixed: 2 per element, the fp32 master copy being optimizer state)."""
-    _check_choice("precision", precision, PRECISIONS)
+    check_choice("precision", precision, PRECISIONS)
     return parameter_count(model)[0] * _PARAM_BYTES[precision]
 
 
@@ -100,8 +100,8 @@ def optimizer_state_bytes(model: Any, optimizer: str = "adam", precision: str = 
     sgd: 0; sgd_momentum: 4 bytes per element (``momentum_buffer``); adam/adamw: 8 bytes per
     element (``exp_avg``, ``exp_avg_sq``) + 4 bytes per tensor (the float32 ``step``).
     """
-    _check_choice("optimizer", optimizer, OPTIMIZERS)
-    _check_choice("precision", precision, PRECISIONS)
+    check_choice("optimizer", optimizer, OPTIMIZERS)
+    check_choice("precision", precision, PRECISIONS)
     n, tensors = parameter_count(model)
     state = 4 * n * _STATE_PER_ELEMENT[optimizer] + 4 * tensors * _STATE_SCALARS_PER_TENSOR[optimizer]
     master = 4 * n if precision == "mixed" else 0
@@ -112,7 +112,7 @@ def make_optimizer(name: str, params: Iterable[Any]) -> Any:
     """The ``torch.optim`` optimizer ``name`` (sgd, sgd_momentum with momentum 0.9, adam, adamw)."""
     import torch
 
-    _check_choice("optimizer", name, OPTIMIZERS)
+    check_choice("optimizer", name, OPTIMIZERS)
     if name == "sgd":
         return torch.optim.SGD(params, lr=1e-3)
     if name == "sgd_momentum":
@@ -145,7 +145,7 @@ def measure_optimizer_step(
     """
     import torch
 
-    _check_choice("precision", precision, PRECISIONS)
+    check_choice("precision", precision, PRECISIONS)
     params = _trainable(model)
     if precision == "mixed":
         if any(p.dtype not in (torch.float16, torch.bfloat16) for p in params):
@@ -205,7 +205,7 @@ class TrainingMemory:
         """``{"parameters_gb", "gradients_gb", "optimizer_gb", "activations_gb", "total_gb"}``
         in GB (1e9 bytes). ``full``: with gradients and saved activations;
         ``paper_convention``: gradients 0, feature maps (layer outputs) as activations."""
-        _check_choice("convention", convention, CONVENTIONS)
+        check_choice("convention", convention, CONVENTIONS)
         grads = self.gradient_bytes if convention == "full" else 0
         acts = self.activation_bytes if convention == "full" else self.feature_map_bytes
         parts = {
@@ -218,7 +218,7 @@ class TrainingMemory:
         return parts
 
     def total_bytes(self, convention: str = "full") -> int:
-        _check_choice("convention", convention, CONVENTIONS)
+        check_choice("convention", convention, CONVENTIONS)
         if convention == "full":
             return self.parameter_bytes + self.gradient_bytes + self.optimizer_bytes + self.activation_bytes
         return self.parameter_bytes + self.optimizer_bytes + self.feature_map_bytes
@@ -244,9 +244,9 @@ def account(
     check_module("model", model)
     check_callable("forward", forward)
     check_int("batch_size", batch_size, minimum=0)
-    _check_choice("optimizer", optimizer, OPTIMIZERS)
-    _check_choice("precision", precision, PRECISIONS)
-    _check_choice("mask_target", mask_target, MASK_TARGETS)
+    check_choice("optimizer", optimizer, OPTIMIZERS)
+    check_choice("precision", precision, PRECISIONS)
+    check_choice("mask_target", mask_target, MASK_TARGETS)
     sizes = sorted({p.element_size() for p in _trainable(model)})
     if sizes and sizes != [_PARAM_BYTES[precision]]:
         raise ValueError(

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ...core.checks import check_gpt2_config, check_int
-from ..memory.training import GELU_VARIANTS, PRECISIONS, TrainingMemory, _check_choice, account
+from ..memory.training import GELU_VARIANTS, PRECISIONS, TrainingMemory, account, check_choice
 
 
 @dataclass(frozen=True)
@@ -86,14 +86,14 @@ def build_paper_model(
 
     from . import builders
 
-    _check_choice("model", key, list(PAPER_MODELS))
-    _check_choice("precision", precision, PRECISIONS)
+    check_choice("model", key, list(PAPER_MODELS))
+    check_choice("precision", precision, PRECISIONS)
     if batch_size is not None:
         check_int("batch_size", batch_size)
     if input_size is not None:
         check_int("input_size", input_size)
-    _check_choice("gelu", gelu, list(GELU_VARIANTS))
-    _check_choice(f"variant of {key}", variant, ("", *MODEL_VARIANTS.get(key, {})))
+    check_choice("gelu", gelu, list(GELU_VARIANTS))
+    check_choice(f"variant of {key}", variant, ("", *MODEL_VARIANTS.get(key, {})))
     spec = PAPER_MODELS[key]
     b = int(batch_size or spec.batch_size)
     n = int(input_size or spec.input_size)

@@ -262,7 +262,7 @@ class Clock:
         return float(end - start)
 
 
-def _check_runs(repeats: int, warmup: int) -> None:
+def check_runs(repeats: int, warmup: int) -> None:
     if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
         raise MeasureError(f"repeats: expected an integer >= 1, got {repeats!r}")
     if isinstance(warmup, bool) or not isinstance(warmup, int) or warmup < 0:
@@ -272,7 +272,7 @@ def _check_runs(repeats: int, warmup: int) -> None:
 def time_fn(fn: Callable[[], Any], *, repeats: int = 5, warmup: int = 1, device: str = "cpu") -> Timing:
     """Run ``fn`` ``warmup`` times untimed, then time ``repeats`` runs (a GPU: synchronized
     before each run, timed with CUDA events)."""
-    _check_runs(repeats, warmup)
+    check_runs(repeats, warmup)
     for _ in range(warmup):
         fn()
     clock, runs = Clock(device), []

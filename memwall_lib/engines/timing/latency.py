@@ -31,8 +31,8 @@ import numpy as np
 
 from ...core.progress import progress
 from ..counts import transformer as tfm
-from .clock import Clock, MeasureError, _check_runs, check_device, measuring_latency, synchronize, torch_dtype
-from .workloads import _check_lengths, _config_for, greedy_generate, start_ids, workload
+from .clock import Clock, MeasureError, check_device, check_runs, measuring_latency, synchronize, torch_dtype
+from .workloads import check_lengths, config_for, greedy_generate, start_ids, workload
 
 METHODS: tuple[str, ...] = ("sampled", "whole")
 
@@ -189,11 +189,11 @@ def decode_step_times(
     """Seconds of the decoding step that makes the sequence ``t`` tokens long (one token over
     a KV cache of ``t - 1``; ``t = 1``: the first token, no cache), ``repeats`` runs per ``t``
     after ``warmup``, each on a freshly filled cache (a step appends to it)."""
-    _check_runs(repeats, warmup)
+    check_runs(repeats, warmup)
     clock = Clock(device)
     ids = start_ids(1, spec.vocab_size, device, seed=seed)
     out: dict[int, list[float]] = {}
-    contexts = _check_lengths(list(contexts))
+    contexts = check_lengths(list(contexts))
     # one draw of random keys and values for the longest context; each context takes a
     # contiguous copy of its first t - 1 tokens (as a prefill would leave them)
     longest = random_kv(spec, max(contexts) - 1, device=device, dtype=dtype, seed=seed) if max(contexts) > 1 else []
@@ -228,7 +228,7 @@ def integrate_steps(contexts: Sequence[int], step_s: Sequence[float], seq_len: i
 def decode_contexts(seq_lens: Sequence[int]) -> list[int]:
     """The contexts a sampled decoder latency times: 1, every length, and the midpoint of
     each gap between consecutive lengths."""
-    lens = sorted(set(_check_lengths(seq_lens)))
+    lens = sorted(set(check_lengths(seq_lens)))
     pts = {1, *lens}
     for a, b in zip([1] + lens[:-1], lens):
         if b - a > 2:
@@ -286,7 +286,7 @@ def whole_times(
     the median of three or more runs, or the fastest."""
     from .clock import time_fn
 
-    _check_runs(repeats, warmup)
+    check_runs(repeats, warmup)
     if spec.kind == "encoder":
         return {
             n: list(
@@ -340,11 +340,11 @@ def measure(
         raise MeasureError(f"method: expected one of {list(METHODS)}, got {method!r}")
     device = check_device(device)
     torch_dtype(dtype)
-    seq_lens = _check_lengths(seq_lens)
-    check = _check_lengths(validate_lengths) if len(validate_lengths) else []
-    _check_runs(repeats, warmup)
-    _check_runs(validate_repeats, 0)
-    cfg = _config_for(model, max(seq_lens + check))
+    seq_lens = check_lengths(seq_lens)
+    check = check_lengths(validate_lengths) if len(validate_lengths) else []
+    check_runs(repeats, warmup)
+    check_runs(validate_repeats, 0)
+    cfg = config_for(model, max(seq_lens + check))
     spec = tfm.get_spec(model) if isinstance(model, str) else tfm.spec_from_config(cfg)
     kw: dict[str, Any] = dict(device=device, repeats=repeats, warmup=warmup, seed=seed)
     with measuring_latency(threads):

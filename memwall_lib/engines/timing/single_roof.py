@@ -14,7 +14,7 @@ from typing import Any
 
 from ..counts import transformer as tfm
 from .clock import check_device, last_level_cache_bytes, measuring_latency, runtime_info, time_fn, torch_dtype
-from .workloads import _config_for, workload
+from .workloads import config_for, workload
 
 
 # --------------------------------------------------------------------------- roofline
@@ -63,7 +63,7 @@ def overhead_twin_config(model: str | Any, head_dim: int = 8) -> Any:
     """A structural twin of ``model``: same layers, heads, operations and code path, but
     ``head_dim``-wide heads, FFN 4x hidden and a 256-token vocabulary, so its run time is
     almost all per-operation framework overhead (Python, dispatch, kernel launches)."""
-    cfg = _config_for(model, 64)
+    cfg = config_for(model, 64)
     cfg = copy.deepcopy(cfg)
     spec = tfm.spec_from_config(cfg)
     hidden = spec.n_heads * head_dim
@@ -160,7 +160,7 @@ def calibrate_roofline(
         stream = measure_stream_bandwidth(array_bytes=stream_bytes, dtype=dtype, device=device, repeats=repeats)
         # keyed like Roofline.predict looks them up: by the profiled spec's name
         overheads = {
-            tfm.spec_from_config(_config_for(m, 64)).name if not isinstance(m, str) else m: measure_call_overhead(
+            tfm.spec_from_config(config_for(m, 64)).name if not isinstance(m, str) else m: measure_call_overhead(
                 m, device=device, dtype=dtype
             )
             for m in models

@@ -23,14 +23,14 @@ from .clock import MeasureError, check_device, measuring_latency, time_fn, torch
 
 
 # --------------------------------------------------------------------------- workloads
-def _cache_kw(model: Any) -> str:
+def cache_keyword(model: Any) -> str:
     """The keyword a ``transformers`` model takes its KV cache by (``cache`` in
     transformers >= 5, ``past_key_values`` before)."""
     params = inspect.signature(model.forward).parameters
     return "cache" if "cache" in params else "past_key_values"
 
 
-def _cache_of(output: Any) -> Any:
+def cache_of(output: Any) -> Any:
     return output["cache"] if "cache" in output else output["past_key_values"]
 
 
@@ -53,13 +53,13 @@ def greedy_generate(
     (1-based). Returns the chosen ids, shape ``(batch, n_tokens)``. No early stop."""
     import torch
 
-    kw = _cache_kw(model)
+    kw = cache_keyword(model)
     out_ids = []
     nxt = ids
     with torch.no_grad():
         for k in range(n_tokens):
             out = model(input_ids=nxt, use_cache=True, **({kw: cache} if cache is not None else {}))
-            cache = _cache_of(out)
+            cache = cache_of(out)
             nxt = out["logits"][:, -1:].argmax(-1)
             out_ids.append(nxt)
             if on_step is not None:
@@ -94,7 +94,7 @@ def workload_profile(spec: tfm.TransformerSpec, seq_len: int, precision: tfm.Pre
     )
 
 
-def _config_for(model: str | Any, max_positions: int) -> Any:
+def config_for(model: str | Any, max_positions: int) -> Any:
     """A ``transformers`` config with eager attention and at least ``max_positions``
     positions (enlarged beyond the model's limit where needed: weights are random)."""
     from ..models import builders
@@ -110,7 +110,7 @@ def _config_for(model: str | Any, max_positions: int) -> Any:
     return cfg
 
 
-def _check_lengths(seq_lens: Sequence[int]) -> list[int]:
+def check_lengths(seq_lens: Sequence[int]) -> list[int]:
     if isinstance(seq_lens, (str, bytes)) or not hasattr(seq_lens, "__len__") or len(seq_lens) == 0:
         raise MeasureError(f"seq_lens: expected a non-empty list of lengths, got {seq_lens!r}")
     for n in seq_lens:
@@ -162,10 +162,10 @@ def validate_flops(
 
     from ..models import builders
 
-    seq_lens = _check_lengths(seq_lens)
+    seq_lens = check_lengths(seq_lens)
     if isinstance(max_generate, bool) or not isinstance(max_generate, int) or max_generate < 1:
         raise MeasureError(f"max_generate: expected an integer >= 1, got {max_generate!r}")
-    cfg = _config_for(model, max(seq_lens))
+    cfg = config_for(model, max(seq_lens))
     spec = tfm.get_spec(model) if isinstance(model, str) else tfm.spec_from_config(cfg)
     net = builders.build_from_config(cfg, device=device)
 
@@ -203,7 +203,7 @@ def validate_flops(
             continue
         with torch.no_grad():  # prefill l - 1 tokens (not counted), then count one step
             out = net(input_ids=start_ids(n - 1, spec.vocab_size, device), use_cache=True)
-        cache = _cache_of(out)
+        cache = cache_of(out)
         step = count_flops(lambda: greedy_generate(net, start_ids(1, spec.vocab_size, device), 1, cache=cache))["total"]
         rows[n] = row(n, "last_step", analytic(n) - analytic(n - 1), step)
     return [rows[n] for n in seq_lens]
@@ -231,8 +231,8 @@ def measure_latency(
 
     device = check_device(device)
     net_dtype = torch_dtype(dtype)
-    seq_lens = _check_lengths(seq_lens)
-    cfg = _config_for(model, max(seq_lens))
+    seq_lens = check_lengths(seq_lens)
+    cfg = config_for(model, max(seq_lens))
     spec = tfm.get_spec(model) if isinstance(model, str) else tfm.spec_from_config(cfg)
     torch.manual_seed(seed)
     net = builders.build_from_config(cfg, device=device, dtype=net_dtype)
