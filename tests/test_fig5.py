@@ -16,7 +16,7 @@ from memwall_lib.core.trends import fit_growth  # noqa: E402
 from memwall_lib.engines.counts import llm  # noqa: E402
 from memwall_lib.engines.counts.ridge import ridge_point, roofline_time  # noqa: E402
 from memwall_lib.figures import fig5_ridge as figure  # noqa: E402
-from memwall_lib.figures.fig5_series import accelerators, short_name  # noqa: E402
+from memwall_lib.figures.fig5_ridge.series import accelerators, short_name  # noqa: E402
 from memwall_lib.tables import load_hardware  # noqa: E402
 
 DEFAULTS = dict(

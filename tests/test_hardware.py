@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 
 from memwall_lib import tables
-from memwall_lib.figures import fig1_hardware, fig1_series
+from memwall_lib.figures import fig1_hardware
+from memwall_lib.figures.fig1_hardware import series as fig1_series
 from memwall_lib.tables import HardwareData
 
 

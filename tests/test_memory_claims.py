@@ -10,7 +10,8 @@ import pytest
 
 from memwall_lib.core.paths import DATA_DIR
 from memwall_lib.engines.memory import text_claims as mc
-from memwall_lib.figures import fig4_points, fig4_text
+from memwall_lib.figures.fig4_memory import authors_bars as fig4_points
+from memwall_lib.figures.fig4_memory import text_claims as fig4_text
 from memwall_lib.tables import GIB, load_hardware
 
 

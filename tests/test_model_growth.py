@@ -10,7 +10,7 @@ import pytest
 
 from memwall_lib import tables
 from memwall_lib.figures import fig2_model_growth as mg
-from memwall_lib.figures import fig2_points as points
+from memwall_lib.figures.fig2_model_growth import points
 from memwall_lib.tables import HardwareData
 
 

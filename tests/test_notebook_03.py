@@ -12,8 +12,8 @@ from papermill.exceptions import PapermillExecutionError
 
 from memwall_lib.core.paths import NOTEBOOKS_DIR
 from memwall_lib.engines.counts import transformer as tfm
-from memwall_lib.figures import fig3_measured
 from memwall_lib.figures import fig3_profiling as profiling
+from memwall_lib.figures.fig3_profiling import measured as fig3_measured
 from memwall_lib.run.runner import run_notebook
 
 pytestmark = pytest.mark.notebook
@@ -181,7 +181,7 @@ def test_process_clock_needs_one_cpu_thread() -> None:
 
 
 def test_thread_note_says_grows_only_past_the_margin() -> None:
-    from memwall_lib.figures.fig3_claims import GROWTH_MARGIN, thread_note
+    from memwall_lib.figures.fig3_profiling.verdicts import GROWTH_MARGIN, thread_note
 
     base = {"seq_len": 128, "encoder": "bert-base", "decoder": "gpt2", "threads": [1, 2], "encoder_s": [1.0, 0.6]}
     assert thread_note({}) == "" and thread_note({**base, "threads": [1]}) == ""

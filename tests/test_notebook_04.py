@@ -172,6 +172,6 @@ class _Totals:
     ],
 )
 def test_full_accounting_names_what_puts_a_model_over_the_line(grads, extra, reason) -> None:
-    from memwall_lib.figures.fig4_claims import _over_reason
+    from memwall_lib.figures.fig4_memory.verdicts import _over_reason
 
     assert reason in _over_reason(_Totals(10.0, grads, 4.0 + extra, 4.0), line_gb=8.0)

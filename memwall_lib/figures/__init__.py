@@ -1,4 +1,4 @@
-"""One module per figure, each with the same small API:
+"""One package per figure. Its ``__init__`` holds the figure's API, the same in each:
 
 - ``PARAMETERS`` / ``RELATIONS``: the notebook's papermill parameters and their checks;
 - ``DATA_FILES``: the files of ``data/`` it reads; ``OUTPUTS``: the figure names it writes;
@@ -15,6 +15,11 @@ module                 figure                                              noteb
 :mod:`.fig4b_remat`    Fig. 4: rematerialization, 5x for 20%?              05_rematerialization
 :mod:`.fig5_ridge`     Fig. 5 (beyond the paper): ridge points vs LLMs     06_memory_wall_by_accelerator
 =====================  ==================================================  ===========================
+
+Beside the API, each package keeps its own analysis, claims and drawing: ``draw`` (the figure
+from a ``Result``), ``verdicts`` (its claims, where they need a module of their own), and the
+figure's own analysis modules (e.g. ``fig4_memory.authors_bars``, ``fig4_memory.transformer_big``).
+:mod:`.authors_points` fits the authors' own plotted points for Figures 1 and 2.
 
 Layer rule: figures import core, tables, engines and :mod:`memwall_lib.paper`; notebooks
 import only figures and core.

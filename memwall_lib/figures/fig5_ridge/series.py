@@ -22,11 +22,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..core.trends import fractional_year
-from ..engines.counts import llm
-from ..engines.counts.ridge import ridge_point, roofline_time
-from ..engines.counts.transformer import precision_for_dtype
-from ..tables import HardwareData, device_dates, device_peaks, memory_capacity_gb
+from ...core.trends import fractional_year
+from ...engines.counts import llm
+from ...engines.counts.ridge import ridge_point, roofline_time
+from ...engines.counts.transformer import precision_for_dtype
+from ...tables import HardwareData, device_dates, device_peaks, memory_capacity_gb
 
 #: Accelerator family -> (vendor, device type) in ``data/compute_devices.csv``.
 FAMILIES: dict[str, tuple[str, str]] = {

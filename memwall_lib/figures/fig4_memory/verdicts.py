@@ -9,11 +9,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .. import paper
-from ..core.claims import Claim
-from ..engines.memory.training import GB, TrainingMemory
-from ..engines.models.paper_models import PAPER_MODELS
-from . import fig4_points
+from ... import paper
+from ...core.claims import Claim
+from ...engines.memory.training import GB, TrainingMemory
+from ...engines.models.paper_models import PAPER_MODELS
+from . import authors_bars as fig4_points
 
 #: A model "close to" the GPU memory of its year uses at least this fraction of it.
 CLOSE_FRACTION: float = 1 / 3

@@ -13,13 +13,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..core.progress import progress
-from ..engines.counts import transformer as tfm
-from ..engines.timing import class_roofline, latency
-from ..engines.timing import clock as timing
-from ..engines.timing.class_roofline import ClassRoofline
-from ..engines.timing.single_roof import Roofline
-from ..engines.timing.workloads import workload_profile
+from ...core.progress import progress
+from ...engines.counts import transformer as tfm
+from ...engines.timing import class_roofline, latency
+from ...engines.timing import clock as timing
+from ...engines.timing.class_roofline import ClassRoofline
+from ...engines.timing.single_roof import Roofline
+from ...engines.timing.workloads import workload_profile
 
 LABELS: dict[str, str] = {
     "bert-base": "BERT-Base",
@@ -290,7 +290,7 @@ def plot_roofline(machine: Roofline, roof: ClassRoofline, preds: Mapping[str, An
     with the +-25% band."""
     import matplotlib.pyplot as plt
 
-    from ..core import plotting
+    from ...core import plotting
 
     plotting.apply_style()
     fig, (ax, bx) = plt.subplots(1, 2, figsize=(13, 5))

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ..engines.remat.study import POLICIES, ChainStudy
+from ...engines.remat.study import POLICIES, ChainStudy
 
 #: Marker and palette index per kind of measured plan.
 _STYLE = {
@@ -24,7 +24,7 @@ def _steps(ax: Any, front: Sequence[Sequence[float]], step_flops: float, **kw: A
 
 
 def _panel(ax: Any, s: ChainStudy, limit: float, paper_red: float, paper_over: float) -> None:
-    from ..core.plotting import PALETTE
+    from ...core.plotting import PALETTE
 
     ref = s.ref_peak_bytes / 1e6
     _steps(
@@ -161,7 +161,7 @@ def plot_frontiers(studies: Sequence[ChainStudy], limit: float, paper_red: float
     import matplotlib.pyplot as plt
     from matplotlib.ticker import FuncFormatter
 
-    from ..core.plotting import apply_style
+    from ...core.plotting import apply_style
 
     apply_style()
     fig, axes = plt.subplots(1, len(studies), figsize=(6.8 * len(studies), 5.9), squeeze=False)

@@ -17,19 +17,20 @@ from typing import Any
 
 import pandas as pd
 
-from ..core.claims import Claim
-from ..core.params import Param
-from ..core.progress import progress
-from ..core.provenance import measuring
-from ..engines.counts import transformer as tfm
-from ..engines.models.builders import BERT_SIZES, GPT2_SIZES
-from ..engines.timing import class_roofline, latency, workloads
-from ..engines.timing import clock as timing
-from ..engines.timing.single_roof import Roofline, calibrate_roofline
-from ..tables import load_survey_latency
-from . import fig3_claims, fig3_plot
-from . import fig3_measured as measured_part
-from .fig3_measured import normalized_latency
+from ...core.claims import Claim
+from ...core.params import Param
+from ...core.progress import progress
+from ...core.provenance import measuring
+from ...engines.counts import transformer as tfm
+from ...engines.models.builders import BERT_SIZES, GPT2_SIZES
+from ...engines.timing import class_roofline, latency, workloads
+from ...engines.timing import clock as timing
+from ...engines.timing.single_roof import Roofline, calibrate_roofline
+from ...tables import load_survey_latency
+from . import draw as fig3_plot
+from . import measured as measured_part
+from . import verdicts as fig3_claims
+from .measured import normalized_latency
 
 MODEL_CHOICES: tuple[str, ...] = tuple(BERT_SIZES) + tuple(GPT2_SIZES)
 

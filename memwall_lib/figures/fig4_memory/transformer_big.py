@@ -13,8 +13,8 @@ from typing import Any
 
 import pandas as pd
 
-from ..engines.models.paper_models import paper_model_memory
-from . import fig4_points
+from ...engines.models.paper_models import paper_model_memory
+from . import authors_bars as fig4_points
 
 #: (what is changed, settings of :func:`paper_model_memory`) for Transformer big. "saved": the
 #: tensors saved for backward; "peak": the most bytes alive during forward and backward. The

@@ -26,14 +26,14 @@ from typing import Any
 
 import pandas as pd
 
-from .. import paper
-from ..core.claims import Claim, growth_claim
-from ..core.params import Param
-from ..core.paths import resolve
-from ..core.trends import GrowthFit
-from ..tables import DATE_RULES, FLOPS_POLICIES, load_hardware
-from .authors_points import with_authors_points
-from .fig1_series import (
+from ... import paper
+from ...core.claims import Claim, growth_claim
+from ...core.params import Param
+from ...core.paths import resolve
+from ...core.trends import GrowthFit
+from ...tables import DATE_RULES, FLOPS_POLICIES, load_hardware
+from ..authors_points import with_authors_points
+from .series import (
     CLAIM_IDS,
     DEVICE_SETS,
     DRAM_CONVENTIONS,
@@ -195,7 +195,7 @@ def plot_figure1(
     """
     import matplotlib.pyplot as plt
 
-    from ..core import plotting
+    from ...core import plotting
 
     plotting.apply_style()
     fig, ax = plt.subplots(figsize=(8.6, 7.0 if extended else 5.6))

@@ -26,15 +26,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .. import paper
-from ..core.claims import Claim, growth_claim
-from ..core.params import Param
-from ..core.paths import resolve
-from ..core.trends import FitError, GrowthFit, fit_growth
-from ..engines.counts.presets import PRESETS, SOURCES
-from ..tables import DATE_RULES, FLOPS_POLICIES, load_hardware
-from . import fig5_plot
-from .fig5_series import FAMILIES, LOW_PRECISION, accelerators, critical_batches, intensities, latency_bounds
+from ... import paper
+from ...core.claims import Claim, growth_claim
+from ...core.params import Param
+from ...core.paths import resolve
+from ...core.trends import FitError, GrowthFit, fit_growth
+from ...engines.counts.presets import PRESETS, SOURCES
+from ...tables import DATE_RULES, FLOPS_POLICIES, load_hardware
+from . import draw as fig5_plot
+from .series import FAMILIES, LOW_PRECISION, accelerators, critical_batches, intensities, latency_bounds
 
 #: Precisions of weights, activations and KV cache the workloads can be counted at.
 PRECISIONS: tuple[str, ...] = ("bf16", "fp16", "fp32", "int8")

@@ -8,8 +8,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..core.trends import GrowthFit
-from .fig2_points import PAPER_RATES
+from ...core.trends import GrowthFit
+from .points import PAPER_RATES
 
 #: Extension points are many; only the largest few of each group are named.
 _NAMED_EXTENSION_POINTS = 4
@@ -18,7 +18,7 @@ _NAMED_EXTENSION_POINTS = 4
 def _scatter(ax: Any, t: pd.DataFrame, col: str, color: str, marker: str, label: str, annotate: bool = True) -> None:
     """Paper-era points filled, extension points hollow; names on the paper-era points and
     on the largest few extension points."""
-    from ..core import plotting
+    from ...core import plotting
 
     era, ext = t[~t["extension"]], t[t["extension"]]
     ax.scatter(era["year"], era[col], color=color, marker=marker, s=32, zorder=3, label=label)
@@ -47,7 +47,7 @@ def _fit_ylim(ax: Any, groups: list[pd.DataFrame], col: str) -> None:
 def _line(
     ax: Any, fit: GrowthFit, color: str, name: str, linestyle: str = "-", span: tuple[float, float] | None = None
 ) -> None:
-    from ..core import plotting
+    from ...core import plotting
 
     lx, ly = fit.line(*(span or (None, None)))
     ax.plot(
@@ -64,7 +64,7 @@ def _new_panels(n: int) -> tuple[Any, Any]:
     """A row of ``n`` panels sharing the y axis, in the project style."""
     import matplotlib.pyplot as plt
 
-    from ..core import plotting
+    from ...core import plotting
 
     plotting.apply_style()
     fig, axes = plt.subplots(1, n, figsize=(7.6 * n, 5.8), squeeze=False, sharey=True)
@@ -72,7 +72,7 @@ def _new_panels(n: int) -> tuple[Any, Any]:
 
 
 def _finish_panel(ax: Any, title: str) -> None:
-    from ..core import plotting
+    from ...core import plotting
 
     plotting.log_axis(ax, "y")
     ax.set_xlabel("Year")
@@ -81,7 +81,7 @@ def _finish_panel(ax: Any, title: str) -> None:
 
 
 def _finish_figure(fig: Any, axes: Any, ylabel: str) -> Any:
-    from ..core import plotting
+    from ...core import plotting
 
     axes[0].set_ylabel(ylabel)
     fig.tight_layout()
@@ -95,7 +95,7 @@ def plot_size_vs_memory(
 ) -> Any:
     """Figure 2(a), one axes per panel: (title, size groups, memory points, fits with keys
     ``transformer`` and ``memory``). Parameters in billions on a log axis."""
-    from ..core import plotting
+    from ...core import plotting
 
     fig, axes = _new_panels(len(panels))
     for ax, (title, groups, mem, fits) in zip(axes, panels):
@@ -146,7 +146,7 @@ def plot_size_vs_memory(
 def plot_training_compute(panels: list[tuple[str, dict[str, pd.DataFrame], dict[str, GrowthFit]]]) -> Any:
     """Figure 2(b), one axes per panel: (title, compute groups, fits with key
     ``transformer``), plus a Moore's-law line (2x / 2 yrs) from the first transformer."""
-    from ..core import plotting
+    from ...core import plotting
 
     fig, axes = _new_panels(len(panels))
     for ax, (title, groups, fits) in zip(axes, panels):

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import paper
-from ..core.claims import Claim
-from ..engines.memory import text_claims as mc
-from ..engines.models.builders import GPT2_SIZES
-from ..engines.models.paper_models import build_paper_model
+from ... import paper
+from ...core.claims import Claim
+from ...engines.memory import text_claims as mc
+from ...engines.models.builders import GPT2_SIZES
+from ...engines.models.paper_models import build_paper_model
 
 #: Data-parallel device counts of the ZeRO table (64: ZeRO's Fig. 1).
 ZERO_DEVICES: tuple[int, ...] = (1, 2, 4, 8, 16, 64, 256, 1024)
@@ -49,7 +49,7 @@ def int4_table() -> dict[str, Any]:
 
 
 def _gpt2_parameters(name: str) -> int:
-    from ..engines.models.builders import build_from_config, gpt2_config
+    from ...engines.models.builders import build_from_config, gpt2_config
 
     model = build_from_config(gpt2_config(name), device="meta")
     return sum(p.numel() for p in model.parameters())

@@ -14,9 +14,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .. import paper
-from ..core.trends import GrowthFit, bootstrap_growth, fit_growth, fractional_year, leave_one_out
-from ..tables import HardwareData, device_dates, memory_capacity_gb
+from ... import paper
+from ...core.trends import GrowthFit, bootstrap_growth, fit_growth, fractional_year, leave_one_out
+from ...tables import HardwareData, device_dates, memory_capacity_gb
 
 #: The paper's growth per 2 years of each fitted quantity (:mod:`memwall_lib.paper`).
 PAPER_RATES = {

@@ -18,14 +18,14 @@ from typing import Any
 
 import pandas as pd
 
-from .. import paper
-from ..core.claims import Claim, growth_claim
-from ..core.params import Param
-from ..core.paths import resolve
-from ..tables import load_authors_tables, load_hardware, load_models
-from . import fig2_plot
-from .authors_points import with_authors_points
-from .fig2_points import (
+from ... import paper
+from ...core.claims import Claim, growth_claim
+from ...core.params import Param
+from ...core.paths import resolve
+from ...tables import load_authors_tables, load_hardware, load_models
+from ..authors_points import with_authors_points
+from . import draw as fig2_plot
+from .points import (
     FAMILIES,
     MEMORY_CAPACITIES,
     MEMORY_DATE_RULES,

@@ -17,15 +17,19 @@ from typing import Any
 
 import pandas as pd
 
-from ..core.claims import Claim
-from ..core.params import Param, ParameterError
-from ..core.paths import resolve
-from ..core.progress import progress
-from ..engines.memory.saved import CrossCheck, cross_check_meta_vs_real, mask_bytes_for
-from ..engines.memory.training import GELU_VARIANTS, MASK_TARGETS, OPTIMIZERS, PRECISIONS, TrainingMemory
-from ..engines.models.paper_models import MODEL_VARIANTS, PAPER_MODELS, build_paper_model, paper_model_memory
-from ..tables import DATE_RULES, load_hardware
-from . import fig4_claims, fig4_plot, fig4_points, fig4_tbig, fig4_text
+from ...core.claims import Claim
+from ...core.params import Param, ParameterError
+from ...core.paths import resolve
+from ...core.progress import progress
+from ...engines.memory.saved import CrossCheck, cross_check_meta_vs_real, mask_bytes_for
+from ...engines.memory.training import GELU_VARIANTS, MASK_TARGETS, OPTIMIZERS, PRECISIONS, TrainingMemory
+from ...engines.models.paper_models import MODEL_VARIANTS, PAPER_MODELS, build_paper_model, paper_model_memory
+from ...tables import DATE_RULES, load_hardware
+from . import authors_bars as fig4_points
+from . import draw as fig4_plot
+from . import text_claims as fig4_text
+from . import transformer_big as fig4_tbig
+from . import verdicts as fig4_claims
 
 #: Experiments that look for the authors' feature maps, per model: settings of
 #: :func:`paper_model_memory` and what they change (their saved activations are compared).

@@ -9,10 +9,10 @@ from typing import Any
 
 import numpy as np
 
-from .. import paper
-from ..core.claims import Claim
-from ..engines.counts import transformer as tfm
-from .fig3_measured import PREDICTION_TOLERANCE, label
+from ... import paper
+from ...core.claims import Claim
+from ...engines.counts import transformer as tfm
+from .measured import PREDICTION_TOLERANCE, label
 
 #: The sampled estimate counts as matching a whole run within this relative difference.
 SAMPLED_TOLERANCE = 0.15

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .fig3_measured import label
+from .measured import label
 
 
 def plot_profiling(
@@ -16,7 +16,7 @@ def plot_profiling(
     the survey's published values (hollow, dotted) where comparable."""
     import matplotlib.pyplot as plt
 
-    from ..core import plotting
+    from ...core import plotting
 
     plotting.apply_style()
     fig, axes = plt.subplots(1, 4, figsize=(17, 4.3))

@@ -8,8 +8,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..engines.memory.training import CONVENTIONS, OPTIMIZER_LABELS, TrainingMemory
-from ..engines.models.paper_models import PAPER_MODELS
+from ...engines.memory.training import CONVENTIONS, OPTIMIZER_LABELS, TrainingMemory
+from ...engines.models.paper_models import PAPER_MODELS
 
 
 def plot_training_memory(
@@ -23,7 +23,7 @@ def plot_training_memory(
     and the authors' bar totals (GB) as markers."""
     import matplotlib.pyplot as plt
 
-    from ..core.plotting import PALETTE, apply_style
+    from ...core.plotting import PALETTE, apply_style
 
     apply_style()
     keys = list(results)

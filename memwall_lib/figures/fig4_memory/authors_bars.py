@@ -17,9 +17,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..engines.memory.training import TrainingMemory
-from ..engines.models.paper_models import PAPER_MODELS
-from ..tables import GIB, device_dates, gpu_memory_by_year
+from ...engines.memory.training import TrainingMemory
+from ...engines.models.paper_models import PAPER_MODELS
+from ...tables import GIB, device_dates, gpu_memory_by_year
 
 #: The authors' bar labels (text before the comma) -> our model keys.
 AUTHORS_LABELS: dict[str, str] = {

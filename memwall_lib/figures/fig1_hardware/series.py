@@ -19,9 +19,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .. import paper
-from ..core.trends import GrowthFit, fit_growth, fractional_year
-from ..tables import DATE_RULES, FLOPS_POLICIES, HardwareData, device_dates, device_peaks
+from ... import paper
+from ...core.trends import GrowthFit, fit_growth, fractional_year
+from ...tables import DATE_RULES, FLOPS_POLICIES, HardwareData, device_dates, device_peaks
 
 DEVICE_SETS = ("paper", "labelled", "all")
 DRAM_CONVENTIONS = ("generation", "labelled", "every_device")

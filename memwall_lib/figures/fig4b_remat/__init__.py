@@ -14,14 +14,14 @@ from typing import Any
 
 import pandas as pd
 
-from .. import paper
-from ..core.claims import Claim
-from ..core.params import SEED_MAX, Param, ParameterError, fits_in_memory, machine_memory_bytes
-from ..core.progress import progress
-from ..core.provenance import measuring
-from ..engines.remat import CHAINS, Chain, gpt2_chain, resnet_chain
-from ..engines.remat.study import ChainStudy, study_chain
-from ..engines.timing.clock import DEVICES, device_available
+from ... import paper
+from ...core.claims import Claim
+from ...core.params import SEED_MAX, Param, ParameterError, fits_in_memory, machine_memory_bytes
+from ...core.progress import progress
+from ...core.provenance import measuring
+from ...engines.remat import CHAINS, Chain, gpt2_chain, resnet_chain
+from ...engines.remat.study import ChainStudy, study_chain
+from ...engines.timing.clock import DEVICES, device_available
 
 
 def build_chain(name: str, P: dict[str, Any]) -> Chain:
@@ -416,7 +416,7 @@ def sidecar(result: Result) -> dict[str, dict[str, Any]]:
 
 def plot(result: Result) -> dict[str, Any]:
     """Memory against recompute, one panel per chain (:func:`.fig4b_plot.plot_frontiers`)."""
-    from .fig4b_plot import plot_frontiers
+    from .draw import plot_frontiers
 
     return {
         OUTPUTS[0]: plot_frontiers(result.studies, result.parameters["max_overhead"], PAPER_REDUCTION, PAPER_OVERHEAD)

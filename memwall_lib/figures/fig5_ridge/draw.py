@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..core import plotting
+from ...core import plotting
 
 #: Colour (palette index) and marker of each accelerator family.
 FAMILY_STYLE: dict[str, tuple[int, str, str]] = {
