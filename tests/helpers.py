@@ -10,14 +10,16 @@
 
 from __future__ import annotations
 
+import copy
 import itertools
 import json
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 from memwall_lib.core.paths import FIGURES_DIR
 from memwall_lib.engines.counts import llm
-from memwall_lib.engines.models import builders
+from memwall_lib.engines.memory.saved import storage_key, storage_nbytes
 from memwall_lib.engines.remat import ChainProfile, Schedule, predict
 from memwall_lib.engines.remat.plan import recomputed_ops
 from memwall_lib.engines.remat.profile import OpChainProfile, OpPlan, predict_plan
@@ -174,7 +176,7 @@ def count_hf_flops(
 
     b, n, c = batch, n_new, context_len
     torch.manual_seed(seed)
-    net = builders.build_hf(config, device, experts_implementation)
+    net = build_hf(config, device, experts_implementation)
     kw: dict[str, Any] = {}
     with torch.no_grad():
         if c:
@@ -195,3 +197,94 @@ def validate_llm_flops(config: Any, batch: int, tokens: int, context_len: int, *
         counted = count_hf_flops(config, batch, n, c, **kw)["total"]
         rows.append({"phase": phase, "analytic": a, "counted": counted, "equal": a == counted})
     return rows
+
+
+# --------------------------------------------------------------------------- a real optimizer step, to check the counts
+def make_optimizer(name: str, params: Iterable[Any]) -> Any:
+    """The ``torch.optim`` optimizer ``name`` (sgd, sgd_momentum with momentum 0.9, adam, adamw)."""
+    import torch
+
+    if name == "sgd":
+        return torch.optim.SGD(params, lr=1e-3)
+    if name == "sgd_momentum":
+        return torch.optim.SGD(params, lr=1e-3, momentum=0.9)
+    if name == "adam":
+        return torch.optim.Adam(params, lr=1e-4)
+    return torch.optim.AdamW(params, lr=1e-4)
+
+
+def state_tensor_bytes(optimizer: Any) -> int:
+    import torch
+
+    seen: dict[int, int] = {}
+    for state in optimizer.state.values():
+        for v in state.values():
+            if isinstance(v, torch.Tensor):
+                seen.setdefault(storage_key(v), storage_nbytes(v))
+    return sum(seen.values())
+
+
+def measure_optimizer_step(
+    model: Any, forward: Callable[[Any], Any], optimizer: str = "adam", precision: str = "fp32"
+) -> dict[str, int]:
+    """Run one real training step and return the bytes really held, read from the tensors:
+    ``parameters`` (the model's trainable parameters), ``gradients`` (their ``.grad``) and
+    ``optimizer_state`` (every tensor in ``optimizer.state``, plus the fp32 master weights
+    under mixed precision, where the model must already be in 16-bit).
+
+    ``forward(model)`` returns the loss. Used to check :func:`optimizer_state_bytes`.
+    """
+    import torch
+
+    params = [q for q in model.parameters() if q.requires_grad]
+    if precision == "mixed":
+        if any(p.dtype not in (torch.float16, torch.bfloat16) for p in params):
+            raise ValueError("precision 'mixed': cast the model to float16 or bfloat16 first")
+        master = [p.detach().float().clone().requires_grad_(True) for p in params]
+        opt = make_optimizer(optimizer, master)
+    else:
+        master = []
+        opt = make_optimizer(optimizer, params)
+    model.zero_grad(set_to_none=True)
+    forward(model).float().backward()
+    grads = sum(storage_nbytes(p.grad) for p in params if p.grad is not None)
+    if master:
+        for m, p in zip(master, params):
+            m.grad = p.grad.float()
+        opt.step()
+        with torch.no_grad():
+            for m, p in zip(master, params):
+                p.copy_(m)
+        for m in master:
+            m.grad = None
+    else:
+        opt.step()
+    state = state_tensor_bytes(opt) + sum(storage_nbytes(m) for m in master)
+    return {"parameters": sum(storage_nbytes(p) for p in params), "gradients": grads, "optimizer_state": state}
+
+
+# --------------------------------------------------------------------------- Hugging Face causal LMs (random weights)
+def build_hf(config: Any, device: str = "meta", experts_implementation: str = "batched_mm") -> Any:
+    """The HF causal LM of ``config`` (random weights, eager attention, eval mode).
+
+    ``experts_implementation``: ``"batched_mm"`` runs every (token, expert) pair as one
+    batched matmul (no data-dependent shapes, so it runs on ``meta``); ``"eager"`` loops over
+    the experts actually hit (``nonzero``: needs real tensors, e.g. ``device="cpu"``)."""
+    import torch
+    from transformers import DeepseekV3ForCausalLM, GPT2LMHeadModel, LlamaForCausalLM, MixtralForCausalLM
+
+    classes = {
+        "llama": LlamaForCausalLM,
+        "mixtral": MixtralForCausalLM,
+        "deepseek_v3": DeepseekV3ForCausalLM,
+        "gpt2": GPT2LMHeadModel,
+    }
+    mt = getattr(config, "model_type", None)
+    if mt not in classes:
+        raise ValueError(f"config: model_type {mt!r} is not supported; expected one of {sorted(classes)}")
+    cfg = copy.deepcopy(config)
+    cfg._attn_implementation = "eager"
+    if mt in ("mixtral", "deepseek_v3"):
+        cfg._experts_implementation = experts_implementation
+    with torch.device(device):
+        return classes[mt](cfg).eval()

@@ -8,12 +8,11 @@ import pytest
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 
-from helpers import count_hf_flops, validate_llm_flops  # noqa: E402
+from helpers import build_hf, count_hf_flops, validate_llm_flops  # noqa: E402
 from transformers import DeepseekV3Config, GPT2Config, LlamaConfig, MixtralConfig  # noqa: E402
 
 from memwall_lib.engines.counts import llm, presets  # noqa: E402
 from memwall_lib.engines.counts.transformer import FP32, Precision  # noqa: E402
-from memwall_lib.engines.models import builders  # noqa: E402
 
 torch.set_num_threads(1)
 
@@ -193,7 +192,7 @@ def test_moe_total_and_active_params_against_hf(cfg) -> None:
     """Total = sum(p.numel()) of the HF model on meta; active = total minus the unrouted
     (E - k) experts of every MoE layer, sized from HF's own expert tensors."""
     spec = llm.get_spec(cfg)
-    net = builders.build_hf(cfg)
+    net = build_hf(cfg)
     total = sum(p.numel() for p in net.parameters())
     experts = [m for n, m in net.named_modules() if n.endswith("mlp.experts")]
     per_expert = sum(p.numel() for p in experts[0].parameters()) // spec.n_experts
@@ -244,7 +243,7 @@ def test_mla_modes() -> None:
 def test_decode_intensity_rises_with_batch(model: str) -> None:
     xs = [llm.decode_intensity(model, b, 4096) for b in (1, 2, 4, 8, 16, 64, 256, 1024)]
     assert all(b > a for a, b in zip(xs, xs[1:]))
-    assert llm.prefill_intensity(model, 1, 2048) > xs[0]
+    assert llm.prefill(model, 1, 2048).arithmetic_intensity > xs[0]
 
 
 def test_critical_batch() -> None:
@@ -272,9 +271,9 @@ def test_logits_last_and_gpt2_split() -> None:
         (lambda: llm.decode_intensity("llama2-7b", 0, 10), ValueError, "batch"),
         (lambda: llm.decode_intensity("llama2-7b", 1.5, 10), TypeError, "batch"),
         (lambda: llm.decode_intensity("llama2-7b", 1, -1), ValueError, "context_len"),
-        (lambda: llm.prefill_intensity("llama2-7b", 1, 0), ValueError, "tokens"),
-        (lambda: llm.prefill_intensity("llama2-7b", 1, 8, precision=2), TypeError, "precision"),
-        (lambda: llm.prefill_intensity("llama2-7b", 1, 8, precision="float8"), ValueError, "dtype"),
+        (lambda: llm.prefill("llama2-7b", 1, 0), ValueError, "tokens"),
+        (lambda: llm.prefill("llama2-7b", 1, 8, precision=2), TypeError, "precision"),
+        (lambda: llm.prefill("llama2-7b", 1, 8, precision="float8"), ValueError, "dtype"),
         (lambda: llm.decode_intensity("llama-9000", 1, 8), ValueError, "model: unknown preset 'llama-9000'"),
         (lambda: llm.decode_intensity(42, 1, 8), TypeError, "model"),
         (lambda: llm.decode_step("deepseek-v3", 1, 8, mla="fast"), ValueError, "mla"),

@@ -60,8 +60,8 @@ def test_greedy_generate_makes_n_tokens(tiny_configs) -> None:
     assert out.tolist() == again.tolist()  # deterministic
 
 
-def test_measure_latency_rows(tiny_configs) -> None:
-    rows = workloads.measure_latency(tiny_configs["gpt2"], [2, 4], repeats=2, warmup=0, threads=1)
+def test_whole_latency_rows(tiny_configs) -> None:
+    rows = latency.measure(tiny_configs["gpt2"], [2, 4], method="whole", repeats=2, warmup=0, threads=1)["rows"]
     assert [r["seq_len"] for r in rows] == [2, 4]
     assert [r["forward_calls"] for r in rows] == [2, 4]
     for r in rows:
@@ -160,11 +160,11 @@ def test_overhead_twin_keeps_structure() -> None:
 @pytest.mark.parametrize(
     "call, match",
     [
-        (lambda: workloads.measure_latency("gpt2", [4], device="tpu"), "device"),
-        (lambda: workloads.measure_latency("gpt2", [4], dtype="float64"), "dtype"),
-        (lambda: workloads.measure_latency("gpt2", [0]), "seq_lens"),
-        (lambda: workloads.measure_latency("gpt2", []), "seq_lens"),
-        (lambda: workloads.measure_latency("gpt3", [4]), "model: unknown model"),
+        (lambda: latency.measure("gpt2", [4], device="tpu"), "device"),
+        (lambda: latency.measure("gpt2", [4], dtype="float64"), "dtype"),
+        (lambda: latency.measure("gpt2", [0]), "seq_lens"),
+        (lambda: latency.measure("gpt2", []), "seq_lens"),
+        (lambda: latency.measure("gpt3", [4]), "model: unknown model"),
         (lambda: timing.time_fn(lambda: None, repeats=0), "repeats"),
         (lambda: workloads.validate_flops("gpt2", [4], max_generate=0), "max_generate"),
     ],

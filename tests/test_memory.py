@@ -9,6 +9,7 @@ import math
 import pandas as pd
 import pytest
 import torch
+from helpers import measure_optimizer_step
 from torch import nn
 
 from memwall_lib.core.params import ParameterError
@@ -124,7 +125,7 @@ def test_tiny_cnn_activations_by_hand() -> None:
 def test_optimizer_state_and_parameters_match_a_real_step(optimizer: str, precision: str) -> None:
     for build in (_tiny, _tiny_gpt2):
         model, forward = build("cpu", torch.bfloat16 if precision == "mixed" else torch.float32)
-        real = tm.measure_optimizer_step(model, forward, optimizer, precision)
+        real = measure_optimizer_step(model, forward, optimizer, precision)
         assert real["optimizer_state"] == tm.optimizer_state_bytes(model, optimizer, precision)
         assert real["parameters"] == tm.parameter_bytes(model, precision)
         assert real["gradients"] == tm.gradient_bytes(model, precision)

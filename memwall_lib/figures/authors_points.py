@@ -7,9 +7,8 @@ here they are fitted:
   series with :func:`memwall_lib.core.trends.fit_growth` (log-linear least squares on
   fractional years, the method our own fits use), and :func:`authors_points` turns those fits
   into the value each growth claim of Figs 1, 2(a), 2(b) gets as ``authors_points``;
-- :func:`drawn_slopes` gives the per-2-year factor of the authors' drawn lines, from their
-  two end points, and :func:`day_fits` the least-squares slope on day numbers (the x space the
-  authors fitted in); :func:`line_vertices_at_markers` checks which points each line used.
+- :func:`line_vertices_at_markers` checks which points each drawn line used (the tests also
+  compare the drawn lines' slopes and fits on day numbers with these fits).
 
 Values are in each figure's axis units (Fig 1 normalized, Fig 2(a) billions of parameters,
 Fig 2(b) PFLOPs); growth factors are dimensionless.
@@ -45,14 +44,6 @@ TREND_CLAIMS: dict[str, str] = {
     "fig2a.accelerator_memory_div6": "fig2a.accelerator_memory.per_2yr",
     "fig2b.transformer": "fig2b.transformer_compute.per_2yr",
 }
-#: The paper's growth per 2 years for each trend, for comparison only.
-PAPER_PER_2YR: dict[str, float] = {key: float(paper.claim(c).value) for key, c in TREND_CLAIMS.items()}
-
-
-def matches_paper(key: str, per_2yr: float) -> bool:
-    """Whether the trend ``key``'s ``per_2yr`` rounds to the paper's number at the precision
-    the paper states it (:func:`rounds_to_paper`)."""
-    return rounds_to_paper(TREND_CLAIMS[key], per_2yr)
 
 
 def _years(frame: pd.DataFrame) -> np.ndarray:
@@ -67,11 +58,6 @@ def authors_growth_fits(frame: pd.DataFrame) -> dict[str, GrowthFit]:
         pts = frame[(frame["figure"] == fig) & (frame["kind"] == "marker") & (frame["series"] == series)]
         out[key] = fit_growth(_years(pts), pts["value"].to_numpy(float), name=f"{key} (authors' points)")
     return out
-
-
-def authors_fits(frame: pd.DataFrame) -> dict[str, float]:
-    """Trend id -> growth per 2 years fitted on the authors' markers (:func:`authors_growth_fits`)."""
-    return {key: fit.per_2yr for key, fit in authors_growth_fits(frame).items()}
 
 
 def authors_points(frame: pd.DataFrame | None = None) -> dict[str, float]:
@@ -157,35 +143,6 @@ def with_authors_points(claims: list[Any], values: dict[str, float] | None = Non
             extra = attribution(base, values[base], later_data=c.id != base)
             c.note = f"{c.note}; {extra}" if c.note else extra
     return claims
-
-
-def _days(frame: pd.DataFrame) -> np.ndarray:
-    return ((pd.to_datetime(frame["date"]) - pd.Timestamp("1970-01-01")).dt.days).to_numpy(float)
-
-
-def drawn_slopes(frame: pd.DataFrame) -> dict[str, float]:
-    """Line id (``figure.series``, every drawn line) -> growth per 2 years of the authors'
-    drawn line between its two end points, a year being 365.25 days (the line is straight
-    in log10(value) against matplotlib's day numbers)."""
-    out = {}
-    ends = frame[frame["kind"].isin(("fit_line_start", "fit_line_end"))]
-    for (fig, series), g in ends.groupby(["figure", "series"], sort=False):
-        g = g.set_index("kind").loc[["fit_line_start", "fit_line_end"]]
-        d0, d1 = _days(g)
-        v0, v1 = g["value"].to_numpy(float)
-        out[f"{fig}.{series}"] = float((v1 / v0) ** (2 * 365.25 / (d1 - d0)))
-    return out
-
-
-def day_fits(frame: pd.DataFrame) -> dict[str, float]:
-    """Like :func:`authors_fits` but least squares of log10(value) on day numbers, a year
-    being 365.25 days (the x space the authors' lines were fitted in)."""
-    out = {}
-    for key, (fig, series) in TRENDS.items():
-        pts = frame[(frame["figure"] == fig) & (frame["kind"] == "marker") & (frame["series"] == series)]
-        slope = np.polyfit(_days(pts), np.log10(pts["value"].to_numpy(float)), 1)[0]
-        out[key] = float(10 ** (slope * 2 * 365.25))
-    return out
 
 
 def line_vertices_at_markers() -> dict[str, tuple[int, int, bool]]:

@@ -331,11 +331,6 @@ def decode_intensity(model: Any, batch: int, context_len: int, precision: Precis
     return decode_step(model, batch, context_len, precision).arithmetic_intensity
 
 
-def prefill_intensity(model: Any, batch: int, tokens: int, precision: Precision | str = BF16) -> float:
-    """Arithmetic intensity (FLOPs/byte) of a prefill (:func:`prefill`, logits of all tokens)."""
-    return prefill(model, batch, tokens, precision).arithmetic_intensity
-
-
 def critical_batch(
     model: Any,
     context_len: int,

@@ -23,7 +23,7 @@ Two accountings are reported side by side (:meth:`TrainingMemory.accounting`):
   storage once, and gradients are not counted.
 
 Units: every ``*_bytes`` value is in bytes; ``*_gb`` values are in GB = 1e9 bytes.
-Optimizer state follows ``torch.optim`` exactly (checked by :func:`measure_optimizer_step`):
+Optimizer state follows ``torch.optim`` exactly (the tests check it against a real optimizer step):
 SGD with momentum keeps one ``momentum_buffer`` per parameter; Adam/AdamW keep
 ``exp_avg`` and ``exp_avg_sq`` per parameter plus a float32 ``step`` scalar (4 bytes) per
 parameter tensor. Mixed precision keeps 16-bit parameters and gradients and an fp32 master
@@ -37,13 +37,13 @@ the CPU stores them (the input's dtype, 4 bytes in fp32).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from ...core.checks import check_callable, check_int, check_module
 from .live import PeakCount, measure_peak
-from .saved import DROPOUT_MASK_BYTES, ActivationCount, mask_bytes_for, measure_activations, storage_key, storage_nbytes
+from .saved import DROPOUT_MASK_BYTES, ActivationCount, mask_bytes_for, measure_activations
 
 #: 1 GB = 1e9 bytes (the unit of every ``*_gb`` value).
 GB: float = 1e9
@@ -108,72 +108,6 @@ def optimizer_state_bytes(model: Any, optimizer: str = "adam", precision: str = 
     return state + master
 
 
-def make_optimizer(name: str, params: Iterable[Any]) -> Any:
-    """The ``torch.optim`` optimizer ``name`` (sgd, sgd_momentum with momentum 0.9, adam, adamw)."""
-    import torch
-
-    check_choice("optimizer", name, OPTIMIZERS)
-    if name == "sgd":
-        return torch.optim.SGD(params, lr=1e-3)
-    if name == "sgd_momentum":
-        return torch.optim.SGD(params, lr=1e-3, momentum=0.9)
-    if name == "adam":
-        return torch.optim.Adam(params, lr=1e-4)
-    return torch.optim.AdamW(params, lr=1e-4)
-
-
-def _state_tensor_bytes(optimizer: Any) -> int:
-    import torch
-
-    seen: dict[int, int] = {}
-    for state in optimizer.state.values():
-        for v in state.values():
-            if isinstance(v, torch.Tensor):
-                seen.setdefault(storage_key(v), storage_nbytes(v))
-    return sum(seen.values())
-
-
-def measure_optimizer_step(
-    model: Any, forward: Callable[[Any], Any], optimizer: str = "adam", precision: str = "fp32"
-) -> dict[str, int]:
-    """Run one real training step and return the bytes really held, read from the tensors:
-    ``parameters`` (the model's trainable parameters), ``gradients`` (their ``.grad``) and
-    ``optimizer_state`` (every tensor in ``optimizer.state``, plus the fp32 master weights
-    under mixed precision, where the model must already be in 16-bit).
-
-    ``forward(model)`` returns the loss. Used to check :func:`optimizer_state_bytes`.
-    """
-    import torch
-
-    check_choice("precision", precision, PRECISIONS)
-    params = _trainable(model)
-    if precision == "mixed":
-        if any(p.dtype not in (torch.float16, torch.bfloat16) for p in params):
-            raise ValueError("precision 'mixed': cast the model to float16 or bfloat16 first")
-        master = [p.detach().float().clone().requires_grad_(True) for p in params]
-        opt = make_optimizer(optimizer, master)
-    else:
-        master = []
-        opt = make_optimizer(optimizer, params)
-    model.zero_grad(set_to_none=True)
-    forward(model).float().backward()
-    grads = sum(storage_nbytes(p.grad) for p in params if p.grad is not None)
-    if master:
-        for m, p in zip(master, params):
-            m.grad = p.grad.float()
-        opt.step()
-        with torch.no_grad():
-            for m, p in zip(master, params):
-                p.copy_(m)
-        for m in master:
-            m.grad = None
-    else:
-        opt.step()
-    state = _state_tensor_bytes(opt) + sum(storage_nbytes(m) for m in master)
-    return {"parameters": sum(storage_nbytes(p) for p in params), "gradients": grads, "optimizer_state": state}
-
-
-# --------------------------------------------------------------------------- the accounting
 @dataclass(frozen=True)
 class TrainingMemory:
     """Memory to train one model, in bytes, with both accountings.

@@ -10,7 +10,6 @@ BERT (Devlin et al. 2019), GPT-2 (Radford et al. 2019).
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 #: BERT sizes: hidden size, layers, attention heads, FFN (intermediate) size.
@@ -345,30 +344,3 @@ def build_transformer_big(
     if dtype is not None:
         model = model.to(dtype)
     return model.train()
-
-
-# --------------------------------------------------------------------------- Hugging Face causal LMs
-def build_hf(config: Any, device: str = "meta", experts_implementation: str = "batched_mm") -> Any:
-    """The HF causal LM of ``config`` (random weights, eager attention, eval mode).
-
-    ``experts_implementation``: ``"batched_mm"`` runs every (token, expert) pair as one
-    batched matmul (no data-dependent shapes, so it runs on ``meta``); ``"eager"`` loops over
-    the experts actually hit (``nonzero``: needs real tensors, e.g. ``device="cpu"``)."""
-    import torch
-    from transformers import DeepseekV3ForCausalLM, GPT2LMHeadModel, LlamaForCausalLM, MixtralForCausalLM
-
-    classes = {
-        "llama": LlamaForCausalLM,
-        "mixtral": MixtralForCausalLM,
-        "deepseek_v3": DeepseekV3ForCausalLM,
-        "gpt2": GPT2LMHeadModel,
-    }
-    mt = getattr(config, "model_type", None)
-    if mt not in classes:
-        raise ValueError(f"config: model_type {mt!r} is not supported; expected one of {sorted(classes)}")
-    cfg = copy.deepcopy(config)
-    cfg._attn_implementation = "eager"
-    if mt in ("mixtral", "deepseek_v3"):
-        cfg._experts_implementation = experts_implementation
-    with torch.device(device):
-        return classes[mt](cfg).eval()

@@ -14,12 +14,11 @@ from __future__ import annotations
 import copy
 import inspect
 import numbers
-import os
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from ..counts import transformer as tfm
-from .clock import MeasureError, check_device, measuring_latency, time_fn, torch_dtype
+from .clock import MeasureError
 
 
 # --------------------------------------------------------------------------- workloads
@@ -210,43 +209,3 @@ def validate_flops(
 
 
 # --------------------------------------------------------------------------- latency
-def measure_latency(
-    model: str | Any,
-    seq_lens: Sequence[int],
-    *,
-    device: str = "cpu",
-    dtype: str = "float32",
-    repeats: int = 3,
-    warmup: int = 1,
-    seed: int = 0,
-    threads: int | None = None,
-) -> list[dict[str, Any]]:
-    """Latency (batch 1) of ``model`` at each length: median of ``repeats`` runs after
-    ``warmup``, with min/max. One model is built (random weights, eager attention) with a
-    position table enlarged to the longest length. Rows: ``{"seq_len", "median_s",
-    "min_s", "max_s", "spread", "runs_s", "warmup", "forward_calls"}``."""
-    import torch
-
-    from ..models import builders
-
-    device = check_device(device)
-    net_dtype = torch_dtype(dtype)
-    seq_lens = check_lengths(seq_lens)
-    cfg = config_for(model, max(seq_lens))
-    spec = tfm.get_spec(model) if isinstance(model, str) else tfm.spec_from_config(cfg)
-    torch.manual_seed(seed)
-    net = builders.build_from_config(cfg, device=device, dtype=net_dtype)
-    rows = []
-    with measuring_latency(threads):
-        for n in seq_lens:
-            timing = time_fn(workload(net, spec, n, device, seed=seed), repeats=repeats, warmup=warmup, device=device)
-            rows.append(
-                {
-                    "seq_len": n,
-                    **timing.to_dict(),
-                    "forward_calls": 1 if spec.kind == "encoder" else n,
-                    "load_average_1min": os.getloadavg()[0],
-                }
-            )
-    del net
-    return rows

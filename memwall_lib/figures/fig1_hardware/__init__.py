@@ -20,7 +20,7 @@ Conventions (each one a parameter; ``data/README.md`` says which one the paper u
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,11 +45,6 @@ from .series import (
     all_series,
     sensitivity_table,
 )
-
-
-def _in_choices(choices: tuple[str, ...]) -> Callable[[Any], bool]:
-    return lambda v: all(x in choices for x in v)
-
 
 PARAMETERS: dict[str, Param] = {
     "year_min": Param(int, "first year of the paper-era fit (paper: 1996)", minimum=1940, maximum=2030),
