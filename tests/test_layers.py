@@ -1,5 +1,7 @@
-"""The library's layers, checked on the source: who may import whom, module size, the figure
-modules' common API, and that every claim in the committed sidecars comes from the paper registry.
+"""The library's layers and shape, checked on the source: who may import whom, no import cycle,
+no private name imported across modules, no function over 100 lines, no library code that only
+tests reach, the figure modules' common API, and that every claim in the committed sidecars
+comes from the paper registry.
 
 Layers (see the package docstrings):
 
@@ -8,6 +10,7 @@ Layers (see the package docstrings):
 - ``memwall_lib.engines`` never imports figures, paper or core.params (parameter checking);
 - ``memwall_lib.figures`` may import core, tables, engines and paper;
 - ``memwall_lib.paper`` is a literal registry: it imports nothing of memwall_lib;
+- ``memwall_lib.run`` (the runner) imports core and figures, and only ``__main__`` imports it;
 - the notebooks import only ``memwall_lib.core`` and ``memwall_lib.figures``.
 """
 
@@ -23,46 +26,19 @@ import pytest
 from memwall_lib import paper
 from memwall_lib.core.paths import DATA_DIR, FIGURES_DIR, NOTEBOOKS_DIR, REPO_ROOT
 from memwall_lib.figures import NOTEBOOK_MODULES
+from memwall_lib.run.deps import imports_in, module_name
 
 PACKAGE = "memwall_lib"
 LIB_DIR = REPO_ROOT / PACKAGE
-MAX_LINES = 450
+MAX_FUNCTION_LINES = 100
 FIGURE_API = ("PARAMETERS", "RELATIONS", "DATA_FILES", "OUTPUTS", "TIMED", "analyse", "claims", "sidecar", "plot")
 
-
-def _module_name(path: Path) -> str:
-    parts = list(path.relative_to(REPO_ROOT).with_suffix("").parts)
-    if parts[-1] == "__init__":
-        parts.pop()
-    return ".".join(parts)
-
-
-MODULES = {_module_name(p): p for p in sorted(LIB_DIR.rglob("*.py"))}
-
-
-def _is_module(name: str) -> bool:
-    return name in MODULES
+MODULES = {module_name(p): p for p in sorted(LIB_DIR.rglob("*.py"))}
 
 
 def imported_modules(tree: ast.AST, module: str, is_package: bool) -> set[str]:
-    """Every memwall_lib module ``tree`` imports (anywhere, functions included), relative
-    imports resolved; ``from pkg import name`` counts ``pkg.name`` when that is a module."""
-    package = module if is_package else module.rpartition(".")[0]
-    found: set[str] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            found.update(a.name for a in node.names)
-        elif isinstance(node, ast.ImportFrom):
-            if node.level:
-                base = package.split(".")
-                base = base[: len(base) - (node.level - 1)]
-                target = ".".join(base + ([node.module] if node.module else []))
-            else:
-                target = node.module or ""
-            for a in node.names:
-                sub = f"{target}.{a.name}"
-                found.add(sub if _is_module(sub) else target)
-    return {m for m in found if m == PACKAGE or m.startswith(PACKAGE + ".")}
+    """make's own resolver (:func:`memwall_lib.run.deps.imports_in`): one resolver for both."""
+    return imports_in(tree, module, is_package)
 
 
 def _within(name: str, prefix: str) -> bool:
@@ -92,8 +68,8 @@ def test_resolver_sees_relative_and_from_imports() -> None:
         "memwall_lib.figures.fig1_hardware",
     }
     assert imported_modules(
-        ast.parse("from . import chains\nfrom .planner import predict"), "memwall_lib.engines.remat", True
-    ) == {"memwall_lib.engines.remat.chains", "memwall_lib.engines.remat.planner"}
+        ast.parse("from . import chains\nfrom .plan import frontier"), "memwall_lib.engines.remat", True
+    ) == {"memwall_lib.engines.remat.chains", "memwall_lib.engines.remat.plan"}
 
 
 def test_every_layer_has_modules() -> None:
@@ -165,10 +141,152 @@ def test_every_notebook_has_a_figure_module() -> None:
     assert set(NOTEBOOK_MODULES) == {p.stem for p in NOTEBOOKS}
 
 
+def test_figures_and_run_layers() -> None:
+    assert _violations("run", allowed=("core", "figures", "run")) == []
+    assert [f"{m} imports {i}" for m in MODULES for i in _imports_of(m) if _within(i, f"{PACKAGE}.run")] == [
+        f"{PACKAGE}.__main__ imports {i}"
+        for i in sorted(_imports_of(f"{PACKAGE}.__main__"))
+        if _within(i, f"{PACKAGE}.run")
+    ]
+
+
+def import_cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected components of more than one module (Tarjan's algorithm)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    cycles: list[list[str]] = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        for w in graph.get(v, ()):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            comp = []
+            while True:
+                w = stack.pop()
+                comp.append(w)
+                if w == v:
+                    break
+            if len(comp) > 1:
+                cycles.append(sorted(comp))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return cycles
+
+
+def test_the_cycle_finder_finds_cycles() -> None:
+    assert import_cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+    assert import_cycles({"a": {"b"}, "b": set()}) == []
+
+
+def test_no_import_cycle() -> None:
+    graph = {m: {i for i in _imports_of(m) if i in MODULES and i != m} for m in MODULES}
+    assert import_cycles(graph) == []
+
+
+def private_imports(tree: ast.AST) -> list[str]:
+    """``from x import _name``: another module's private name (dunders are not private)."""
+    return [
+        f"{node.module}.{a.name}"
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom)
+        for a in node.names
+        if a.name.startswith("_") and not a.name.startswith("__")
+    ]
+
+
+def test_private_imports_are_found() -> None:
+    assert private_imports(ast.parse("from .a import _x, y\nfrom b import __version__")) == ["a._x"]
+
+
 @pytest.mark.parametrize("module", sorted(MODULES))
-def test_no_module_is_over_450_lines(module: str) -> None:
-    n = len(MODULES[module].read_text().splitlines())
-    assert n <= MAX_LINES, f"{MODULES[module].relative_to(REPO_ROOT)} has {n} lines (limit {MAX_LINES}): split it"
+def test_no_private_name_imported_across_modules(module: str) -> None:
+    assert private_imports(ast.parse(MODULES[module].read_text())) == []
+
+
+def long_functions(tree: ast.AST, limit: int = MAX_FUNCTION_LINES) -> list[str]:
+    return [
+        f"{node.name} ({node.end_lineno - node.lineno + 1} lines)"
+        for node in ast.walk(tree)
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.end_lineno - node.lineno + 1 > limit
+    ]
+
+
+@pytest.mark.parametrize("module", sorted(MODULES))
+def test_no_function_is_over_100_lines(module: str) -> None:
+    assert long_functions(ast.parse(MODULES[module].read_text())) == [], "split it where a concern ends"
+
+
+def _names_used(trees: list[ast.AST]) -> set[str]:
+    """Every name a tree uses: names, attributes, imported names, and identifier strings
+    (``getattr(module, "name")``)."""
+    out: set[str] = set()
+    for tree in trees:
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Name):
+                out.add(node.id)
+            elif isinstance(node, ast.Attribute):
+                out.add(node.attr)
+            elif isinstance(node, ast.ImportFrom):
+                out.update(a.name for a in node.names)
+            elif isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value.isidentifier():
+                out.add(node.value)
+    return out
+
+
+def unreached_definitions(library: dict[str, ast.Module], roots: set[str]) -> list[str]:
+    """Module-level functions and classes of ``library`` (module -> tree) that nothing reaches
+    from ``roots`` (names the notebooks, benchmarks, ``__main__`` and module-level code use),
+    following the names each definition uses. Re-exports in a package ``__init__`` and
+    ``__all__`` do not count as uses. By name, so a dead function that shares its name with a
+    live one is not caught; nothing live is ever reported."""
+    defs: dict[str, list[ast.AST]] = {}
+    for module, tree in library.items():
+        for node in tree.body:
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                defs.setdefault(node.name, []).append(node)
+            elif not (isinstance(node, ast.ImportFrom) and module.endswith("__init__")) and not (
+                isinstance(node, ast.Assign)
+                and any(isinstance(t, ast.Name) and t.id == "__all__" for t in node.targets)
+            ):
+                roots = roots | _names_used([node])
+    seen: set[str] = set()
+    todo = [n for n in roots if n in defs]
+    while todo:
+        name = todo.pop()
+        if name not in seen:
+            seen.add(name)
+            todo.extend(n for n in _names_used(defs[name]) if n in defs and n not in seen)
+    return sorted(
+        f"{m}.{node.name}"
+        for m, tree in library.items()
+        for node in tree.body
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) and node.name not in seen
+    )
+
+
+def test_unreached_definitions_are_found() -> None:
+    lib = {"m": ast.parse("def used():\n    helper()\ndef helper():\n    pass\ndef dead():\n    helper()\n")}
+    assert unreached_definitions(lib, {"used"}) == ["m.dead"]
+
+
+def test_no_library_code_is_reachable_only_from_tests() -> None:
+    # a package's __init__ is keyed as "<package>.__init__", so its re-exports are not uses
+    library = {
+        m + (".__init__" if p.name == "__init__.py" else ""): ast.parse(p.read_text()) for m, p in MODULES.items()
+    }
+    roots = {"main"} | _names_used([ast.parse(MODULES[f"{PACKAGE}.__main__"].read_text())])
+    roots |= _names_used([ast.parse(p.read_text()) for p in sorted((REPO_ROOT / "benchmarks").glob("*.py"))])
+    roots |= _names_used([ast.parse(src) for nb in NOTEBOOKS for src in _notebook_code(nb)])
+    assert unreached_definitions(library, roots) == []
 
 
 @pytest.mark.parametrize("stem", sorted(NOTEBOOK_MODULES))

@@ -36,30 +36,33 @@ def module_file(name: str) -> Path | None:
     return None
 
 
-def _module_name(path: Path) -> str:
+def module_name(path: Path) -> str:
     parts = list(path.relative_to(REPO_ROOT).with_suffix("").parts)
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
-def imported_modules(path: Path) -> set[str]:
-    """The :mod:`memwall_lib` modules the file at ``path`` imports (absolute names)."""
-    name = _module_name(path)
-    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+def imports_in(tree: ast.AST, module: str, is_package: bool) -> set[str]:
+    """Every :mod:`memwall_lib` module the code ``tree`` of ``module`` imports, anywhere (inside
+    functions too), relative imports resolved: ``from pkg import name`` counts ``pkg.name`` when
+    that is a module, else ``pkg``."""
+    package = module if is_package else module.rpartition(".")[0]
     out: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+    for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             out.update(a.name for a in node.names)
         elif isinstance(node, ast.ImportFrom):
             base = node.module or ""
             if node.level:
-                base = (
-                    importlib.util.resolve_name("." * node.level + base, package)
-                    if base
-                    else importlib.util.resolve_name("." * node.level, package)
-                )
-            out.add(base)
-            out.update(f"{base}.{a.name}" for a in node.names)  # "from . import x" imports module x
+                base = importlib.util.resolve_name("." * node.level + base, package)
+            for a in node.names:
+                sub = f"{base}.{a.name}"
+                out.add(sub if module_file(sub) is not None else base)
     return {m for m in out if module_file(m) is not None}
+
+
+def imported_modules(path: Path) -> set[str]:
+    """The :mod:`memwall_lib` modules the file at ``path`` imports (absolute names)."""
+    return imports_in(ast.parse(path.read_text(), str(path)), module_name(path), path.name == "__init__.py")
 
 
 def module_closure(name: str) -> list[Path]:
