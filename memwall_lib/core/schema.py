@@ -266,32 +266,87 @@ def _read_rows(text: str, schema: Schema, fname: str) -> pd.DataFrame:
         csv.field_size_limit(limit)
 
 
+def _check_header(header: list[str], schema: Schema, fname: str) -> None:
+    """Raise naming the file when ``header`` is not exactly the schema's columns."""
+    missing = [c for c in schema.column_names if c not in header]
+    unknown = [h for h in header if h not in schema.column_names]
+    dupes = sorted({h for h in header if header.count(h) > 1})
+    msg = [
+        f"{what} column(s) {cols}"
+        for what, cols in (("missing", missing), ("unknown", unknown), ("repeated", dupes))
+        if cols
+    ]
+    if msg:
+        text = "header: " + "; ".join(msg) + f"; expected exactly {schema.column_names}"
+        raise DataValidationError([CellError(fname, None, None, None, text)])
+
+
+def _row_shape_error(
+    raw: list[str], header: list[str], where: tuple[str, int, int, int], lines: list[str]
+) -> CellError | None:
+    """What is wrong with the shape of row ``raw`` before any cell is parsed: a quoted cell over
+    several lines, an over-long cell, or the wrong number of fields. ``where``: file, row, and
+    the row's first and last line."""
+    fname, rownum, first_line, line = where
+    if any("\n" in c or "\r" in c for c in raw):
+        text = f'a quoted cell runs from line {first_line} to line {line}: unterminated quote (")?'
+        return CellError(fname, rownum, first_line, None, text)
+    long = [(i, len(c)) for i, c in enumerate(raw) if len(c) > MAX_CELL_CHARS]
+    if long:
+        i, n = long[0]
+        column = header[i] if i < len(header) else None
+        return CellError(fname, rownum, line, column, f"cell of {n} characters exceeds the limit of {MAX_CELL_CHARS}")
+    if len(raw) != len(header):
+        quotes = sum(t.count('"') for t in lines[first_line - 1 : line])
+        hint = (
+            f'an odd number ({quotes}) of double quotes: an unterminated or stray quote (")'
+            if quotes % 2
+            else "an unquoted comma?"
+        )
+        return CellError(fname, rownum, line, None, f"expected {len(header)} fields, got {len(raw)}: {hint}")
+    return None
+
+
+def _parse_row(
+    raw: list[str], index: dict[str, int], schema: Schema, where: tuple[str, int, int], errors: list[CellError]
+) -> dict[str, Any]:
+    """Row ``raw`` parsed cell by cell (``where``: file, row, line); each bad cell adds an error
+    and is left empty."""
+    fname, rownum, line = where
+    rec: dict[str, Any] = {"row": rownum, "line": line}
+    for col in schema.columns:
+        text = raw[index[col.name]].strip()
+        rec[col.name] = _empty_value(col)
+        if text == "":
+            if col.required:
+                msg = f"expected a value ({col.description}), got an empty cell"
+                errors.append(CellError(fname, rownum, line, col.name, msg))
+            continue
+        try:
+            rec[col.name] = _parse_cell(text, col)
+        except ValueError as exc:
+            errors.append(CellError(fname, rownum, line, col.name, str(exc)))
+    return rec
+
+
+def _duplicate_key(rec: dict[str, Any], schema: Schema, seen: dict[tuple, int], fname: str) -> CellError | None:
+    """An error if ``rec``'s key (case-insensitive) repeats an earlier row's; records it in ``seen``."""
+    key = tuple(rec.get(k) for k in schema.key)
+    if any(k in (None, "") for k in key):
+        return None
+    norm = tuple(k.casefold() if isinstance(k, str) else k for k in key)
+    if norm in seen:
+        text = f"duplicate of row {seen[norm]}: {dict(zip(schema.key, key))} must be unique"
+        return CellError(fname, rec["row"], rec["line"], ",".join(schema.key), text)
+    seen[norm] = rec["row"]
+    return None
+
+
 def _read_records(
     reader: Any, header: list[str], schema: Schema, fname: str, errors: list[CellError], lines: list[str]
 ) -> pd.DataFrame:
     header = [h.strip() for h in header]
-    missing = [c for c in schema.column_names if c not in header]
-    unknown = [h for h in header if h not in schema.column_names]
-    dupes = sorted({h for h in header if header.count(h) > 1})
-    if missing or unknown or dupes:
-        msg = []
-        if missing:
-            msg.append(f"missing column(s) {missing}")
-        if unknown:
-            msg.append(f"unknown column(s) {unknown}")
-        if dupes:
-            msg.append(f"repeated column(s) {dupes}")
-        raise DataValidationError(
-            [
-                CellError(
-                    fname,
-                    None,
-                    None,
-                    None,
-                    "header: " + "; ".join(msg) + f"; expected exactly {schema.column_names}",
-                )
-            ]
-        )
+    _check_header(header, schema, fname)
     index = {h: i for i, h in enumerate(header)}
     records: list[dict[str, Any]] = []
     seen_keys: dict[tuple, int] = {}
@@ -302,73 +357,14 @@ def _read_records(
         if not raw or all(not c.strip() for c in raw):
             continue  # blank line
         rownum += 1
-        if any("\n" in c or "\r" in c for c in raw):
-            errors.append(
-                CellError(
-                    fname,
-                    rownum,
-                    first_line,
-                    None,
-                    f'a quoted cell runs from line {first_line} to line {line}: unterminated quote (")?',
-                )
-            )
+        shape = _row_shape_error(raw, header, (fname, rownum, first_line, line), lines)
+        if shape is not None:
+            errors.append(shape)
             continue
-        long = [(i, len(c)) for i, c in enumerate(raw) if len(c) > MAX_CELL_CHARS]
-        if long:
-            i, n = long[0]
-            errors.append(
-                CellError(
-                    fname,
-                    rownum,
-                    line,
-                    header[i] if i < len(header) else None,
-                    f"cell of {n} characters exceeds the limit of {MAX_CELL_CHARS}",
-                )
-            )
-            continue
-        if len(raw) != len(header):
-            quotes = sum(t.count('"') for t in lines[first_line - 1 : line])
-            hint = (
-                f'an odd number ({quotes}) of double quotes: an unterminated or stray quote (")'
-                if quotes % 2
-                else "an unquoted comma?"
-            )
-            errors.append(
-                CellError(fname, rownum, line, None, f"expected {len(header)} fields, got {len(raw)}: {hint}")
-            )
-            continue
-        rec: dict[str, Any] = {"row": rownum, "line": line}
-        for col in schema.columns:
-            text = raw[index[col.name]].strip()
-            if text == "":
-                if col.required:
-                    errors.append(
-                        CellError(
-                            fname, rownum, line, col.name, f"expected a value ({col.description}), got an empty cell"
-                        )
-                    )
-                rec[col.name] = _empty_value(col)
-                continue
-            try:
-                rec[col.name] = _parse_cell(text, col)
-            except ValueError as exc:
-                errors.append(CellError(fname, rownum, line, col.name, str(exc)))
-                rec[col.name] = _empty_value(col)
-        key = tuple(rec.get(k) for k in schema.key)
-        if all(k not in (None, "") for k in key):
-            norm = tuple(k.casefold() if isinstance(k, str) else k for k in key)
-            if norm in seen_keys:
-                errors.append(
-                    CellError(
-                        fname,
-                        rownum,
-                        line,
-                        ",".join(schema.key),
-                        f"duplicate of row {seen_keys[norm]}: {dict(zip(schema.key, key))} must be unique",
-                    )
-                )
-            else:
-                seen_keys[norm] = rownum
+        rec = _parse_row(raw, index, schema, (fname, rownum, line), errors)
+        duplicate = _duplicate_key(rec, schema, seen_keys, fname)
+        if duplicate is not None:
+            errors.append(duplicate)
         records.append(rec)
     if not records and not errors:
         errors.append(CellError(fname, None, None, None, "no data rows"))
