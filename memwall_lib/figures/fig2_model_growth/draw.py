@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from ...core.trends import GrowthFit
-from .points import PAPER_RATES
+from ...paper import MOORE_PER_2YR
 
 #: Extension points are many; only the largest few of each group are named.
 _NAMED_EXTENSION_POINTS = 4
@@ -175,7 +175,7 @@ def plot_training_compute(panels: list[tuple[str, dict[str, pd.DataFrame], dict[
             color="0.35",
             linestyle=":",
             linewidth=1.5,
-            label=f"Moore's law: {PAPER_RATES['moore']:g}x / 2 yrs",
+            label=f"Moore's law: {MOORE_PER_2YR:g}x / 2 yrs",
         )
         _finish_panel(ax, title)
         _fit_ylim(ax, list(groups.values()), "compute_pflops")
@@ -186,4 +186,4 @@ def moore_line(anchor: GrowthFit, year_min: float, year_max: float, n: int = 20)
     """Moore's law (2x / 2 yrs) drawn through ``anchor``'s fitted value at its first year."""
     years = np.linspace(year_min, year_max, n)
     start = anchor.predict([anchor.year_min])[0]
-    return years, start * PAPER_RATES["moore"] ** ((years - anchor.year_min) / 2)
+    return years, start * MOORE_PER_2YR ** ((years - anchor.year_min) / 2)
