@@ -1,7 +1,7 @@
 # memwall: two commands set everything up on a fresh machine.
 #   make figures   create .venv if missing (pinned), regenerate the figures whose inputs changed
 #   make test      create .venv if missing (pinned), lint (make lint), run the whole test suite
-# Also: make lab, make clean, make one NB=notebooks/01_hardware_scaling.ipynb
+# Also: make lab, make clean, make one NB=notebooks/01_hardware_scaling.ipynb [ARGS="-p output_dir build/mine"]
 #
 # `make figures` knows what each figure depends on (its notebook, the data files its module
 # reads and every library module it imports: build/figures.mk, written by
@@ -64,8 +64,10 @@ figures-all: $(STAMP)
 	rm -rf $(STAMPS)
 	$(MAKE) figures
 
+# ARGS: the runner's options, e.g. ARGS="-p output_dir build/mine --no-summary"
+ARGS ?=
 one: $(STAMP)
-	$(PY) -m memwall_lib $(NB)
+	$(PY) -m memwall_lib $(NB) $(ARGS)
 
 # Lint: ruff (rules chosen in pyproject.toml), the formatter's check, mypy on memwall_lib, and the
 # schemas of the CI workflow and CITATION.cff (check-jsonschema's vendored copies: no network).
