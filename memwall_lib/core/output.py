@@ -84,17 +84,32 @@ def _default_file_mode() -> int:
     return 0o666 & ~umask
 
 
+#: The longest file or folder name (one path component) common file systems take, in bytes.
+NAME_MAX_BYTES = 255
+
+
 def writable_folder(path: str | Path, name: str = "out_dir") -> Path:
     """``path`` (relative to the repository root) as an existing folder this process can write
     in: created if missing, then probed by writing and deleting a file. Raises ValueError
-    naming ``name`` for an empty string, a file, or a folder that cannot be created or written
-    (``/proc/self``, a read-only mount), before any work is done."""
+    naming ``name`` for an empty string, a name component over :data:`NAME_MAX_BYTES`, a file,
+    or a folder that cannot be created or written (``/proc/self``, a read-only mount), before
+    any work is done."""
     if not isinstance(path, (str, Path)):
         raise TypeError(f"{name}: expected a folder (str or pathlib.Path), got {path!r}")
     if str(path).strip() == "":
         raise ValueError(f"{name}: expected a folder, got an empty string (use '.' for the repository root)")
     p = resolve(path)
-    if p.exists() and not p.is_dir():
+    too_long = [part for part in p.parts if len(os.fsencode(part)) > NAME_MAX_BYTES]
+    if too_long:
+        raise ValueError(
+            f"{name}: expected a folder whose every name component is at most {NAME_MAX_BYTES} bytes, "
+            f"got one of {len(os.fsencode(too_long[0]))} bytes (over {NAME_MAX_BYTES} bytes): {too_long[0][:40]!r}..."
+        )
+    try:
+        is_file = p.exists() and not p.is_dir()
+    except OSError as exc:
+        raise ValueError(f"{name}: cannot use {str(p)!r} as a folder ({exc.strerror or exc})") from None
+    if is_file:
         raise ValueError(f"{name}: {str(p)!r} is a file, not a folder")
     try:
         p.mkdir(parents=True, exist_ok=True)

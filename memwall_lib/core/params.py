@@ -12,6 +12,7 @@ from __future__ import annotations
 import ast
 import builtins
 import difflib
+import math
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -67,17 +68,45 @@ class Param:
 SEED_MAX = 2**32 - 1
 
 
-def machine_memory_bytes() -> int:
-    """Physical memory of this machine in bytes (16 GiB if the OS does not say)."""
+#: Where a container's memory limit is read: cgroup v2 ``memory.max``, cgroup v1
+#: ``memory/memory.limit_in_bytes``, under this folder.
+CGROUP_ROOT = Path("/sys/fs/cgroup")
+
+
+def cgroup_memory_limit(root: Path | None = None) -> int | None:
+    """The memory limit in bytes of the container this process runs in (cgroup v2, else v1,
+    under ``root``, default :data:`CGROUP_ROOT`), or None when neither file is readable or it
+    says there is no limit ("max")."""
+    root = CGROUP_ROOT if root is None else root
+    for rel in ("memory.max", "memory/memory.limit_in_bytes"):
+        try:
+            text = (root / rel).read_text().strip()
+        except OSError:
+            continue
+        if text == "max":
+            return None
+        try:
+            return int(text)
+        except ValueError:
+            continue
+    return None
+
+
+def machine_memory_bytes(cgroup_root: Path | None = None) -> int:
+    """Memory this process may use, in bytes: the smaller of the machine's physical memory
+    (16 GiB if the OS does not say) and the container's limit (:func:`cgroup_memory_limit`)."""
     try:
-        return int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_PHYS_PAGES"))
+        host = int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_PHYS_PAGES"))
     except (ValueError, OSError, AttributeError):
-        return 16 * 2**30
+        host = 16 * 2**30
+    limit = cgroup_memory_limit(cgroup_root)
+    return host if limit is None else min(host, limit)
 
 
 def fits_in_memory(nbytes: float, fraction: float = 0.5) -> bool:
-    """Whether an estimated ``nbytes`` stays within ``fraction`` of this machine's memory: a
-    parameter relation that stops a run before it tries a 200 GB allocation."""
+    """Whether an estimated ``nbytes`` stays within ``fraction`` of the memory this process may
+    use (:func:`machine_memory_bytes`): a parameter relation that stops a run before it tries a
+    200 GB allocation."""
     return nbytes <= fraction * machine_memory_bytes()
 
 
@@ -96,6 +125,8 @@ def _check_scalar(name: str, value: Any, typ: type, spec: Param) -> Any:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ParameterError(f"parameter {name!r}: expected a number, got {value!r}")
         value = float(value)
+        if not math.isfinite(value):
+            raise ParameterError(f"parameter {name!r}: expected a finite number, got {value!r}")
     elif typ is str:
         if not isinstance(value, str):
             raise ParameterError(f"parameter {name!r}: expected a string, got {value!r}")
@@ -113,6 +144,15 @@ def _check_scalar(name: str, value: Any, typ: type, spec: Param) -> Any:
     return value
 
 
+def _check_unique(name: str, items: Sequence[Any]) -> None:
+    """Refuse a list parameter that names the same item twice."""
+    seen: list[Any] = []
+    for i, v in enumerate(items):
+        if v in seen:
+            raise ParameterError(f"parameter {name!r}: expected distinct items, got {v!r} twice (item {i})")
+        seen.append(v)
+
+
 def _check_one(name: str, value: Any, spec: Param) -> Any:
     if spec.type is list:
         if isinstance(value, tuple):
@@ -123,6 +163,7 @@ def _check_one(name: str, value: Any, spec: Param) -> Any:
             raise ParameterError(f"parameter {name!r}: expected at least {spec.min_items} item(s), got {value!r}")
         item_type = spec.item_type or str
         value = [_check_scalar(f"{name}[{i}]", v, item_type, spec) for i, v in enumerate(value)]
+        _check_unique(name, value)
     else:
         value = _check_scalar(name, value, spec.type, spec)
     if spec.path is not None:

@@ -106,6 +106,9 @@ PARAMETERS: dict[str, Param] = {
     "output_dir": Param(str, "where figures are written", path="out_dir"),
 }
 
+#: The memory the size checks compare against, for their messages.
+_MEMORY = f"{machine_memory_bytes() / 2**30:.0f} GiB: the smaller of RAM and the container's memory limit"
+
 #: Checks across parameters of notebooks/05_rematerialization.ipynb.
 RELATIONS = (
     (
@@ -120,12 +123,12 @@ RELATIONS = (
     (
         lambda p: "gpt2" not in p["chains"] or fits_in_memory(_gpt2_bytes(p)),
         "parameters 'gpt2_layers', 'gpt2_hidden', 'gpt2_heads', 'gpt2_tokens', 'gpt2_batch_size': the GPT-2 "
-        f"stack would need more than half of this machine's memory ({machine_memory_bytes() / 2**30:.0f} GiB)",
+        f"stack would need more than half of the memory this process may use ({_MEMORY})",
     ),
     (
         lambda p: "resnet152" not in p["chains"] or fits_in_memory(_resnet_bytes(p)),
         "parameters 'resnet_image_size' and 'resnet_batch_size': the ResNet-152 run would need more than half "
-        f"of this machine's memory ({machine_memory_bytes() / 2**30:.0f} GiB)",
+        f"of the memory this process may use ({_MEMORY})",
     ),
 )
 
