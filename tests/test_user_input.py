@@ -10,11 +10,12 @@ from typing import Any
 
 import pytest
 
-from memwall_lib.core import params, runner
+from memwall_lib.core import params
 from memwall_lib.core.params import ParameterError
 from memwall_lib.core.paths import NOTEBOOKS_DIR
 from memwall_lib.figures import NOTEBOOK_MODULES
-from memwall_lib.figures.preflight import check_run, notebook_defaults
+from memwall_lib.run import runner
+from memwall_lib.run.preflight import check_run, notebook_defaults
 
 NB = {stem: NOTEBOOKS_DIR / f"{stem}.ipynb" for stem in NOTEBOOK_MODULES}
 
