@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 from memwall_lib import tables
-from memwall_lib.figures import fig1_hardware
 from memwall_lib.figures.fig1_hardware import series as fig1_series
+from memwall_lib.figures.fig1_hardware import verdicts as fig1_verdicts
 from memwall_lib.tables import HardwareData
 
 
@@ -128,7 +128,7 @@ def test_interconnect_metric_and_families() -> None:
 def test_rate_claims_are_computed_from_the_fit() -> None:
     s = fig1_series.flops_series(_hw(), fig1_series.Conventions(), 1996, 2023)
     fit = s.fit()
-    claims = fig1_hardware.rate_claims({"flops": fit})
+    claims = fig1_verdicts.rate_claims({"flops": fit})
     assert claims[0].reproduced == pytest.approx(fit.per_2yr)
     assert claims[1].reproduced == pytest.approx(fit.per_20yr)
     assert claims[0].holds == (fit.per_2yr_ci95[0] <= 3.0 <= fit.per_2yr_ci95[1])

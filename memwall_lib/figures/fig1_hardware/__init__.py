@@ -26,25 +26,23 @@ from typing import Any
 
 import pandas as pd
 
-from ... import paper
-from ...core.claims import Claim, growth_claim
+from ...core.claims import Claim
 from ...core.params import Param
 from ...core.paths import resolve
 from ...core.trends import GrowthFit
 from ...tables import DATE_RULES, FLOPS_POLICIES, load_hardware
 from ..authors_points import with_authors_points
+from .draw import plot_figure1
 from .series import (
-    CLAIM_IDS,
     DEVICE_SETS,
     DRAM_CONVENTIONS,
     INTERCONNECT_METRICS,
-    PAPER_YEAR_MAX,
-    SERIES_TITLES,
     Conventions,
     Series,
     all_series,
     sensitivity_table,
 )
+from .verdicts import extension_residuals, rate_claims, series_data
 
 PARAMETERS: dict[str, Param] = {
     "year_min": Param(int, "first year of the paper-era fit (paper: 1996)", minimum=1940, maximum=2030),
@@ -82,72 +80,6 @@ PARAMETERS: dict[str, Param] = {
 }
 
 
-# --------------------------------------------------------------------------- claims
-def rate_claims(fits: dict[str, GrowthFit], id_suffix: str = "", text_suffix: str = "", note: str = "") -> list[Claim]:
-    """Six claims: growth per 2 years and per 20 years of each series vs the paper's."""
-    claims = []
-    tag_id = f".{id_suffix}" if id_suffix else ""
-    tag_text = f" {text_suffix}" if text_suffix else ""
-    for key, fit in fits.items():
-        per_2yr, per_20yr = (paper.claim(i) for i in CLAIM_IDS[key])
-        claims.append(
-            growth_claim(
-                per_2yr.id + tag_id, per_2yr.text + tag_text, per_2yr.value, fit.per_2yr, fit.per_2yr_ci95, note=note
-            )
-        )
-        claims.append(
-            growth_claim(
-                per_20yr.id + tag_id,
-                per_20yr.text + tag_text,
-                per_20yr.value,
-                fit.per_20yr,
-                fit.per_20yr_ci95,
-                note=note,
-            )
-        )
-    return claims
-
-
-def extension_residuals(series: Series) -> pd.DataFrame:
-    """For each extension point: its value over the paper-era trend's prediction at its date
-    (>1: above the trend)."""
-    fit = series.fit()
-    ext = series.table[series.table["extension"]]
-    return pd.DataFrame(
-        {
-            "name": ext["name"],
-            "year": ext["year"],
-            "value": ext["value"],
-            "trend_value": fit.predict(ext["year"].to_numpy()),
-            "ratio_to_trend": ext["value"].to_numpy() / fit.predict(ext["year"].to_numpy()),
-        }
-    )
-
-
-def series_data(series: Series, fit: GrowthFit, fit_extended: GrowthFit | None = None) -> dict[str, Any]:
-    """The numbers behind one plotted series, for the sidecar."""
-    t = series.table
-    out: dict[str, Any] = {
-        "unit": series.unit,
-        "convention": series.convention,
-        "points": {
-            "name": t["name"].tolist(),
-            "year": t["year"].round(4).tolist(),
-            "value": t["value"].tolist(),
-            "normalized": series.normalized().tolist(),
-            "label": t["label"].tolist(),
-            "extension": t["extension"].tolist(),
-        },
-        "normalized_to": t["name"].iloc[0],
-        "fit": fit.summary(),
-    }
-    if "precision" in t:
-        out["points"]["precision"] = t["precision"].tolist()
-    if fit_extended is not None:
-        out["fit_with_extension"] = fit_extended.summary()
-    return out
-
-
 #: Checks across parameters, for :func:`memwall_lib.core.params.check_parameters`.
 RELATIONS = (
     (lambda p: p["year_min"] < p["year_max"], "parameters 'year_min' and 'year_max': expected year_min < year_max"),
@@ -156,115 +88,6 @@ RELATIONS = (
         "parameters 'extension_year_max' and 'year_max': expected extension_year_max > year_max",
     ),
 )
-
-
-# --------------------------------------------------------------------------- figures
-# series -> (palette index, marker, label offset in points, label alignment)
-_STYLE = {
-    "flops": (0, "o", (-5, 5), "right"),
-    "dram": (1, "s", (6, -10), "left"),
-    "interconnect": (2, "^", (-6, 5), "right"),
-}
-# labels that would collide with a neighbour under their series' default placement
-_LABEL_PLACEMENT = {
-    "R10000": ((0, -15), "center"),
-    "TPUv4": ((6, -12), "left"),
-    "PCIe 5.0": ((6, -10), "left"),
-    "HBM": ((4, -12), "center"),
-}
-
-
-def plot_figure1(
-    series: dict[str, Series],
-    fits: dict[str, GrowthFit],
-    extended: bool = False,
-    extended_fits: dict[str, GrowthFit] | None = None,
-    year_max: int = PAPER_YEAR_MAX,
-) -> Any:
-    """The paper's Figure 1: each series normalized to its first point, log y, fitted lines
-    with their rates in the legend, the paper's labelled points named.
-
-    With ``extended``, extension points are drawn hollow, the paper-era fits dashed and
-    extended to the last point, and the fits with the extension solid. ``year_max`` is the
-    last year of the paper-era fit (for the labels).
-    """
-    import matplotlib.pyplot as plt
-
-    from ...core import plotting
-
-    plotting.apply_style()
-    fig, ax = plt.subplots(figsize=(8.6, 7.0 if extended else 5.6))
-    for key, s in series.items():
-        ci, marker, offset, ha = _STYLE[key]
-        color = plotting.PALETTE[ci]
-        t = s.table if extended else s.paper_era
-        ref = float(s.table["value"].iloc[0])
-        era, ext = t[~t["extension"]], t[t["extension"]]
-        title = SERIES_TITLES[key]
-        if extended:
-            end = float(t["year"].max())
-            plotting.plot_trend(
-                ax,
-                era["year"],
-                era["value"],
-                fits[key],
-                name=f"{title} to {year_max}",
-                color=color,
-                marker=marker,
-                scale=1 / ref,
-                linestyle="--",
-                line_span=(fits[key].year_min, end),
-            )
-            if len(ext):
-                plotting.plot_trend(
-                    ax,
-                    ext["year"],
-                    ext["value"],
-                    None,
-                    name=f"{title}: released after {year_max}",
-                    color=color,
-                    marker=marker,
-                    scale=1 / ref,
-                    filled=False,
-                )
-            if extended_fits is not None:
-                efit = extended_fits[key]
-                lx, ly = efit.line()
-                ax.plot(
-                    lx,
-                    ly / ref,
-                    color=color,
-                    linewidth=1.4,
-                    alpha=0.9,
-                    label=f"{title} with extension: {plotting.fit_label(efit)}",
-                )
-        else:
-            plotting.plot_trend(
-                ax, era["year"], era["value"], fits[key], name=title, color=color, marker=marker, scale=1 / ref
-            )
-        default = t["label"].map(lambda lab: lab not in _LABEL_PLACEMENT)
-        plotting.annotate_points(
-            ax, t["year"][default], t["value"][default] / ref, t["label"][default], color=color, offset=offset, ha=ha
-        )
-        for lab, (off, align) in _LABEL_PLACEMENT.items():
-            hit = t[t["label"] == lab]
-            plotting.annotate_points(
-                ax, hit["year"], hit["value"] / ref, hit["label"], color=color, offset=off, ha=align
-            )
-    plotting.log_axis(ax, "y")
-    ax.set_xlabel("Year")
-    ax.set_ylabel("Scaling, relative to the first point of each series (log)")
-    title = "Peak compute vs memory and interconnect bandwidth"
-    if extended:
-        title += f": does the trend hold after {year_max}?"
-    ax.set_title(title)
-    if extended:
-        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.11), ncol=2, fontsize=8.5)
-    else:
-        ax.legend(loc="upper left")
-    fig.tight_layout()
-    plotting.declutter_labels(ax)
-    return fig
 
 
 # --------------------------------------------------------------------------- the figure's API
