@@ -9,7 +9,7 @@ here they are fitted:
   into the value each growth claim of Figs 1, 2(a), 2(b) gets as ``authors_points``;
 - :func:`drawn_slopes` gives the per-2-year factor of the authors' drawn lines, from their
   two end points, and :func:`day_fits` the least-squares slope on day numbers (the x space the
-  authors fitted in); :func:`line_vertices_at_markers` checks which points each line used.
+  authors fitted in).
 
 Values are in each figure's axis units (Fig 1 normalized, Fig 2(a) billions of parameters,
 Fig 2(b) PFLOPs); growth factors are dimensionless.
@@ -185,28 +185,4 @@ def day_fits(frame: pd.DataFrame) -> dict[str, float]:
         pts = frame[(frame["figure"] == fig) & (frame["kind"] == "marker") & (frame["series"] == series)]
         slope = np.polyfit(_days(pts), np.log10(pts["value"].to_numpy(float)), 1)[0]
         out[key] = float(10 ** (slope * 2 * 365.25))
-    return out
-
-
-def line_vertices_at_markers() -> dict[str, tuple[int, int, bool]]:
-    """Line id -> (vertices of the drawn line, markers of its series, whether the vertices
-    lie exactly at the markers' x positions): which points each line was computed over.
-    The Moore's-law line of Fig 2(b) is compared with the ``all_models`` markers."""
-    from ..tables import authors_pdf as pdf
-    from ..tables.authors_plotted import AUTHORS_DIR, FIGURES, _marker_points, axes_box, colour_key
-
-    out = {}
-    for fig, spec in FIGURES.items():
-        if spec.x_scale != "date":
-            continue
-        page = pdf.read_page(AUTHORS_DIR / spec.file)
-        markers = _marker_points(page, spec)
-        for p in page.paths:
-            if p.paint == "S" and p.width >= 5 and p.clip == axes_box(page):
-                series = spec.line_series[colour_key(p.stroke)]
-                xs = sorted(
-                    round(m[0], 3) for m in markers if m[2] == (series if series != "moore_law" else "all_models")
-                )
-                vx = sorted(round(q[0], 3) for q in p.points)
-                out[f"{fig}.{series}"] = (len(vx), len(xs), vx == xs)
     return out
