@@ -7,8 +7,8 @@ here they are fitted:
   series with :func:`memwall_lib.core.trends.fit_growth` (log-linear least squares on
   fractional years, the method our own fits use), and :func:`authors_points` turns those fits
   into the value each growth claim of Figs 1, 2(a), 2(b) gets as ``authors_points``;
-- :func:`line_vertices_at_markers` checks which points each drawn line used (the tests also
-  compare the drawn lines' slopes and fits on day numbers with these fits).
+- the tests compare the authors' drawn lines (their slopes, fits on day numbers, and the
+  points each line was computed over) with these fits.
 
 Values are in each figure's axis units (Fig 1 normalized, Fig 2(a) billions of parameters,
 Fig 2(b) PFLOPs); growth factors are dimensionless.
@@ -143,27 +143,3 @@ def with_authors_points(claims: list[Any], values: dict[str, float] | None = Non
             extra = attribution(base, values[base], later_data=c.id != base)
             c.note = f"{c.note}; {extra}" if c.note else extra
     return claims
-
-
-def line_vertices_at_markers() -> dict[str, tuple[int, int, bool]]:
-    """Line id -> (vertices of the drawn line, markers of its series, whether the vertices
-    lie exactly at the markers' x positions): which points each line was computed over.
-    The Moore's-law line of Fig 2(b) is compared with the ``all_models`` markers."""
-    from ..tables import authors_pdf as pdf
-    from ..tables.authors_plotted import AUTHORS_DIR, FIGURES, _marker_points, axes_box, colour_key
-
-    out = {}
-    for fig, spec in FIGURES.items():
-        if spec.x_scale != "date":
-            continue
-        page = pdf.read_page(AUTHORS_DIR / spec.file)
-        markers = _marker_points(page, spec)
-        for p in page.paths:
-            if p.paint == "S" and p.width >= 5 and p.clip == axes_box(page):
-                series = spec.line_series[colour_key(p.stroke)]
-                xs = sorted(
-                    round(m[0], 3) for m in markers if m[2] == (series if series != "moore_law" else "all_models")
-                )
-                vx = sorted(round(q[0], 3) for q in p.points)
-                out[f"{fig}.{series}"] = (len(vx), len(xs), vx == xs)
-    return out

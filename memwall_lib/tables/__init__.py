@@ -1,6 +1,6 @@
 """The tables of ``data/``: one schema per CSV (:mod:`.schemas`), loaders that validate each
 file and check it against the others (:mod:`.loaders`), and device helpers (:mod:`.devices`); the points drawn in the authors' own figure PDFs
-(:mod:`.authors_pdf` reads a page, :mod:`.authors_plotted` extracts, :mod:`.authors_identify` matches
+(:mod:`.authors_pdf` reads a page with pikepdf, :mod:`.authors_plotted` extracts, :mod:`.authors_identify` matches
 them to our rows).
 
 Layer rule: tables import only :mod:`memwall_lib.core`; they neither plot nor fit.

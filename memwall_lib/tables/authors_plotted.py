@@ -2,7 +2,7 @@
 
 ``data/authors/`` holds the authors' matplotlib PDFs of Figures 1, 2(a), 2(b) and 4 (MIT
 License; see ``data/authors/SOURCE.md``). :func:`extract` reads each page with
-:mod:`memwall_lib.tables.authors_pdf`, calibrates both axes from the tick marks and their labels
+:mod:`memwall_lib.tables.authors_pdf` (pikepdf's content-stream parser), calibrates both axes from the tick marks and their labels
 (:class:`Axis`), and returns one row per drawn element:
 
 - ``marker``: a scatter point (Figs 1, 2a, 2b), the series from its colour, the text label
@@ -120,11 +120,6 @@ class Axis:
         """Data value at ``pixel``: days since 1970-01-01 for dates."""
         u = self.intercept + self.slope * pixel
         return float(10**u) if self.scale == "log" else float(u)
-
-    def to_pixel(self, value: float) -> float:
-        """Page coordinate (points) of a data value (days since 1970-01-01 for dates)."""
-        u = np.log10(value) if self.scale == "log" else value
-        return float((u - self.intercept) / self.slope)
 
 
 def tick_value(label: str, scale: str) -> float | None:
@@ -291,7 +286,7 @@ def _row(
     }
 
 
-def _marker_points(page: pdf.Page, spec: FigureSpec) -> list[tuple[float, float, str, Colour]]:
+def marker_points(page: pdf.Page, spec: FigureSpec) -> list[tuple[float, float, str, Colour]]:
     """(x, y, series, colour) of every marker: XObject markers and closed curves drawn alone."""
     out = [(m.x, m.y, spec.marker_series[colour_key(m.fill)], colour_key(m.fill)) for m in page.markers]
     for p in page.paths:
@@ -304,7 +299,7 @@ def _marker_points(page: pdf.Page, spec: FigureSpec) -> list[tuple[float, float,
 
 def _scatter_rows(fig: str, page: pdf.Page, spec: FigureSpec, xa: Axis, ya: Axis) -> list[dict[str, object]]:
     box = axes_box(page)
-    markers = _marker_points(page, spec)
+    markers = marker_points(page, spec)
     tick = min(t.size for t in tick_labels(page, box)[0])
     texts = [
         t
