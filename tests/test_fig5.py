@@ -3,9 +3,12 @@ decode intensity worked by hand, the tables behind the panels, the claims, and t
 
 from __future__ import annotations
 
+import dataclasses
 import math
+import warnings
 
 import numpy as np
+import pandas as pd
 import pytest
 
 pytest.importorskip("transformers")
@@ -16,8 +19,8 @@ from memwall_lib.core.trends import fit_growth  # noqa: E402
 from memwall_lib.engines.counts import llm  # noqa: E402
 from memwall_lib.engines.counts.ridge import ridge_point, roofline_time  # noqa: E402
 from memwall_lib.figures import fig5_ridge as figure  # noqa: E402
-from memwall_lib.figures.fig5_ridge.series import accelerators, short_name  # noqa: E402
-from memwall_lib.tables import load_hardware  # noqa: E402
+from memwall_lib.figures.fig5_ridge.series import REMOVED_BY, accelerators, select_accelerators, short_name  # noqa: E402
+from memwall_lib.tables import HardwareData, load_hardware  # noqa: E402
 
 DEFAULTS = dict(
     models=["gpt2", "llama2-7b", "llama3-70b", "mixtral-8x7b", "deepseek-v3"],
@@ -140,10 +143,11 @@ def test_result_tables(result: figure.Result) -> None:
 
 def test_critical_batch_reaches_the_ridge(result: figure.Result) -> None:
     crit = result.critical.set_index("name")
-    ridge, b = crit.loc["A100 SXM4 80GB", "ridge"], int(crit.loc["A100 SXM4 80GB", "critical_batch"])
+    ridge, b = crit.loc["A100 SXM4 80GB", "ridge"], int(crit.loc["A100 SXM4 80GB", "critical_batch_kv_cache_512"])
     assert llm.decode_intensity("llama3-70b", b, 512) >= ridge > llm.decode_intensity("llama3-70b", b - 1, 512)
     # a 4096-token cache caps llama3-70b's decode intensity near 112: never an H100's 295
-    assert np.isnan(crit.loc["H100 SXM5 80GB", "critical_batch_at_context_len"])
+    assert np.isnan(crit.loc["H100 SXM5 80GB", "critical_batch_kv_cache_4096"])
+    assert list(crit.columns) == ["year", "ridge", "critical_batch_kv_cache_512", "critical_batch_kv_cache_4096"]
 
 
 # --------------------------------------------------------------------------- claims and API
@@ -200,3 +204,37 @@ def test_sidecar_and_plot(result: figure.Result) -> None:
 def test_bad_parameters_name_themselves(changes: dict, match: str) -> None:
     with pytest.raises(ParameterError, match=match):
         _params(**changes)
+
+
+# --------------------------------------------------------------------------- rows the filters remove
+def _with_user_chip(vendor: str) -> HardwareData:
+    """The repository's hardware tables plus a user's chip: an H100 SXM5 sold by ``vendor``."""
+    hw = load_hardware(DATA_DIR)
+    chip = hw.devices[hw.devices["name"] == "H100 SXM5 80GB"].assign(name="WSE-3", vendor=vendor)
+    peaks = hw.peak_flops[hw.peak_flops["device"] == "H100 SXM5 80GB"].assign(device="WSE-3")
+    return dataclasses.replace(
+        hw, devices=pd.concat([hw.devices, chip], ignore_index=True), peak_flops=pd.concat([hw.peak_flops, peaks])
+    )
+
+
+def test_every_filter_says_which_rows_it_removed() -> None:
+    acc, removed = select_accelerators(_with_user_chip("Cerebras"), "ai_peak", "availability", ["nvidia"], 2012, 2025)
+    assert set(removed) == set(REMOVED_BY)
+    assert "WSE-3" in removed["family"] and "TPU v7 (Ironwood)" in removed["family"]
+    assert "WSE-3" not in set(acc["name"])
+    assert "Tesla C2050" in removed["years"] and "Xeon Phi 7250 (Knights Landing)" in removed["no_bandwidth"]
+    assert "MIPS R10000 195 MHz" in removed["cpu"]
+    kept = {n for names in removed.values() for n in names} | set(acc["name"])
+    assert kept == set(_with_user_chip("Cerebras").devices["name"])  # every row is kept or named once
+
+
+def test_a_user_chip_of_another_vendor_is_named_in_a_warning_and_the_sidecar(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(figure, "load_hardware", lambda data_dir: _with_user_chip("Cerebras"))
+    with pytest.warns(UserWarning, match=r"leaves out 1 device\(s\) whose vendor and type are not in .*: WSE-3"):
+        res = figure.analyse(_params(models=["llama2-7b"]))
+    removed = figure.sidecar(res)[figure.OUTPUTS[0]]["accelerators_removed"]
+    assert removed["family"] == {"filter": REMOVED_BY["family"], "devices": ["WSE-3"]}
+    monkeypatch.setattr(figure, "load_hardware", lambda data_dir: _with_user_chip("NVIDIA"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert "WSE-3" in set(figure.analyse(_params(models=["llama2-7b"])).accelerators["name"])

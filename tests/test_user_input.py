@@ -4,11 +4,17 @@ shows work as written."""
 
 from __future__ import annotations
 
+import ast
 import importlib
+import json
+import logging
+import re
+import shlex
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from memwall_lib.core import params
 from memwall_lib.core.params import ParameterError
@@ -158,3 +164,85 @@ def test_a_container_limit_stops_a_run_naming_the_parameters_that_size_it(
     monkeypatch.setattr(params, "CGROUP_ROOT", _cgroup(tmp_path / "big", "memory.max", str(2**50)))
     if params.machine_memory_bytes() > 8 * 10**9:  # the same run fits a machine of more than 8 GB
         _check("05_rematerialization", chains=["resnet152"], resnet_batch_size=8, resnet_image_size=224)
+
+
+# --------------------------------------------------------------------------- papermill's view of the notebooks
+@pytest.mark.parametrize("stem", list(NB))
+def test_papermill_reads_every_parameter_of_every_notebook(stem: str, caplog: pytest.LogCaptureFixture) -> None:
+    papermill = pytest.importorskip("papermill")
+    with caplog.at_level(logging.WARNING):
+        inferred = papermill.inspect_notebook(str(NB[stem]))
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
+    assert list(inferred) == list(_module(stem).PARAMETERS)
+
+
+# --------------------------------------------------------------------------- the commands the text shows
+_FENCE = re.compile(r"```[^\n]*\n(.*?)```", re.S)
+_COMMAND = re.compile(r"^(?:\S*/)?(?:papermill|python3? -m memwall_lib)\s")
+
+
+def _shown_commands(markdown: str, inline: bool = True) -> list[str]:
+    """The ``papermill ...`` and ``python -m memwall_lib ...`` commands in a markdown text:
+    lines of fenced blocks and (``inline``) inline code spans."""
+    lines = [line for block in _FENCE.findall(markdown) for line in block.splitlines()]
+    spans = re.findall(r"`([^`\n]+)`", _FENCE.sub("", markdown)) if inline else []
+    return [c.strip() for c in lines + spans if _COMMAND.match(c.strip())]
+
+
+def _documented_commands() -> list[tuple[str, str]]:
+    readme = (NOTEBOOKS_DIR.parent / "README.md").read_text()
+    out = [("README.md", c) for c in _shown_commands(readme, inline=False)]  # its inline spans are placeholders
+    for stem, path in NB.items():
+        cells = json.loads(path.read_text())["cells"]
+        md = "\n\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
+        out += [(stem, c) for c in _shown_commands(md)]
+    return out
+
+
+def _parse_command(command: str) -> tuple[list[Path], dict[str, Any]]:
+    """Notebooks and parameter overrides of a shown command (``-p`` values as the runner reads
+    them, ``-y`` as YAML, ``-r`` as strings)."""
+    words = shlex.split(command)
+    words = words[words.index("memwall_lib") + 1 :] if "memwall_lib" in words else words[1:]
+    notebooks: list[Path] = []
+    overrides: dict[str, Any] = {}
+    i = 0
+    while i < len(words):
+        w = words[i]
+        if w in ("-p", "-r"):
+            name, value = words[i + 1], words[i + 2]
+            overrides[name] = runner_literal(value) if w == "-p" else value
+            i += 3
+            continue
+        if w == "-y":
+            overrides.update(yaml.safe_load(words[i + 1]))
+            i += 2
+            continue
+        if w == "--all":
+            notebooks += list(NB.values())
+        elif w.endswith(".ipynb") and Path(w).stem in NB:
+            notebooks.append(NB[Path(w).stem])
+        i += 1
+    return notebooks, overrides
+
+
+def runner_literal(text: str) -> Any:
+    """A ``-p`` value as ``python -m memwall_lib`` reads it: a Python literal, else the string."""
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
+
+
+def test_the_text_shows_commands() -> None:
+    shown = {where for where, _ in _documented_commands()}
+    assert {"README.md", "01_hardware_scaling"} <= shown
+
+
+@pytest.mark.parametrize("where, command", _documented_commands())
+def test_every_command_the_text_shows_passes_the_parameter_check(where: str, command: str, tmp_path: Path) -> None:
+    notebooks, overrides = _parse_command(command)
+    assert notebooks, f"{where}: no notebook in {command!r}"
+    if "output_dir" in overrides:  # checked, but in a temporary folder: the test creates nothing in the repository
+        overrides["output_dir"] = str(tmp_path / Path(overrides["output_dir"]).name)
+    check_run(notebooks, overrides)

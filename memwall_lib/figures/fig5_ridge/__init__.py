@@ -14,13 +14,14 @@ which side of the roof bounds it.
 
 API as every figure module: :data:`PARAMETERS`, :data:`RELATIONS`, :func:`analyse`,
 :func:`claims`, :func:`sidecar`, :func:`plot` (keyed by :data:`OUTPUTS`). Tables:
-:mod:`.fig5_series`; drawing: :mod:`.fig5_plot`.
+:mod:`.series`; drawing: :mod:`.draw`.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -34,7 +35,15 @@ from ...core.trends import FitError, GrowthFit, fit_growth
 from ...engines.counts.presets import PRESETS, SOURCES
 from ...tables import DATE_RULES, FLOPS_POLICIES, load_hardware
 from . import draw as fig5_plot
-from .series import FAMILIES, LOW_PRECISION, accelerators, critical_batches, intensities, latency_bounds
+from .series import (
+    FAMILIES,
+    LOW_PRECISION,
+    REMOVED_BY,
+    critical_batches,
+    intensities,
+    latency_bounds,
+    select_accelerators,
+)
 
 #: Precisions of weights, activations and KV cache the workloads can be counted at.
 PRECISIONS: tuple[str, ...] = ("bf16", "fp16", "fp32", "int8")
@@ -98,6 +107,7 @@ class Result:
     latency: pd.DataFrame
     critical: pd.DataFrame
     critical_fit: GrowthFit | None
+    removed: dict[str, list[str]] = field(default_factory=dict)
 
     def fits_table(self) -> pd.DataFrame:
         """Growth per 2 years (95% CI) of the ridge point and of its two factors, same devices."""
@@ -139,7 +149,16 @@ def analyse(params: Mapping[str, Any]) -> Result:
     """Figure 5 from checked parameters (:data:`PARAMETERS`)."""
     p = dict(params)
     hw = load_hardware(resolve(p["data_dir"]))
-    acc = accelerators(hw, p["flops_policy"], p["date_rule"], p["accelerator_families"], p["year_min"], p["year_max"])
+    acc, removed = select_accelerators(
+        hw, p["flops_policy"], p["date_rule"], p["accelerator_families"], p["year_min"], p["year_max"]
+    )
+    if removed["family"]:
+        warnings.warn(
+            f"Figure 5 leaves out {len(removed['family'])} device(s) whose vendor and type are not in "
+            f"accelerator_families {p['accelerator_families']}: {', '.join(removed['family'])} (the sidecar "
+            "lists every row a filter removed under 'accelerators_removed')",
+            stacklevel=2,
+        )
     main = acc[acc["ridge"].notna()]
     low = acc[acc["ridge_fp8"].notna()]
     fits = {
@@ -154,12 +173,19 @@ def analyse(params: Mapping[str, Any]) -> Result:
         acc, p["latency_model"], p["latency_batch"], p["context_len"], p["prefill_tokens"], p["precision"]
     )
     crit = critical_batches(acc, [p["critical_model"]], p["critical_context_len"], p["precision"], p["max_batch"])
-    crit = crit.rename(columns={p["critical_model"]: "critical_batch"})
+    claimed = critical_column(p["critical_context_len"])
+    crit = crit.rename(columns={p["critical_model"]: claimed})
     at_ctx = critical_batches(acc, [p["critical_model"]], p["context_len"], p["precision"], p["max_batch"])
-    crit["critical_batch_at_context_len"] = at_ctx[p["critical_model"]].to_numpy()
-    finite = crit[crit["critical_batch"].notna()]
-    crit_fit = _fit(finite["year"], finite["critical_batch"], "critical decode batch")
-    return Result(p, acc, fits, inten, lat, crit, crit_fit)
+    crit[critical_column(p["context_len"])] = at_ctx[p["critical_model"]].to_numpy()
+    finite = crit[crit[claimed].notna()]
+    crit_fit = _fit(finite["year"], finite[claimed], "critical decode batch")
+    return Result(p, acc, fits, inten, lat, crit, crit_fit, removed)
+
+
+def critical_column(context_len: int) -> str:
+    """The column of :attr:`Result.critical` with the critical batch at a KV cache of
+    ``context_len`` tokens (``critical_context_len``, the claim's, and ``context_len``)."""
+    return f"critical_batch_kv_cache_{context_len}"
 
 
 # --------------------------------------------------------------------------- claims
@@ -209,8 +235,8 @@ def _critical_claim(result: Result) -> Claim:
     p, fit, entry = result.parameters, result.critical_fit, paper.claim("fig5.critical_batch.per_2yr")
     text = entry.format(model=p["critical_model"], context=p["critical_context_len"])
     crit = result.critical
-    unreached = int(crit["critical_batch"].isna().sum())
-    at_ctx = int(crit["critical_batch_at_context_len"].isna().sum())
+    unreached = int(crit[critical_column(p["critical_context_len"])].isna().sum())
+    at_ctx = int(crit[critical_column(p["context_len"])].isna().sum())
     note = (
         f"fit over the {len(crit) - unreached} of {len(crit)} accelerators where a batch up to "
         f"{p['max_batch']} reaches the ridge; with a {p['context_len']}-token KV cache no batch reaches it on "
@@ -248,6 +274,9 @@ def sidecar(result: Result) -> dict[str, dict[str, Any]]:
     return {
         OUTPUTS[0]: {
             "accelerators": _records(result.accelerators),
+            "accelerators_removed": {
+                k: {"filter": REMOVED_BY[k], "devices": names} for k, names in result.removed.items()
+            },
             "fits": {k: (f.summary() if f is not None else None) for k, f in result.fits.items()},
             "intensities": _records(result.intensities),
             "latency": {

@@ -52,6 +52,45 @@ def _fp8_peaks(peak_flops: pd.DataFrame) -> pd.Series:
     return rows.groupby("device")["peak_TFLOPS"].max()
 
 
+#: What each filter of :func:`select_accelerators` removes, by key.
+REMOVED_BY: dict[str, str] = {
+    "cpu": "a CPU, not an accelerator",
+    "no_bandwidth": "no DRAM bandwidth in data/compute_devices.csv",
+    "family": "vendor and device type not in accelerator_families",
+    "years": "dated outside year_min..year_max",
+    "no_peak": "no dense peak under flops_policy and no dense fp8 peak",
+}
+
+
+def _drop(dev: pd.DataFrame, keep: Any, key: str, removed: dict[str, list[str]]) -> pd.DataFrame:
+    """``dev`` where ``keep``; the names of the other rows go to ``removed[key]``."""
+    removed[key] = sorted(dev.loc[~keep, "name"].astype(str))
+    return dev[keep]
+
+
+def select_accelerators(
+    hw: HardwareData, flops_policy: str, date_rule: str, families: Sequence[str], year_min: int, year_max: int
+) -> tuple[pd.DataFrame, dict[str, list[str]]]:
+    """:func:`accelerators`, and the device names each filter removed (keys of :data:`REMOVED_BY`)."""
+    unknown = [f for f in families if f not in FAMILIES]
+    if unknown:
+        raise ValueError(f"families: unknown {unknown}; expected some of {list(FAMILIES)}")
+    removed: dict[str, list[str]] = {}
+    dev = _drop(hw.devices, hw.devices["device_type"] != "cpu", "cpu", removed)
+    dev = _drop(dev, dev["memory_bandwidth_GB_per_s"].notna(), "no_bandwidth", removed).copy()
+    fam = pd.Series("", index=dev.index)
+    for key, (vendor, dtype) in FAMILIES.items():
+        fam[(dev["vendor"] == vendor) & (dev["device_type"] == dtype)] = key
+    dev["family"] = fam
+    dev = _drop(dev, dev["family"].isin(list(families)), "family", removed).copy()
+    dev["date"] = device_dates(dev, date_rule)
+    dev["year"] = fractional_year(dev["date"]) if len(dev) else np.array([], dtype=float)
+    dev = _drop(dev, (dev["year"] >= year_min) & (dev["year"] < year_max + 1), "years", removed)
+    peaks, fp8 = device_peaks(hw.peak_flops, flops_policy), _fp8_peaks(hw.peak_flops)
+    dev = _drop(dev, dev["name"].isin(peaks.index) | dev["name"].isin(fp8.index), "no_peak", removed)
+    return _accelerator_table(dev, peaks, fp8), removed
+
+
 def accelerators(
     hw: HardwareData, flops_policy: str, date_rule: str, families: Sequence[str], year_min: int, year_max: int
 ) -> pd.DataFrame:
@@ -59,20 +98,11 @@ def accelerators(
     ``date``, ``year``, ``peak_TFLOPS`` and ``precision`` under ``flops_policy`` (NaN/"" when no
     row qualifies), ``fp8_TFLOPS`` (NaN without fp8), ``bandwidth_GB_per_s``, ``memory_GB``,
     ``ridge`` and ``ridge_fp8`` (FLOPs per byte), ``label`` (the paper's, or ""). Sorted by date."""
-    unknown = [f for f in families if f not in FAMILIES]
-    if unknown:
-        raise ValueError(f"families: unknown {unknown}; expected some of {list(FAMILIES)}")
-    dev = hw.devices[hw.devices["memory_bandwidth_GB_per_s"].notna()].copy()
-    fam = pd.Series("", index=dev.index)
-    for key, (vendor, dtype) in FAMILIES.items():
-        fam[(dev["vendor"] == vendor) & (dev["device_type"] == dtype)] = key
-    dev["family"] = fam
-    dev = dev[dev["family"].isin(list(families))]
-    dev["date"] = device_dates(dev, date_rule)
-    dev["year"] = fractional_year(dev["date"]) if len(dev) else np.array([], dtype=float)
-    dev = dev[(dev["year"] >= year_min) & (dev["year"] < year_max + 1)]
-    peaks, fp8 = device_peaks(hw.peak_flops, flops_policy), _fp8_peaks(hw.peak_flops)
-    dev = dev[dev["name"].isin(peaks.index) | dev["name"].isin(fp8.index)]
+    return select_accelerators(hw, flops_policy, date_rule, families, year_min, year_max)[0]
+
+
+def _accelerator_table(dev: pd.DataFrame, peaks: pd.DataFrame, fp8: pd.Series) -> pd.DataFrame:
+    """The rows of :func:`accelerators` from the selected devices and their peaks."""
     bw = dev["memory_bandwidth_GB_per_s"].astype(float).to_numpy()
     peak = peaks["peak_TFLOPS"].reindex(dev["name"]).to_numpy(dtype=float)
     peak8 = fp8.reindex(dev["name"]).to_numpy(dtype=float)
