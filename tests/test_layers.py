@@ -333,3 +333,29 @@ def test_committed_claims_come_from_the_paper_registry(path: Path) -> None:
 
 def test_there_are_committed_sidecars() -> None:
     assert len(SIDECARS) >= len(NOTEBOOK_MODULES)
+
+
+@pytest.mark.parametrize(
+    "stem, overrides",
+    [
+        ("01_hardware_scaling", {}),
+        ("02_model_growth", {"bootstrap_resamples": 100}),
+        ("04_training_memory", {"cross_check_models": []}),
+        ("06_memory_wall_by_accelerator", {}),
+    ],
+)
+def test_data_files_name_every_file_the_figure_reads(stem: str, overrides: dict, monkeypatch) -> None:
+    """make reruns a figure when one of its DATA_FILES changes: every file its analysis reads
+    must be listed (the read is recorded where every table is read, tables.loaders.read_table)."""
+    from memwall_lib.core.params import check_parameters
+    from memwall_lib.figures import figure_module
+    from memwall_lib.run.preflight import notebook_defaults
+    from memwall_lib.tables import loaders
+
+    read: set[str] = set()
+    real = loaders.read_table
+    monkeypatch.setattr(loaders, "read_table", lambda path, schema: read.add(Path(path).name) or real(path, schema))
+    module = figure_module(stem)
+    namespace = {**notebook_defaults(NOTEBOOKS_DIR / f"{stem}.ipynb"), **overrides}
+    module.analyse(check_parameters(namespace, module.PARAMETERS, module.RELATIONS))
+    assert read and read <= set(module.DATA_FILES), sorted(read - set(module.DATA_FILES))

@@ -8,6 +8,7 @@ Layer rule: tables import only :mod:`memwall_lib.core`; they neither plot nor fi
 
 from .devices import DATE_RULES, FLOPS_POLICIES, GIB, device_dates, device_peaks, gpu_memory_by_year, memory_capacity_gb
 from .loaders import (
+    HARDWARE_FILES,
     HardwareData,
     load_authors_plotted,
     load_authors_tables,
@@ -28,6 +29,7 @@ __all__ = [
     "gpu_memory_by_year",
     "load_authors_plotted",
     "load_authors_tables",
+    "HARDWARE_FILES",
     "load_hardware",
     "load_models",
     "load_survey_latency",

@@ -44,6 +44,12 @@ def _data_dir(data_dir: str | Path) -> Path:
     return d
 
 
+#: The files :func:`load_hardware` reads (a figure that loads the hardware depends on all of them).
+HARDWARE_FILES: tuple[str, ...] = tuple(
+    t.name for t in (COMPUTE_DEVICES, COMPUTE_PEAK_FLOPS, DRAM_TECHNOLOGIES, INTERCONNECTS)
+)
+
+
 def load_hardware(data_dir: str | Path = DATA_DIR) -> HardwareData:
     """Read and cross-check ``compute_devices``, ``compute_peak_flops``, ``dram_technologies``
     and ``interconnects`` from ``data_dir``.

@@ -30,7 +30,7 @@ from ...core.claims import Claim
 from ...core.params import Param
 from ...core.paths import resolve
 from ...core.trends import GrowthFit
-from ...tables import DATE_RULES, FLOPS_POLICIES, load_hardware
+from ...tables import DATE_RULES, FLOPS_POLICIES, HARDWARE_FILES, load_hardware
 from ..authors_points import with_authors_points
 from .draw import plot_figure1
 from .series import (
@@ -95,10 +95,7 @@ RELATIONS = (
 TIMED: bool = False
 #: The data files this figure reads (for ``make``'s dependencies).
 DATA_FILES: tuple[str, ...] = (
-    "compute_devices.csv",
-    "compute_peak_flops.csv",
-    "dram_technologies.csv",
-    "interconnects.csv",
+    *HARDWARE_FILES,
     "authors_plotted.csv",
 )
 #: The figures written: the paper era, and the extension (when ``extension`` is on).

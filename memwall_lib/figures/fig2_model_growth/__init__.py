@@ -21,7 +21,7 @@ import pandas as pd
 from ...core.claims import Claim
 from ...core.params import Param
 from ...core.paths import resolve
-from ...tables import load_authors_tables, load_hardware, load_models
+from ...tables import HARDWARE_FILES, load_authors_tables, load_hardware, load_models
 from ..authors_points import with_authors_points
 from . import draw as fig2_plot
 from .points import (
@@ -102,10 +102,7 @@ TIMED: bool = False
 DATA_FILES: tuple[str, ...] = (
     "models.csv",
     "authors_tables.csv",
-    "compute_devices.csv",
-    "compute_peak_flops.csv",
-    "dram_technologies.csv",
-    "interconnects.csv",
+    *HARDWARE_FILES,
     "authors_plotted.csv",
 )
 #: The figures written: model size vs memory (a), training compute (b).

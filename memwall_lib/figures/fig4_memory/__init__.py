@@ -24,7 +24,7 @@ from ...core.progress import progress
 from ...engines.memory.saved import CrossCheck, cross_check_meta_vs_real, mask_bytes_for
 from ...engines.memory.training import GELU_VARIANTS, MASK_TARGETS, OPTIMIZERS, PRECISIONS, TrainingMemory
 from ...engines.models.paper_models import MODEL_VARIANTS, PAPER_MODELS, build_paper_model, paper_model_memory
-from ...tables import DATE_RULES, load_hardware
+from ...tables import DATE_RULES, HARDWARE_FILES, load_hardware
 from . import authors_bars as fig4_points
 from . import draw as fig4_plot
 from . import text_claims as fig4_text
@@ -281,10 +281,7 @@ PARAMETERS: dict[str, Param] = {
 TIMED: bool = False
 #: The data files this figure reads (the GPU memory step line).
 DATA_FILES: tuple[str, ...] = (
-    "compute_devices.csv",
-    "compute_peak_flops.csv",
-    "dram_technologies.csv",
-    "interconnects.csv",
+    *HARDWARE_FILES,
     "authors_plotted.csv",
 )
 #: The figure written.

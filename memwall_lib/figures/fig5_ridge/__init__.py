@@ -33,7 +33,7 @@ from ...core.params import Param
 from ...core.paths import resolve
 from ...core.trends import FitError, GrowthFit, fit_growth
 from ...engines.counts.presets import PRESETS, SOURCES
-from ...tables import DATE_RULES, FLOPS_POLICIES, load_hardware
+from ...tables import DATE_RULES, FLOPS_POLICIES, HARDWARE_FILES, load_hardware
 from . import draw as fig5_plot
 from .series import (
     FAMILIES,
@@ -82,7 +82,7 @@ RELATIONS = (
 #: Whether the notebook times things on this machine (it does not: everything is analytic).
 TIMED: bool = False
 #: The data files this figure reads.
-DATA_FILES: tuple[str, ...] = ("compute_devices.csv", "compute_peak_flops.csv")
+DATA_FILES: tuple[str, ...] = HARDWARE_FILES  # load_hardware validates all four together
 #: The figure written.
 OUTPUTS: tuple[str, ...] = ("fig5_memory_wall_by_accelerator",)
 
