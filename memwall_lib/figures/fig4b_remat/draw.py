@@ -23,10 +23,10 @@ def _steps(ax: Any, front: Sequence[Sequence[float]], step_flops: float, **kw: A
     ax.step([100 * f / step_flops for _, f in pts], [b / 1e6 for b, _ in pts], where="post", **kw)
 
 
-def _panel(ax: Any, s: ChainStudy, limit: float, paper_red: float, paper_over: float) -> None:
+def _frontiers(ax: Any, s: ChainStudy) -> None:
+    """The block- and operator-level frontiers (predicted) and their plans (measured)."""
     from ...core.plotting import PALETTE
 
-    ref = s.ref_peak_bytes / 1e6
     _steps(
         ax,
         s.frontiers["block"],
@@ -58,6 +58,12 @@ def _panel(ax: Any, s: ChainStudy, limit: float, paper_red: float, paper_over: f
             linewidths=0.5,
             label=f"{kind.split()[0]}-level plans, measured",
         )
+
+
+def _strategies(ax: Any, s: ChainStudy) -> None:
+    """The fixed schedules and policies, one marker style each."""
+    from ...core.plotting import PALETTE
+
     seen: set[str] = set()
     for p in s.points:
         if p.kind not in _STYLE:
@@ -86,6 +92,12 @@ def _panel(ax: Any, s: ChainStudy, limit: float, paper_red: float, paper_over: f
                 fontsize=7,
                 color="0.3",
             )
+
+
+def _anchor(ax: Any, s: ChainStudy) -> None:
+    """PyTorch's torch.compile budgets, each named by its budget; a note where the anchor failed."""
+    from ...core.plotting import PALETTE
+
     valid = [a for a in s.anchor if not a.error and a.grads_equal]
     wrong = [a for a in s.anchor if not a.error and not a.grads_equal]
     if valid:
@@ -126,6 +138,13 @@ def _panel(ax: Any, s: ChainStudy, limit: float, paper_red: float, paper_over: f
     )
     if note:
         ax.text(0.99, 0.99, note, transform=ax.transAxes, ha="right", va="top", fontsize=7.5, color="0.35")
+
+
+def _paper_and_best(ax: Any, s: ChainStudy, limit: float, paper_red: float, paper_over: float) -> None:
+    """The paper's point, the overhead limit, and the best plan of each granularity within it."""
+    from ...core.plotting import PALETTE
+
+    ref = s.ref_peak_bytes / 1e6
     ax.scatter(
         100 * paper_over,
         ref / paper_red,
@@ -148,6 +167,14 @@ def _panel(ax: Any, s: ChainStudy, limit: float, paper_red: float, paper_over: f
             color=PALETTE[color],
             arrowprops={"arrowstyle": "->", "color": PALETTE[color], "lw": 0.7, "alpha": 0.8},
         )
+
+
+def _panel(ax: Any, s: ChainStudy, limit: float, paper_red: float, paper_over: float) -> None:
+    """One chain's panel: frontiers, fixed strategies, PyTorch's anchor, the paper's point."""
+    _frontiers(ax, s)
+    _strategies(ax, s)
+    _anchor(ax, s)
+    _paper_and_best(ax, s, limit, paper_red, paper_over)
     ax.set_yscale("log")
     ax.set_xlabel("recompute overhead (% extra FLOPs of a forward+backward step)")
     ax.set_ylabel("peak activation memory (MB = 1e6 bytes)")
