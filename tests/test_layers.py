@@ -92,8 +92,8 @@ def test_resolver_sees_relative_and_from_imports() -> None:
         "memwall_lib.figures.fig1_hardware",
     }
     assert imported_modules(
-        ast.parse("from . import chains\nfrom .planner import predict"), "memwall_lib.engines.remat", True
-    ) == {"memwall_lib.engines.remat.chains", "memwall_lib.engines.remat.planner"}
+        ast.parse("from . import chains\nfrom .plan import frontier"), "memwall_lib.engines.remat", True
+    ) == {"memwall_lib.engines.remat.chains", "memwall_lib.engines.remat.plan"}
 
 
 def test_every_layer_has_modules() -> None:

@@ -268,6 +268,7 @@ def test_bad_arguments_raise_clear_errors(gpt2_small: tuple) -> None:
 def test_tracker_counts_outputs_cached_by_selective_checkpointing() -> None:
     """The dispatch-mode tracker sees the storages the SAC cache keeps (saved-tensor hooks
     would not): after the forward pass, keeping ops adds exactly their output bytes."""
+    from memwall_lib.engines.remat.measure import tracker_class
     from memwall_lib.engines.remat.run import run_plan
 
     chain = _chain("tiny")
@@ -278,7 +279,7 @@ def test_tracker_counts_outputs_cached_by_selective_checkpointing() -> None:
     )
     live = []
     for k in (frozenset(), keep):
-        tracker = remat.tracker_class()()
+        tracker = tracker_class()()
         with tracker:
             out = run_plan(chain.blocks, OpPlan(((0, n - 1, True, k),)), prof, chain.make_input())
             live.append(tracker.live_act)
