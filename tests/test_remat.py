@@ -9,6 +9,7 @@ import torch
 
 from memwall_lib.core.params import ParameterError, check_parameters
 from memwall_lib.engines import remat
+from memwall_lib.engines.memory.live import LiveTracker
 from memwall_lib.engines.remat.study import (
     MATMUL_OPS,
     POLICIES,
@@ -106,17 +107,15 @@ def test_frontier_subset_picks_the_limit_neighbours_and_spread() -> None:
 
 
 def test_tracker_counts_live_forward_tensors() -> None:
-    from memwall_lib.engines.remat.measure import tracker_class
-
-    tracker = tracker_class()()
+    tracker = LiveTracker()
     a = torch.randn(256, 256, requires_grad=True)
     with tracker:
         b = (a @ a).relu()  # relu saves its output b; the matmul result is a temporary
         c = b.sum()
         c.backward()
-    assert tracker.peak_act >= 256 * 256 * 4
+    assert tracker.peak_activation_bytes >= 256 * 256 * 4
     del b, c
-    assert tracker.live_act == 0
+    assert tracker.live_activation_bytes == 0
 
 
 #: Notebook 05's default parameters (a valid namespace for check_parameters).
