@@ -4,8 +4,8 @@
 - reading sidecars: :func:`committed_sidecar` (``figures/``), :func:`sidecar` (a run's folder);
 - comparing them: :func:`assert_numbers_close`, :func:`assert_sidecar_reproduces`,
   :func:`assert_figure_files`;
-- brute force for the rematerialization planner: :func:`all_schedules`,
-  :func:`brute_force_optimum` (the library's optimum is checked against them).
+- brute force for the rematerialization planner: :func:`all_plans`,
+  :func:`brute_force_plan_optimum` (the library's optimum is checked against them).
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from typing import Any
 from memwall_lib.core.paths import FIGURES_DIR
 from memwall_lib.engines.counts import llm
 from memwall_lib.engines.memory.saved import storage_key, storage_nbytes
-from memwall_lib.engines.remat import ChainProfile, Schedule, predict
 from memwall_lib.engines.remat.plan import recomputed_ops
 from memwall_lib.engines.remat.profile import OpChainProfile, OpPlan, predict_plan
 
@@ -109,27 +108,6 @@ def segmentations(n: int) -> list[list[tuple[int, int]]]:
         bounds.append((s, n - 1))
         out.append(bounds)
     return out
-
-
-def all_schedules(n: int) -> list[Schedule]:
-    """Every schedule of an n-block chain (2^(n-1) partitions x 2 types per segment): for
-    checking :func:`~memwall_lib.engines.remat.optimal_schedule` by brute force on small chains."""
-    out = []
-    for bounds in segmentations(n):
-        for types in range(2 ** len(bounds)):
-            segs = tuple((a, b, bool(types >> j & 1)) for j, (a, b) in enumerate(bounds))
-            out.append(Schedule("optimal", "brute force", segs))
-    return out
-
-
-def brute_force_optimum(profile: ChainProfile, budget_bytes: float) -> tuple[float, int] | None:
-    """(least extra FLOPs, least peak among those) over every schedule fitting the budget."""
-    best: tuple[float, int] | None = None
-    for sch in all_schedules(len(profile)):
-        peak, extra = predict(profile, sch)
-        if peak <= budget_bytes and (best is None or (extra, peak) < best):
-            best = (extra, peak)
-    return best
 
 
 def all_plans(profile: OpChainProfile) -> list[OpPlan]:

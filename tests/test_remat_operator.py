@@ -12,7 +12,7 @@ import torch
 from helpers import all_plans, brute_force_plan_optimum
 
 from memwall_lib.engines import remat
-from memwall_lib.engines.remat.plan import best_within, frontier, plan_for_budget, plan_none
+from memwall_lib.engines.remat.plan import frontier, plan_for_budget, plan_none
 from memwall_lib.engines.remat.profile import (
     BlockOps,
     OpChainProfile,
@@ -188,15 +188,21 @@ def test_profile_flops_match_flop_counter(gpt2_small: tuple) -> None:
 def test_counting_tracker_flops_equal_flop_counter_mode_under_selective_checkpointing(gpt2_small: tuple) -> None:
     from torch.utils.flop_counter import FlopCounterMode
 
-    from memwall_lib.engines.remat.run import _step, counting_tracker
+    from memwall_lib.engines.remat.run import CountingTracker, run_plan
 
     chain, prof, ref = gpt2_small
     plan = next(p for _, extra, p in frontier(prof) if p.n_kept > 0 and extra > 0)
-    tracker = counting_tracker()
+
+    def step() -> None:
+        torch.manual_seed(0)
+        chain.module.zero_grad(set_to_none=True)
+        chain.loss(run_plan(chain.blocks, plan, prof, chain.make_input())).backward()
+
+    tracker = CountingTracker()
     with tracker:
-        _step(chain, plan, prof, 0)
+        step()
     with FlopCounterMode(display=False) as fc:
-        _step(chain, plan, prof, 0)
+        step()
     assert tracker.flops == fc.get_total_flops() and tracker.flops > ref[1]
 
 
@@ -220,8 +226,6 @@ def test_budgets_respected_and_frontier_monotone(gpt2_small: tuple) -> None:
     peaks, flops = [p[0] for p in points], [p[1] for p in points]
     assert peaks == sorted(peaks, reverse=True) and flops == sorted(flops)
     assert flops[0] == 0.0
-    best = best_within(points, 0.2 * 3 * sum(b.flops for b in prof.blocks))
-    assert best[1] <= 0.2 * 3 * sum(b.flops for b in prof.blocks)
 
 
 def test_meta_profile_reuses_identical_blocks_and_plans_gpt2_xl() -> None:
@@ -268,6 +272,7 @@ def test_bad_arguments_raise_clear_errors(gpt2_small: tuple) -> None:
 def test_tracker_counts_outputs_cached_by_selective_checkpointing() -> None:
     """The dispatch-mode tracker sees the storages the SAC cache keeps (saved-tensor hooks
     would not): after the forward pass, keeping ops adds exactly their output bytes."""
+    from memwall_lib.engines.memory.live import LiveTracker
     from memwall_lib.engines.remat.run import run_plan
 
     chain = _chain("tiny")
@@ -278,10 +283,10 @@ def test_tracker_counts_outputs_cached_by_selective_checkpointing() -> None:
     )
     live = []
     for k in (frozenset(), keep):
-        tracker = remat.tracker_class()()
+        tracker = LiveTracker(chain.module.parameters())
         with tracker:
             out = run_plan(chain.blocks, OpPlan(((0, n - 1, True, k),)), prof, chain.make_input())
-            live.append(tracker.live_act)
+            live.append(tracker.live_activation_bytes)
             out.sum().backward()
         del out
     kept = sum(prof.blocks[b].ops[j].out_bytes for b, j in keep)

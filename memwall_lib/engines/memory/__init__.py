@@ -2,7 +2,8 @@
 
 - :mod:`.saved`: what autograd saves for backward, dropout masks counted as the target
   device stores them;
-- :mod:`.live`: the peak of live bytes through a forward and backward;
+- :mod:`.live`: live bytes op by op (:class:`.live.LiveTracker`, also what the rematerialization
+  measurements use) and the peak through a forward and backward;
 - :mod:`.training`: parameters, gradients, optimizer state and activations of a training step;
 - :mod:`.text_claims`: model state under ZeRO, quantized inference footprint, optimizer state
   of SGD / Adam / AdaHessian / Shampoo, counted from their definitions.

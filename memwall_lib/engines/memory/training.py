@@ -117,7 +117,7 @@ class TrainingMemory:
     the trainable parameters. Frozen ones (``requires_grad=False``: no gradient, no optimizer
     state) are reported apart, in ``frozen_parameters`` (elements) and
     ``frozen_parameter_bytes``, and are not in the totals. ``peak`` (when asked for): the
-    bytes alive during a forward, loss and backward (:func:`.peak.measure_peak`).
+    bytes alive during a forward, loss and backward (:func:`.live.measure_peak`).
     """
 
     name: str

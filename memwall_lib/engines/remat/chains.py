@@ -1,7 +1,8 @@
-"""Models written as chains of blocks, and running a chain under a checkpointing schedule.
+"""Models written as chains of blocks.
 
-A *chain* is a model written as blocks ``h = block_n(...block_1(x))`` plus a loss; a
-:class:`~.schedules.Schedule` says which segments of it are checkpointed.
+A *chain* is a model written as blocks ``h = block_n(...block_1(x))`` plus a loss; a plan
+(:class:`.profile.OpPlan`, or a :class:`.schedules.Schedule` turned into one) says which
+segments of it are checkpointed, and :func:`.run.run_plan` runs it.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from ...core.checks import check_int
-from .schedules import Schedule
 
 CHAINS: tuple[str, ...] = ("gpt2", "resnet152")
 
@@ -155,19 +155,3 @@ def segment(blocks: Sequence[Any], s: int, e: int) -> Callable[[Any], Any]:
         return h
 
     return fn
-
-
-def run_chain(chain: Chain, schedule: Schedule, x: Any) -> Any:
-    """The forward pass of ``chain`` under ``schedule`` (non-reentrant checkpointing)."""
-    from torch.utils.checkpoint import checkpoint, checkpoint_sequential
-
-    blocks = chain.blocks
-    if schedule.n_blocks != len(blocks):
-        raise ValueError(f"schedule {schedule.label!r} covers {schedule.n_blocks} blocks, chain has {len(blocks)}")
-    if schedule.sqrt_segments:
-        return checkpoint_sequential(blocks, schedule.sqrt_segments, x, use_reentrant=False)
-
-    for s, e, ckpt in schedule.segments:
-        run = segment(blocks, s, e)
-        x = checkpoint(run, x, use_reentrant=False) if ckpt else run(x)
-    return x

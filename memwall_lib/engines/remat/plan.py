@@ -195,19 +195,10 @@ def frontier(
     return sorted(out, key=lambda t: -t[0])
 
 
-def best_within(points: list[tuple[int, float, OpPlan]], max_extra_flops: float) -> tuple[int, float, OpPlan]:
-    """The point of least peak among those with recompute FLOPs <= ``max_extra_flops``."""
-    ok = [p for p in points if p[1] <= max_extra_flops * (1 + 1e-12)]
-    if not ok:
-        raise ValueError(f"no plan within {max_extra_flops:g} recompute FLOPs")
-    return min(ok, key=lambda t: (t[0], t[1]))
-
-
 __all__ = [
     "recomputed_ops",
     "plan_for_budget",
     "plan_none",
     "frontier",
-    "best_within",
     "segment_cost",
 ]

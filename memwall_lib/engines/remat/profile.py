@@ -44,6 +44,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from .schedules import Schedule
+
 
 # --------------------------------------------------------------------------- profile
 @dataclass(frozen=True)
@@ -301,8 +303,8 @@ class OpPlan:
         return sum(len(k) for *_, k in self.segments)
 
     @staticmethod
-    def from_schedule(schedule: Any) -> OpPlan:
-        """A block-level :class:`.schedules.Schedule` (nothing kept)."""
+    def from_schedule(schedule: Schedule) -> OpPlan:
+        """A block-level :class:`.schedules.Schedule` as a plan (nothing kept)."""
         return OpPlan(tuple((s, e, bool(c), frozenset()) for s, e, c in schedule.segments), schedule.label)
 
 

@@ -10,8 +10,8 @@ not cacheable); non-reentrant checkpointing restores the RNG state, so dropout r
 mask.
 
 :func:`measure_plan` measures peak live activation bytes with the project's
-dispatch-mode tracker (``measure.tracker_class``: every storage created under the mode,
-counted until a ``weakref.finalize`` fires). It is a ``TorchDispatchMode``, not a
+dispatch-mode tracker (:class:`~memwall_lib.engines.memory.live.LiveTracker`: every storage
+created under the mode, counted until it is freed). It is a ``TorchDispatchMode``, not a
 saved-tensors hook: the outputs selective checkpointing caches are allocated through the
 dispatcher below its caching mode, so the tracker sees them and counts them until the
 cache drops them (saved-tensors-hook trackers miss them). FLOPs: counted in the same step by
@@ -26,11 +26,12 @@ from __future__ import annotations
 
 import statistics
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
+from ..memory.live import LiveTracker
 from .chains import segment
 from .profile import OpChainProfile, OpPlan, predict_plan, sac_ignored, segment_cost
 
@@ -132,36 +133,31 @@ def _grads(chain: Any) -> list[Any]:
     return [None if p.grad is None else p.grad.detach().clone() for p in chain.module.parameters()]
 
 
-def counting_tracker() -> Any:
-    """A live-activation tracker (:func:`.measure.tracker_class`) that also sums FLOPs
-    (``flops``; ``torch.utils.flop_counter`` formulas, a multiply-accumulate is 2 FLOPs)."""
-    from torch.utils.flop_counter import flop_registry
+class CountingTracker(LiveTracker):
+    """A :class:`~memwall_lib.engines.memory.live.LiveTracker` that also sums FLOPs (``flops``;
+    ``torch.utils.flop_counter`` formulas, a multiply-accumulate is 2 FLOPs)."""
 
-    from .measure import tracker_class
+    def __init__(self, exclude: Iterable[Any] = ()) -> None:
+        super().__init__(exclude)
+        self.flops = 0.0
 
-    class CountingTracker(tracker_class()):  # type: ignore[misc]
-        def __init__(self) -> None:
-            super().__init__()
-            self.flops = 0.0
+    def observe(self, func: Any, args: Any, kwargs: Any, out: Any) -> None:
+        from torch.utils.flop_counter import flop_registry
 
-        def __torch_dispatch__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
-            out = super().__torch_dispatch__(func, types, args, kwargs)
-            f = flop_registry.get(func.overloadpacket)
-            if f is not None:
-                self.flops += float(f(*args, **(kwargs or {}), out_val=out))
-            return out
-
-    return CountingTracker()
+        super().observe(func, args, kwargs, out)
+        f = flop_registry.get(func.overloadpacket)
+        if f is not None:
+            self.flops += float(f(*args, **kwargs, out_val=out))
 
 
 def reference_run(chain: Any, profile: OpChainProfile, seed: int = 0) -> tuple[int, float, list[Any]]:
     """(peak activation bytes, step FLOPs, gradients) without checkpointing."""
     from .plan import plan_none
 
-    tracker = counting_tracker()
+    tracker = CountingTracker([*chain.module.parameters(), *chain.module.buffers()])
     with tracker:
         _step(chain, plan_none(profile), profile, seed)
-    return tracker.peak_act, tracker.flops, _grads(chain)
+    return tracker.peak_activation_bytes, tracker.flops, _grads(chain)
 
 
 def measure_plan(
@@ -181,7 +177,7 @@ def measure_plan(
     import torch
 
     _, ref_flops, ref_grads = reference
-    tracker = counting_tracker()
+    tracker = CountingTracker([*chain.module.parameters(), *chain.module.buffers()])
     with tracker:
         _step(chain, plan, profile, seed)
     grads = _grads(chain)
@@ -195,7 +191,7 @@ def measure_plan(
     pred_peak, pred_extra = predict_plan(profile, plan)
     m = PlanMeasurement(
         plan.label,
-        tracker.peak_act,
+        tracker.peak_activation_bytes,
         pred_peak,
         tracker.flops - ref_flops,
         pred_extra,
