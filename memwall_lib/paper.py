@@ -210,7 +210,7 @@ _ENTRIES = (
         "4",
         5.0,
         "Rematerialization cuts the memory footprint about 5x for about {overhead} more compute, "
-        "compute counted in FLOPs, operator-level choices ({workload})",
+        "compute counted in matrix-product FLOPs, operator-level choices ({workload})",
         "text of Sec. on rematerialization, citing Checkmate (Jain et al. 2020)",
     ),
     PaperClaim(

@@ -84,11 +84,13 @@ def test_atomic_write_cleans_up_when_interrupted(tmp_path: Path, monkeypatch: py
 def test_claims_summary_lists_every_claim(tmp_path: Path) -> None:
     output.write_figure(_fig(), "figa", parameters={}, claims=_claims(), data={}, out_dir=tmp_path)
     text = claims.write_claims_summary(tmp_path).read_text()
-    assert "1 of 2 claims hold" in text
-    assert "| paper | authors' points (our fit) | our data | 95% CI | verdict |" in text
-    assert "| figa | grows 3x | 3 | 3.04 | 2.9 | [2.5, 3.2] | holds |" in text
-    # a claim without authors' points leaves that cell empty
-    assert "| figa | qualitative | yes |  | no |  | does not hold |" in text
+    assert "**The paper's claims: 1 of 2 hold; of the 1 that does not: 1 cause not stated.**" in text
+    assert "| claim | paper | ours | verdict | cause | rule |" in text
+    assert "| [grows 3x](#c1) | 3 | 2.9 [2.5, 3.2] | holds |  | holds if 3 lies inside the reproduced 95% CI |" in text
+    assert "| [qualitative](#c2) | yes | no | **does not hold** |  | manual |" in text
+    # the authors' points, where known, are in the claim's notes
+    assert "- paper: 3; ours: 2.9, 95% CI [2.5, 3.2]; our method on the authors' points: 3.04" in text
+    assert "- paper: yes; ours: no\n" in text
 
 
 def test_authors_points_is_in_the_sidecar_only_where_known() -> None:

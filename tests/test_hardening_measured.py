@@ -72,17 +72,24 @@ def test_measuring_records_into_provenance_and_warns_when_busy(monkeypatch: pyte
 
 
 def test_claims_md_marks_measured_verdicts_machine_specific(tmp_path: Path) -> None:
-    claim = {"id": "c", "text": "t", "paper": 1, "reproduced": 1, "ci95": None, "holds": True}
-    measured = {
+    def claim(cid: str, measured: bool) -> dict:
+        return {"id": cid, "text": "t", "paper": 2, "reproduced": 2, "ci95": None, "holds": True, "kind": "paper"} | {
+            "cause": "",
+            "measured": measured,
+        }
+
+    fig3 = {
         "figure": "fig3",
-        "claims": [claim],
+        "claims": [claim("timed", True), claim("counted", False)],
         "provenance": {"measurements": {"x": {"cpu": "AMD EPYC 7B13", "threads": 1, "busy": True}}},
     }
-    data = {"figure": "fig1", "claims": [claim], "provenance": {}}
-    for sc in (measured, data):
+    fig1 = {"figure": "fig1", "claims": [claim("fitted", False)], "provenance": {}}
+    for sc in (fig3, fig1):
         (tmp_path / f"{sc['figure']}.json").write_text(json.dumps(sc))
     text = claims.write_claims_summary(tmp_path).read_text()
-    fig3 = next(line for line in text.splitlines() if line.startswith("| fig3"))
-    fig1 = next(line for line in text.splitlines() if line.startswith("| fig1"))
-    assert "machine-specific: measured on AMD EPYC 7B13, 1 thread(s), machine busy" in fig3
-    assert "machine-specific" not in fig1
+    notes = {block.split("\n")[0]: block for block in text.split("### ")[1:]}
+    assert "machine-specific: measured on AMD EPYC 7B13, 1 thread(s), machine busy" in notes["timed"]
+    assert "| [t](#timed) | 2 | 2 | holds (measured) |" in text
+    # a claim counted, not measured, of the same figure is not machine-specific; nor is a data figure's
+    assert "| [t](#counted) | 2 | 2 | holds |" in text and "| [t](#fitted) | 2 | 2 | holds |" in text
+    assert text.count("machine-specific: measured") == 1

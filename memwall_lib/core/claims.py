@@ -1,13 +1,16 @@
-"""A claim of the paper beside its reproduction, and ``claims.md``, the table of them all.
+"""A claim of the paper beside its reproduction, and ``claims.md``, the tables of them all.
 
 The paper's own numbers and claim texts live in :mod:`memwall_lib.paper`; a figure module
-builds a :class:`Claim` from a registry entry and what it reproduced. ``claims.md`` is made
-from the sidecars a run wrote (one row per claim), so it can never disagree with them.
+builds a :class:`Claim` from a registry entry and what it reproduced, and says what kind of
+claim it is (the paper's, a variant of it, or our own check), why it does not hold (its
+``cause``) and whether it was measured. ``claims.md`` is made from the sidecars a run wrote,
+so it can never disagree with them: one table per figure at the top, the notes below.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -15,6 +18,22 @@ from typing import Any
 
 from .output import atomic_write_text
 from .paths import FIGURES_DIR
+
+#: What a claim is (``Claim.kind``), as ``claims.md`` explains it.
+KINDS: dict[str, str] = {
+    "paper": "a claim the paper states, checked as it states it",
+    "variant": "a claim of the paper checked on other data (released after the paper), another accounting "
+    "or another reading",
+    "check": "a check of this reproduction's own method, or a claim beyond the paper: the paper states no value",
+}
+#: Why a claim does not hold (``Claim.cause``): the word ``claims.md`` shows, and what it means.
+CAUSES: dict[str, tuple[str, str]] = {
+    "data": ("data", "our data differ from the authors': our method on the authors' points gives the paper's number"),
+    "method": ("method", "our method or accounting differs from the authors' (the note says where)"),
+    "machine": ("machine", "measured on this machine (its CPU, threads and load), not the paper's"),
+    "world": ("world changed since", "data released after the paper follow another trend"),
+    "paper": ("paper", "the paper's own number or convention (the note says what it leaves out)"),
+}
 
 
 @dataclass
@@ -27,7 +46,11 @@ class Claim:
     ``authors_points`` (growth claims of Figs 1 and 2 only) is the same quantity fitted with
     our method on the points the authors plotted (``data/authors_plotted.csv``): beside
     ``paper`` and ``reproduced`` it splits a gap into method (authors' points vs paper) and
-    data (our data vs authors' points).
+    data (our data vs authors' points); Fig. 4's "close to" claim carries the smallest fraction
+    on the authors' own bars there.
+    ``kind`` is a key of :data:`KINDS`; ``cause`` a key of :data:`CAUSES`, why the claim does not
+    hold (written as "" when it holds); ``measured``: the value was timed or measured on this
+    machine (not counted or fitted), so the verdict is machine-specific.
     """
 
     id: str
@@ -39,10 +62,27 @@ class Claim:
     rule: str = ""
     note: str = ""
     authors_points: float | None = None
+    kind: str = "paper"
+    cause: str = ""
+    measured: bool = False
+
+    def __post_init__(self) -> None:
+        self.check()
+
+    def check(self) -> None:
+        """Raise ValueError unless ``kind`` and ``cause`` are known words."""
+        if self.kind not in KINDS:
+            raise ValueError(f"claim {self.id}: kind {self.kind!r} is none of {sorted(KINDS)}")
+        if self.cause and self.cause not in CAUSES:
+            raise ValueError(f"claim {self.id}: cause {self.cause!r} is none of {sorted(CAUSES)}")
 
     def to_dict(self) -> dict[str, Any]:
+        """The claim as a sidecar holds it (``cause`` is "" when it holds)."""
+        self.check()
         d = asdict(self)
         d["holds"] = bool(self.holds)
+        d["cause"] = "" if self.holds else self.cause
+        d["measured"] = bool(self.measured)
         if self.authors_points is None:
             del d["authors_points"]
         else:
@@ -60,9 +100,12 @@ def growth_claim(
     ci95: Sequence[float],
     note: str = "",
     authors_points: float | None = None,
+    kind: str = "paper",
+    cause: str = "",
 ) -> Claim:
-    """A growth-rate claim; it holds when the paper's value lies inside the reproduced 95% CI.
-    ``authors_points``: the same fit on the authors' plotted points, if known."""
+    """A growth-rate claim; it holds when ``paper`` lies inside the reproduced 95% CI.
+    ``authors_points``: the same fit on the authors' plotted points, if known; ``kind`` and
+    ``cause`` as in :class:`Claim`."""
     lo, hi = float(ci95[0]), float(ci95[1])
     return Claim(
         claim_id,
@@ -71,9 +114,11 @@ def growth_claim(
         float(reproduced),
         [lo, hi],
         bool(lo <= paper <= hi),
-        rule="holds if the paper's value lies inside the reproduced 95% CI",
+        rule=f"holds if {_fmt(paper)} lies inside the reproduced 95% CI",
         note=note,
         authors_points=None if authors_points is None else float(authors_points),
+        kind=kind,
+        cause=cause,
     )
 
 
@@ -95,7 +140,7 @@ def _fmt(value: Any) -> str:
 
 def claims_frame(claims: Sequence[Claim]) -> Any:
     """The claims as a table for a notebook: id, text, paper, (authors' points,) reproduced,
-    95% CI, verdict, note."""
+    95% CI, verdict, note, kind, cause, measured."""
     import pandas as pd
 
     frame = pd.DataFrame([c.to_dict() for c in claims]).drop(columns=["rule"])
@@ -105,8 +150,9 @@ def claims_frame(claims: Sequence[Claim]) -> Any:
 
 
 def measured_on(sidecar: Mapping[str, Any]) -> str:
-    """For a sidecar of measured claims (``provenance["measurements"]``): "on this machine only:
-    <cpu>, <n> thread(s)" (with "busy" if the load was high); "" for data-driven figures."""
+    """For a sidecar of measured claims (``provenance["measurements"]``): "machine-specific:
+    measured on <cpu>, <n> thread(s)" (with "machine busy" if the load was high); "" for
+    data-driven figures."""
     runs = (sidecar.get("provenance") or {}).get("measurements") or {}
     if not runs:
         return ""
@@ -117,51 +163,211 @@ def measured_on(sidecar: Mapping[str, Any]) -> str:
     )
 
 
-def claims_table(sidecars: Sequence[Mapping[str, Any]]) -> str:
-    """Markdown table of every claim of every sidecar: the paper's value, our fit on the
-    authors' plotted points (growth claims of Figs 1 and 2; empty elsewhere), our value on our
-    data with its 95% CI, and the verdict."""
-    rows = [
-        "| figure | claim | paper | authors' points (our fit) | our data | 95% CI | verdict |",
-        "|---|---|---|---|---|---|---|",
-    ]
-    for sc in sidecars:
-        where = measured_on(sc)
-        for c in sc.get("claims", []):
-            ci = c.get("ci95")
-            ci_txt = f"[{_fmt(ci[0])}, {_fmt(ci[1])}]" if ci else ""
-            verdict = "holds" if c.get("holds") else "does not hold"
-            if where:
-                verdict += f" <br><sub>{where}</sub>"
-            text = str(c.get("text", "")).replace("|", "\\|")
-            if c.get("note"):
-                text += f" <br><sub>{str(c['note']).replace('|', '/')}</sub>"
-            rows.append(
-                f"| {sc['figure']} | {text} | {_fmt(c.get('paper'))} | {_fmt(c.get('authors_points'))} | "
-                f"{_fmt(c.get('reproduced'))} | {ci_txt} | {verdict} |"
+@dataclass(frozen=True)
+class Row:
+    """One sidecar claim as ``claims.md`` shows it: ``kind``, ``cause`` as in :class:`Claim`;
+    ``where``: :func:`measured_on` for a measured claim, else ""."""
+
+    figure: str
+    id: str
+    text: str
+    kind: str
+    paper: Any
+    reproduced: Any
+    ci95: list[float] | None
+    holds: bool
+    rule: str
+    note: str
+    authors_points: float | None
+    cause: str
+    where: str
+
+
+#: Words in a legacy rule that mark a counted (analytic) claim of a measured figure.
+_ANALYTIC_RULE = re.compile(r"analytic|FLOPs exceed|MOPs|arithmetic intensity")
+
+
+def legacy_fields(claim: Mapping[str, Any], measured_figure: bool) -> tuple[str, str, bool]:
+    """(kind, cause, measured) of a claim from a sidecar written before :class:`Claim` had
+    them (notebooks 03 and 05 until they are rerun), read from its tags: a check says "not a
+    claim of the paper" or compares with 1; a variant is checked on later data or at operator
+    level; a counted claim's rule names FLOPs, MOPs or intensity; a failing claim's note names
+    our method, the later data or the machine (a measured claim: the machine)."""
+    note, text = str(claim.get("note", "")), str(claim.get("text", ""))
+    paper = claim.get("paper")
+    if "not a claim of the paper" in note or (
+        isinstance(paper, (int, float)) and not isinstance(paper, bool) and paper == 1
+    ):
+        kind = "check"
+    elif "(data through" in text or "operator-level choices" in text:
+        kind = "variant"
+    else:
+        kind = "paper"
+    measured = measured_figure and not _ANALYTIC_RULE.search(str(claim.get("rule", "")))
+    if claim.get("holds"):
+        cause = ""
+    elif "our method" in note:
+        cause = "method"
+    elif "later data" in note:
+        cause = "world"
+    else:
+        cause = "machine" if "machine-specific" in note or measured else ""
+    return kind, cause, measured
+
+
+def sidecar_rows(sidecar: Mapping[str, Any]) -> list[Row]:
+    """The claims of one sidecar as rows (kind, cause and measured from the claim, or from
+    :func:`legacy_fields` where the sidecar predates them)."""
+    where = measured_on(sidecar)
+    rows = []
+    for c in sidecar.get("claims", []):
+        if "kind" in c:
+            kind, cause, measured = str(c["kind"]), str(c.get("cause") or ""), bool(c.get("measured"))
+        else:
+            kind, cause, measured = legacy_fields(c, bool(where))
+        holds = bool(c.get("holds"))
+        rows.append(
+            Row(
+                str(sidecar["figure"]),
+                str(c["id"]),
+                str(c.get("text", "")),
+                kind,
+                c.get("paper"),
+                c.get("reproduced"),
+                c.get("ci95"),
+                holds,
+                str(c.get("rule", "")),
+                str(c.get("note", "")),
+                c.get("authors_points"),
+                "" if holds else cause,
+                where if measured else "",
             )
-    return "\n".join(rows) + "\n"
+        )
+    return rows
+
+
+def _cell(text: str) -> str:
+    """``text`` safe inside a markdown table cell."""
+    return text.replace("|", "\\|")
+
+
+def _link(text: str, anchor: str) -> str:
+    """A link to ``#anchor`` whose text is ``text``, safe inside a table cell."""
+    return "[" + _cell(text).replace("[", "\\[").replace("]", "\\]") + f"](#{anchor})"
+
+
+def _ours(r: Row) -> str:
+    ci = f" [{_fmt(r.ci95[0])}, {_fmt(r.ci95[1])}]" if r.ci95 else ""
+    return _fmt(r.reproduced) + ci
+
+
+def _verdict(r: Row) -> str:
+    return ("holds" if r.holds else "**does not hold**") + (" (measured)" if r.where else "")
+
+
+def _count(rows: Sequence[Row]) -> str:
+    """ "X of N hold", and the causes of the others ("; of the 3 that do not: 2 method, 1 data")."""
+    held = sum(r.holds for r in rows)
+    out = f"{held} of {len(rows)} hold"
+    failing = [r.cause for r in rows if not r.holds]
+    if failing:
+        words = [f"{failing.count(k)} {v[0]}" for k, v in CAUSES.items() if k in failing]
+        if "" in failing:
+            words.append(f"{failing.count('')} cause not stated")
+        verb = "does" if len(failing) == 1 else "do"
+        out += f"; of the {len(failing)} that {verb} not: " + ", ".join(words)
+    return out
+
+
+def _table(rows: Sequence[Row]) -> list[str]:
+    """A markdown table: claim (linked to its notes), paper, ours, verdict, cause, rule."""
+    lines = ["| claim | paper | ours | verdict | cause | rule |", "|---|---|---|---|---|---|"]
+    for r in rows:
+        paper = _cell(_fmt(r.paper)) if r.kind != "check" else "—"
+        cause = CAUSES[r.cause][0] if r.cause in CAUSES else ""
+        lines.append(
+            f"| {_link(r.text, r.id)} | {paper} | {_cell(_ours(r))} | {_verdict(r)} | {cause} | {_cell(r.rule)} |"
+        )
+    return lines
+
+
+def _figure_section(figure: str, rows: Sequence[Row]) -> list[str]:
+    """A figure's heading, its paper's claims' table and its checks' and variants' table."""
+    lines = [f"## {figure}", ""]
+    paper = [r for r in rows if r.kind == "paper"]
+    ours = [r for r in rows if r.kind != "paper"]
+    if paper:
+        lines += [f"The paper's claims: {_count(paper)}.", "", *_table(paper), ""]
+    if ours:
+        lines += [f"Our checks and variants: {_count(ours)}.", "", *_table(ours), ""]
+    return lines
+
+
+def _notes(r: Row) -> list[str]:
+    """The section of one claim: its verdict, values, rule, cause, machine and note."""
+    label = "paper" if r.kind != "check" else "compared with (not a value of the paper)"
+    values = f"{label}: {_fmt(r.paper)}; ours: {_fmt(r.reproduced)}"
+    if r.ci95:
+        values += f", 95% CI [{_fmt(r.ci95[0])}, {_fmt(r.ci95[1])}]"
+    if r.authors_points is not None:
+        values += f"; our method on the authors' points: {_fmt(r.authors_points)}"
+    lines = [
+        f'<a id="{r.id}"></a>',
+        f"### {r.id}",
+        "",
+        f"**{r.text}**: {'holds' if r.holds else 'does not hold'} ({KINDS[r.kind]}; [{r.figure}](#{r.figure})).",
+        "",
+        f"- {values}",
+        f"- rule: {r.rule or 'not stated'}",
+    ]
+    if r.cause in CAUSES:
+        lines.append(f"- cause: {CAUSES[r.cause][0]} ({CAUSES[r.cause][1]})")
+    if r.where:
+        lines.append(f"- {r.where}")
+    if r.note:
+        lines.append(f"- note: {r.note}")
+    return [*lines, ""]
+
+
+def _legend() -> list[str]:
+    kinds = [f"- *{k}*: {v}" for k, v in KINDS.items()]
+    causes = [f"- *{w}*: {m}" for w, m in CAUSES.values()]
+    return ["Kinds of claim:", "", *kinds, "", "Causes (why a claim does not hold):", "", *causes, ""]
+
+
+def claims_markdown(sidecars: Sequence[Mapping[str, Any]]) -> str:
+    """``claims.md``: the counts, one table per figure (the paper's claims, then our checks
+    and variants), a legend, then one section of notes per claim, linked from the tables."""
+    by_figure = {str(sc["figure"]): sidecar_rows(sc) for sc in sidecars}
+    rows = [r for rs in by_figure.values() for r in rs]
+    paper = [r for r in rows if r.kind == "paper"]
+    ours = [r for r in rows if r.kind != "paper"]
+    lines = [
+        '# Claims of "AI and Memory Wall", checked',
+        "",
+        "Generated by `make figures` from the JSON sidecars in this folder; do not edit. "
+        'Each verdict follows the rule in its row. For a growth rate, "holds" means the paper\'s value '
+        "lies inside the reproduced 95% CI: the data do not contradict it; read the CI's width beside it "
+        "(the notes give leave-one-out and bootstrap ranges, and our method's fit on the points the authors "
+        "plotted, `data/authors_plotted.csv`). Measured verdicts depend on the machine that ran them.",
+        "",
+        f"**The paper's claims: {_count(paper)}.**",
+        "",
+        f"**Our checks and variants: {_count(ours)}.**",
+        "",
+        *_legend(),
+    ]
+    for figure, rs in by_figure.items():
+        lines += _figure_section(figure, rs)
+    lines += ["## Notes, claim by claim", ""]
+    for r in rows:
+        lines += _notes(r)
+    return "\n".join(lines).rstrip() + "\n"
 
 
 def write_claims_summary(out_dir: str | Path = FIGURES_DIR) -> Path:
-    """Write ``claims.md``: one table of the claims of every ``*.json`` sidecar in ``out_dir``."""
+    """Write ``claims.md`` (:func:`claims_markdown`) from every ``*.json`` sidecar in ``out_dir``."""
     out = Path(out_dir)
     sidecars = [json.loads(p.read_text()) for p in sorted(out.glob("*.json"))]
     sidecars = [s for s in sidecars if isinstance(s, dict) and "claims" in s and "figure" in s]
-    n = sum(len(s["claims"]) for s in sidecars)
-    held = sum(bool(c.get("holds")) for s in sidecars for c in s["claims"])
-    text = (
-        '# Claims of "AI and Memory Wall", checked\n\n'
-        "Generated by `make figures` from the JSON sidecars in this folder; do not edit.\n"
-        "Each verdict follows the rule stated in its sidecar (`rule`). For a growth rate, "
-        '"holds" means the paper\'s value lies inside the reproduced 95% CI: the data do not '
-        "contradict it. Read the CI's width beside it: a fit on ten points can hold a claim "
-        "without pinning it down (the notes give leave-one-out and bootstrap ranges). "
-        '"Authors\' points" is our fit on the points the authors plotted in their own figure files '
-        "(`data/authors_plotted.csv`): where it matches the paper and our data does not, the gap "
-        "comes from the data, not the method. "
-        "Verdicts of measured claims (Figure 3's latencies, Figure 4b) depend on the machine "
-        "that ran them.\n\n"
-        f"{held} of {n} claims hold.\n\n" + claims_table(sidecars)
-    )
-    return atomic_write_text(out / "claims.md", text)
+    return atomic_write_text(out / "claims.md", claims_markdown(sidecars))

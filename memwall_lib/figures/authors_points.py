@@ -131,10 +131,22 @@ def attribution(claim_id: str, authors_value: float, later_data: bool = False) -
     return f"authors' points give {shown}x, not the paper's number: part of the gap is not the data's"
 
 
+def gap_cause(claim_id: str, authors_value: float, later_data: bool = False) -> str:
+    """Why the claim would not hold (a key of :data:`memwall_lib.core.claims.CAUSES`), as
+    :func:`attribution` says it: when our method on the authors' points gives the paper's
+    number, the data ("world" on data after the paper); otherwise our method. The two ratio
+    claims of Fig 2 compare our growth fits, so a gap there is the data's too."""
+    reproduced = claim_id not in CLAIM_DIGITS or rounds_to_paper(claim_id, authors_value)
+    if not reproduced:
+        return "method"
+    return "world" if later_data else "data"
+
+
 def with_authors_points(claims: list[Any], values: dict[str, float] | None = None) -> list[Any]:
-    """``claims`` (:class:`memwall_lib.core.claims.Claim`) with ``authors_points`` set, and the
-    :func:`attribution` appended to the note, on every claim that extends a claim of
-    :func:`authors_points` (extension claims too: the paper-era reference)."""
+    """``claims`` (:class:`memwall_lib.core.claims.Claim`) with ``authors_points`` and
+    ``cause`` (:func:`gap_cause`) set, and the :func:`attribution` appended to the note, on
+    every claim that extends a claim of :func:`authors_points` (extension claims too: the
+    paper-era reference)."""
     values = authors_points() if values is None else values
     for c in claims:
         base = base_claim_id(c.id)
@@ -142,4 +154,5 @@ def with_authors_points(claims: list[Any], values: dict[str, float] | None = Non
             c.authors_points = float(values[base])
             extra = attribution(base, values[base], later_data=c.id != base)
             c.note = f"{c.note}; {extra}" if c.note else extra
+            c.cause = gap_cause(base, values[base], later_data=c.id != base)
     return claims

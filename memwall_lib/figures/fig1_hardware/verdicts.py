@@ -17,7 +17,9 @@ from .series import (
 
 # --------------------------------------------------------------------------- claims
 def rate_claims(fits: dict[str, GrowthFit], id_suffix: str = "", text_suffix: str = "", note: str = "") -> list[Claim]:
-    """Six claims: growth per 2 years and per 20 years of each series vs the paper's."""
+    """Six claims: growth per 2 years and per 20 years of each series vs the paper's (variants
+    of the paper's claims when ``id_suffix`` names other data)."""
+    kind = "variant" if id_suffix else "paper"
     claims = []
     tag_id = f".{id_suffix}" if id_suffix else ""
     tag_text = f" {text_suffix}" if text_suffix else ""
@@ -25,7 +27,13 @@ def rate_claims(fits: dict[str, GrowthFit], id_suffix: str = "", text_suffix: st
         per_2yr, per_20yr = (paper.claim(i) for i in CLAIM_IDS[key])
         claims.append(
             growth_claim(
-                per_2yr.id + tag_id, per_2yr.text + tag_text, per_2yr.value, fit.per_2yr, fit.per_2yr_ci95, note=note
+                per_2yr.id + tag_id,
+                per_2yr.text + tag_text,
+                per_2yr.value,
+                fit.per_2yr,
+                fit.per_2yr_ci95,
+                note=note,
+                kind=kind,
             )
         )
         claims.append(
@@ -36,6 +44,7 @@ def rate_claims(fits: dict[str, GrowthFit], id_suffix: str = "", text_suffix: st
                 fit.per_20yr,
                 fit.per_20yr_ci95,
                 note=note,
+                kind=kind,
             )
         )
     return claims

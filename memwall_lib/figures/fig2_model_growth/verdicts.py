@@ -10,16 +10,19 @@ from .points import (
 )
 
 
-def growth_claim_robust(claim_id: str, text: str, paper: float, rf: RobustFit) -> Claim:
-    """A per-2-year growth claim whose note gives n, the leave-one-out range and the bootstrap CI."""
+def growth_claim_robust(claim_id: str, text: str, paper: float, rf: RobustFit, kind: str = "paper") -> Claim:
+    """A per-2-year growth claim whose note gives n, the leave-one-out range and the bootstrap CI;
+    ``kind`` as in :class:`~memwall_lib.core.claims.Claim`."""
     lo, hi = rf.loo_range
     blo, bhi = rf.bootstrap_ci95
     note = f"n={rf.fit.n}; leave-one-out {lo:,.3g}x-{hi:,.3g}x; bootstrap 95% {blo:,.3g}x-{bhi:,.3g}x"
-    return growth_claim(claim_id, text, paper, rf.fit.per_2yr, rf.fit.per_2yr_ci95, note=note)
+    return growth_claim(claim_id, text, paper, rf.fit.per_2yr, rf.fit.per_2yr_ci95, note=note, kind=kind)
 
 
 def claims_2a(era: Era, id_suffix: str = "", text_suffix: str = "") -> list[Claim]:
-    """Transformer size 410x / 2 yrs, accelerator memory 2x / 2 yrs, and the gap between them."""
+    """Transformer size 410x / 2 yrs, accelerator memory 2x / 2 yrs, and the gap between them
+    (variants of the paper's claims when ``id_suffix`` names other data)."""
+    kind = "variant" if id_suffix else "paper"
     sid = f".{id_suffix}" if id_suffix else ""
     stx = f" {text_suffix}" if text_suffix else ""
     size, mem = era.size_fit, era.memory_fit
@@ -28,8 +31,8 @@ def claims_2a(era: Era, id_suffix: str = "", text_suffix: str = "") -> list[Clai
     gap = size.fit.per_2yr / mem.fit.per_2yr
     gap_holds = size.fit.per_2yr_ci95[0] > mem.fit.per_2yr_ci95[1]
     return [
-        growth_claim_robust(c_size.id + sid, c_size.text + stx, c_size.value, size),
-        growth_claim_robust(c_mem.id + sid, c_mem.text + stx, c_mem.value, mem),
+        growth_claim_robust(c_size.id + sid, c_size.text + stx, c_size.value, size, kind),
+        growth_claim_robust(c_mem.id + sid, c_mem.text + stx, c_mem.value, mem, kind),
         Claim(
             c_gap.id + sid,
             c_gap.text + stx,
@@ -38,18 +41,21 @@ def claims_2a(era: Era, id_suffix: str = "", text_suffix: str = "") -> list[Clai
             None,
             bool(gap_holds),
             rule="holds if the lower end of the size CI exceeds the upper end of the memory CI",
+            kind=kind,
         ),
     ]
 
 
 def claims_2b(era: Era, id_suffix: str = "", text_suffix: str = "") -> list[Claim]:
-    """Transformer training compute 750x / 2 yrs, and that it outgrows Moore's law."""
+    """Transformer training compute 750x / 2 yrs, and that it outgrows Moore's law (variants of
+    the paper's claims when ``id_suffix`` names other data)."""
+    kind = "variant" if id_suffix else "paper"
     sid = f".{id_suffix}" if id_suffix else ""
     stx = f" {text_suffix}" if text_suffix else ""
     comp = era.compute_fit
     c_comp, c_moore = paper.claim("fig2b.transformer_compute.per_2yr"), paper.claim("fig2b.compute_outgrows_moore")
     return [
-        growth_claim_robust(c_comp.id + sid, c_comp.text + stx, c_comp.value, comp),
+        growth_claim_robust(c_comp.id + sid, c_comp.text + stx, c_comp.value, comp, kind),
         Claim(
             c_moore.id + sid,
             c_moore.text + stx,
@@ -58,6 +64,7 @@ def claims_2b(era: Era, id_suffix: str = "", text_suffix: str = "") -> list[Clai
             list(comp.fit.per_2yr_ci95),
             bool(comp.fit.per_2yr_ci95[0] > c_moore.value),
             rule="holds if the lower end of the compute CI exceeds 2x / 2 yrs",
+            kind=kind,
         ),
     ]
 
@@ -76,7 +83,11 @@ def claims_frontier(era: Era, year: int) -> tuple[list[Claim], list[Claim]]:
             c = paper.claim(cid)
             out[i].append(
                 growth_claim_robust(
-                    f"{c.id}.ext{year}_frontier", f"{c.text} (running record, data through {year})", c.value, rf
+                    f"{c.id}.ext{year}_frontier",
+                    f"{c.text} (running record, data through {year})",
+                    c.value,
+                    rf,
+                    "variant",
                 )
             )
     return out
