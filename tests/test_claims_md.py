@@ -12,9 +12,10 @@ import pytest
 
 from memwall_lib.core import claims
 from memwall_lib.core.paths import FIGURES_DIR
-from memwall_lib.engines.remat.operator_run import PlanMeasurement
-from memwall_lib.engines.remat.operator_study import StudyPoint
-from memwall_lib.figures import fig3_claims, fig4b_remat
+from memwall_lib.engines.remat.run import PlanMeasurement
+from memwall_lib.engines.remat.study import StudyPoint
+from memwall_lib.figures import fig4b_remat
+from memwall_lib.figures.fig3_profiling import verdicts as fig3_claims
 
 NAN = float("nan")
 

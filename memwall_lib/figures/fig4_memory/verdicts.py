@@ -118,7 +118,6 @@ def figure4_claims(
     """Claims of Figure 4: every model below the GPU memory of its year, and close to it (the
     smallest fraction used), in each accounting; our bars against the authors'; and how far
     the paper's convention is from the full accounting."""
-    limit = dict(zip(gpu["model"], gpu["memory_gb"]))
     keys = list(results)
     authors_fraction = None
     if authors_bars is not None and line == "authors":
@@ -127,7 +126,6 @@ def figure4_claims(
             for k in keys
             if k in authors_bars.index
         )
-    claims = []
     accountings = [
         (conv, name, {k: results[k].accounting(conv)["total_gb"] for k in keys})
         for conv, name in (("paper_convention", "the paper's convention"), ("full", "the full accounting"))
@@ -140,92 +138,116 @@ def figure4_claims(
                 {k: sum(comparison[k]["experiment"]["ours_gb"].values()) for k in keys},
             )
         )
+    claims: list[Any] = []
     for conv, name, totals in accountings:
-        frac = fig4_points.fractions_used(totals, gpu)
-        detail = "; ".join(
-            f"{PAPER_MODELS[k].label} {totals[k]:.1f} of {limit[k]:.1f} GB ({frac[k]:.0%})" for k in keys
-        )
-        c = paper.claim("fig4.below_gpu_memory")
-        below = sum(f <= 1 for f in frac.values())
-        kind = "paper" if conv == "paper_convention" else "variant"
-        why = cause_word(conv, frac, comparison, results, limit)
-        claims.append(
-            Claim(
-                f"{c.id}.{conv}",
-                c.format(line=f"{line} GPU line", accounting=name),
-                paper=c.value,
-                reproduced=below,
-                ci95=None,
-                holds=below == len(keys),
-                rule="count of models whose total <= the GPU memory of their year; holds if all",
-                kind=kind,
-                cause=why,
-                note=detail
-                + (
-                    f". {cause}"
-                    if (cause := _cause(conv, frac, comparison, results, limit)) and below < len(keys)
-                    else ""
-                ),
-            )
-        )
-        c = paper.claim("fig4.close_to_gpu_memory")
-        low = min(frac.values())
-        claims.append(
-            Claim(
-                f"{c.id}.{conv}",
-                c.format(line=f"{line} GPU line", accounting=name),
-                paper=c.value,
-                reproduced=low,
-                ci95=None,
-                holds=below == len(keys) and low >= CLOSE_FRACTION,
-                rule=f"holds if every model is below the line and uses at least {CLOSE_FRACTION:.2f} of "
-                "it (our reading of 'close')",
-                authors_points=authors_fraction,
-                kind=kind,
-                cause=why,
-                note="fractions: "
-                + ", ".join(f"{PAPER_MODELS[k].label} {frac[k]:.2f}" for k in keys)
-                + (f". {cause}" if (cause := _cause(conv, frac, comparison, results, limit)) else ""),
-            )
-        )
+        claims += accounting_claims(conv, name, totals, gpu, line, authors_fraction, comparison, results)
     if comparison:
-        c = paper.claim("fig4.authors_bars")
-        ok = [k for k, v in comparison.items() if abs(v["ratio"]["total"] - 1) <= fig4_points.EXPLAIN_ABOVE]
-        exp_ok = [k for k, v in comparison.items() if v.get("experiment", {}).get("reproduced")]
-        claims.append(
-            Claim(
-                c.id,
-                c.text,
-                paper=len(comparison),
-                reproduced=len(ok),
-                ci95=None,
-                holds=len(ok) == len(comparison),
-                rule="count of models whose paper-convention total is within 15% of the authors' total; holds if all",
-                kind="check",
-                cause="method" if set(comparison) - set(ok) <= set(exp_ok) else "",
-                note="ours / authors total: "
-                + ", ".join(f"{PAPER_MODELS[k].label} {v['ratio']['total']:.2f}" for k, v in comparison.items())
-                + f"; the per-model experiments reproduce all three segments within 15% for "
-                f"{len(exp_ok)} of {len(comparison)} models"
-                + (
-                    f" (not: {', '.join(PAPER_MODELS[k].label for k in comparison if k not in exp_ok)})"
-                    if len(exp_ok) < len(comparison)
-                    else ""
-                )
-                + (
-                    "; every total outside 15% is reproduced by an experiment, so the gaps are most likely our "
-                    "accounting convention (method), not the authors' numbers"
-                    + (
-                        f" (marginally for {', '.join(PAPER_MODELS[k].label for k in marginal)}: a segment within "
-                        f"{MARGIN:.2f} of the 15% cut)"
-                        if (marginal := [k for k in set(comparison) - set(ok) if _marginal(comparison[k])])
-                        else ""
-                    )
-                    if set(comparison) - set(ok) and set(comparison) - set(ok) <= set(exp_ok)
-                    else ""
-                ),
-            )
+        claims.append(authors_bars_claim(comparison))
+    claims.append(convention_gap_claim(results, comparison))
+    return claims
+
+
+def accounting_claims(
+    conv: str,
+    name: str,
+    totals: Mapping[str, float],
+    gpu: pd.DataFrame,
+    line: str,
+    authors_fraction: float | None,
+    comparison: Mapping[str, Any] | None,
+    results: Mapping[str, TrainingMemory],
+) -> list[Claim]:
+    """The caption's two claims (below the GPU memory of its year, close to it) in the
+    accounting ``conv`` (``name`` in words) whose model totals (GB) are ``totals``."""
+    limit = dict(zip(gpu["model"], gpu["memory_gb"]))
+    keys = list(totals)
+    claims = []
+    frac = fig4_points.fractions_used(totals, gpu)
+    detail = "; ".join(f"{PAPER_MODELS[k].label} {totals[k]:.1f} of {limit[k]:.1f} GB ({frac[k]:.0%})" for k in keys)
+    c = paper.claim("fig4.below_gpu_memory")
+    below = sum(f <= 1 for f in frac.values())
+    kind = "paper" if conv == "paper_convention" else "variant"
+    why = cause_word(conv, frac, comparison, results, limit)
+    claims.append(
+        Claim(
+            f"{c.id}.{conv}",
+            c.format(line=f"{line} GPU line", accounting=name),
+            paper=c.value,
+            reproduced=below,
+            ci95=None,
+            holds=below == len(keys),
+            rule="count of models whose total <= the GPU memory of their year; holds if all",
+            kind=kind,
+            cause=why,
+            note=detail
+            + (f". {cause}" if (cause := _cause(conv, frac, comparison, results, limit)) and below < len(keys) else ""),
         )
+    )
+    c = paper.claim("fig4.close_to_gpu_memory")
+    low = min(frac.values())
+    claims.append(
+        Claim(
+            f"{c.id}.{conv}",
+            c.format(line=f"{line} GPU line", accounting=name),
+            paper=c.value,
+            reproduced=low,
+            ci95=None,
+            holds=below == len(keys) and low >= CLOSE_FRACTION,
+            rule=f"holds if every model is below the line and uses at least {CLOSE_FRACTION:.2f} of "
+            "it (our reading of 'close')",
+            authors_points=authors_fraction,
+            kind=kind,
+            cause=why,
+            note="fractions: "
+            + ", ".join(f"{PAPER_MODELS[k].label} {frac[k]:.2f}" for k in keys)
+            + (f". {cause}" if (cause := _cause(conv, frac, comparison, results, limit)) else ""),
+        )
+    )
+    return claims
+
+
+def authors_bars_claim(comparison: Mapping[str, Any]) -> Claim:
+    """Our bars against the authors': how many paper-convention totals are within 15%."""
+    c = paper.claim("fig4.authors_bars")
+    ok = [k for k, v in comparison.items() if abs(v["ratio"]["total"] - 1) <= fig4_points.EXPLAIN_ABOVE]
+    exp_ok = [k for k, v in comparison.items() if v.get("experiment", {}).get("reproduced")]
+    return Claim(
+        c.id,
+        c.text,
+        paper=len(comparison),
+        reproduced=len(ok),
+        ci95=None,
+        holds=len(ok) == len(comparison),
+        rule="count of models whose paper-convention total is within 15% of the authors' total; holds if all",
+        kind="check",
+        cause="method" if set(comparison) - set(ok) <= set(exp_ok) else "",
+        note="ours / authors total: "
+        + ", ".join(f"{PAPER_MODELS[k].label} {v['ratio']['total']:.2f}" for k, v in comparison.items())
+        + f"; the per-model experiments reproduce all three segments within 15% for "
+        f"{len(exp_ok)} of {len(comparison)} models"
+        + (
+            f" (not: {', '.join(PAPER_MODELS[k].label for k in comparison if k not in exp_ok)})"
+            if len(exp_ok) < len(comparison)
+            else ""
+        )
+        + (
+            "; every total outside 15% is reproduced by an experiment, so the gaps are most likely our "
+            "accounting convention (method), not the authors' numbers"
+            + (
+                f" (marginally for {', '.join(PAPER_MODELS[k].label for k in marginal)}: a segment within "
+                f"{MARGIN:.2f} of the 15% cut)"
+                if (marginal := [k for k in set(comparison) - set(ok) if _marginal(comparison[k])])
+                else ""
+            )
+            if set(comparison) - set(ok) and set(comparison) - set(ok) <= set(exp_ok)
+            else ""
+        ),
+    )
+
+
+def convention_gap_claim(results: Mapping[str, TrainingMemory], comparison: Mapping[str, Any] | None) -> Claim:
+    """How far the paper's convention is from the full accounting (median ratio over the models),
+    split into gradients (left out by the paper) and saved tensors beyond layer outputs (our reading)."""
     ratios = [r.total_bytes("full") / r.total_bytes("paper_convention") for r in results.values()]
     med = float(np.median(ratios))
     # the gap in two parts, each over the paper-convention total: gradients, which the paper's
@@ -238,29 +260,26 @@ def figure4_claims(
     )
     n_exp = sum(bool(v.get("experiment", {}).get("reproduced")) for v in comparison.values()) if comparison else 0
     c = paper.claim("fig4.full_vs_paper_convention")
-    claims.append(
-        Claim(
-            c.id,
-            c.text,
-            paper=c.value,
-            reproduced=med,
-            ci95=None,
-            holds=0.8 <= med <= 1.25,
-            rule="holds if the median ratio full / paper-convention total lies in [0.8, 1.25] (1: the same)",
-            kind="check",
-            cause="method" if saved >= grads else "paper",
-            note=f"ratio over the models {min(ratios):.3g}-{max(ratios):.3g}; "
-            "full = parameters + gradients + optimizer state + tensors saved for backward. Of the gap, "
-            f"gradients add a median {grads:.0%} of the paper-convention total (the paper's convention "
-            f"leaves them out: a gap in the paper), and tensors saved for backward beyond the layer "
-            f"outputs a median {saved:.0%} (our reading of 'feature maps' as layer outputs: a gap in our "
-            "method"
-            + (
-                f"; the per-model experiments, which count saved tensors (Transformer big: the peak of "
-                f"forward and backward), reproduce {n_exp} of {len(comparison)} of the authors' bars within 15%)"
-                if comparison
-                else ")"
-            ),
-        )
+    return Claim(
+        c.id,
+        c.text,
+        paper=c.value,
+        reproduced=med,
+        ci95=None,
+        holds=0.8 <= med <= 1.25,
+        rule="holds if the median ratio full / paper-convention total lies in [0.8, 1.25] (1: the same)",
+        kind="check",
+        cause="method" if saved >= grads else "paper",
+        note=f"ratio over the models {min(ratios):.3g}-{max(ratios):.3g}; "
+        "full = parameters + gradients + optimizer state + tensors saved for backward. Of the gap, "
+        f"gradients add a median {grads:.0%} of the paper-convention total (the paper's convention "
+        f"leaves them out: a gap in the paper), and tensors saved for backward beyond the layer "
+        f"outputs a median {saved:.0%} (our reading of 'feature maps' as layer outputs: a gap in our "
+        "method"
+        + (
+            f"; the per-model experiments, which count saved tensors (Transformer big: the peak of "
+            f"forward and backward), reproduce {n_exp} of {len(comparison)} of the authors' bars within 15%)"
+            if comparison
+            else ")"
+        ),
     )
-    return claims
