@@ -27,7 +27,10 @@ export PYTHONHASHSEED := 0
 # Output is live, never held back until a recipe ends (no --output-sync): every line of the
 # notebook runner starts with its notebook's name, so two notebooks' lines stay readable, and
 # `make lab` prints its URL while the server runs. `make -j1 figures` runs one at a time.
+# Only the top-level make sets it: a sub-make (figures-all runs `make figures`) shares its jobserver.
+ifeq ($(MAKELEVEL),0)
 MAKEFLAGS += --jobs=2
+endif
 
 .PHONY: figures figures-all test lint lab clean one venv
 
