@@ -242,6 +242,17 @@ def parameter_cell_names(namespace: Mapping[str, Any]) -> set[str] | None:
     return set().union(*(assigned_names(src) for src in cells))
 
 
+#: The year checks of a figure with a paper era and an extension (Figures 1 and 2), for
+#: :func:`check_parameters`'s ``relations``.
+YEAR_RANGE_RELATIONS: tuple[tuple[Callable[[dict[str, Any]], bool], str], ...] = (
+    (lambda p: p["year_min"] < p["year_max"], "parameters 'year_min' and 'year_max': expected year_min < year_max"),
+    (
+        lambda p: p["extension_year_max"] > p["year_max"],
+        "parameters 'extension_year_max' and 'year_max': expected extension_year_max > year_max",
+    ),
+)
+
+
 def check_parameters(
     namespace: Mapping[str, Any],
     spec: Mapping[str, Param],

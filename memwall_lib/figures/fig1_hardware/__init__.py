@@ -27,7 +27,7 @@ from typing import Any
 import pandas as pd
 
 from ...core.claims import Claim
-from ...core.params import Param
+from ...core.params import YEAR_RANGE_RELATIONS, Param
 from ...core.paths import resolve
 from ...core.trends import GrowthFit
 from ...tables import DATE_RULES, FLOPS_POLICIES, HARDWARE_FILES, load_hardware
@@ -81,13 +81,7 @@ PARAMETERS: dict[str, Param] = {
 
 
 #: Checks across parameters, for :func:`memwall_lib.core.params.check_parameters`.
-RELATIONS = (
-    (lambda p: p["year_min"] < p["year_max"], "parameters 'year_min' and 'year_max': expected year_min < year_max"),
-    (
-        lambda p: p["extension_year_max"] > p["year_max"],
-        "parameters 'extension_year_max' and 'year_max': expected extension_year_max > year_max",
-    ),
-)
+RELATIONS = YEAR_RANGE_RELATIONS
 
 
 # --------------------------------------------------------------------------- the figure's API

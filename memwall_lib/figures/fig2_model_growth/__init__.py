@@ -19,7 +19,7 @@ from typing import Any
 import pandas as pd
 
 from ...core.claims import Claim
-from ...core.params import Param
+from ...core.params import YEAR_RANGE_RELATIONS, Param
 from ...core.paths import resolve
 from ...tables import HARDWARE_FILES, load_authors_tables, load_hardware, load_models
 from ..authors_points import with_authors_points
@@ -86,13 +86,7 @@ PARAMETERS: dict[str, Param] = {
     "output_dir": Param(str, "folder the figures and sidecars are written to", path="out_dir"),
 }
 
-RELATIONS = (
-    (lambda p: p["year_min"] < p["year_max"], "parameters 'year_min' and 'year_max': expected year_min < year_max"),
-    (
-        lambda p: p["extension_year_max"] > p["year_max"],
-        "parameters 'extension_year_max' and 'year_max': expected extension_year_max > year_max",
-    ),
-)
+RELATIONS = YEAR_RANGE_RELATIONS
 
 
 # --------------------------------------------------------------------------- the figure's API
