@@ -4,7 +4,6 @@ shows work as written."""
 
 from __future__ import annotations
 
-import ast
 import importlib
 import json
 import logging
@@ -14,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from memwall_lib.core import params
 from memwall_lib.core.params import ParameterError
@@ -200,22 +198,26 @@ def _documented_commands() -> list[tuple[str, str]]:
 
 
 def _parse_command(command: str) -> tuple[list[Path], dict[str, Any]]:
-    """Notebooks and parameter overrides of a shown command (``-p`` values as the runner reads
-    them, ``-y`` as YAML, ``-r`` as strings)."""
+    """Notebooks and parameter overrides of a shown command: ``-p`` and ``-y`` as the runner
+    reads them (:func:`memwall_lib.run.runner.parse_parameters`), ``-r`` as strings."""
     words = shlex.split(command)
     words = words[words.index("memwall_lib") + 1 :] if "memwall_lib" in words else words[1:]
     notebooks: list[Path] = []
-    overrides: dict[str, Any] = {}
+    pairs: list[list[str]] = []
+    yaml_texts: list[str] = []
+    raw: dict[str, Any] = {}
     i = 0
     while i < len(words):
         w = words[i]
         if w in ("-p", "-r"):
-            name, value = words[i + 1], words[i + 2]
-            overrides[name] = runner_literal(value) if w == "-p" else value
+            if w == "-p":
+                pairs.append([words[i + 1], words[i + 2]])
+            else:
+                raw[words[i + 1]] = words[i + 2]
             i += 3
             continue
         if w == "-y":
-            overrides.update(yaml.safe_load(words[i + 1]))
+            yaml_texts.append(words[i + 1])
             i += 2
             continue
         if w == "--all":
@@ -223,15 +225,7 @@ def _parse_command(command: str) -> tuple[list[Path], dict[str, Any]]:
         elif w.endswith(".ipynb") and Path(w).stem in NB:
             notebooks.append(NB[Path(w).stem])
         i += 1
-    return notebooks, overrides
-
-
-def runner_literal(text: str) -> Any:
-    """A ``-p`` value as ``python -m memwall_lib`` reads it: a Python literal, else the string."""
-    try:
-        return ast.literal_eval(text)
-    except (ValueError, SyntaxError):
-        return text
+    return notebooks, {**runner.parse_parameters(pairs, yaml_texts), **raw}
 
 
 def test_the_text_shows_commands() -> None:

@@ -242,10 +242,16 @@ def parameter_cell_names(namespace: Mapping[str, Any]) -> set[str] | None:
     return set().union(*(assigned_names(src) for src in cells))
 
 
-#: The year checks of a figure with a paper era and an extension (Figures 1 and 2), for
-#: :func:`check_parameters`'s ``relations``.
-YEAR_RANGE_RELATIONS: tuple[tuple[Callable[[dict[str, Any]], bool], str], ...] = (
-    (lambda p: p["year_min"] < p["year_max"], "parameters 'year_min' and 'year_max': expected year_min < year_max"),
+#: A check across parameters for :func:`check_parameters`'s ``relations``: (predicate, message).
+Relation = tuple[Callable[[dict[str, Any]], bool], str]
+#: ``year_min`` comes before ``year_max`` (every figure with a year range).
+YEAR_ORDER: Relation = (
+    lambda p: p["year_min"] < p["year_max"],
+    "parameters 'year_min' and 'year_max': expected year_min < year_max",
+)
+#: The year checks of a figure with a paper era and an extension (Figures 1 and 2).
+YEAR_RANGE_RELATIONS: tuple[Relation, ...] = (
+    YEAR_ORDER,
     (
         lambda p: p["extension_year_max"] > p["year_max"],
         "parameters 'extension_year_max' and 'year_max': expected extension_year_max > year_max",
@@ -256,7 +262,7 @@ YEAR_RANGE_RELATIONS: tuple[tuple[Callable[[dict[str, Any]], bool], str], ...] =
 def check_parameters(
     namespace: Mapping[str, Any],
     spec: Mapping[str, Param],
-    relations: Sequence[tuple[Callable[[dict[str, Any]], bool], str]] = (),
+    relations: Sequence[Relation] = (),
 ) -> dict[str, Any]:
     """Validate the notebook's parameters; return them as a dict (for the sidecar).
 

@@ -29,7 +29,7 @@ import pandas as pd
 
 from ... import paper
 from ...core.claims import Claim, growth_claim
-from ...core.params import Param
+from ...core.params import YEAR_ORDER, Param
 from ...core.paths import resolve
 from ...core.trends import FitError, GrowthFit, fit_growth
 from ...engines.counts.presets import PRESETS, SOURCES
@@ -75,7 +75,7 @@ PARAMETERS: dict[str, Param] = {
 
 #: Checks across parameters, for :func:`memwall_lib.core.params.check_parameters`.
 RELATIONS = (
-    (lambda p: p["year_min"] < p["year_max"], "parameters 'year_min' and 'year_max': expected year_min < year_max"),
+    YEAR_ORDER,
     (lambda p: 1 in p["batch_sizes"], "parameter 'batch_sizes': must include 1 (the batch-1 decode claim)"),
 )
 
