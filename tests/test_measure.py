@@ -129,8 +129,8 @@ def test_roofline_prediction_arithmetic() -> None:
     assert roof.ridge_point == 10.0
     assert roof.attainable(1.0) == 10.0 and roof.attainable(100.0) == 100.0
     ops = (
-        tfm.OpCount("a", "ffn", flops=1000.0, bytes=10.0),  # compute-bound: 10 s
-        tfm.OpCount("b", "other", flops=10.0, bytes=50.0),
+        tfm.OpCount("a", "ffn", flops=1000.0, act_bytes=10.0),  # compute-bound: 10 s
+        tfm.OpCount("b", "other", flops=10.0, act_bytes=50.0),
     )  # memory-bound: 5 s
     spec = tfm.get_spec("gpt2")
     prof = tfm.Profile(spec, 3, 0, 1, tfm.FP32, True, True, 3, ops)
@@ -153,7 +153,7 @@ def test_small_calibration_runs() -> None:
 
 def test_overhead_twin_keeps_structure() -> None:
     cfg = single_roof.overhead_twin_config("bert-large")
-    spec = tfm.spec_from_config(cfg)
+    spec = tfm.get_spec(cfg)
     assert (spec.n_layers, spec.n_heads, spec.head_dim, spec.vocab_size) == (24, 16, 8, 256)
 
 
@@ -205,7 +205,7 @@ def test_sampled_decode_step_does_the_work_of_step_t(tiny_configs) -> None:
     from memwall_lib.engines.models import builders
 
     cfg = workloads.config_for(tiny_configs["gpt2"], 64)
-    spec = tfm.spec_from_config(cfg)
+    spec = tfm.get_spec(cfg)
     net = builders.build_from_config(cfg)
     for t in (2, 9, 40):  # 40 > the config's 16 positions: enlarged
         cache = latency.random_cache(spec, t - 1)
@@ -222,7 +222,7 @@ def test_one_layer_twin_plus_layers_is_the_encoder(tiny_configs) -> None:
     from memwall_lib.engines.models import builders
 
     cfg = workloads.config_for(tiny_configs["bert"], 32)
-    spec = tfm.spec_from_config(cfg)
+    spec = tfm.get_spec(cfg)
     twin = latency._build(cfg, "cpu", "float32", 0, n_layers=1)
     whole = builders.build_from_config(cfg)
     n = 24
@@ -276,7 +276,7 @@ def test_encoders_warm_up_before_the_first_length_only(tiny_configs, monkeypatch
     assert forwards == [4, 4] + [4, 4, 8, 8, 12, 12]
     forwards.clear()
     net = lat._build(tiny_configs["bert"], "cpu", "float32", 0)
-    lat.whole_times(net, tfm.spec_from_config(tiny_configs["bert"]), [4, 8], repeats=1, warmup=1)
+    lat.whole_times(net, tfm.get_spec(tiny_configs["bert"]), [4, 8], repeats=1, warmup=1)
     assert forwards == [4, 4, 8]
 
 

@@ -116,7 +116,7 @@ def test_decoder_closed_form_equals_step_by_step() -> None:
                         False,
                         1,
                         tuple(
-                            tfm._pass_ops(
+                            tfm.pass_ops(
                                 TINY_DEC,
                                 1,
                                 t,
@@ -170,7 +170,7 @@ def test_survey_shape_of_the_figure() -> None:
 def test_spec_from_transformers_config_and_name() -> None:
     from transformers import BertConfig, GPT2Config
 
-    spec = tfm.spec_from_config(GPT2Config(n_embd=64, n_layer=2, n_head=4))
+    spec = tfm.get_spec(GPT2Config(n_embd=64, n_layer=2, n_head=4))
     assert (spec.kind, spec.d_model, spec.n_layers, spec.n_heads, spec.d_ff) == ("decoder", 64, 2, 4, 256)
     b = tfm.get_spec(BertConfig(hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=48))
     assert (b.kind, b.d_ff, b.pooler, b.type_vocab_size) == ("encoder", 48, True, 2)
@@ -201,10 +201,12 @@ def test_bad_input_names_the_parameter(call, match) -> None:
 
 def test_spec_from_unsupported_config() -> None:
     class Cfg:
-        model_type = "llama"
+        model_type = "mamba"
 
-    with pytest.raises(tfm.ProfileError, match="config: model_type 'llama'"):
-        tfm.spec_from_config(Cfg())
+    with pytest.raises(tfm.ProfileError, match="config: model_type 'mamba' has no analytic formula"):
+        tfm.get_spec(Cfg())
+    with pytest.raises(tfm.ProfileError, match="'llama2-7b' is not a BERT-like encoder or GPT-2-like decoder"):
+        tfm.get_spec("llama2-7b")
 
 
 def test_module_import_does_not_import_torch() -> None:

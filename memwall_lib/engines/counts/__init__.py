@@ -1,8 +1,13 @@
 """Counting, with no machine: analytic FLOPs and bytes per operation.
 
-- :mod:`.transformer` (with :mod:`.transformer_spec`): BERT- and GPT-2-style models under the
-  survey's conventions (Kim, Hooper et al., arXiv:2302.14017);
-- :mod:`.llm` (with :mod:`.llm_ops`, the op records and a model's shape): prefill and decode of
+- :mod:`.ops`: the one op record (:class:`~.ops.OpCount`: FLOPs, bytes split into weights, KV
+  cache and activations), bytes per element (:class:`~.ops.Precision`) and the primitives
+  every counter builds its ops with;
+- :mod:`.specs` (with :mod:`.transformer_spec` and :mod:`.llm_spec`): a model's shape from a
+  name, a spec or a ``transformers`` config;
+- :mod:`.transformer`: BERT- and GPT-2-style models under the survey's conventions (Kim,
+  Hooper et al., arXiv:2302.14017);
+- :mod:`.llm`: prefill and decode of
   current LLM families (Llama GQA/SwiGLU/RoPE, Mixtral and DeepSeek-V3 MoE, MLA, GPT-2), their
   arithmetic intensity and critical batch;
 - :mod:`.presets`: named LLM presets as ``transformers`` configs;

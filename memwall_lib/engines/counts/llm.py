@@ -1,6 +1,6 @@
 """Analytic per-operation FLOPs and bytes of current LLM inference: prefill and decode.
 
-Families (read from ``transformers`` configs by :func:`spec_from_config`, or by preset name
+Families (read from ``transformers`` configs by :func:`.specs.spec_from_config`, or by preset name
 from :mod:`memwall_lib.engines.counts.presets`):
 
 - **Llama-style** decoders (``llama``): RMSNorm, rotary embeddings, grouped-query
@@ -57,26 +57,29 @@ from typing import Any, Literal
 
 from ...core.checks import check_int
 from . import transformer as tfm
-from .llm_ops import (
+from .llm_spec import (
     COMBINE_FLOPS_PER_ELEMENT,
     LOGITS_MODES,
     MLA_MODES,
-    RESIDUAL_FLOPS_PER_ELEMENT,
     RMSNORM_FLOPS_PER_ELEMENT,
     ROPE_FLOPS_PER_ELEMENT,
     ROUTER_FLOPS_PER_ELEMENT,
     SILU_MUL_FLOPS_PER_ELEMENT,
-    SOFTMAX_FLOPS_PER_ELEMENT,
     LLMError,
-    LLMOp,
     LLMSpec,
-    as_precision,
-    elementwise_op,
-    get_spec,
-    linear_op,
-    llm_op,
 )
-from .transformer import BF16, OpCount, Precision
+from .ops import BF16, OpCount, Precision, as_precision, elementwise, linear, merge, totals
+from . import specs
+from .transformer import RESIDUAL_FLOPS_PER_ELEMENT, SOFTMAX_FLOPS_PER_ELEMENT
+
+
+def get_spec(model: Any) -> LLMSpec | tfm.TransformerSpec:
+    """The spec of a decoder (a preset or survey name, a spec or a ``transformers`` config);
+    an encoder is an :class:`LLMError` (prefill and decode need a decoder)."""
+    spec = specs.get_spec(model)
+    if spec.kind != "decoder":
+        raise LLMError(f"model: {spec.name!r} is an encoder; prefill/decode need a decoder")
+    return spec
 
 
 # --------------------------------------------------------------------------- layers
@@ -86,17 +89,17 @@ def expected_experts_touched(n_experts: int, top_k: int, tokens: float) -> float
     return n_experts * (1.0 - (1.0 - top_k / n_experts) ** tokens)
 
 
-def _attention(s: LLMSpec, b: int, n: int, c: int, p: Precision, mla: str) -> list[LLMOp]:
+def _attention(s: LLMSpec, b: int, n: int, c: int, p: Precision, mla: str) -> list[OpCount]:
     d, h, r, ab, kvb = s.d_model, s.n_heads, b * n, p.act_bytes, p.kv_bytes
     bias, scores = s.attention_bias, b * h * n * c
     if not s.is_mla:
         hd, kvh = s.head_dim, s.n_kv_heads
         q_k, q_v = hd, hd
         ops = [
-            linear_op("q_proj", "attention", r, d, h * hd, p, bias=bias),
-            linear_op("k_proj", "attention", r, d, kvh * hd, p, bias=bias, out_kv=True),
-            linear_op("v_proj", "attention", r, d, kvh * hd, p, bias=bias, out_kv=True),
-            elementwise_op("rope", "attention", r * (h + kvh) * hd, ROPE_FLOPS_PER_ELEMENT, p),
+            linear("q_proj", "attention", r, d, h * hd, p, bias=bias),
+            linear("k_proj", "attention", r, d, kvh * hd, p, bias=bias, out_kv=True),
+            linear("v_proj", "attention", r, d, kvh * hd, p, bias=bias, out_kv=True),
+            elementwise("rope", "attention", r * (h + kvh) * hd, ROPE_FLOPS_PER_ELEMENT, p),
         ]
         # (KV-cache bytes, activation bytes) of the keys and of the values read by attention
         k_read = v_read = (b * c * kvh * hd * kvb, 0.0)  # all context keys (values) of the kv heads
@@ -106,101 +109,87 @@ def _attention(s: LLMSpec, b: int, n: int, c: int, p: Precision, mla: str) -> li
         ql, kl = s.q_lora_rank, s.kv_lora_rank
         if ql:
             ops = [
-                linear_op("q_a_proj", "attention", r, d, ql, p, bias=bias),
-                elementwise_op("q_a_norm", "attention", r * ql, RMSNORM_FLOPS_PER_ELEMENT, p, params=ql),
-                linear_op("q_b_proj", "attention", r, ql, h * (nope + rope), p),
+                linear("q_a_proj", "attention", r, d, ql, p, bias=bias),
+                elementwise("q_a_norm", "attention", r * ql, RMSNORM_FLOPS_PER_ELEMENT, p, params=ql),
+                linear("q_b_proj", "attention", r, ql, h * (nope + rope), p),
             ]
         else:
-            ops = [linear_op("q_proj", "attention", r, d, h * (nope + rope), p)]
+            ops = [linear("q_proj", "attention", r, d, h * (nope + rope), p)]
         ops += [
-            linear_op("kv_a_proj", "attention", r, d, kl + rope, p, bias=bias, out_kv=True),
-            elementwise_op("kv_a_norm", "attention", r * kl, RMSNORM_FLOPS_PER_ELEMENT, p, params=kl),
-            elementwise_op("rope", "attention", r * (h + 1) * rope, ROPE_FLOPS_PER_ELEMENT, p),
+            linear("kv_a_proj", "attention", r, d, kl + rope, p, bias=bias, out_kv=True),
+            elementwise("kv_a_norm", "attention", r * kl, RMSNORM_FLOPS_PER_ELEMENT, p, params=kl),
+            elementwise("rope", "attention", r * (h + 1) * rope, ROPE_FLOPS_PER_ELEMENT, p),
         ]
         if mla == "expanded":
-            ops.append(linear_op("kv_b_proj", "attention", b * c, kl, h * (nope + vd), p, in_kv=True))
+            ops.append(linear("kv_b_proj", "attention", b * c, kl, h * (nope + vd), p, in_kv=True))
             q_k, q_v = nope + rope, vd
             # expanded per-head K (nope part) and V are activations; the shared rope key is cached
             k_read, v_read = (b * c * rope * kvb, b * c * h * nope * ab), (0.0, b * c * h * vd * ab)
         else:
-            ops.append(linear_op("q_absorb", "attention", r * h, nope, kl, p, weight_copies=h))
+            ops.append(linear("q_absorb", "attention", r * h, nope, kl, p, weight_copies=h))
             q_k, q_v = kl + rope, kl
             k_read, v_read = (b * c * (kl + rope) * kvb, 0.0), (b * c * kl * kvb, 0.0)
         o_in = h * vd
     ops += [
-        llm_op(
+        OpCount(
             "qk_matmul",
             "attention",
-            2 * scores * q_k,
-            2 * scores * q_k,
-            0,
-            k_read[0],
-            (r * h * q_k + scores) * ab + k_read[1],
+            flops=2 * scores * q_k,
+            matmul_flops=2 * scores * q_k,
+            kv_bytes=k_read[0],
+            act_bytes=(r * h * q_k + scores) * ab + k_read[1],
         ),
-        elementwise_op("softmax", "attention", scores, SOFTMAX_FLOPS_PER_ELEMENT, p),
-        llm_op(
+        elementwise("softmax", "attention", scores, SOFTMAX_FLOPS_PER_ELEMENT, p),
+        OpCount(
             "sv_matmul",
             "attention",
-            2 * scores * q_v,
-            2 * scores * q_v,
-            0,
-            v_read[0],
-            (scores + r * h * q_v) * ab + v_read[1],
+            flops=2 * scores * q_v,
+            matmul_flops=2 * scores * q_v,
+            kv_bytes=v_read[0],
+            act_bytes=(scores + r * h * q_v) * ab + v_read[1],
         ),
     ]
     if s.is_mla and mla == "absorbed":
-        ops.append(linear_op("v_absorb", "attention", r * h, s.kv_lora_rank, s.v_head_dim, p, weight_copies=h))
-    ops.append(linear_op("o_proj", "attention", r, o_in, d, p, bias=bias))
+        ops.append(linear("v_absorb", "attention", r * h, s.kv_lora_rank, s.v_head_dim, p, weight_copies=h))
+    ops.append(linear("o_proj", "attention", r, o_in, d, p, bias=bias))
     return ops
 
 
-def _swiglu(prefix: str, group: str, rows: float, d: int, f: int, p: Precision, copies: float = 1.0) -> list[LLMOp]:
+def _swiglu(prefix: str, group: str, rows: float, d: int, f: int, p: Precision, copies: float = 1.0) -> list[OpCount]:
     """A SwiGLU MLP on ``rows`` tokens; ``copies`` weight sets read (distinct experts)."""
     return [
-        linear_op(f"{prefix}gate_proj", group, rows, d, f, p, weight_copies=copies),
-        linear_op(f"{prefix}up_proj", group, rows, d, f, p, weight_copies=copies),
-        elementwise_op(f"{prefix}silu_mul", group, rows * f, SILU_MUL_FLOPS_PER_ELEMENT, p, inputs=2),
-        linear_op(f"{prefix}down_proj", group, rows, f, d, p, weight_copies=copies),
+        linear(f"{prefix}gate_proj", group, rows, d, f, p, weight_copies=copies),
+        linear(f"{prefix}up_proj", group, rows, d, f, p, weight_copies=copies),
+        elementwise(f"{prefix}silu_mul", group, rows * f, SILU_MUL_FLOPS_PER_ELEMENT, p, inputs=2),
+        linear(f"{prefix}down_proj", group, rows, f, d, p, weight_copies=copies),
     ]
 
 
-def _layer(s: LLMSpec, b: int, n: int, c: int, p: Precision, mla: str, moe: bool) -> list[LLMOp]:
+def _layer(s: LLMSpec, b: int, n: int, c: int, p: Precision, mla: str, moe: bool) -> list[OpCount]:
     d, r = s.d_model, b * n
     ops = [
-        elementwise_op("rmsnorm", "norm", r * d, RMSNORM_FLOPS_PER_ELEMENT, p, params=d, calls=2),
+        elementwise("rmsnorm", "norm", r * d, RMSNORM_FLOPS_PER_ELEMENT, p, params=d, calls=2),
         *_attention(s, b, n, c, p, mla),
-        elementwise_op("residual_add", "norm", r * d, RESIDUAL_FLOPS_PER_ELEMENT, p, inputs=2, calls=2),
+        elementwise("residual_add", "norm", r * d, RESIDUAL_FLOPS_PER_ELEMENT, p, inputs=2, calls=2),
     ]
     if not moe:
         return ops + _swiglu("", "mlp", r, d, s.d_ff, p)
     e, k = s.n_experts, s.top_k
     touched = expected_experts_touched(e, k, r)
     ops += [
-        linear_op("router", "moe", r, d, e, p),
-        elementwise_op("router_softmax", "moe", r * e, ROUTER_FLOPS_PER_ELEMENT, p),
+        linear("router", "moe", r, d, e, p),
+        elementwise("router_softmax", "moe", r * e, ROUTER_FLOPS_PER_ELEMENT, p),
         *_swiglu("expert_", "moe", r * k, d, s.moe_d_ff, p, copies=touched),
-        llm_op(
-            "expert_combine", "moe", r * k * d * COMBINE_FLOPS_PER_ELEMENT, 0, 0, 0, (r * k * d + r * d) * p.act_bytes
+        OpCount(
+            "expert_combine",
+            "moe",
+            flops=r * k * d * COMBINE_FLOPS_PER_ELEMENT,
+            act_bytes=(r * k * d + r * d) * p.act_bytes,
         ),
     ]
     if s.n_shared_experts:
         ops += _swiglu("shared_", "moe", r, d, s.n_shared_experts * s.moe_d_ff, p)
     return ops
-
-
-def _gpt2_ops(spec: tfm.TransformerSpec, b: int, n: int, c: int, p: Precision) -> list[LLMOp]:
-    """GPT-2 from :mod:`memwall_lib.engines.counts.transformer`, bytes split by linearity in the precision."""
-
-    def run(wb: float, ab: float, kb: float) -> list[OpCount]:
-        return tfm._pass_ops(spec, n, c, Precision(wb, ab, kb), b, True, True)
-
-    # bytes = weight_elements * wb + act_elements * ab + kv_elements * kb, exactly
-    ops, one, w2, k2 = (run(*a) for a in ((p.weight_bytes, p.act_bytes, p.kv_bytes), (1, 1, 1), (2, 1, 1), (1, 1, 2)))
-    out = []
-    for o, a, w, k in zip(ops, one, w2, k2):
-        wb, kb = (w.bytes - a.bytes) * p.weight_bytes, (k.bytes - a.bytes) * p.kv_bytes
-        out.append(llm_op(o.name, o.group, o.flops, o.matmul_flops, wb, kb, o.bytes - wb - kb, o.calls))
-    return out
 
 
 def pass_ops(
@@ -212,7 +201,7 @@ def pass_ops(
     *,
     mla: str = "auto",
     logits: str = "all",
-) -> list[LLMOp]:
+) -> list[OpCount]:
     """All ops of one forward pass: ``batch`` sequences of ``n_new`` new tokens attending to
     ``n_ctx`` keys each (prefill: ``n_new = n_ctx``), summed over layers, in order."""
     spec, precision = get_spec(model), as_precision(precision)
@@ -223,28 +212,29 @@ def pass_ops(
     if logits not in LOGITS_MODES:
         raise LLMError(f"logits: expected one of {list(LOGITS_MODES)}, got {logits!r}")
     if isinstance(spec, tfm.TransformerSpec):
-        ops = _gpt2_ops(spec, batch, n_new, n_ctx, precision)
+        ops = tfm.pass_ops(spec, n_new, n_ctx, precision, batch, True, True)
         if logits == "last":
             ops = [
                 o
                 if o.name != "lm_head"
-                else linear_op("lm_head", "head", batch, spec.d_model, spec.vocab_size, precision)
+                else linear("lm_head", "head", batch, spec.d_model, spec.vocab_size, precision)
                 for o in ops
             ]
         return ops
     mode = mla if mla != "auto" else ("expanded" if n_new == n_ctx else "absorbed")
     d, r = spec.d_model, batch * n_new
-    merged: dict[str, LLMOp] = {}
+    merged: dict[str, OpCount] = {}
     for moe, count in ((False, spec.n_layers - spec.n_moe_layers), (True, spec.n_moe_layers)):
-        for op in _layer(spec, batch, n_new, n_ctx, precision, mode, moe) if count else []:
-            op = op.scaled(count)
-            merged[op.name] = merged[op.name] + op if op.name in merged else op
+        if count:
+            merge([op.scaled(count) for op in _layer(spec, batch, n_new, n_ctx, precision, mode, moe)], merged)
     head_rows = r if logits == "all" else batch
     return [
-        llm_op("embedding", "head", 0, 0, r * d * precision.weight_bytes, 0, r * d * precision.act_bytes),
+        OpCount(
+            "embedding", "head", 0, weight_bytes=r * d * precision.weight_bytes, act_bytes=r * d * precision.act_bytes
+        ),
         *merged.values(),
-        elementwise_op("final_norm", "norm", r * d, RMSNORM_FLOPS_PER_ELEMENT, precision, params=d),
-        linear_op("lm_head", "head", head_rows, d, spec.vocab_size, precision),
+        elementwise("final_norm", "norm", r * d, RMSNORM_FLOPS_PER_ELEMENT, precision, params=d),
+        linear("lm_head", "head", head_rows, d, spec.vocab_size, precision),
     ]
 
 
@@ -262,7 +252,7 @@ class LLMProfile:
     n_new: int
     n_ctx: int
     precision: Precision
-    ops: tuple[LLMOp, ...]
+    ops: tuple[OpCount, ...]
 
     def _sum(self, attr: str) -> float:
         return float(sum(getattr(o, attr) for o in self.ops))
@@ -300,10 +290,7 @@ class LLMProfile:
     def totals(self) -> dict[str, float]:
         """``flops``, ``matmul_flops``, ``bytes``, ``weight_bytes``, ``kv_bytes``,
         ``act_bytes`` and ``arithmetic_intensity``."""
-        return {
-            k: getattr(self, k)
-            for k in ("flops", "matmul_flops", "bytes", "weight_bytes", "kv_bytes", "act_bytes", "arithmetic_intensity")
-        }
+        return totals(self.ops)
 
 
 def prefill(

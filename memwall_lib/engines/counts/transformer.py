@@ -35,33 +35,32 @@ Conventions (units: FLOPs with a multiply-accumulate = 2 FLOPs; bytes; GB = 1e9 
 - the LM head is applied to every new token of a forward pass (what a plain Hugging Face
   forward does), so it costs ``p`` rows in a prefill and 1 row per decoding step.
 
-Nothing here imports torch; :func:`spec_from_config` reads a ``transformers`` config
+Nothing here imports torch; :func:`get_spec` reads a ``transformers`` config
 object but does not need transformers installed.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from typing import Any, Self
+from dataclasses import dataclass, field
+from typing import Any
 
-# The spec and precision types are part of this module's API too (tfm.get_spec, tfm.FP32 ...).
 from ...core.checks import check_int
-from .transformer_spec import (
+from .ops import (  # part of this engine's API too (tfm.Precision, tfm.FP32, tfm.OpCount ...)
     BF16,
-    DECODER_MODEL_TYPES,
-    ENCODER_MODEL_TYPES,
     FP16,
     FP32,
     SURVEY_8BIT,
-    Kind,
+    OpCount,
     Precision,
     ProfileError,
-    TransformerSpec,
-    get_spec,
+    elementwise,
+    linear,
+    merge,
     precision_for_dtype,
-    spec_from_config,
 )
+from . import specs
+from .transformer_spec import DECODER_MODEL_TYPES, ENCODER_MODEL_TYPES, Kind, TransformerSpec
 
 __all__ = [
     "BF16",
@@ -82,10 +81,10 @@ __all__ = [
     "TransformerSpec",
     "get_spec",
     "layer_ops",
+    "pass_ops",
     "precision_for_dtype",
     "profile",
     "profile_models",
-    "spec_from_config",
     "sweep",
 ]
 
@@ -105,84 +104,21 @@ SURVEY_SEQ_LENS: tuple[int, ...] = (128, 256, 512, 1024, 2048, 4096)
 SURVEY_MODELS: tuple[str, ...] = ("bert-base", "bert-large", "gpt2")
 
 
-# --------------------------------------------------------------------------- op counts
-@dataclass(frozen=True)
-class OpCount:
-    """One operation's totals: ``flops`` (FLOPs), ``bytes`` moved, the ``matmul_flops`` part
-    of ``flops`` (0 for element-wise ops) and ``calls`` (kernel invocations)."""
+def _layernorm(name: str, group: str, rows: int, d: int, p: Precision, calls: int = 1) -> OpCount:
+    """A layer norm over ``rows`` x ``d`` activations with its gain and bias (``d`` each)."""
+    return elementwise(name, group, rows * d, LAYERNORM_FLOPS_PER_ELEMENT, p, params=2 * d, calls=calls)
 
-    name: str
-    group: str
-    flops: float
-    bytes: float
-    matmul_flops: float = 0.0
-    calls: float = 1.0
 
-    @property
-    def arithmetic_intensity(self) -> float:
-        """FLOPs per byte."""
-        return self.flops / self.bytes if self.bytes else float("inf")
-
-    def __add__(self, other: OpCount) -> Self:
-        if (self.name, self.group) != (other.name, other.group):
-            raise ValueError(f"cannot add op {other.name!r} to {self.name!r}")
-        return replace(
-            self,
-            flops=self.flops + other.flops,
-            bytes=self.bytes + other.bytes,
-            matmul_flops=self.matmul_flops + other.matmul_flops,
-            calls=self.calls + other.calls,
+def get_spec(model: str | TransformerSpec | Any) -> TransformerSpec:
+    """The :class:`TransformerSpec` of a survey model name, a spec or a BERT/RoBERTa/GPT-2
+    config (any other model is a :class:`ProfileError`)."""
+    spec = specs.get_spec(model)
+    if not isinstance(spec, TransformerSpec):
+        raise ProfileError(
+            f"model: {spec.name!r} is not a BERT-like encoder or GPT-2-like decoder; "
+            "the survey's model counts only those (use engines.counts.llm or the tracer)"
         )
-
-    def scaled(self, k: float) -> Self:
-        return replace(
-            self, flops=self.flops * k, bytes=self.bytes * k, matmul_flops=self.matmul_flops * k, calls=self.calls * k
-        )
-
-
-def _linear(
-    name: str, group: str, rows: int, d_in: int, d_out: int, *, wb: float, in_b: float, out_b: float, bias: bool = True
-) -> OpCount:
-    """``rows x d_in`` times a ``d_in x d_out`` weight (+ bias)."""
-    mm = 2 * rows * d_in * d_out
-    return OpCount(
-        name,
-        group,
-        mm + (rows * d_out if bias else 0),
-        rows * d_in * in_b + (d_in * d_out + (d_out if bias else 0)) * wb + rows * d_out * out_b,
-        mm,
-    )
-
-
-def _elementwise(
-    name: str,
-    group: str,
-    elements: int,
-    flops_per_element: float,
-    *,
-    read_b: float,
-    write_b: float,
-    inputs: int = 1,
-    param_bytes: float = 0.0,
-    calls: int = 1,
-) -> OpCount:
-    """An element-wise op over ``elements`` outputs reading ``inputs`` tensors of that size."""
-    return OpCount(
-        name,
-        group,
-        elements * flops_per_element * calls,
-        (elements * (inputs * read_b + write_b) + param_bytes) * calls,
-        0.0,
-        calls,
-    )
-
-
-def _layernorm(name: str, group: str, rows: int, d: int, *, ab: float, wb: float, calls: int = 1) -> OpCount:
-    """A layer norm over ``rows`` x ``d`` activations (``ab`` bytes each) with its gain and bias
-    (``d`` each, ``wb`` bytes each)."""
-    return _elementwise(
-        name, group, rows * d, LAYERNORM_FLOPS_PER_ELEMENT, read_b=ab, write_b=ab, param_bytes=2 * d * wb, calls=calls
-    )
+    return spec
 
 
 def layer_ops(
@@ -190,47 +126,41 @@ def layer_ops(
 ) -> list[OpCount]:
     """The operations of one transformer layer: ``n_new`` query tokens attending to ``n_ctx``
     keys (an encoder: ``n_new = n_ctx = l``; a decoding step: ``n_new = 1``)."""
-    d, h, f = spec.d_model, spec.n_heads, spec.d_ff
-    wb, ab = precision.weight_bytes, precision.act_bytes
-    kvb = precision.kv_bytes if spec.kind == "decoder" else ab
+    d, h, f, p = spec.d_model, spec.n_heads, spec.d_ff, precision
+    cached = spec.kind == "decoder"  # a decoder's K and V are the KV cache, an encoder's activations
     r = batch * n_new  # rows of every token-wise op
     scores = batch * h * n_new * n_ctx  # elements of the attention score matrices
-    kv_read = batch * n_ctx * d * kvb  # all heads' K (or V) for the context
+    kv_read = batch * n_ctx * d  # elements of all heads' K (or V) for the context
+    act_act_mm = 2 * scores * spec.head_dim
+
+    def act_act(name: str, act_elements: int) -> OpCount:
+        """Q.K^T or scores.V per head: the queries (or scores) and outputs, and K (or V)."""
+        return OpCount(
+            name,
+            "act_act",
+            flops=act_act_mm,
+            matmul_flops=act_act_mm,
+            kv_bytes=kv_read * p.kv_bytes if cached else 0,
+            act_bytes=act_elements * p.act_bytes + (0 if cached else kv_read * p.act_bytes),
+        )
+
     return [
-        _linear("q_proj", "projections", r, d, d, wb=wb, in_b=ab, out_b=ab),
-        _linear("k_proj", "projections", r, d, d, wb=wb, in_b=ab, out_b=kvb),
-        _linear("v_proj", "projections", r, d, d, wb=wb, in_b=ab, out_b=kvb),
-        # Q.K^T per head: (n_new x dh) by (dh x n_ctx), h heads
-        OpCount(
-            "qk_matmul",
-            "act_act",
-            2 * scores * spec.head_dim,
-            r * d * ab + kv_read + scores * ab,
-            2 * scores * spec.head_dim,
-            1,
-        ),
-        _elementwise("softmax", "other", scores, SOFTMAX_FLOPS_PER_ELEMENT, read_b=ab, write_b=ab),
-        # scores.V per head: (n_new x n_ctx) by (n_ctx x dh), h heads
-        OpCount(
-            "sv_matmul",
-            "act_act",
-            2 * scores * spec.head_dim,
-            scores * ab + kv_read + r * d * ab,
-            2 * scores * spec.head_dim,
-            1,
-        ),
-        _linear("out_proj", "projections", r, d, d, wb=wb, in_b=ab, out_b=ab),
-        _elementwise(
-            "residual_add", "other", r * d, RESIDUAL_FLOPS_PER_ELEMENT, read_b=ab, write_b=ab, inputs=2, calls=2
-        ),
-        _layernorm("layernorm", "other", r, d, ab=ab, wb=wb, calls=2),
-        _linear("ffn1", "ffn", r, d, f, wb=wb, in_b=ab, out_b=ab),
-        _elementwise("gelu", "other", r * f, GELU_FLOPS_PER_ELEMENT, read_b=ab, write_b=ab),
-        _linear("ffn2", "ffn", r, f, d, wb=wb, in_b=ab, out_b=ab),
+        linear("q_proj", "projections", r, d, d, p, bias=True),
+        linear("k_proj", "projections", r, d, d, p, bias=True, out_kv=cached),
+        linear("v_proj", "projections", r, d, d, p, bias=True, out_kv=cached),
+        act_act("qk_matmul", r * d + scores),  # (n_new x dh) by (dh x n_ctx), h heads
+        elementwise("softmax", "other", scores, SOFTMAX_FLOPS_PER_ELEMENT, p),
+        act_act("sv_matmul", scores + r * d),  # (n_new x n_ctx) by (n_ctx x dh), h heads
+        linear("out_proj", "projections", r, d, d, p, bias=True),
+        elementwise("residual_add", "other", r * d, RESIDUAL_FLOPS_PER_ELEMENT, p, inputs=2, calls=2),
+        _layernorm("layernorm", "other", r, d, p, calls=2),
+        linear("ffn1", "ffn", r, d, f, p, bias=True),
+        elementwise("gelu", "other", r * f, GELU_FLOPS_PER_ELEMENT, p),
+        linear("ffn2", "ffn", r, f, d, p, bias=True),
     ]
 
 
-def _pass_ops(
+def pass_ops(
     spec: TransformerSpec,
     n_new: int,
     n_ctx: int,
@@ -239,32 +169,32 @@ def _pass_ops(
     include_embeddings: bool,
     include_head: bool,
 ) -> list[OpCount]:
-    """All operations of one forward pass (layers, then the non-layer parts)."""
-    d = spec.d_model
-    wb, ab = precision.weight_bytes, precision.act_bytes
-    r = batch * n_new
+    """All operations of one forward pass (layers summed, then the non-layer parts)."""
+    d, p, r = spec.d_model, precision, batch * n_new
     ops = [op.scaled(spec.n_layers) for op in layer_ops(spec, n_new, n_ctx, precision, batch)]
     if spec.final_layernorm:
-        ops.append(_layernorm("final_layernorm", "other", r, d, ab=ab, wb=wb))
+        ops.append(_layernorm("final_layernorm", "other", r, d, p))
     if include_embeddings:
         tables = 2 + (1 if spec.type_vocab_size > 0 else 0)  # token, position (, type)
-        ops.append(
-            OpCount("embedding_lookup", "embeddings", r * d * (tables - 1), r * d * (tables * wb + ab), 0.0, tables)
+        lookup = OpCount(
+            "embedding_lookup",
+            "embeddings",
+            flops=r * d * (tables - 1),  # the sum of the looked-up rows
+            weight_bytes=r * d * tables * p.weight_bytes,
+            act_bytes=r * d * p.act_bytes,
+            calls=tables,
         )
+        ops.append(lookup)
         if spec.embedding_layernorm:
-            ops.append(_layernorm("embedding_layernorm", "embeddings", r, d, ab=ab, wb=wb))
+            ops.append(_layernorm("embedding_layernorm", "embeddings", r, d, p))
     if include_head:
-        if spec.kind == "encoder" and spec.pooler:
-            pool = _linear("pooler", "head", batch, d, d, wb=wb, in_b=ab, out_b=ab)
-            ops.append(replace(pool, flops=pool.flops + batch * d, bytes=pool.bytes + 2 * batch * d * ab, calls=2))
+        if spec.kind == "encoder" and spec.pooler:  # dense + tanh on the first token
+            ops.append(
+                linear("pooler", "head", batch, d, d, p, bias=True) + elementwise("pooler", "head", batch * d, 1, p)
+            )
         elif spec.kind == "decoder":
-            ops.append(_linear("lm_head", "head", r, d, spec.vocab_size, wb=wb, in_b=ab, out_b=ab, bias=False))
+            ops.append(linear("lm_head", "head", r, d, spec.vocab_size, p))
     return ops
-
-
-def _merge(into: dict[str, OpCount], ops: Iterable[OpCount]) -> None:
-    for op in ops:
-        into[op.name] = into[op.name] + op if op.name in into else op
 
 
 # --------------------------------------------------------------------------- profiles
@@ -362,18 +292,18 @@ def profile(
     args = (precision, batch, include_embeddings, include_head)
     ops: dict[str, OpCount] = {}
     if spec.kind == "encoder":
-        _merge(ops, _pass_ops(spec, seq_len, seq_len, *args))
+        merge(pass_ops(spec, seq_len, seq_len, *args), ops)
         calls = 1
     else:
         first = max(prompt_len, 1)  # the prefill (or the first token alone)
-        _merge(ops, _pass_ops(spec, first, first, *args))
+        merge(pass_ops(spec, first, first, *args), ops)
         n_steps = seq_len - first
         if n_steps:
             # Each step is affine in its context length t, so the sum over t = a..b equals
             # n_steps * (f(a) + f(b)) / 2 exactly.
-            lo = _pass_ops(spec, 1, first + 1, *args)
-            hi = _pass_ops(spec, 1, seq_len, *args)
-            _merge(ops, [(a + b).scaled(n_steps / 2) for a, b in zip(lo, hi)])
+            lo = pass_ops(spec, 1, first + 1, *args)
+            hi = pass_ops(spec, 1, seq_len, *args)
+            merge([(a + b).scaled(n_steps / 2) for a, b in zip(lo, hi)], ops)
         calls = 1 + n_steps
     return Profile(
         spec, seq_len, prompt_len, batch, precision, include_embeddings, include_head, calls, tuple(ops.values())

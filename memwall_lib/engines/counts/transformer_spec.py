@@ -1,6 +1,6 @@
-"""What the analytic transformer model needs to know of a model: its shape (:class:`TransformerSpec`,
-read from a ``transformers`` config or a model name) and the bytes per element of weights,
-activations and the KV cache (:class:`Precision`). Nothing here imports torch.
+"""The shape of a BERT-like encoder or GPT-2-like decoder (:class:`TransformerSpec`), what the
+survey's analytic model (:mod:`.transformer`) needs to know of a model, read from a
+``transformers`` config. Nothing here imports torch.
 """
 
 from __future__ import annotations
@@ -8,58 +8,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from .ops import ProfileError
+
 Kind = Literal["encoder", "decoder"]
 
-#: ``transformers`` model types understood by :func:`spec_from_config`.
+#: ``transformers`` model types understood by :func:`from_config`.
 ENCODER_MODEL_TYPES: tuple[str, ...] = ("bert", "roberta")
 DECODER_MODEL_TYPES: tuple[str, ...] = ("gpt2",)
-
-
-class ProfileError(ValueError):
-    """A model, length or precision that the analytic model cannot take."""
-
-
-# --------------------------------------------------------------------------- precision
-@dataclass(frozen=True)
-class Precision:
-    """Bytes per element of weights, activations and the KV cache (e.g. 1 for int8)."""
-
-    weight_bytes: float
-    act_bytes: float
-    kv_bytes: float
-    name: str = ""
-
-    def __post_init__(self) -> None:
-        for f in ("weight_bytes", "act_bytes", "kv_bytes"):
-            v = getattr(self, f)
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not v > 0:
-                raise ProfileError(f"Precision.{f}: expected a positive number of bytes, got {v!r}")
-
-
-#: The survey's convention: 8-bit weights, activations and KV cache.
-SURVEY_8BIT = Precision(1, 1, 1, "int8")
-FP32 = Precision(4, 4, 4, "fp32")
-FP16 = Precision(2, 2, 2, "fp16")
-BF16 = Precision(2, 2, 2, "bf16")
-
-_DTYPE_PRECISIONS: dict[str, Precision] = {
-    "float32": FP32,
-    "fp32": FP32,
-    "float16": FP16,
-    "fp16": FP16,
-    "half": FP16,
-    "bfloat16": BF16,
-    "bf16": BF16,
-    "int8": SURVEY_8BIT,
-}
-
-
-def precision_for_dtype(dtype: Any) -> Precision:
-    """The :class:`Precision` of a dtype name (``"float32"``, ``"bf16"``, ...) or torch dtype."""
-    key = str(dtype).removeprefix("torch.")
-    if key not in _DTYPE_PRECISIONS:
-        raise ProfileError(f"dtype: expected one of {sorted(_DTYPE_PRECISIONS)}, got {dtype!r}")
-    return _DTYPE_PRECISIONS[key]
 
 
 # --------------------------------------------------------------------------- model specs
@@ -107,7 +62,7 @@ class TransformerSpec:
         return self.n_layers * (4 * (d * d + d) + (d * f + f) + (f * d + d) + 4 * d)
 
 
-def spec_from_config(config: Any, name: str | None = None) -> TransformerSpec:
+def from_config(config: Any, name: str | None = None) -> TransformerSpec:
     """A :class:`TransformerSpec` from a ``transformers`` config (BertConfig, RobertaConfig,
     GPT2Config, or any object with the same attribute names).
 
@@ -144,20 +99,3 @@ def spec_from_config(config: Any, name: str | None = None) -> TransformerSpec:
         embedding_layernorm=kind == "encoder",
         final_layernorm=kind == "decoder",
     )
-
-
-def get_spec(model: str | TransformerSpec | Any) -> TransformerSpec:
-    """A spec from a model name of :mod:`memwall_lib.engines.models.builders` (``bert-base``, ``gpt2`` ...),
-    a :class:`TransformerSpec`, or a ``transformers`` config object."""
-    if isinstance(model, TransformerSpec):
-        return model
-    if isinstance(model, str):
-        from ..models import builders
-
-        known = sorted(builders.BERT_SIZES) + sorted(builders.GPT2_SIZES)
-        if model not in known:
-            raise ProfileError(
-                f"model: unknown model {model!r}; expected one of {known}, a TransformerSpec or a transformers config"
-            )
-        return spec_from_config(builders.transformer_config(model), name=model)
-    return spec_from_config(model)

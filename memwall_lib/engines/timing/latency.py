@@ -345,7 +345,7 @@ def measure(
     check_runs(repeats, warmup)
     check_runs(validate_repeats, 0)
     cfg = config_for(model, max(seq_lens + check))
-    spec = tfm.get_spec(model) if isinstance(model, str) else tfm.spec_from_config(cfg)
+    spec = tfm.get_spec(model if isinstance(model, str) else cfg)
     kw: dict[str, Any] = dict(device=device, repeats=repeats, warmup=warmup, seed=seed)
     with measuring_latency(threads):
         full: Any = None

@@ -65,7 +65,7 @@ def overhead_twin_config(model: str | Any, head_dim: int = 8) -> Any:
     almost all per-operation framework overhead (Python, dispatch, kernel launches)."""
     cfg = config_for(model, 64)
     cfg = copy.deepcopy(cfg)
-    spec = tfm.spec_from_config(cfg)
+    spec = tfm.get_spec(cfg)
     hidden = spec.n_heads * head_dim
     cfg.hidden_size = hidden
     if hasattr(cfg, "n_inner"):
@@ -86,7 +86,7 @@ def measure_call_overhead(
 
     check_device(device)
     cfg = overhead_twin_config(model)
-    spec = tfm.spec_from_config(cfg)
+    spec = tfm.get_spec(cfg)
     net = builders.build_from_config(cfg, device=device, dtype=torch_dtype(dtype))
     if spec.kind == "encoder":
         fn = workload(net, spec, 1, device)
@@ -160,7 +160,7 @@ def calibrate_roofline(
         stream = measure_stream_bandwidth(array_bytes=stream_bytes, dtype=dtype, device=device, repeats=repeats)
         # keyed like Roofline.predict looks them up: by the profiled spec's name
         overheads = {
-            tfm.spec_from_config(config_for(m, 64)).name if not isinstance(m, str) else m: measure_call_overhead(
+            tfm.get_spec(config_for(m, 64)).name if not isinstance(m, str) else m: measure_call_overhead(
                 m, device=device, dtype=dtype
             )
             for m in models

@@ -102,7 +102,7 @@ def config_for(model: str | Any, max_positions: int) -> Any:
         tfm.get_spec(model)  # a clear error for an unknown name
         return builders.transformer_config(model, max_positions=max_positions)
     cfg = copy.deepcopy(model)
-    tfm.spec_from_config(cfg)  # a clear error for an unsupported config
+    tfm.get_spec(cfg)  # a clear error for an unsupported config
     if getattr(cfg, "max_position_embeddings", 0) < max_positions:
         cfg.max_position_embeddings = max_positions
     cfg._attn_implementation = "eager"
@@ -165,7 +165,7 @@ def validate_flops(
     if isinstance(max_generate, bool) or not isinstance(max_generate, int) or max_generate < 1:
         raise MeasureError(f"max_generate: expected an integer >= 1, got {max_generate!r}")
     cfg = config_for(model, max(seq_lens))
-    spec = tfm.get_spec(model) if isinstance(model, str) else tfm.spec_from_config(cfg)
+    spec = tfm.get_spec(model if isinstance(model, str) else cfg)
     net = builders.build_from_config(cfg, device=device)
 
     def analytic(n: int) -> int:

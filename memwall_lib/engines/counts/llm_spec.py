@@ -1,16 +1,15 @@
-"""The pieces of :mod:`memwall_lib.engines.counts.llm`: per-op counts with bytes split into weights,
-KV cache and activations (:class:`LLMOp`), and the shape of an LLM (:class:`LLMSpec`) read
-from a ``transformers`` config. Conventions and units: see :mod:`memwall_lib.engines.counts.llm`.
+"""The shape of an LLM (:class:`LLMSpec`: Llama-style GQA, Mixtral/DeepSeek MoE, MLA) read from a
+``transformers`` config, and the element-wise FLOP rates of :mod:`.llm`. Conventions and
+units: see :mod:`memwall_lib.engines.counts.llm`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from ...core.checks import check_int
-from . import transformer as tfm
-from .transformer import OpCount, Precision, ProfileError
+from .ops import ProfileError
 
 #: FLOPs per element of the element-wise ops (see :mod:`memwall_lib.engines.counts.llm`).
 RMSNORM_FLOPS_PER_ELEMENT = 4  # square, sum, multiply by rsqrt, multiply by the scale
@@ -18,10 +17,8 @@ SILU_MUL_FLOPS_PER_ELEMENT = 5  # silu(g) = g / (1 + exp(-g)): 4, times up: 1
 ROPE_FLOPS_PER_ELEMENT = 3  # x * cos + rotate_half(x) * sin
 ROUTER_FLOPS_PER_ELEMENT = 5
 COMBINE_FLOPS_PER_ELEMENT = 2  # scale by the routing weight, add
-SOFTMAX_FLOPS_PER_ELEMENT = tfm.SOFTMAX_FLOPS_PER_ELEMENT
-RESIDUAL_FLOPS_PER_ELEMENT = tfm.RESIDUAL_FLOPS_PER_ELEMENT
 
-#: ``transformers`` model types understood by :func:`spec_from_config` (plus ``gpt2``).
+#: ``transformers`` model types understood by :func:`from_config`.
 LLM_MODEL_TYPES: tuple[str, ...] = ("llama", "mixtral", "deepseek_v3")
 MLA_MODES: tuple[str, ...] = ("auto", "expanded", "absorbed")
 LOGITS_MODES: tuple[str, ...] = ("all", "last")
@@ -29,83 +26,6 @@ LOGITS_MODES: tuple[str, ...] = ("all", "last")
 
 class LLMError(ProfileError):
     """A model, size or option the LLM model cannot take (a ValueError)."""
-
-
-# --------------------------------------------------------------------------- ops
-@dataclass(frozen=True)
-class LLMOp(OpCount):
-    """An :class:`OpCount` whose ``bytes`` are split: ``weight_bytes`` + ``kv_bytes`` +
-    :attr:`act_bytes` (bytes)."""
-
-    weight_bytes: float = 0.0
-    kv_bytes: float = 0.0
-
-    @property
-    def act_bytes(self) -> float:
-        return self.bytes - self.weight_bytes - self.kv_bytes
-
-    def __add__(self, other: OpCount) -> LLMOp:
-        s = OpCount.__add__(self, other)  # an LLMOp: OpCount.__add__ replaces fields of self
-        return replace(
-            s,
-            weight_bytes=self.weight_bytes + getattr(other, "weight_bytes", 0.0),
-            kv_bytes=self.kv_bytes + getattr(other, "kv_bytes", 0.0),
-        )
-
-    def scaled(self, k: float) -> LLMOp:
-        return replace(OpCount.scaled(self, k), weight_bytes=self.weight_bytes * k, kv_bytes=self.kv_bytes * k)
-
-
-def llm_op(name: str, group: str, flops: float, mm: float, w: float, kv: float, act: float, calls: float = 1) -> LLMOp:
-    return LLMOp(name, group, float(flops), float(w + kv + act), float(mm), float(calls), float(w), float(kv))
-
-
-def linear_op(
-    name: str,
-    group: str,
-    rows: float,
-    d_in: int,
-    d_out: int,
-    p: Precision,
-    *,
-    bias: bool = False,
-    in_kv: bool = False,
-    out_kv: bool = False,
-    weight_copies: float = 1.0,
-) -> LLMOp:
-    """``rows x d_in`` times ``d_in x d_out`` (+ bias); ``weight_copies`` weight matrices read
-    (distinct experts touched); ``in_kv``/``out_kv``: that operand is the KV cache."""
-    mm = 2 * rows * d_in * d_out
-    w = weight_copies * (d_in * d_out + (d_out if bias else 0)) * p.weight_bytes
-    ins, outs = rows * d_in, rows * d_out
-    kv = (ins if in_kv else 0) * p.kv_bytes + (outs if out_kv else 0) * p.kv_bytes
-    act = (0 if in_kv else ins) * p.act_bytes + (0 if out_kv else outs) * p.act_bytes
-    return llm_op(name, group, mm + (outs if bias else 0), mm, w, kv, act)
-
-
-def elementwise_op(
-    name: str,
-    group: str,
-    elements: float,
-    fpe: float,
-    p: Precision,
-    *,
-    inputs: int = 1,
-    params: int = 0,
-    calls: int = 1,
-) -> LLMOp:
-    """Element-wise op: ``elements`` outputs from ``inputs`` tensors of that size, ``params``
-    weights (e.g. a norm's scale), ``calls`` times."""
-    return llm_op(
-        name,
-        group,
-        elements * fpe * calls,
-        0,
-        params * p.weight_bytes * calls,
-        0,
-        elements * (inputs + 1) * p.act_bytes * calls,
-        calls,
-    )
 
 
 # --------------------------------------------------------------------------- spec
@@ -147,6 +67,11 @@ class LLMSpec:
             raise LLMError(f"n_kv_heads ({self.n_kv_heads}) must divide n_heads ({self.n_heads})")
         if self.n_experts and not 1 <= self.top_k <= self.n_experts:
             raise LLMError(f"top_k: expected 1..n_experts ({self.n_experts}), got {self.top_k}")
+
+    @property
+    def kind(self) -> str:
+        """Always ``"decoder"`` (as :attr:`TransformerSpec.kind`)."""
+        return "decoder"
 
     @property
     def is_moe(self) -> bool:
@@ -200,13 +125,11 @@ class LLMSpec:
         return self.n_params - self.n_moe_layers * (self.n_experts - self.top_k) * self.expert_params()
 
 
-def spec_from_config(config: Any, name: str | None = None) -> LLMSpec:
+def from_config(config: Any, name: str | None = None) -> LLMSpec:
     """An :class:`LLMSpec` from a ``transformers`` LlamaConfig, MixtralConfig or DeepseekV3Config."""
     mt = getattr(config, "model_type", None)
     if mt not in LLM_MODEL_TYPES:
-        raise LLMError(
-            f"config: model_type {mt!r} is not supported; expected one of {list(LLM_MODEL_TYPES) + ['gpt2']}"
-        )
+        raise LLMError(f"config: model_type {mt!r} is not supported; expected one of {list(LLM_MODEL_TYPES)}")
     if getattr(config, "sliding_window", None):
         raise LLMError("config: sliding-window attention is not modelled; set sliding_window=None")
     d, h = int(config.hidden_size), int(config.num_attention_heads)
@@ -246,31 +169,3 @@ def spec_from_config(config: Any, name: str | None = None) -> LLMSpec:
             head_dim=int(config.qk_nope_head_dim) + int(config.qk_rope_head_dim),
         )
     return LLMSpec(**kw)
-
-
-def get_spec(model: str | LLMSpec | tfm.TransformerSpec | Any) -> LLMSpec | tfm.TransformerSpec:
-    """A spec from a preset name (:data:`memwall_lib.engines.counts.presets.PRESETS`), an
-    :class:`LLMSpec`, a GPT-2-like :class:`~memwall_lib.engines.counts.transformer.TransformerSpec`, or a
-    ``transformers`` config (Llama, Mixtral, DeepSeek-V3, GPT-2)."""
-    if isinstance(model, (LLMSpec, tfm.TransformerSpec)):
-        spec = model
-    elif isinstance(model, str):
-        from .presets import preset_config
-
-        spec = get_spec(preset_config(model))
-        return replace(spec, name=model)
-    elif hasattr(model, "model_type"):
-        spec = tfm.spec_from_config(model) if model.model_type == "gpt2" else spec_from_config(model)
-    else:
-        raise TypeError(f"model: expected a preset name, an LLMSpec or a transformers config, got {model!r}")
-    if isinstance(spec, tfm.TransformerSpec) and spec.kind != "decoder":
-        raise LLMError(f"model: {spec.name!r} is an encoder; prefill/decode need a decoder")
-    return spec
-
-
-def as_precision(precision: Any) -> Precision:
-    if isinstance(precision, Precision):
-        return precision
-    if isinstance(precision, str):
-        return tfm.precision_for_dtype(precision)
-    raise TypeError(f"precision: expected a Precision or a dtype name, got {precision!r}")
