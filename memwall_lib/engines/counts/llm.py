@@ -56,6 +56,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from ...core.checks import check_int
+from . import specs
 from . import transformer as tfm
 from .llm_spec import (
     COMBINE_FLOPS_PER_ELEMENT,
@@ -69,7 +70,6 @@ from .llm_spec import (
     LLMSpec,
 )
 from .ops import BF16, OpCount, Precision, as_precision, elementwise, linear, merge, totals
-from . import specs
 from .transformer import RESIDUAL_FLOPS_PER_ELEMENT, SOFTMAX_FLOPS_PER_ELEMENT
 
 
@@ -215,9 +215,7 @@ def pass_ops(
         ops = tfm.pass_ops(spec, n_new, n_ctx, precision, batch, True, True)
         if logits == "last":
             ops = [
-                o
-                if o.name != "lm_head"
-                else linear("lm_head", "head", batch, spec.d_model, spec.vocab_size, precision)
+                o if o.name != "lm_head" else linear("lm_head", "head", batch, spec.d_model, spec.vocab_size, precision)
                 for o in ops
             ]
         return ops

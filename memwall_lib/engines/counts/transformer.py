@@ -46,6 +46,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ...core.checks import check_int
+from . import specs
 from .ops import (  # part of this engine's API too (tfm.Precision, tfm.FP32, tfm.OpCount ...)
     BF16,
     FP16,
@@ -59,7 +60,6 @@ from .ops import (  # part of this engine's API too (tfm.Precision, tfm.FP32, tf
     merge,
     precision_for_dtype,
 )
-from . import specs
 from .transformer_spec import DECODER_MODEL_TYPES, ENCODER_MODEL_TYPES, Kind, TransformerSpec
 
 __all__ = [
