@@ -1,0 +1,405 @@
+"""Count any ``torch.nn.Module`` by tracing its aten ops on the meta device: FLOPs and bytes
+read and written per op, with no weights, no data and no download.
+
+The tracer runs the real model (e.g. a Hugging Face model built with ``from_config`` on
+``torch.device("meta")``) under a ``TorchDispatchMode`` and records every aten op it sees:
+
+- **FLOPs** (a multiply-accumulate = 2 FLOPs). Matrix products, convolutions and fused
+  attention use torch's own formulas (``torch.utils.flop_counter.flop_registry``, what
+  ``FlopCounterMode`` counts), plus the ones that registry misses on CPU and meta
+  (:data:`EXTRA_MATMUL_OPS`, e.g. ``_scaled_dot_product_flash_attention_for_cpu``); a bias
+  fused into ``addmm``/``baddbmm`` adds one FLOP per output element. Element-wise and
+  reduction ops cost :data:`ELEMENTWISE_FLOPS` per output element (reductions: per input
+  element), chosen to match the analytic engines' conventions (:mod:`.transformer`: GELU
+  8, layer norm 8; :mod:`.llm`: SiLU-and-multiply 5 = SiLU 4 + multiply 1; softmax 5 = the
+  scale 1 + softmax 4). Selection and data movement (views, copies, ``cat``, masks,
+  ``where``) cost no FLOPs (:data:`ZERO_FLOP_OPS`). Any other op is listed in
+  :attr:`Trace.unknown_ops` and the FLOP count is then partial.
+- **Bytes**, the survey's no-fusion convention (:mod:`.ops`): an op reads each input once
+  and writes each output once; views are free; a broadcast (stride-0) input is read once
+  per distinct element; a gather (``embedding``, ``index``) reads only the rows it gathers.
+- **The split of bytes** into weights (parameters and buffers), KV cache (the cache's
+  tensors before and after the pass, and copies made of them) and activations (the rest).
+
+Phases (:func:`trace_prefill`, :func:`trace_decode`) follow Hugging Face generation: a
+prefill of ``T`` tokens at batch ``B``; a decode step of one token per sequence with a
+``DynamicCache`` that a untraced prefill of ``C`` tokens filled, as ``generate`` does.
+
+Where the tracer and the analytic engines differ, the difference is the real model's
+implementation (e.g. HF eager attention's additive mask, rotary frequencies, the cache's
+``torch.cat``): :meth:`Trace.by_op` names every aten op and its share.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ...core.checks import check_int
+from .ops import OpCount, ProfileError, merge, totals
+
+#: FLOPs per output element of the element-wise ops (reductions: per input element).
+ELEMENTWISE_FLOPS: dict[str, float] = {
+    **dict.fromkeys(
+        (
+            "add",
+            "sub",
+            "rsub",
+            "mul",
+            "div",
+            "neg",
+            "pow",
+            "rsqrt",
+            "sqrt",
+            "exp",
+            "log",
+            "tanh",
+            "sigmoid",
+            "reciprocal",
+            "maximum",
+            "minimum",
+            "clamp",
+            "clamp_min",
+            "clamp_max",
+            "abs",
+            "sin",
+            "cos",
+            "erf",
+            "square",
+            "relu",
+            "threshold",
+            "add_",
+            "mul_",
+            "div_",
+            "sub_",
+            "tanh_",
+            "relu_",
+            "exp_",
+            "floor_divide",
+            "remainder",
+        ),
+        1.0,
+    ),
+    "silu": 4.0,  # x / (1 + exp(-x)): negate, exp, add, divide
+    "silu_": 4.0,
+    "gelu": 8.0,  # the survey's count (its tanh approximation), for erf and tanh forms alike
+    "_softmax": 4.0,  # subtract the max, exp, sum, divide (the scale is its own op)
+    "_safe_softmax": 4.0,
+    "_log_softmax": 4.0,
+    "native_layer_norm": 8.0,  # the survey's layer-norm count, gain and bias included
+}
+#: Reductions: FLOPs per *input* element.
+REDUCTION_OPS: frozenset[str] = frozenset({"mean", "sum", "amax", "amin", "max", "min", "var", "std", "prod"})
+#: Ops with no arithmetic: views, copies, casts, concatenation, masks, selection, creation.
+ZERO_FLOP_OPS: frozenset[str] = frozenset(
+    {
+        "view", "_unsafe_view", "reshape", "t", "transpose", "permute", "expand", "unsqueeze", "squeeze",
+        "slice", "select", "alias", "as_strided", "split", "split_with_sizes", "unbind", "chunk", "narrow",
+        "detach", "clone", "contiguous", "_to_copy", "copy_", "cat", "stack", "embedding", "index",
+        "index_select", "gather", "where", "masked_fill", "masked_fill_", "tril", "triu", "arange", "ones",
+        "zeros", "full", "empty", "new_empty", "new_zeros", "new_ones", "new_full", "scalar_tensor", "fill_",
+        "zero_", "lift_fresh", "_local_scalar_dense", "eq", "ne", "lt", "le", "gt", "ge", "logical_not",
+        "logical_and", "logical_or", "bitwise_and", "bitwise_or", "bitwise_not", "repeat", "repeat_interleave",
+        "empty_like", "zeros_like", "ones_like", "full_like", "native_dropout", "dropout", "_assert_async",
+        "sym_size", "sym_stride", "sym_numel", "is_nonzero", "isinf", "isnan", "all", "any", "flip", "roll",
+        "constant_pad_nd", "pad", "diff", "one_hot", "topk", "sort", "argmax", "argmin", "cumsum", "_unsafe_index",
+        "index_put_", "index_copy_", "index_copy", "scatter", "scatter_", "new_tensor", "bucketize", "histc",
+        "bincount", "argsort", "nonzero",
+        "unfold", "movedim", "view_as_real", "view_as_complex", "resolve_conj", "resolve_neg", "split_copy",
+    }
+)  # fmt: skip
+#: Ops that move data only; a copy of the KV cache stays KV cache.
+DATA_MOVEMENT_OPS: frozenset[str] = frozenset(
+    {"clone", "contiguous", "_to_copy", "copy_", "cat", "stack", "repeat", "repeat_interleave", "_unsafe_view",
+     "index_select", "index", "_unsafe_index", "expand", "view", "reshape", "transpose", "permute", "slice",
+     "unsqueeze", "squeeze", "alias", "t", "select"}
+)  # fmt: skip
+#: Gathers: they read the rows they gather (their output), not the whole table.
+GATHER_OPS: frozenset[str] = frozenset({"embedding", "index", "index_select", "gather", "_unsafe_index"})
+#: Matmul-class ops torch's flop registry misses on CPU or meta: fused attention (its query,
+#: key and value are the first three arguments) and MoE's grouped matmul.
+EXTRA_MATMUL_OPS: frozenset[str] = frozenset(
+    {"_scaled_dot_product_flash_attention_for_cpu", "_scaled_dot_product_fused_attention_overrideable", "_grouped_mm"}
+)
+
+
+@dataclass(frozen=True)
+class Trace:
+    """What one traced forward pass did: per aten op (``ops``, summed over calls, in
+    first-call order, :class:`~.ops.OpCount` with the aten name and its class as group),
+    the ops no FLOP formula covers (``unknown_ops``: then ``flops`` is a lower bound).
+    Units: FLOPs, bytes."""
+
+    label: str
+    phase: str
+    batch: int
+    n_new: int
+    n_ctx: int
+    ops: tuple[OpCount, ...] = field(repr=False)
+    unknown_ops: tuple[str, ...] = ()
+
+    @property
+    def complete(self) -> bool:
+        """True when every op had a FLOP formula (the FLOP count is not partial)."""
+        return not self.unknown_ops
+
+    def totals(self) -> dict[str, float]:
+        """FLOPs, matmul FLOPs, bytes (weights, KV cache, activations) and intensity."""
+        return totals(self.ops)
+
+    def by_op(self) -> dict[str, dict[str, float]]:
+        """``{aten op: {flops, matmul_flops, bytes, weight_bytes, kv_bytes, act_bytes, calls}}``."""
+        keys = ("flops", "matmul_flops", "bytes", "weight_bytes", "kv_bytes", "act_bytes", "calls")
+        return {o.name: {k: float(getattr(o, k)) for k in keys} for o in self.ops}
+
+
+# --------------------------------------------------------------------------- recording
+def _storage_key(t: Any) -> int:
+    return t.untyped_storage()._cdata
+
+
+def _addressed_bytes(t: Any) -> int:
+    """Bytes of the distinct elements a tensor view addresses (stride-0 dims counted once)."""
+    n = math.prod(s for s, st in zip(t.shape, t.stride()) if st != 0) if t.dim() else 1
+    return int(n) * t.element_size()
+
+
+def _tensors(tree: Any) -> list[Any]:
+    import torch
+    from torch.utils._pytree import tree_leaves
+
+    return [x for x in tree_leaves(tree) if isinstance(x, torch.Tensor)]
+
+
+@dataclass
+class _Event:
+    name: str
+    group: str
+    flops: float
+    matmul_flops: float
+    reads: list[tuple[int, int]]  # (storage key, bytes)
+    writes: list[tuple[int, int]]
+
+
+def _flops(func: Any, name: str, args: tuple, kwargs: dict, out: Any) -> tuple[float, float, bool]:
+    """(FLOPs, matmul FLOPs, known) of one aten call."""
+    from torch.utils import flop_counter
+
+    packet = func.overloadpacket
+    outs = _tensors(out)
+    out_elems = float(sum(t.numel() for t in outs))
+    if packet in flop_counter.flop_registry:
+        mm = float(flop_counter.flop_registry[packet](*args, **kwargs, out_val=out))
+        bias = out_elems if name in ("addmm", "baddbmm") else 0.0
+        return mm + bias, mm, True
+    if name in EXTRA_MATMUL_OPS:
+        if name == "_grouped_mm":  # (M x K) rows, each times its own group's (K x N) weight
+            mm = 2.0 * out_elems * args[0].shape[-1]
+        else:
+            q, k, v = args[:3]
+            mm = float(flop_counter.sdpa_flop_count(q.shape, k.shape, v.shape))
+        return mm, mm, True
+    if name in ELEMENTWISE_FLOPS:
+        return ELEMENTWISE_FLOPS[name] * (outs[0].numel() if outs else 0), 0.0, True
+    if name in REDUCTION_OPS:
+        ins = _tensors(args)
+        return float(ins[0].numel() if ins else 0), 0.0, True
+    return 0.0, 0.0, name in ZERO_FLOP_OPS
+
+
+def _group(name: str, matmul_flops: float) -> str:
+    if matmul_flops or name in EXTRA_MATMUL_OPS:
+        return "matmul"
+    if name in DATA_MOVEMENT_OPS or name in ZERO_FLOP_OPS:
+        return "data_movement"
+    return "elementwise"
+
+
+class _Recorder:
+    """The dispatch mode's state: events in call order, storages kept alive (so that no
+    storage key is reused during the trace), ops with no FLOP formula."""
+
+    def __init__(self) -> None:
+        self.events: list[_Event] = []
+        self.alive: list[Any] = []
+        self.unknown: dict[str, int] = {}
+
+    def record(self, func: Any, args: tuple, kwargs: dict, out: Any) -> None:
+        name = func.overloadpacket.__name__
+        flops, mm, known = _flops(func, name, args, kwargs, out)
+        if not known:
+            self.unknown[f"aten.{name}"] = self.unknown.get(f"aten.{name}", 0) + 1
+        ins, outs = _tensors((args, kwargs)), _tensors(out)
+        in_keys = {_storage_key(t) for t in ins}
+        self.alive += [t.untyped_storage() for t in outs]
+        writes = [(_storage_key(t), _addressed_bytes(t)) for t in outs if _storage_key(t) not in in_keys]
+        if name.endswith("_") and ins:  # in place: the first argument is written
+            writes = [(_storage_key(ins[0]), _addressed_bytes(ins[0]))]
+        if not writes and not flops:
+            reads: list[tuple[int, int]] = []  # a view: free
+        elif name in GATHER_OPS:
+            reads = [(_storage_key(t), _addressed_bytes(t)) for t in ins[1:]] + [
+                (_storage_key(ins[0]), sum(b for _, b in writes))
+            ]
+        else:
+            seen: set[int] = set()
+            reads = []
+            for t in ins:
+                if id(t) not in seen:
+                    seen.add(id(t))
+                    reads.append((_storage_key(t), _addressed_bytes(t)))
+        self.events.append(_Event(f"aten.{name}", _group(name, mm), flops, mm, reads, writes))
+
+
+def _classify(rec: _Recorder, weights: set[int], kv: set[int]) -> list[OpCount]:
+    """Per-event op records with bytes split by the storages' roles; a data-movement op
+    whose input is KV cache makes KV cache."""
+    kv = set(kv)
+    ops = []
+    for e in rec.events:
+        if e.group == "data_movement" and any(k in kv for k, _ in e.reads):
+            kv.update(k for k, _ in e.writes)
+        w = sum(b for k, b in e.reads if k in weights)
+        c = sum(b for k, b in e.reads + e.writes if k in kv and k not in weights)
+        a = sum(b for k, b in e.reads + e.writes) - w - c
+        ops.append(OpCount(e.name, e.group, e.flops, e.matmul_flops, float(w), float(c), float(a)))
+    return ops
+
+
+def trace_module(
+    module: Any,
+    call: Callable[[], Any],
+    *,
+    label: str = "",
+    phase: str = "forward",
+    batch: int = 1,
+    n_new: int = 1,
+    n_ctx: int = 1,
+    kv_tensors: Callable[[Any], list[Any]] | None = None,
+    before: list[Any] = (),  # type: ignore[assignment]
+) -> Trace:
+    """Trace ``call()`` (a forward of ``module``, on meta tensors). ``before``: tensors that
+    are KV cache before the call; ``kv_tensors(result)``: those that are after it."""
+    import torch
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    rec = _Recorder()
+    current: list[str] = [""]
+
+    class Mode(TorchDispatchMode):
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # noqa: ANN001, ANN204
+            kwargs = kwargs or {}
+            current[0] = str(func.overloadpacket)
+            out = func(*args, **kwargs)
+            rec.record(func, args, kwargs, out)
+            return out
+
+    weights = {_storage_key(t) for t in (*module.parameters(), *module.buffers())}
+    kv_before = {_storage_key(t) for t in before}
+    try:
+        with torch.no_grad(), Mode():
+            result = call()
+    except (NotImplementedError, RuntimeError) as e:
+        what = label or type(module).__name__
+        raise ProfileError(
+            f"{what}: the {phase} cannot run on the meta device: {current[0]} failed ({str(e).splitlines()[0][:200]}). "
+            "An op whose output shape depends on data (aten.nonzero, e.g. MoE routing with "
+            "experts_implementation='eager') has no meta form; MoE models trace with grouped_mm in bfloat16"
+        ) from e
+    kv_after = {_storage_key(t) for t in (kv_tensors(result) if kv_tensors else [])}
+    ops = merge(_classify(rec, weights, kv_before | kv_after))
+    return Trace(label, phase, batch, n_new, n_ctx, tuple(ops.values()), tuple(sorted(rec.unknown)))
+
+
+# --------------------------------------------------------------------------- phases
+def _cache_tensors(result: Any) -> list[Any]:
+    """The tensors a KV cache holds (a transformers ``Cache``, or a model output holding
+    one under ``cache``; none for an encoder's output)."""
+    cache = result.get("cache") if isinstance(result, Mapping) else result
+    if cache is None:
+        return []
+    return _tensors([getattr(layer, attr, None) for layer in getattr(cache, "layers", []) for attr in vars(layer)])
+
+
+def _ids(module: Any, batch: int, tokens: int) -> Any:
+    import torch
+
+    return torch.zeros(batch, tokens, dtype=torch.long, device="meta")
+
+
+def trace_prefill(module: Any, batch: int, tokens: int, *, label: str = "", use_cache: bool | None = None) -> Trace:
+    """One forward of ``batch`` sequences of ``tokens`` tokens from an empty cache (decoders
+    fill a ``DynamicCache``; encoders have none). ``module``: a model on the meta device
+    that takes ``input_ids`` (a Hugging Face model)."""
+    b, t = check_int("batch", batch, 1), check_int("tokens", tokens, 1)
+    decoder = _is_decoder(module) if use_cache is None else use_cache
+    kwargs: dict[str, Any] = {"input_ids": _ids(module, b, t)}
+    if decoder:
+        kwargs["use_cache"] = True
+    return trace_module(
+        module,
+        lambda: module(**kwargs),
+        label=label,
+        phase="prefill",
+        batch=b,
+        n_new=t,
+        n_ctx=t,
+        kv_tensors=_cache_tensors if decoder else None,
+    )
+
+
+def trace_decode(module: Any, batch: int, context_len: int, *, label: str = "") -> Trace:
+    """One decoding step of ``batch`` sequences whose cache already holds ``context_len``
+    tokens (attention spans ``context_len + 1``): the cache is filled by an untraced
+    prefill, as ``generate`` fills it."""
+    import torch
+
+    b, c = check_int("batch", batch, 1), check_int("context_len", context_len, 1)
+    if not _is_decoder(module):
+        raise ProfileError(f"model: {label or type(module).__name__} is an encoder; a decode step needs a decoder")
+    with torch.no_grad():
+        cache = module(input_ids=_ids(module, b, c), use_cache=True)["cache"]
+    before = _cache_tensors(cache)
+    return trace_module(
+        module,
+        lambda: module(input_ids=_ids(module, b, 1), cache=cache, use_cache=True),
+        label=label,
+        phase="decode",
+        batch=b,
+        n_new=1,
+        n_ctx=c + 1,
+        kv_tensors=_cache_tensors,
+        before=before,
+    )
+
+
+def _is_decoder(module: Any) -> bool:
+    """A model that generates (has ``generate`` and a decoder config), as transformers sees it."""
+    config = getattr(module, "config", None)
+    can_generate = getattr(module, "can_generate", None)
+    return bool(callable(can_generate) and can_generate()) and not getattr(config, "is_encoder_decoder", False)
+
+
+def phase_totals(traces: Mapping[str, Trace]) -> dict[str, dict[str, float]]:
+    """``{phase: totals}`` of several traces (e.g. a prefill and a decode step)."""
+    return {k: t.totals() for k, t in traces.items()}
+
+
+def compare(trace: Trace, analytic: list[OpCount] | tuple[OpCount, ...]) -> dict[str, dict[str, float]]:
+    """The tracer beside an analytic count of the same pass, per class of op: ``matmul``
+    (ops with matmul FLOPs), ``elementwise`` and ``data_movement`` (copies, ``cat``, casts,
+    masks: the analytic convention has none). Each row: ``{quantity: (tracer, analytic)}``
+    for FLOPs, matmul FLOPs and bytes by role; the ``data_movement`` row and the
+    element-wise decomposition name where the bytes differ."""
+    classes = ("matmul", "elementwise", "data_movement")
+    analytic_by = {c: [o for o in analytic if (o.matmul_flops > 0) == (c == "matmul") and c != "data_movement"]
+                   for c in classes}  # fmt: skip
+    out: dict[str, dict[str, float]] = {}
+    for c in classes:
+        tx, ty = totals(o for o in trace.ops if o.group == c), totals(analytic_by[c])
+        for k in ("flops", "matmul_flops", "bytes", "weight_bytes", "kv_bytes", "act_bytes"):
+            out.setdefault(c, {})[f"{k}_traced"] = tx[k]
+            out[c][f"{k}_analytic"] = ty[k]
+    return out

@@ -1,0 +1,154 @@
+"""The meta-device op tracer (engines/counts/trace) against the analytic engines, against
+torch's FlopCounterMode and against bytes counted by hand."""
+
+from __future__ import annotations
+
+import warnings
+
+import pytest
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+from transformers import AutoConfig, AutoModel, AutoModelForCausalLM
+
+from memwall_lib.engines.counts import llm, trace
+from memwall_lib.engines.counts import transformer as tfm
+from memwall_lib.engines.counts.presets import preset_config
+from memwall_lib.engines.models import builders
+
+SMALL = dict(hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4, vocab_size=128)
+
+
+def _build(config, *, encoder: bool = False, dtype=torch.float32, attn: str = "eager"):
+    config._attn_implementation = attn
+    with warnings.catch_warnings(), torch.device("meta"):
+        warnings.simplefilter("ignore")
+        return (AutoModel if encoder else AutoModelForCausalLM).from_config(config, dtype=dtype).eval()
+
+
+#: Tiny configs of every architecture issue 19 lists (gemma2 has no SDPA path in transformers).
+ARCHITECTURES = {
+    "llama": lambda: AutoConfig.for_model("llama", num_key_value_heads=2, **SMALL),
+    "mistral": lambda: AutoConfig.for_model("mistral", num_key_value_heads=2, sliding_window=8, **SMALL),
+    "qwen2": lambda: AutoConfig.for_model("qwen2", num_key_value_heads=2, **SMALL),
+    "gemma2": lambda: AutoConfig.for_model("gemma2", num_key_value_heads=2, head_dim=16, sliding_window=8, **SMALL),
+    "phi3": lambda: AutoConfig.for_model("phi3", num_key_value_heads=2, pad_token_id=0, **SMALL),
+    "mixtral": lambda: AutoConfig.for_model(
+        "mixtral", num_key_value_heads=2, num_local_experts=4, num_experts_per_tok=2, **SMALL
+    ),
+    "gpt_neox": lambda: AutoConfig.for_model("gpt_neox", **SMALL),
+    "opt": lambda: AutoConfig.for_model(
+        "opt", hidden_size=64, ffn_dim=128, num_hidden_layers=2, num_attention_heads=4, vocab_size=128
+    ),
+    "falcon": lambda: AutoConfig.for_model(
+        "falcon", hidden_size=64, num_hidden_layers=2, num_attention_heads=4, vocab_size=128
+    ),
+    "bert": lambda: AutoConfig.for_model("bert", **SMALL),
+    "roberta": lambda: AutoConfig.for_model("roberta", **SMALL),
+}
+
+
+@pytest.mark.parametrize("arch", sorted(ARCHITECTURES))
+def test_matmul_flops_equal_flopcountermode_for_every_architecture(arch: str) -> None:
+    encoder = arch in ("bert", "roberta")
+    model = _build(ARCHITECTURES[arch](), encoder=encoder, dtype=torch.bfloat16 if arch == "mixtral" else None)
+    traced = trace.trace_prefill(model, 2, 12, label=arch)
+    with FlopCounterMode(display=False) as counter, torch.no_grad():
+        model(input_ids=torch.zeros(2, 12, dtype=torch.long, device="meta"))
+    assert traced.complete, traced.unknown_ops
+    if arch == "mixtral":  # torch's registry has no grouped matmul: the tracer adds it
+        grouped = traced.by_op()["aten._grouped_mm"]["matmul_flops"]
+        assert grouped == 2 * 2 * 12 * 2 * 3 * 64 * 128 * 2  # 2 layers, 24 tokens x top-2, gate+up+down
+        assert traced.totals()["matmul_flops"] - grouped == counter.get_total_flops()
+    else:
+        assert traced.totals()["matmul_flops"] == counter.get_total_flops()
+    if not encoder:
+        step = trace.trace_decode(model, 2, 20, label=arch)
+        assert step.complete and step.totals()["kv_bytes"] > 0
+
+
+LLM_PRESETS = ["gpt2", "llama2-7b", "llama3-70b", "mixtral-8x7b", "deepseek-v3"]
+
+
+@pytest.mark.parametrize("name", LLM_PRESETS)
+def test_tracer_equals_the_llm_engine_on_every_preset(name: str) -> None:
+    """Matmul FLOPs equal exactly (prefill and decode); every other FLOP is element-wise
+    arithmetic HF spells out (its additive mask, rotary negation), under 0.1% here."""
+    bf16 = name in ("mixtral-8x7b", "deepseek-v3")
+    model = _build(preset_config(name), dtype=torch.bfloat16 if bf16 else torch.float32)
+    precision = tfm.BF16 if bf16 else tfm.FP32
+    pairs = [
+        (trace.trace_prefill(model, 1, 8), llm.prefill(name, 1, 8, precision, mla="expanded")),
+        (trace.trace_decode(model, 2, 16), llm.decode_step(name, 2, 16, precision, mla="expanded")),
+    ]
+    for traced, analytic in pairs:
+        t, a = traced.totals(), analytic.totals()
+        assert t["matmul_flops"] == a["matmul_flops"], (name, traced.phase)
+        assert t["flops"] == pytest.approx(a["flops"], rel=1e-3)
+        rows = trace.compare(traced, list(analytic.ops))
+        assert rows["matmul"]["matmul_flops_traced"] == rows["matmul"]["matmul_flops_analytic"]
+        assert rows["data_movement"]["bytes_analytic"] == 0 < rows["data_movement"]["bytes_traced"]
+        if bf16:  # MoE: grouped_mm reads every expert, the formula those a few tokens touch
+            assert t["weight_bytes"] > a["weight_bytes"]
+        else:  # HF gathers one row of position embeddings for the whole batch, the formula B rows
+            assert t["weight_bytes"] == pytest.approx(a["weight_bytes"], rel=1e-5)
+
+
+@pytest.mark.parametrize("name", ["bert-base", "bert-large"])
+def test_tracer_equals_the_survey_engine_on_bert(name: str) -> None:
+    model = _build(builders.transformer_config(name), encoder=True)
+    traced = trace.trace_prefill(model, 1, 128)
+    analytic = tfm.profile(name, 128, precision=tfm.FP32, include_embeddings=True, include_head=True)
+    assert traced.totals()["matmul_flops"] == analytic.matmul_flops
+    assert traced.totals()["flops"] == pytest.approx(analytic.flops, rel=1e-3)
+    assert traced.totals()["kv_bytes"] == 0  # an encoder has no cache
+
+
+@pytest.mark.parametrize("kv_heads", [4, 2])
+def test_decode_bytes_by_hand(kv_heads: int) -> None:
+    """Weights read once (the embedding: its B gathered rows), and the KV cache as HF's
+    DynamicCache and eager attention move it: ``torch.cat`` reads the C cached tokens and
+    writes C + 1; ``repeat_kv`` (GQA only) reads C + 1 and writes g(C + 1); the two matmuls
+    read g(C + 1) tokens of K and V (g = query heads per KV head)."""
+    b, c, layers, heads, d = 2, 20, 2, 4, 64
+    model = _build(AutoConfig.for_model("llama", num_key_value_heads=kv_heads, **SMALL))
+    step = trace.trace_decode(model, b, c).totals()
+    params = sum(p.numel() for p in model.parameters()) * 4
+    table = 128 * d * 4
+    buffers = model.model.rotary_emb.inv_freq.numel() * 4  # the one buffer a step reads
+    assert step["weight_bytes"] == params - table + b * d * 4 + buffers
+    g, hd = heads // kv_heads, d // heads
+    tokens = c + (c + 1) + (c + 1 + g * (c + 1) if g > 1 else 0) + g * (c + 1)
+    assert step["kv_bytes"] == layers * 2 * tokens * b * kv_heads * hd * 4
+
+
+def test_sliding_window_cache_is_what_transformers_keeps() -> None:
+    """Mistral's sliding window: past the window, a decode step moves less KV cache than
+    the same model with full attention."""
+    windowed = _build(AutoConfig.for_model("mistral", num_key_value_heads=2, sliding_window=8, **SMALL))
+    full = _build(AutoConfig.for_model("mistral", num_key_value_heads=2, sliding_window=None, **SMALL))
+    kv = lambda m: trace.trace_decode(m, 1, 64).totals()["kv_bytes"]  # noqa: E731
+    assert kv(windowed) < kv(full) / 4
+
+
+def test_an_op_with_no_formula_is_listed_and_the_count_partial() -> None:
+    class Odd(torch.nn.Module):
+        def forward(self, x):  # noqa: ANN001, ANN201
+            return torch.special.bessel_j0(x) + x
+
+    traced = trace.trace_module(Odd(), lambda: Odd()(torch.ones(3, device="meta")))
+    assert traced.unknown_ops == ("aten.special_bessel_j0",) and not traced.complete
+    assert traced.totals()["flops"] == 3  # the add only: a lower bound
+
+
+def test_a_data_dependent_op_names_itself() -> None:
+    class Route(torch.nn.Module):
+        def forward(self, x):  # noqa: ANN001, ANN201
+            return x[torch.nonzero(x > 0)]
+
+    with pytest.raises(ValueError, match=r"Route: the forward cannot run on the meta device: aten\.nonzero"):
+        trace.trace_module(Route(), lambda: Route()(torch.ones(3, device="meta")))
+
+
+def test_an_encoder_has_no_decode_step() -> None:
+    with pytest.raises(ValueError, match="is an encoder"):
+        trace.trace_decode(_build(AutoConfig.for_model("bert", **SMALL), encoder=True), 1, 4, label="bert")
