@@ -52,6 +52,7 @@ Nothing here imports torch.
 from __future__ import annotations
 
 import numbers
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -326,17 +327,22 @@ def critical_batch(
     """Smallest decode batch whose step reaches ``ridge_flops_per_byte`` (a roofline's peak
     FLOP/s over bandwidth), by binary search (intensity rises with batch); ``None`` if not
     reached by ``max_batch`` (the KV cache, read per sequence, caps decode intensity)."""
+    spec, p = get_spec(model), as_precision(precision)
+    return smallest_batch(lambda b: decode_intensity(spec, b, context_len, p), ridge_flops_per_byte, max_batch)
+
+
+def smallest_batch(intensity_at: Callable[[int], float], ridge_flops_per_byte: float, max_batch: int) -> int | None:
+    """Smallest batch ``b`` in 1..``max_batch`` with ``intensity_at(b) >= ridge_flops_per_byte``
+    (FLOPs/byte), by binary search (intensity rises with batch); None if ``max_batch`` falls short."""
     if isinstance(ridge_flops_per_byte, bool) or not isinstance(ridge_flops_per_byte, numbers.Real):
         raise TypeError(f"ridge_flops_per_byte: expected a number, got {ridge_flops_per_byte!r}")
     if not ridge_flops_per_byte > 0:
         raise LLMError(f"ridge_flops_per_byte: expected a positive number, got {ridge_flops_per_byte!r}")
     hi = check_int("max_batch", max_batch, 1)
-    spec, p = get_spec(model), as_precision(precision)
-    ok = lambda b: decode_intensity(spec, b, context_len, p) >= ridge_flops_per_byte  # noqa: E731
-    if not ok(hi):
+    if intensity_at(hi) < ridge_flops_per_byte:
         return None
     lo = 1
     while lo < hi:
         mid = (lo + hi) // 2
-        lo, hi = (lo, mid) if ok(mid) else (mid + 1, hi)
+        lo, hi = (lo, mid) if intensity_at(mid) >= ridge_flops_per_byte else (mid + 1, hi)
     return lo

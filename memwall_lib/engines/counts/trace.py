@@ -139,6 +139,14 @@ class Trace:
     n_ctx: int
     ops: tuple[OpCount, ...] = field(repr=False)
     unknown_ops: tuple[str, ...] = ()
+    cache_bytes: float = 0.0
+    weight_bytes_held: float = 0.0
+
+    @property
+    def resident_bytes(self) -> float:
+        """Bytes held after the pass: every parameter and buffer, and the KV cache as the
+        model's cache keeps it (e.g. only the window of a sliding-window layer)."""
+        return self.weight_bytes_held + self.cache_bytes
 
     @property
     def complete(self) -> bool:
@@ -308,9 +316,21 @@ def trace_module(
             "An op whose output shape depends on data (aten.nonzero, e.g. MoE routing with "
             "experts_implementation='eager') has no meta form; MoE models trace with grouped_mm in bfloat16"
         ) from e
-    kv_after = {_storage_key(t) for t in (kv_tensors(result) if kv_tensors else [])}
+    cache = kv_tensors(result) if kv_tensors else []
+    kv_after = {_storage_key(t) for t in cache}
     ops = merge(_classify(rec, weights, kv_before | kv_after))
-    return Trace(label, phase, batch, n_new, n_ctx, tuple(ops.values()), tuple(sorted(rec.unknown)))
+    held = {_storage_key(t): t.untyped_storage().nbytes() for t in (*module.parameters(), *module.buffers())}
+    return Trace(
+        label,
+        phase,
+        batch,
+        n_new,
+        n_ctx,
+        tuple(ops.values()),
+        tuple(sorted(rec.unknown)),
+        cache_bytes=float(sum(_addressed_bytes(t) for t in cache)),
+        weight_bytes_held=float(sum(held.values())),
+    )
 
 
 # --------------------------------------------------------------------------- phases
@@ -323,21 +343,27 @@ def _cache_tensors(result: Any) -> list[Any]:
     return _tensors([getattr(layer, attr, None) for layer in getattr(cache, "layers", []) for attr in vars(layer)])
 
 
-def _ids(module: Any, batch: int, tokens: int) -> Any:
+def _ids(batch: int, tokens: int) -> Any:
+    """Token ids on the meta device (their values never matter)."""
     import torch
 
     return torch.zeros(batch, tokens, dtype=torch.long, device="meta")
 
 
-def trace_prefill(module: Any, batch: int, tokens: int, *, label: str = "", use_cache: bool | None = None) -> Trace:
+def trace_prefill(
+    module: Any, batch: int, tokens: int, *, label: str = "", last_logits_only: bool = False
+) -> Trace:
     """One forward of ``batch`` sequences of ``tokens`` tokens from an empty cache (decoders
     fill a ``DynamicCache``; encoders have none). ``module``: a model on the meta device
-    that takes ``input_ids`` (a Hugging Face model)."""
+    that takes ``input_ids`` (a Hugging Face model). ``last_logits_only``: the LM head on
+    the last token only (``logits_to_keep=1``, what generation needs); else on every token."""
     b, t = check_int("batch", batch, 1), check_int("tokens", tokens, 1)
-    decoder = _is_decoder(module) if use_cache is None else use_cache
-    kwargs: dict[str, Any] = {"input_ids": _ids(module, b, t)}
+    decoder = _is_decoder(module)
+    kwargs: dict[str, Any] = {"input_ids": _ids(b, t)}
     if decoder:
         kwargs["use_cache"] = True
+        if last_logits_only:
+            kwargs["logits_to_keep"] = 1
     return trace_module(
         module,
         lambda: module(**kwargs),
@@ -360,11 +386,11 @@ def trace_decode(module: Any, batch: int, context_len: int, *, label: str = "") 
     if not _is_decoder(module):
         raise ProfileError(f"model: {label or type(module).__name__} is an encoder; a decode step needs a decoder")
     with torch.no_grad():
-        cache = module(input_ids=_ids(module, b, c), use_cache=True)["cache"]
+        cache = module(input_ids=_ids(b, c), use_cache=True)["cache"]
     before = _cache_tensors(cache)
     return trace_module(
         module,
-        lambda: module(input_ids=_ids(module, b, 1), cache=cache, use_cache=True),
+        lambda: module(input_ids=_ids(b, 1), cache=cache, use_cache=True),
         label=label,
         phase="decode",
         batch=b,
