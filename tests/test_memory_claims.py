@@ -46,6 +46,33 @@ def test_inference_footprint_by_hand() -> None:
         mc.inference_footprint_bytes(1000, 2, 8, 10, fmt="int2")
 
 
+def test_kv_cache_with_every_head_its_own_is_the_gpt_count() -> None:
+    # GPT-2 XL as the text's claim sizes it (48 layers, 1600 hidden, 25 heads of 64, 1024 tokens):
+    # giving n_kv_heads = heads and head_dim = hidden / heads changes nothing, bit for bit
+    for fmt in ("fp32", "fp16", "int8", "int4"):
+        gpt = mc.inference_footprint_bytes(1_557_611_200, 48, 1600, 1024, 1, fmt)
+        assert mc.inference_footprint_bytes(1_557_611_200, 48, 1600, 1024, 1, fmt, n_kv_heads=25, head_dim=64) == gpt
+        assert mc.inference_footprint_bytes(1_557_611_200, 48, 1600, 1024, 1, fmt, windows=[None] * 48) == gpt
+
+
+def test_kv_cache_under_grouped_query_attention_and_sliding_windows() -> None:
+    # Llama 3 70B: 80 layers, 64 heads of 128 (hidden 8192), 8 KV heads: 8x fewer than 2 x L x T x hidden
+    mha = mc.kv_cache_values(80, 4096, 8192)
+    gqa = mc.kv_cache_values(80, 4096, 8 * 128)
+    assert gqa == 2 * 80 * 4096 * 8 * 128 and mha / gqa == 64 / 8
+    kv_gqa = mc.inference_footprint_bytes(0, 80, 8192, 4096, 2, "fp16", n_kv_heads=8, head_dim=128)
+    assert kv_gqa == 2 * gqa * 2  # batch 2, 2 bytes per value
+    # a sliding layer of window W keeps the last W - 1 tokens (transformers' DynamicSlidingWindowLayer)
+    assert mc.kv_cache_values(2, 10, 4, windows=[4, None]) == 2 * (3 + 10) * 4
+    assert mc.kv_cache_values(2, 2, 4, windows=[4, None]) == 2 * (2 + 2) * 4  # shorter than the window
+    with pytest.raises(ValueError, match="one entry per layer"):
+        mc.kv_cache_values(2, 10, 4, windows=[4])
+    with pytest.raises(ValueError, match="positive int"):
+        mc.kv_cache_values(1, 10, 4, windows=[0])
+    with pytest.raises(ValueError, match="both or neither"):
+        mc.inference_footprint_bytes(1000, 2, 8, 10, n_kv_heads=2)
+
+
 # --------------------------------------------------------------------------- optimizer state
 def test_optimizer_state_from_definitions() -> None:
     shapes = [(2, 3), (3,)]  # 9 parameters

@@ -1,7 +1,8 @@
 """The tables of ``data/``: one schema per CSV (:mod:`.schemas`), loaders that validate each
 file and check it against the others (:mod:`.loaders`), and device helpers (:mod:`.devices`); the points drawn in the authors' own figure PDFs
 (:mod:`.authors_pdf` reads a page with pikepdf, :mod:`.authors_plotted` extracts, :mod:`.authors_identify` matches
-them to our rows).
+them to our rows); and accelerators a user supplies (:mod:`.user_chips`: an ``accelerators_file``
+validated like ``data/``, or ``extra_accelerators`` specs), in the shape of the data's tables.
 
 Layer rule: tables import only :mod:`memwall_lib.core`; they neither plot nor fit.
 """
@@ -17,8 +18,22 @@ from .loaders import (
     load_survey_latency,
 )
 from .schemas import SCHEMAS
+from .user_chips import (
+    ACCELERATORS_FILE,
+    ChipSpecError,
+    UserChips,
+    extra_accelerators,
+    load_accelerators_file,
+    with_user_chips,
+)
 
 __all__ = [
+    "ACCELERATORS_FILE",
+    "ChipSpecError",
+    "UserChips",
+    "extra_accelerators",
+    "load_accelerators_file",
+    "with_user_chips",
     "DATE_RULES",
     "FLOPS_POLICIES",
     "GIB",

@@ -80,9 +80,9 @@ def load_hardware(data_dir: str | Path = DATA_DIR) -> HardwareData:
     if orphans:
         raise DataValidationError(orphans)
     errors = (
-        _check_dates(devices)
-        + _check_sparse_is_twice_dense(flops)
-        + _check_year_ceilings(devices, flops)
+        check_dates(devices)
+        + check_sparse_is_twice_dense(flops)
+        + check_year_ceilings(devices, flops)
         + _check_interconnect_totals(links)
     )
     if errors:
@@ -90,11 +90,12 @@ def load_hardware(data_dir: str | Path = DATA_DIR) -> HardwareData:
     return HardwareData(devices, flops, dram, links, d)
 
 
-def _check_dates(devices: pd.DataFrame) -> list[CellError]:
-    """``availability_date`` (where given) must not precede ``announce_date``."""
+def check_dates(devices: pd.DataFrame, fname: str = COMPUTE_DEVICES.name) -> list[CellError]:
+    """``availability_date`` (where given) must not precede ``announce_date``; errors name
+    file ``fname`` (the devices' rows and lines are in ``devices``)."""
     errors = [
         CellError(
-            COMPUTE_DEVICES.name,
+            fname,
             int(r.row),
             int(r.line),
             "availability_date",
@@ -107,9 +108,12 @@ def _check_dates(devices: pd.DataFrame) -> list[CellError]:
     return errors
 
 
-def _check_sparse_is_twice_dense(flops: pd.DataFrame, rtol: float = 0.02) -> list[CellError]:
+def check_sparse_is_twice_dense(
+    flops: pd.DataFrame, fname: str = COMPUTE_PEAK_FLOPS.name, rtol: float = 0.02
+) -> list[CellError]:
     """Vendors quote structured (2:4) sparsity as exactly twice the dense peak: where a device
-    has both for one precision and unit, ``sparse = 2 x dense`` (within 2%)."""
+    has both for one precision and unit, ``sparse = 2 x dense`` (within 2%); errors name file
+    ``fname``."""
     dense = {(r.device, r.precision, r.unit): r.peak_TFLOPS for r in flops.itertuples() if r.sparsity == "dense"}
     errors = []
     for r in flops.itertuples():
@@ -117,7 +121,7 @@ def _check_sparse_is_twice_dense(flops: pd.DataFrame, rtol: float = 0.02) -> lis
         if r.sparsity == "sparse" and d is not None and abs(r.peak_TFLOPS - 2 * d) > rtol * 2 * d:
             errors.append(
                 CellError(
-                    COMPUTE_PEAK_FLOPS.name,
+                    fname,
                     int(r.row),
                     int(r.line),
                     "peak_TFLOPS",
@@ -139,12 +143,18 @@ def year_ceiling(column: str, year: float) -> float:
     return base * 2.0 ** ((year - 2025) / doubling)
 
 
-def _check_year_ceilings(devices: pd.DataFrame, flops: pd.DataFrame) -> list[CellError]:
+def check_year_ceilings(
+    devices: pd.DataFrame,
+    flops: pd.DataFrame,
+    files: tuple[str, str] = (COMPUTE_DEVICES.name, COMPUTE_PEAK_FLOPS.name),
+) -> list[CellError]:
+    """Every peak and DRAM bandwidth stays under :func:`year_ceiling` of its device's
+    announcement year; errors name ``files`` (the devices' file, the peaks' file)."""
     year = {r.name: r.announce_date.year for r in devices.itertuples()}
     errors = []
     for frame, fname, col in (
-        (flops, COMPUTE_PEAK_FLOPS.name, "peak_TFLOPS"),
-        (devices, COMPUTE_DEVICES.name, "memory_bandwidth_GB_per_s"),
+        (flops, files[1], "peak_TFLOPS"),
+        (devices, files[0], "memory_bandwidth_GB_per_s"),
     ):
         for r in frame.itertuples():
             y = year.get(r.device if col == "peak_TFLOPS" else r.name)

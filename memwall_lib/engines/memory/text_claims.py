@@ -7,9 +7,13 @@ from definitions (no formula fitted to a claim).
   devices, stage 1 (P_os) partitions the optimizer state, stage 2 (P_os+g) also the gradients,
   stage 3 (P_os+g+p) also the parameters: per device (2 + 2 + K) psi, (2 + 2 + K/N_d) psi,
   (2 + (2 + K)/N_d) psi and (2 + 2 + K) psi / N_d bytes.
-- Inference footprint: weights plus the key/value cache (2 x layers x tokens x hidden values
-  per sequence) at a number format's bytes per value, plus the scales of group-wise
-  quantization (one fp16 scale per ``group`` values for the integer formats).
+- Inference footprint: weights plus the key/value cache at a number format's bytes per value,
+  plus the scales of group-wise quantization (one fp16 scale per ``group`` values for the
+  integer formats). The cache holds keys and values of every cached token in every layer:
+  2 x layers x tokens x hidden values per sequence when every head keeps its own (multi-head
+  attention, the text's GPT-style count), 2 x layers x tokens x n_kv_heads x head_dim under
+  grouped-query attention (n_heads / n_kv_heads times fewer), and a sliding-window layer keeps
+  only its last ``window - 1`` tokens (:func:`kv_cache_values`).
 - Optimizer state per parameter tensor, from each method's state definition: SGD none, SGD
   with momentum one buffer, Adam two (``exp_avg``, ``exp_avg_sq``), AdaHessian two
   (``exp_avg``, ``exp_hessian_diag_sq``, Yao et al. AAAI 2021, official code) plus the
@@ -67,17 +71,59 @@ def zero_limit(stage: int, k: int = ZERO_K) -> float:
     return {0: 1.0, 1: (4.0 + k) / 4.0, 2: (4.0 + k) / 2.0, 3: float("inf")}[stage]
 
 
+def kv_cache_values(
+    layers: int, tokens: int, kv_width: int, batch: int = 1, windows: Sequence[int | None] | None = None
+) -> float:
+    """Values (elements) in the key/value cache of ``batch`` sequences after ``tokens`` tokens:
+    keys and values of ``kv_width`` elements each per token and layer (``kv_width`` = hidden
+    for multi-head attention, n_kv_heads x head_dim under grouped-query attention).
+
+    ``windows``: per layer (``layers`` items), None for full attention or the layer's sliding
+    window W. Convention (transformers' ``DynamicCache``, whose ``DynamicSlidingWindowLayer``
+    keeps the last W - 1 tokens and attends to them plus the new one, W in all): a sliding
+    layer holds min(tokens, W - 1) tokens, a full layer all ``tokens``. The new tokens' keys
+    and values of a step in flight are not counted (they are the next step's cache).
+    ``windows=None``: every layer is full."""
+    if windows is None:
+        held = float(layers) * tokens
+    else:
+        if len(windows) != layers:
+            raise ValueError(f"windows: expected one entry per layer ({layers}), got {len(windows)}")
+        if any(w is not None and (not isinstance(w, int) or w < 1) for w in windows):
+            raise ValueError(f"windows: expected None or a positive int per layer, got {list(windows)}")
+        held = float(sum(tokens if w is None else min(tokens, w - 1) for w in windows))
+    return 2.0 * held * kv_width * batch
+
+
 def inference_footprint_bytes(
-    parameters: int, layers: int, hidden: int, tokens: int, batch: int = 1, fmt: str = "fp32", group: int = 128
+    parameters: int,
+    layers: int,
+    hidden: int,
+    tokens: int,
+    batch: int = 1,
+    fmt: str = "fp32",
+    group: int = 128,
+    n_kv_heads: int | None = None,
+    head_dim: int | None = None,
+    windows: Sequence[int | None] | None = None,
 ) -> float:
     """Weights plus key/value cache of a decoder at number format ``fmt``; integer formats add
     one fp16 scale per ``group`` values (weights and cache alike). ``tokens=0`` gives the
-    weights alone (an encoder keeps no cache)."""
+    weights alone (an encoder keeps no cache).
+
+    The cache (:func:`kv_cache_values`) is 2 x layers x tokens x hidden values per sequence
+    unless ``n_kv_heads`` and ``head_dim`` are given (grouped-query attention: n_kv_heads x
+    head_dim per key or value; with n_kv_heads = heads and head_dim = hidden / heads the two
+    agree exactly); ``windows`` sizes sliding-window layers (e.g. from
+    :func:`memwall_lib.engines.models.configs.kv_cache_layout`)."""
     if fmt not in FORMAT_BYTES:
         raise ValueError(f"fmt: expected one of {list(FORMAT_BYTES)}, got {fmt!r}")
     if group < 1:
         raise ValueError(f"group: expected a positive group size, got {group!r}")
-    values = float(parameters) + 2.0 * layers * tokens * hidden * batch
+    if (n_kv_heads is None) != (head_dim is None):
+        raise ValueError(f"n_kv_heads and head_dim: give both or neither, got {n_kv_heads!r} and {head_dim!r}")
+    kv_width = hidden if n_kv_heads is None or head_dim is None else n_kv_heads * head_dim
+    values = float(parameters) + kv_cache_values(layers, tokens, kv_width, batch, windows)
     per_value = FORMAT_BYTES[fmt] + (SCALE_BYTES / group if fmt.startswith("int") else 0.0)
     return values * per_value
 
