@@ -1,7 +1,8 @@
 """A claim of the paper beside its reproduction, and ``claims.md``, the tables of them all.
 
 The paper's own numbers and claim texts live in :mod:`memwall_lib.paper`; a figure module
-builds a :class:`Claim` from a registry entry and what it reproduced, and says what kind of
+builds a :class:`Claim` from a registry id and what it reproduced (the factory is
+:mod:`memwall_lib.figures.paper_claims`: core knows no paper), and says what kind of
 claim it is (the paper's, a variant of it, or our own check), why it does not hold (its
 ``cause``) and whether it was measured. ``claims.md`` is made from the sidecars a run wrote,
 so it can never disagree with them: one table per figure at the top, the notes below.

@@ -23,6 +23,7 @@ from ...core.provenance import measuring
 from ...engines.remat import CHAINS, Chain, gpt2_chain, resnet_chain
 from ...engines.remat.study import ChainStudy, StudyPoint, study_chain
 from ...engines.timing.clock import DEVICES, device_available
+from ..paper_claims import paper_claim
 
 
 def build_chain(name: str, P: dict[str, Any]) -> Chain:
@@ -191,15 +192,13 @@ FLOP_COUNT: str = (
 def _claim(cid: str, s: ChainStudy, limit: float, red: float, rule: str, note: str, kind: str, cause: str) -> Claim:
     """Claim ``cid`` (a literal id of :mod:`memwall_lib.paper`) for chain ``s``, id suffixed
     with the chain; measured on this machine."""
-    c = paper.claim(cid)
     tol = REDUCTION_TOLERANCE * PAPER_REDUCTION
-    return Claim(
-        f"{cid}.{s.chain}",
-        c.format(overhead=f"{limit:.0%}", workload=s.description),
-        paper=c.value,
-        reproduced=float(red),
-        ci95=None,
-        holds=bool(red >= tol),
+    return paper_claim(
+        cid,
+        float(red),
+        bool(red >= tol),
+        suffix=s.chain,
+        fields=dict(overhead=f"{limit:.0%}", workload=s.description),
         rule=f"reproduced = peak activation bytes without checkpointing / with the {rule}; holds if "
         f">= {tol:g}x ('about {PAPER_REDUCTION:g}x')",
         note=note,

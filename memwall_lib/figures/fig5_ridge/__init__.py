@@ -27,13 +27,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ... import paper
-from ...core.claims import Claim, growth_claim
+from ...core.claims import Claim
 from ...core.params import YEAR_ORDER, Param
 from ...core.paths import resolve
 from ...core.trends import FitError, GrowthFit, fit_growth
 from ...engines.counts.presets import PRESETS, SOURCES
 from ...tables import DATE_RULES, FLOPS_POLICIES, HARDWARE_FILES, load_hardware
+from ..paper_claims import paper_claim, paper_growth_claim
 from . import draw as fig5_plot
 from .series import (
     FAMILIES,
@@ -190,12 +190,10 @@ def critical_column(context_len: int) -> str:
 
 # --------------------------------------------------------------------------- claims
 def _ridge_claim(result: Result) -> Claim:
-    p, fit, entry = result.parameters, result.fits["ridge"], paper.claim("fig5.ridge.per_2yr")
-    text = entry.format(policy=p["flops_policy"], years=f"{p['year_min']}-{p['year_max']}")
+    p, fit, cid = result.parameters, result.fits["ridge"], "fig5.ridge.per_2yr"
+    fields = dict(policy=p["flops_policy"], years=f"{p['year_min']}-{p['year_max']}")
     if fit is None:
-        return Claim(
-            entry.id, text, entry.value, None, None, False, rule="no fit: fewer than 3 accelerators", kind="check"
-        )
+        return paper_claim(cid, None, False, fields=fields, rule="no fit: fewer than 3 accelerators", kind="check")
     fl, bw = result.fits["peak_flops"], result.fits["bandwidth"]
     note = (
         f"{fit.n} accelerators; on the same devices peak FLOPS grows {fl.per_2yr:.2f}x and DRAM bandwidth "
@@ -203,13 +201,11 @@ def _ridge_claim(result: Result) -> Claim:
         if fl is not None and bw is not None
         else ""
     )
-    return growth_claim(
-        entry.id, text, entry.value, fit.per_2yr, fit.per_2yr_ci95, note=note, kind="check", cause="data"
-    )
+    return paper_growth_claim(cid, fit.per_2yr, fit.per_2yr_ci95, fields=fields, note=note, kind="check", cause="data")
 
 
 def _decode_claim(result: Result) -> Claim:
-    p, entry = result.parameters, paper.claim("fig5.decode_b1_memory_bound")
+    p = result.parameters
     margin = result.decode_b1_margin()
     n, k = len(margin), int((margin["ridge_over_b1_decode"] > 1).sum())
     b1 = result.intensities[(result.intensities["phase"] == "decode") & (result.intensities["batch"] == 1)]
@@ -223,13 +219,11 @@ def _decode_claim(result: Result) -> Claim:
         note += (
             f"; smallest ridge point {low['ridge']:.1f} ({low['name']}), {low['ridge_over_b1_decode']:.1f}x above it"
         )
-    return Claim(
-        entry.id,
-        entry.format(models=", ".join(p["models"])),
-        entry.value,
+    return paper_claim(
+        "fig5.decode_b1_memory_bound",
         f"{k} of {n}",
-        None,
         bool(n > 0 and k == n),
+        fields=dict(models=", ".join(p["models"])),
         rule="holds if every accelerator's ridge point exceeds the batch-1 decode intensity of every model",
         note=note,
         kind="check",
@@ -238,8 +232,8 @@ def _decode_claim(result: Result) -> Claim:
 
 
 def _critical_claim(result: Result) -> Claim:
-    p, fit, entry = result.parameters, result.critical_fit, paper.claim("fig5.critical_batch.per_2yr")
-    text = entry.format(model=p["critical_model"], context=p["critical_context_len"])
+    p, fit, cid = result.parameters, result.critical_fit, "fig5.critical_batch.per_2yr"
+    fields = dict(model=p["critical_model"], context=p["critical_context_len"])
     crit = result.critical
     unreached = int(crit[critical_column(p["critical_context_len"])].isna().sum())
     at_ctx = int(crit[critical_column(p["context_len"])].isna().sum())
@@ -250,25 +244,22 @@ def _critical_claim(result: Result) -> Claim:
     )
     rule = "holds if the 95% CI of the growth per 2 years lies above 1"
     if fit is None:
-        return Claim(
-            entry.id,
-            text,
-            entry.value,
-            None,
+        return paper_claim(
+            cid,
             None,
             False,
+            fields=fields,
             rule=rule + " (no fit: fewer than 3 points)",
             note=note,
             kind="check",
         )
     lo, hi = fit.per_2yr_ci95
-    return Claim(
-        entry.id,
-        text,
-        entry.value,
+    return paper_claim(
+        cid,
         fit.per_2yr,
-        [lo, hi],
         bool(lo > 1),
+        ci95=[lo, hi],
+        fields=fields,
         rule=rule,
         note=note,
         kind="check",
