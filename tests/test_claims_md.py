@@ -80,24 +80,10 @@ def test_only_measured_claims_are_machine_specific() -> None:
     assert rows["a"].where == "" and rows["t"].where.startswith("machine-specific: measured on AMD EPYC 7B13")
 
 
-def test_legacy_sidecars_read_kind_cause_and_measured_from_their_tags() -> None:
-    """Sidecars of notebooks 03 and 05 written before Claim had kind, cause and measured."""
-    analytic = {"id": "f", "text": "t", "paper": "> 1", "reproduced": 2, "holds": True, "rule": "every analytic length"}
-    check = {"id": "s", "text": "t", "paper": 1.0, "reproduced": 0.7, "holds": False, "rule": "within 25%"}
-    block = {
-        "id": "b",
-        "text": "t",
-        "paper": 5.0,
-        "reproduced": 2.4,
-        "holds": False,
-        "note": "granularity (our method)",
-    }
-    op = {"id": "o", "text": "5x, operator-level choices (x)", "paper": 5.0, "reproduced": 1.0, "holds": False}
-    assert claims.legacy_fields(analytic, True) == ("paper", "", False)
-    assert claims.legacy_fields(check, True) == ("check", "machine", True)
-    assert claims.legacy_fields(block, True) == ("paper", "method", True)
-    assert claims.legacy_fields(op, True) == ("variant", "machine", True)
-    assert claims.legacy_fields(check, False) == ("check", "", False)
+def test_a_sidecar_without_kinds_is_refused() -> None:
+    old = {"figure": "figx", "claims": [{"id": "f", "text": "t", "paper": 1, "reproduced": 2, "holds": True}]}
+    with pytest.raises(ValueError, match="figx: claim 'f' has no kind.*rerun its notebook"):
+        claims.sidecar_rows(old)
 
 
 def test_claim_rejects_unknown_words_and_drops_the_cause_of_a_claim_that_holds() -> None:
