@@ -13,7 +13,7 @@ from ...core.claims import Claim
 from ...engines.memory.training import GB, TrainingMemory
 from ...engines.models.paper_models import PAPER_MODELS
 from ..paper_claims import paper_claim
-from . import authors_bars as fig4_points
+from . import authors_bars
 
 #: A model "close to" the GPU memory of its year uses at least this fraction of it.
 CLOSE_FRACTION: float = 1 / 3
@@ -26,7 +26,7 @@ MARGIN: float = 0.05
 def _marginal(row: Mapping[str, Any]) -> bool:
     """Whether a model's experiment reproduces the authors' bar only near the 15% cut."""
     ratios = row.get("experiment", {}).get("ratio", {}).values()
-    return any(abs(r - 1) > fig4_points.EXPLAIN_ABOVE - MARGIN for r in ratios)
+    return any(abs(r - 1) > authors_bars.EXPLAIN_ABOVE - MARGIN for r in ratios)
 
 
 def _over_reason(r: TrainingMemory, line_gb: float) -> str:
@@ -50,7 +50,7 @@ def _undercounted(conv: str, low: list[str], comparison: Mapping[str, Any] | Non
     more than 15% (none for the per-model experiments, which reproduce the authors' bars)."""
     if not comparison or conv == "authors_experiments":
         return []
-    return [k for k in low if k in comparison and comparison[k]["ratio"]["total"] < 1 - fig4_points.EXPLAIN_ABOVE]
+    return [k for k in low if k in comparison and comparison[k]["ratio"]["total"] < 1 - authors_bars.EXPLAIN_ABOVE]
 
 
 def cause_word(
@@ -162,7 +162,7 @@ def accounting_claims(
     limit = dict(zip(gpu["model"], gpu["memory_gb"]))
     keys = list(totals)
     claims = []
-    frac = fig4_points.fractions_used(totals, gpu)
+    frac = authors_bars.fractions_used(totals, gpu)
     detail = "; ".join(f"{PAPER_MODELS[k].label} {totals[k]:.1f} of {limit[k]:.1f} GB ({frac[k]:.0%})" for k in keys)
     below = sum(f <= 1 for f in frac.values())
     kind = "paper" if conv == "paper_convention" else "variant"
@@ -204,7 +204,7 @@ def accounting_claims(
 
 def authors_bars_claim(comparison: Mapping[str, Any]) -> Claim:
     """Our bars against the authors': how many paper-convention totals are within 15%."""
-    ok = [k for k, v in comparison.items() if abs(v["ratio"]["total"] - 1) <= fig4_points.EXPLAIN_ABOVE]
+    ok = [k for k, v in comparison.items() if abs(v["ratio"]["total"] - 1) <= authors_bars.EXPLAIN_ABOVE]
     exp_ok = [k for k, v in comparison.items() if v.get("experiment", {}).get("reproduced")]
     return paper_claim(
         "fig4.authors_bars",
