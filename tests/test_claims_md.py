@@ -14,8 +14,8 @@ from memwall_lib.core import claims
 from memwall_lib.core.paths import FIGURES_DIR
 from memwall_lib.engines.remat.run import PlanMeasurement
 from memwall_lib.engines.remat.study import StudyPoint
-from memwall_lib.figures import fig4b_remat
 from memwall_lib.figures.fig3_profiling import verdicts as fig3_claims
+from memwall_lib.figures.fig4b_remat import verdicts as fig4b_verdicts
 
 NAN = float("nan")
 
@@ -148,17 +148,17 @@ class _Study:
 
 
 def test_describe_says_in_words_when_no_plan_fits() -> None:
-    none = fig4b_remat.describe(_Study(), _point("none", 1.0, 0.0), 0.2, "wall time")  # type: ignore[arg-type]
+    none = fig4b_verdicts.describe(_Study(), _point("none", 1.0, 0.0), 0.2, "wall time")  # type: ignore[arg-type]
     assert "no plan of this level costs at most 20% extra wall time" in none and "none (none" not in none
-    best = fig4b_remat.describe(_Study(), _point("operator frontier", NAN), 0.2)  # type: ignore[arg-type]
+    best = fig4b_verdicts.describe(_Study(), _point("operator frontier", NAN), 0.2)  # type: ignore[arg-type]
     assert "5.00x at 20.0% extra FLOPs, wall time not measured" in best and "nan" not in best
 
 
 def test_wall_note_follows_the_plans_own_numbers() -> None:
-    slower = fig4b_remat.wall_note(6.6, 1.0, _point("operator frontier", 1.38), 4.0)
+    slower = fig4b_verdicts.wall_note(6.6, 1.0, _point("operator frontier", 1.38), 4.0)
     assert "+38% wall time for 20% extra FLOPs" in slower and "machine-specific" in slower
-    cheap = fig4b_remat.wall_note(6.6, 1.0, _point("operator frontier", 1.1), 4.0)  # time overhead below FLOPs'
+    cheap = fig4b_verdicts.wall_note(6.6, 1.0, _point("operator frontier", 1.1), 4.0)  # time overhead below FLOPs'
     assert "machine-specific" not in cheap and "+10% wall time" in cheap
-    assert "nan" not in fig4b_remat.wall_note(6.6, 1.0, _point("operator frontier", NAN), 4.0)
-    assert fig4b_remat.wall_note(6.6, 6.0, _point("operator frontier", 1.1), 4.0) == ""
+    assert "nan" not in fig4b_verdicts.wall_note(6.6, 1.0, _point("operator frontier", NAN), 4.0)
+    assert fig4b_verdicts.wall_note(6.6, 6.0, _point("operator frontier", 1.1), 4.0) == ""
     assert math.isnan(NAN)
