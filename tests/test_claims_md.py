@@ -14,7 +14,7 @@ from memwall_lib.core import claims
 from memwall_lib.core.paths import FIGURES_DIR
 from memwall_lib.engines.remat.run import PlanMeasurement
 from memwall_lib.engines.remat.study import StudyPoint
-from memwall_lib.figures.fig3_profiling import verdicts as fig3_claims
+from memwall_lib.figures.fig3_profiling import verdicts as fig3_verdicts
 from memwall_lib.figures.fig4b_remat import verdicts as fig4b_verdicts
 
 NAN = float("nan")
@@ -101,25 +101,27 @@ SCALING = {"seq_len": 128, "encoder": "bert-base", "decoder": "gpt2", "threads":
 
 def test_thread_note_says_slower_when_a_model_slows_down() -> None:
     # the busy machine of the issue: both slower with two threads, the ratio up 3.7x
-    note = fig3_claims.thread_note({**SCALING, "encoder_s": [1.0, 3.0], "decoder_s": [10.0, 111.0], "ratio": [10, 37]})
+    note = fig3_verdicts.thread_note(
+        {**SCALING, "encoder_s": [1.0, 3.0], "decoder_s": [10.0, 111.0], "ratio": [10, 37]}
+    )
     assert "BERT-Base runs 3.00x slower" in note and "GPT-2 runs 11.10x slower" in note
     assert "faster" not in note and "may explain" not in note and "busy" in note
 
 
 def test_thread_note_on_equal_times_and_a_flat_ratio() -> None:
-    note = fig3_claims.thread_note({**SCALING, "encoder_s": [1.0, 1.0], "decoder_s": [10.0, 10.0], "ratio": [10, 10]})
+    note = fig3_verdicts.thread_note({**SCALING, "encoder_s": [1.0, 1.0], "decoder_s": [10.0, 10.0], "ratio": [10, 10]})
     assert "BERT-Base runs at the same speed" in note and "GPT-2 runs at the same speed" in note
     assert note.endswith("the ratio does not grow with threads here")
 
 
 def test_thread_note_on_nan() -> None:
-    note = fig3_claims.thread_note({**SCALING, "encoder_s": [1.0, NAN], "decoder_s": [10.0, 9.0], "ratio": [10, NAN]})
+    note = fig3_verdicts.thread_note({**SCALING, "encoder_s": [1.0, NAN], "decoder_s": [10.0, 9.0], "ratio": [10, NAN]})
     assert "BERT-Base has no comparable time" in note and note.endswith("the ratios cannot be compared")
     assert "grows" not in note and "nan" not in note.lower().replace("cannot", "")
 
 
 def test_thread_note_grows_with_threads_only_when_both_speed_up() -> None:
-    note = fig3_claims.thread_note({**SCALING, "encoder_s": [1.0, 0.5], "decoder_s": [10.0, 9.0], "ratio": [10, 18]})
+    note = fig3_verdicts.thread_note({**SCALING, "encoder_s": [1.0, 0.5], "decoder_s": [10.0, 9.0], "ratio": [10, 18]})
     assert "BERT-Base runs 2.00x faster" in note and "GPT-2 runs 1.11x faster" in note
     assert "so the ratio grows with threads" in note and "may explain part of the gap at 128 tokens" in note
 
@@ -129,13 +131,13 @@ def _survey(worst: float, holds: bool) -> claims.Claim:
 
 
 def test_survey_sentence_follows_the_verdict() -> None:
-    assert "not of the same order" in fig3_claims.survey_sentence([_survey(0.219, False)])
-    assert "4.6x smaller" in fig3_claims.survey_sentence([_survey(0.219, False)])
-    assert "3.5x larger" in fig3_claims.survey_sentence([_survey(3.5, False)])
-    held = fig3_claims.survey_sentence([_survey(0.8, True)])
+    assert "not of the same order" in fig3_verdicts.survey_sentence([_survey(0.219, False)])
+    assert "4.6x smaller" in fig3_verdicts.survey_sentence([_survey(0.219, False)])
+    assert "3.5x larger" in fig3_verdicts.survey_sentence([_survey(3.5, False)])
+    held = fig3_verdicts.survey_sentence([_survey(0.8, True)])
     assert "of the same order" in held and "not" not in held
-    assert "not compared" in fig3_claims.survey_sentence([_survey(NAN, False)])
-    assert "not compared" in fig3_claims.survey_sentence([])
+    assert "not compared" in fig3_verdicts.survey_sentence([_survey(NAN, False)])
+    assert "not compared" in fig3_verdicts.survey_sentence([])
 
 
 def _point(kind: str, wall_s: float, extra: float = 20.0) -> StudyPoint:

@@ -31,7 +31,7 @@ def profiling_claims(
 ) -> list[Claim]:
     """The paper's Figure 3 claims, each reproduced value computed from the data (the main
     run's threads): FLOPs, MOPs and intensity counted (a failure would be our counting's),
-    latencies measured (a failure is the machine's); ``scaling`` (:func:`.fig3_measured.thread_scaling`) adds the decoder /
+    latencies measured (a failure is the machine's); ``scaling`` (:func:`.measured.thread_scaling`) adds the decoder /
     BERT-Base ratio at other thread counts to the note of the 128-token claim."""
     return analytic_claims(analytic["survey_8bit"]) + latency_claims(measured, scaling or {})
 
