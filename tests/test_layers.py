@@ -31,7 +31,18 @@ from memwall_lib.run.deps import imports_in, module_name
 PACKAGE = "memwall_lib"
 LIB_DIR = REPO_ROOT / PACKAGE
 MAX_FUNCTION_LINES = 100
-FIGURE_API = ("PARAMETERS", "RELATIONS", "DATA_FILES", "OUTPUTS", "TIMED", "analyse", "claims", "sidecar", "plot")
+FIGURE_API = (
+    "PARAMETERS",
+    "RELATIONS",
+    "DATA_FILES",
+    "OUTPUTS",
+    "TIMED",
+    "Result",
+    "analyse",
+    "claims",
+    "sidecar",
+    "plot",
+)
 
 MODULES = {module_name(p): p for p in sorted(LIB_DIR.rglob("*.py"))}
 
@@ -297,6 +308,32 @@ def test_figure_module_api(stem: str) -> None:
     assert mod.OUTPUTS, mod.__name__
     for name in mod.OUTPUTS:  # every output has a committed sidecar
         assert (FIGURES_DIR / f"{name}.json").is_file(), name
+
+
+def top_level_names(tree: ast.Module) -> list[str]:
+    """The names a module defines at its top level (functions, classes, assignments), not those
+    it imports."""
+    out: list[str] = []
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            out.append(node.name)
+        elif isinstance(node, ast.Assign | ast.AnnAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            out += [t.id for t in targets if isinstance(t, ast.Name)]
+    return out
+
+
+def test_top_level_names_are_found() -> None:
+    tree = ast.parse("from .x import y\nA: int = 1\nB = C = 2\ndef f():\n    z = 3\nclass K:\n    pass\n")
+    assert top_level_names(tree) == ["A", "B", "C", "f", "K"]
+
+
+@pytest.mark.parametrize("stem", sorted(NOTEBOOK_MODULES))
+def test_a_figure_package_init_holds_only_the_figure_api(stem: str) -> None:
+    """Its analysis, claims, result and drawing live in the package's other modules."""
+    module = f"{PACKAGE}.figures.{NOTEBOOK_MODULES[stem]}"
+    extra = sorted(set(top_level_names(ast.parse(MODULES[module].read_text()))) - set(FIGURE_API))
+    assert extra == [], f"{module}/__init__.py defines {extra}: move them beside it"
 
 
 SIDECARS = sorted(FIGURES_DIR.glob("*.json"))

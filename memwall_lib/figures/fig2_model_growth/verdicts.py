@@ -31,6 +31,14 @@ def growth_claim_robust(
     )
 
 
+def extension_tags(year: int, active: bool = False) -> dict[str, str]:
+    """The ``id_suffix`` and ``text_suffix`` of the claims checked on data through ``year``
+    (``active``: with mixture-of-experts models counted by their active parameters)."""
+    if active:
+        return dict(id_suffix=f"ext{year}_active", text_suffix=f"(data through {year}, MoE active parameters)")
+    return dict(id_suffix=f"ext{year}", text_suffix=f"(data through {year})")
+
+
 def claims_2a(era: Era, id_suffix: str = "", text_suffix: str = "") -> list[Claim]:
     """Transformer size 410x / 2 yrs, accelerator memory 2x / 2 yrs, and the gap between them
     (variants of the paper's claims when ``id_suffix`` names other data)."""

@@ -38,9 +38,6 @@ from .accounting import (
 )
 from .result import Result
 
-#: Checks across parameters (none for Figure 4).
-RELATIONS: tuple = ()
-
 #: Parameters of notebooks/04_training_memory.ipynb.
 PARAMETERS: dict[str, Param] = {
     "models": Param(
@@ -96,6 +93,10 @@ PARAMETERS: dict[str, Param] = {
     ),
     "output_dir": Param(str, "where figures are written", path="out_dir"),
 }
+
+
+#: Checks across parameters (none for Figure 4).
+RELATIONS: tuple = ()
 
 
 # --------------------------------------------------------------------------- the figure's API
