@@ -7,8 +7,9 @@ Layers (see the package docstrings):
 
 - ``memwall_lib.core`` imports nothing else of memwall_lib;
 - ``memwall_lib.tables`` imports only core;
+- ``memwall_lib.authors`` (the authors' figure files read back) imports only core and tables;
 - ``memwall_lib.engines`` never imports figures, paper or core.params (parameter checking);
-- ``memwall_lib.figures`` may import core, tables, engines and paper;
+- ``memwall_lib.figures`` may import core, tables, authors, engines and paper;
 - ``memwall_lib.paper`` is a literal registry: it imports nothing of memwall_lib;
 - ``memwall_lib.run`` (the runner) imports core and figures, and only ``__main__`` imports it;
 - the notebooks import only ``memwall_lib.core`` and ``memwall_lib.figures``.
@@ -79,7 +80,7 @@ def test_resolver_sees_relative_and_from_imports() -> None:
 
 
 def test_every_layer_has_modules() -> None:
-    for layer in ("core", "tables", "engines", "figures"):
+    for layer in ("core", "tables", "authors", "engines", "figures"):
         assert len(_layer_modules(layer)) > 1, layer
 
 
@@ -102,13 +103,17 @@ def test_tables_import_only_core() -> None:
     assert _violations("tables", allowed=("core", "tables")) == []
 
 
+def test_authors_import_only_core_and_tables() -> None:
+    assert _violations("authors", allowed=("core", "tables", "authors")) == []
+
+
 def test_engines_never_import_figures_paper_or_parameter_checking() -> None:
     assert _violations("engines", forbidden=("figures", "paper", "core.params")) == []
     assert all(not imp == PACKAGE for m in _layer_modules("engines") for imp in _imports_of(m))
 
 
-def test_figures_import_core_tables_engines_and_paper() -> None:
-    assert _violations("figures", allowed=("core", "tables", "engines", "paper", "figures")) == []
+def test_figures_import_core_tables_authors_engines_and_paper() -> None:
+    assert _violations("figures", allowed=("core", "tables", "authors", "engines", "paper", "figures")) == []
 
 
 def test_paper_is_a_literal_registry() -> None:
