@@ -5,7 +5,8 @@ Each :class:`PaperClaim` has a literal id, the id that appears in the sidecars a
 ``figures/claims.md`` (a claim checked on more data, or once per workload, carries a suffix:
 ``fig1.flops.per_2yr.ext2025``, ``fig4b.reduction_at_20pct.gpt2``). Grep an id to find where
 it is computed. Nothing here computes: the figure modules (:mod:`memwall_lib.figures`) build a
-:class:`~memwall_lib.core.claims.Claim` from an entry and what they reproduced.
+:class:`~memwall_lib.core.claims.Claim` from an entry's id and what they reproduced
+(:mod:`memwall_lib.figures.paper_claims`).
 
 ``text`` is the sentence printed beside the verdict; ``{placeholders}`` in it are filled by
 the figure module (e.g. the decoder's name). ``source`` says where the paper states it:

@@ -10,11 +10,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from memwall_lib.authors import plotted as ap
+from memwall_lib.authors.identify import identify
+from memwall_lib.authors.pdf import Text, read_page
 from memwall_lib.core.schema import read_table
 from memwall_lib.figures import authors_points as af
-from memwall_lib.tables import authors_plotted as ap
-from memwall_lib.tables.authors_identify import identify
-from memwall_lib.tables.authors_pdf import Text, read_page
 
 BLACK, RED = (0.0, 0.0, 0.0), (1.0, 0.0, 0.0)
 

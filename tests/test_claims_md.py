@@ -14,8 +14,8 @@ from memwall_lib.core import claims
 from memwall_lib.core.paths import FIGURES_DIR
 from memwall_lib.engines.remat.run import PlanMeasurement
 from memwall_lib.engines.remat.study import StudyPoint
-from memwall_lib.figures import fig4b_remat
-from memwall_lib.figures.fig3_profiling import verdicts as fig3_claims
+from memwall_lib.figures.fig3_profiling import verdicts as fig3_verdicts
+from memwall_lib.figures.fig4b_remat import verdicts as fig4b_verdicts
 
 NAN = float("nan")
 
@@ -80,24 +80,10 @@ def test_only_measured_claims_are_machine_specific() -> None:
     assert rows["a"].where == "" and rows["t"].where.startswith("machine-specific: measured on AMD EPYC 7B13")
 
 
-def test_legacy_sidecars_read_kind_cause_and_measured_from_their_tags() -> None:
-    """Sidecars of notebooks 03 and 05 written before Claim had kind, cause and measured."""
-    analytic = {"id": "f", "text": "t", "paper": "> 1", "reproduced": 2, "holds": True, "rule": "every analytic length"}
-    check = {"id": "s", "text": "t", "paper": 1.0, "reproduced": 0.7, "holds": False, "rule": "within 25%"}
-    block = {
-        "id": "b",
-        "text": "t",
-        "paper": 5.0,
-        "reproduced": 2.4,
-        "holds": False,
-        "note": "granularity (our method)",
-    }
-    op = {"id": "o", "text": "5x, operator-level choices (x)", "paper": 5.0, "reproduced": 1.0, "holds": False}
-    assert claims.legacy_fields(analytic, True) == ("paper", "", False)
-    assert claims.legacy_fields(check, True) == ("check", "machine", True)
-    assert claims.legacy_fields(block, True) == ("paper", "method", True)
-    assert claims.legacy_fields(op, True) == ("variant", "machine", True)
-    assert claims.legacy_fields(check, False) == ("check", "", False)
+def test_a_sidecar_without_kinds_is_refused() -> None:
+    old = {"figure": "figx", "claims": [{"id": "f", "text": "t", "paper": 1, "reproduced": 2, "holds": True}]}
+    with pytest.raises(ValueError, match="figx: claim 'f' has no kind.*rerun its notebook"):
+        claims.sidecar_rows(old)
 
 
 def test_claim_rejects_unknown_words_and_drops_the_cause_of_a_claim_that_holds() -> None:
@@ -115,25 +101,27 @@ SCALING = {"seq_len": 128, "encoder": "bert-base", "decoder": "gpt2", "threads":
 
 def test_thread_note_says_slower_when_a_model_slows_down() -> None:
     # the busy machine of the issue: both slower with two threads, the ratio up 3.7x
-    note = fig3_claims.thread_note({**SCALING, "encoder_s": [1.0, 3.0], "decoder_s": [10.0, 111.0], "ratio": [10, 37]})
+    note = fig3_verdicts.thread_note(
+        {**SCALING, "encoder_s": [1.0, 3.0], "decoder_s": [10.0, 111.0], "ratio": [10, 37]}
+    )
     assert "BERT-Base runs 3.00x slower" in note and "GPT-2 runs 11.10x slower" in note
     assert "faster" not in note and "may explain" not in note and "busy" in note
 
 
 def test_thread_note_on_equal_times_and_a_flat_ratio() -> None:
-    note = fig3_claims.thread_note({**SCALING, "encoder_s": [1.0, 1.0], "decoder_s": [10.0, 10.0], "ratio": [10, 10]})
+    note = fig3_verdicts.thread_note({**SCALING, "encoder_s": [1.0, 1.0], "decoder_s": [10.0, 10.0], "ratio": [10, 10]})
     assert "BERT-Base runs at the same speed" in note and "GPT-2 runs at the same speed" in note
     assert note.endswith("the ratio does not grow with threads here")
 
 
 def test_thread_note_on_nan() -> None:
-    note = fig3_claims.thread_note({**SCALING, "encoder_s": [1.0, NAN], "decoder_s": [10.0, 9.0], "ratio": [10, NAN]})
+    note = fig3_verdicts.thread_note({**SCALING, "encoder_s": [1.0, NAN], "decoder_s": [10.0, 9.0], "ratio": [10, NAN]})
     assert "BERT-Base has no comparable time" in note and note.endswith("the ratios cannot be compared")
     assert "grows" not in note and "nan" not in note.lower().replace("cannot", "")
 
 
 def test_thread_note_grows_with_threads_only_when_both_speed_up() -> None:
-    note = fig3_claims.thread_note({**SCALING, "encoder_s": [1.0, 0.5], "decoder_s": [10.0, 9.0], "ratio": [10, 18]})
+    note = fig3_verdicts.thread_note({**SCALING, "encoder_s": [1.0, 0.5], "decoder_s": [10.0, 9.0], "ratio": [10, 18]})
     assert "BERT-Base runs 2.00x faster" in note and "GPT-2 runs 1.11x faster" in note
     assert "so the ratio grows with threads" in note and "may explain part of the gap at 128 tokens" in note
 
@@ -143,13 +131,13 @@ def _survey(worst: float, holds: bool) -> claims.Claim:
 
 
 def test_survey_sentence_follows_the_verdict() -> None:
-    assert "not of the same order" in fig3_claims.survey_sentence([_survey(0.219, False)])
-    assert "4.6x smaller" in fig3_claims.survey_sentence([_survey(0.219, False)])
-    assert "3.5x larger" in fig3_claims.survey_sentence([_survey(3.5, False)])
-    held = fig3_claims.survey_sentence([_survey(0.8, True)])
+    assert "not of the same order" in fig3_verdicts.survey_sentence([_survey(0.219, False)])
+    assert "4.6x smaller" in fig3_verdicts.survey_sentence([_survey(0.219, False)])
+    assert "3.5x larger" in fig3_verdicts.survey_sentence([_survey(3.5, False)])
+    held = fig3_verdicts.survey_sentence([_survey(0.8, True)])
     assert "of the same order" in held and "not" not in held
-    assert "not compared" in fig3_claims.survey_sentence([_survey(NAN, False)])
-    assert "not compared" in fig3_claims.survey_sentence([])
+    assert "not compared" in fig3_verdicts.survey_sentence([_survey(NAN, False)])
+    assert "not compared" in fig3_verdicts.survey_sentence([])
 
 
 def _point(kind: str, wall_s: float, extra: float = 20.0) -> StudyPoint:
@@ -162,17 +150,17 @@ class _Study:
 
 
 def test_describe_says_in_words_when_no_plan_fits() -> None:
-    none = fig4b_remat.describe(_Study(), _point("none", 1.0, 0.0), 0.2, "wall time")  # type: ignore[arg-type]
+    none = fig4b_verdicts.describe(_Study(), _point("none", 1.0, 0.0), 0.2, "wall time")  # type: ignore[arg-type]
     assert "no plan of this level costs at most 20% extra wall time" in none and "none (none" not in none
-    best = fig4b_remat.describe(_Study(), _point("operator frontier", NAN), 0.2)  # type: ignore[arg-type]
+    best = fig4b_verdicts.describe(_Study(), _point("operator frontier", NAN), 0.2)  # type: ignore[arg-type]
     assert "5.00x at 20.0% extra FLOPs, wall time not measured" in best and "nan" not in best
 
 
 def test_wall_note_follows_the_plans_own_numbers() -> None:
-    slower = fig4b_remat.wall_note(6.6, 1.0, _point("operator frontier", 1.38), 4.0)
+    slower = fig4b_verdicts.wall_note(6.6, 1.0, _point("operator frontier", 1.38), 4.0)
     assert "+38% wall time for 20% extra FLOPs" in slower and "machine-specific" in slower
-    cheap = fig4b_remat.wall_note(6.6, 1.0, _point("operator frontier", 1.1), 4.0)  # time overhead below FLOPs'
+    cheap = fig4b_verdicts.wall_note(6.6, 1.0, _point("operator frontier", 1.1), 4.0)  # time overhead below FLOPs'
     assert "machine-specific" not in cheap and "+10% wall time" in cheap
-    assert "nan" not in fig4b_remat.wall_note(6.6, 1.0, _point("operator frontier", NAN), 4.0)
-    assert fig4b_remat.wall_note(6.6, 6.0, _point("operator frontier", 1.1), 4.0) == ""
+    assert "nan" not in fig4b_verdicts.wall_note(6.6, 1.0, _point("operator frontier", NAN), 4.0)
+    assert fig4b_verdicts.wall_note(6.6, 6.0, _point("operator frontier", 1.1), 4.0) == ""
     assert math.isnan(NAN)

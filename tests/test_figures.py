@@ -175,3 +175,24 @@ def test_declutter_labels_keeps_a_label_inside_the_axes_and_off_the_legend() -> 
     box, frame = Text.get_window_extent(label, renderer), ax.get_window_extent(renderer)
     assert frame.x0 <= box.x0 and box.x1 <= frame.x1  # mirrored to the right of its point
     assert not box.overlaps(ax.get_legend().get_window_extent(renderer))
+
+
+def test_a_claim_from_its_paper_id_takes_the_registry_text_and_value() -> None:
+    from memwall_lib import paper
+    from memwall_lib.figures.paper_claims import paper_claim, paper_growth_claim
+
+    entry = paper.claim("fig4b.reduction_at_20pct")
+    c = paper_claim(
+        "fig4b.reduction_at_20pct", 4.1, False, suffix="gpt2", fields=dict(overhead="20%", workload="GPT-2")
+    )
+    assert (c.id, c.paper, c.ci95) == ("fig4b.reduction_at_20pct.gpt2", entry.value, None)
+    assert c.text == entry.format(overhead="20%", workload="GPT-2")
+    assert paper_claim("fig4.authors_bars", 6, False, paper_value=8, kind="check").paper == 8
+    g = paper_growth_claim("fig1.flops.per_2yr", 3.1, [2.8, 3.4], suffix="ext2025", text_suffix="(data through 2025)")
+    assert (g.id, g.text, g.holds) == (
+        "fig1.flops.per_2yr.ext2025",
+        f"{paper.claim('fig1.flops.per_2yr').text} (data through 2025)",
+        True,
+    )
+    with pytest.raises(KeyError, match="no paper claim"):
+        paper_claim("fig9.made_up", 1, True)

@@ -7,8 +7,9 @@ Layers (see the package docstrings):
 
 - ``memwall_lib.core`` imports nothing else of memwall_lib;
 - ``memwall_lib.tables`` imports only core;
+- ``memwall_lib.authors`` (the authors' figure files read back) imports only core and tables;
 - ``memwall_lib.engines`` never imports figures, paper or core.params (parameter checking);
-- ``memwall_lib.figures`` may import core, tables, engines and paper;
+- ``memwall_lib.figures`` may import core, tables, authors, engines and paper;
 - ``memwall_lib.paper`` is a literal registry: it imports nothing of memwall_lib;
 - ``memwall_lib.run`` (the runner) imports core and figures, and only ``__main__`` imports it;
 - the notebooks import only ``memwall_lib.core`` and ``memwall_lib.figures``.
@@ -31,7 +32,18 @@ from memwall_lib.run.deps import imports_in, module_name
 PACKAGE = "memwall_lib"
 LIB_DIR = REPO_ROOT / PACKAGE
 MAX_FUNCTION_LINES = 100
-FIGURE_API = ("PARAMETERS", "RELATIONS", "DATA_FILES", "OUTPUTS", "TIMED", "analyse", "claims", "sidecar", "plot")
+FIGURE_API = (
+    "PARAMETERS",
+    "RELATIONS",
+    "DATA_FILES",
+    "OUTPUTS",
+    "TIMED",
+    "Result",
+    "analyse",
+    "claims",
+    "sidecar",
+    "plot",
+)
 
 MODULES = {module_name(p): p for p in sorted(LIB_DIR.rglob("*.py"))}
 
@@ -68,7 +80,7 @@ def test_resolver_sees_relative_and_from_imports() -> None:
 
 
 def test_every_layer_has_modules() -> None:
-    for layer in ("core", "tables", "engines", "figures"):
+    for layer in ("core", "tables", "authors", "engines", "figures"):
         assert len(_layer_modules(layer)) > 1, layer
 
 
@@ -91,13 +103,17 @@ def test_tables_import_only_core() -> None:
     assert _violations("tables", allowed=("core", "tables")) == []
 
 
+def test_authors_import_only_core_and_tables() -> None:
+    assert _violations("authors", allowed=("core", "tables", "authors")) == []
+
+
 def test_engines_never_import_figures_paper_or_parameter_checking() -> None:
     assert _violations("engines", forbidden=("figures", "paper", "core.params")) == []
     assert all(not imp == PACKAGE for m in _layer_modules("engines") for imp in _imports_of(m))
 
 
-def test_figures_import_core_tables_engines_and_paper() -> None:
-    assert _violations("figures", allowed=("core", "tables", "engines", "paper", "figures")) == []
+def test_figures_import_core_tables_authors_engines_and_paper() -> None:
+    assert _violations("figures", allowed=("core", "tables", "authors", "engines", "paper", "figures")) == []
 
 
 def test_paper_is_a_literal_registry() -> None:
@@ -297,6 +313,32 @@ def test_figure_module_api(stem: str) -> None:
     assert mod.OUTPUTS, mod.__name__
     for name in mod.OUTPUTS:  # every output has a committed sidecar
         assert (FIGURES_DIR / f"{name}.json").is_file(), name
+
+
+def top_level_names(tree: ast.Module) -> list[str]:
+    """The names a module defines at its top level (functions, classes, assignments), not those
+    it imports."""
+    out: list[str] = []
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            out.append(node.name)
+        elif isinstance(node, ast.Assign | ast.AnnAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            out += [t.id for t in targets if isinstance(t, ast.Name)]
+    return out
+
+
+def test_top_level_names_are_found() -> None:
+    tree = ast.parse("from .x import y\nA: int = 1\nB = C = 2\ndef f():\n    z = 3\nclass K:\n    pass\n")
+    assert top_level_names(tree) == ["A", "B", "C", "f", "K"]
+
+
+@pytest.mark.parametrize("stem", sorted(NOTEBOOK_MODULES))
+def test_a_figure_package_init_holds_only_the_figure_api(stem: str) -> None:
+    """Its analysis, claims, result and drawing live in the package's other modules."""
+    module = f"{PACKAGE}.figures.{NOTEBOOK_MODULES[stem]}"
+    extra = sorted(set(top_level_names(ast.parse(MODULES[module].read_text()))) - set(FIGURE_API))
+    assert extra == [], f"{module}/__init__.py defines {extra}: move them beside it"
 
 
 SIDECARS = sorted(FIGURES_DIR.glob("*.json"))

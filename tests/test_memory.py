@@ -246,7 +246,7 @@ def test_bad_input_names_the_parameter() -> None:
     with pytest.raises(ValueError, match="model"):
         paper_models.paper_model_memory("lenet")
     with pytest.raises(ParameterError, match="batch_sizes"):
-        fig4_memory.resolve_settings(["alexnet", "vgg19"], [1], "paper")
+        fig4_memory.accounting.resolve_settings(["alexnet", "vgg19"], [1], "paper")
     with pytest.raises(ValueError, match="memory_capacity_GiB"):
         gpu_memory_by_year(_devices().drop(columns=["memory_capacity_GiB"]), [2015])
 

@@ -10,8 +10,7 @@ import pytest
 
 from memwall_lib.core.paths import DATA_DIR
 from memwall_lib.engines.memory import text_claims as mc
-from memwall_lib.figures.fig4_memory import authors_bars as fig4_points
-from memwall_lib.figures.fig4_memory import text_claims as fig4_text
+from memwall_lib.figures.fig4_memory import authors_bars, text_claims
 from memwall_lib.tables import GIB, load_hardware
 
 
@@ -92,8 +91,8 @@ def test_optimizer_state_from_definitions() -> None:
 def test_text_claims_verdicts() -> None:
     claims = {
         c.id: c
-        for c in fig4_text.text_claims(
-            fig4_text.zero_table(), fig4_text.int4_table(), fig4_text.optimizer_table(("resnet152",))
+        for c in text_claims.text_claims(
+            text_claims.zero_table(), text_claims.int4_table(), text_claims.optimizer_table(("resnet152",))
         )
     }
     zero = claims["text.zero_8x"]
@@ -105,8 +104,8 @@ def test_text_claims_verdicts() -> None:
 
 # --------------------------------------------------------------------------- the authors' Figure 4
 def test_read_authors_fig4() -> None:
-    bars, steps = fig4_points.read_authors_fig4(DATA_DIR / "authors_plotted.csv")
-    assert list(bars.index) == list(fig4_points.PAPER_MODELS)
+    bars, steps = authors_bars.read_authors_fig4(DATA_DIR / "authors_plotted.csv")
+    assert list(bars.index) == list(authors_bars.PAPER_MODELS)
     assert bars.loc["alexnet", "total"] == pytest.approx(1.17)  # drawn as 1.17 (the README's 1.71 is a typo)
     assert bars.loc["gpt2_xl", "optimizer"] == 11.72
     assert [steps[k] for k in bars.index] == [3, 6, 12, 12, 12, 16, 32, 32]
@@ -116,14 +115,14 @@ def test_read_authors_fig4_names_the_bad_cell(tmp_path: Path) -> None:
     text = (DATA_DIR / "authors_plotted.csv").read_text().replace('"VGG19, 2014"', '"VGG16, 2014"', 1)
     (tmp_path / "a.csv").write_text(text)
     with pytest.raises(ValueError, match=r"a.csv: line \d+: column 'label': unknown Figure 4 model 'VGG16'"):
-        fig4_points.read_authors_fig4(tmp_path / "a.csv")
+        authors_bars.read_authors_fig4(tmp_path / "a.csv")
 
 
 def test_gpu_lines_on_our_data() -> None:
     devices = load_hardware().devices
-    _, steps = fig4_points.read_authors_fig4(DATA_DIR / "authors_plotted.csv")
-    keys = list(fig4_points.PAPER_MODELS)
-    authors = fig4_points.gpu_line("authors", keys, devices, steps)
+    _, steps = authors_bars.read_authors_fig4(DATA_DIR / "authors_plotted.csv")
+    keys = list(authors_bars.PAPER_MODELS)
+    authors = authors_bars.gpu_line("authors", keys, devices, steps)
     assert list(authors["device"]) == [
         "GeForce GTX 580 3GB",
         "GeForce GTX TITAN Black",
@@ -135,12 +134,12 @@ def test_gpu_lines_on_our_data() -> None:
         "Tesla V100 SXM2 32GB",
     ]
     assert list(authors["memory_gb"]) == pytest.approx([v * GIB / 1e9 for v in (3, 6, 12, 12, 12, 16, 32, 32)])
-    largest = fig4_points.gpu_line("largest", keys, devices, steps).set_index("model")
-    centre = fig4_points.gpu_line("datacenter", keys, devices, steps).set_index("model")
+    largest = authors_bars.gpu_line("largest", keys, devices, steps).set_index("model")
+    centre = authors_bars.gpu_line("datacenter", keys, devices, steps).set_index("model")
     # workstation boards raise the "largest" line; the data-centre line leaves them out
     assert largest.loc["bert_large", "device"] == "Quadro RTX 8000"
     assert centre.loc["bert_large", "device"] == "Tesla V100 SXM2 32GB"
-    assert all(not any(w.lower() in str(d).lower() for w in fig4_points.NON_DATACENTRE) for d in centre["device"])
+    assert all(not any(w.lower() in str(d).lower() for w in authors_bars.NON_DATACENTRE) for d in centre["device"])
     assert (largest["memory_gb"] >= centre["memory_gb"]).all()
     with pytest.raises(ValueError, match="policy"):
-        fig4_points.gpu_line("median", keys, devices, steps)
+        authors_bars.gpu_line("median", keys, devices, steps)

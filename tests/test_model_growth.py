@@ -9,8 +9,7 @@ import pandas as pd
 import pytest
 
 from memwall_lib import tables
-from memwall_lib.figures import fig2_model_growth as mg
-from memwall_lib.figures.fig2_model_growth import points
+from memwall_lib.figures.fig2_model_growth import points, verdicts
 from memwall_lib.tables import HardwareData
 
 
@@ -117,7 +116,7 @@ def test_claims_follow_the_fits() -> None:
     era = points.analyse_era(
         t, HardwareData(devices, pd.DataFrame(), pd.DataFrame(), pd.DataFrame()), points.Settings(), resamples=200
     )
-    claims = {c.id: c for c in mg.claims_2a(era) + mg.claims_2b(era)}
+    claims = {c.id: c for c in verdicts.claims_2a(era) + verdicts.claims_2b(era)}
     assert claims["fig2b.transformer_compute.per_2yr"].reproduced == pytest.approx(100.0)  # 10x / yr exactly
     assert claims["fig2a.transformer_size.per_2yr"].reproduced == pytest.approx(era.size_fit.fit.per_2yr)
     assert "leave-one-out" in claims["fig2a.transformer_size.per_2yr"].note

@@ -156,7 +156,7 @@ def test_bad_value_names_the_parameter(tmp_path: Path) -> None:
 
 
 class _Totals:
-    """The four numbers :func:`fig4_claims._over_reason` reads, in GB."""
+    """The four numbers :func:`memwall_lib.figures.fig4_memory.verdicts._over_reason` reads, in GB."""
 
     def __init__(self, total: float, grads: float, acts: float, feature_maps: float) -> None:
         self.gradient_bytes, self.activation_bytes, self.feature_map_bytes = grads * 1e9, acts * 1e9, feature_maps * 1e9

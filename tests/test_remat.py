@@ -20,6 +20,9 @@ from memwall_lib.engines.remat.study import (
     study_chain,
 )
 from memwall_lib.figures import fig4b_remat
+from memwall_lib.figures.fig4b_remat import chains as fig4b_chains
+from memwall_lib.figures.fig4b_remat import summary as fig4b_summary
+from memwall_lib.figures.fig4b_remat import verdicts as fig4b_verdicts
 
 
 def test_baseline_schedules() -> None:
@@ -61,7 +64,7 @@ def test_study_measures_both_levels_policies_and_claims(gpt2_study: ChainStudy) 
     # the frontiers are exact: operator level is never worse than block level at any FLOP budget
     for peak, extra in s.frontiers["block"]:
         assert min(b for b, f in s.frontiers["operator"] if f <= extra) <= peak
-    claims = {c.id: c for c in fig4b_remat.figure4b_claims([s], 0.2)}
+    claims = {c.id: c for c in fig4b_verdicts.figure4b_claims([s], 0.2)}
     assert set(claims) == {
         f"{c}.gpt2"
         for c in ("fig4b.reduction_at_20pct", "fig4b.operator_at_20pct_flops", "fig4b.operator_at_20pct_time")
@@ -76,7 +79,7 @@ def test_study_measures_both_levels_policies_and_claims(gpt2_study: ChainStudy) 
         assert c.reproduced == red == s.ref_peak_bytes / best.m.peak_bytes and c.holds == (red >= 4.0)
         assert (best.m.overhead if by == "flops" else best.m.time_overhead) <= 0.2 or best.kind == "none"
     assert claims["fig4b.operator_at_20pct_flops.gpt2"].reproduced >= claims["fig4b.reduction_at_20pct.gpt2"].reproduced
-    data = fig4b_remat.sidecar_data([s], 0.2)
+    data = fig4b_summary.sidecar_data([s], 0.2)
     assert "5.1x" in data["checkmate"] and "20%" in data["claim_reading"]
     assert data["gpt2"]["compile_anchor"]["points"] == [] and data["gpt2"]["compile_anchor"]["note"] == "not run"
 
@@ -144,7 +147,7 @@ NB05 = dict(
 
 def test_bad_parameters_name_the_parameter(tmp_path) -> None:
     with pytest.raises(ParameterError, match="chains"):
-        fig4b_remat.build_chain("vgg", {"device": "cpu", "seed": 0})
+        fig4b_chains.build_chain("vgg", {"device": "cpu", "seed": 0})
     ns = {**NB05, "output_dir": str(tmp_path)}
     assert check_parameters(ns, fig4b_remat.PARAMETERS, fig4b_remat.RELATIONS)["device"] == "cpu"
     with pytest.raises(ParameterError, match="'gpt2_hidden' and 'gpt2_heads': expected gpt2_heads to divide"):

@@ -1,7 +1,8 @@
 """A claim of the paper beside its reproduction, and ``claims.md``, the tables of them all.
 
 The paper's own numbers and claim texts live in :mod:`memwall_lib.paper`; a figure module
-builds a :class:`Claim` from a registry entry and what it reproduced, and says what kind of
+builds a :class:`Claim` from a registry id and what it reproduced (the factory is
+:mod:`memwall_lib.figures.paper_claims`: core knows no paper), and says what kind of
 claim it is (the paper's, a variant of it, or our own check), why it does not hold (its
 ``cause``) and whether it was measured. ``claims.md`` is made from the sidecars a run wrote,
 so it can never disagree with them: one table per figure at the top, the notes below.
@@ -10,7 +11,6 @@ so it can never disagree with them: one table per figure at the top, the notes b
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -183,48 +183,19 @@ class Row:
     where: str
 
 
-#: Words in a legacy rule that mark a counted (analytic) claim of a measured figure.
-_ANALYTIC_RULE = re.compile(r"analytic|FLOPs exceed|MOPs|arithmetic intensity")
-
-
-def legacy_fields(claim: Mapping[str, Any], measured_figure: bool) -> tuple[str, str, bool]:
-    """(kind, cause, measured) of a claim from a sidecar written before :class:`Claim` had
-    them (notebooks 03 and 05 until they are rerun), read from its tags: a check says "not a
-    claim of the paper" or compares with 1; a variant is checked on later data or at operator
-    level; a counted claim's rule names FLOPs, MOPs or intensity; a failing claim's note names
-    our method, the later data or the machine (a measured claim: the machine)."""
-    note, text = str(claim.get("note", "")), str(claim.get("text", ""))
-    paper = claim.get("paper")
-    if "not a claim of the paper" in note or (
-        isinstance(paper, (int, float)) and not isinstance(paper, bool) and paper == 1
-    ):
-        kind = "check"
-    elif "(data through" in text or "operator-level choices" in text:
-        kind = "variant"
-    else:
-        kind = "paper"
-    measured = measured_figure and not _ANALYTIC_RULE.search(str(claim.get("rule", "")))
-    if claim.get("holds"):
-        cause = ""
-    elif "our method" in note:
-        cause = "method"
-    elif "later data" in note:
-        cause = "world"
-    else:
-        cause = "machine" if "machine-specific" in note or measured else ""
-    return kind, cause, measured
-
-
 def sidecar_rows(sidecar: Mapping[str, Any]) -> list[Row]:
-    """The claims of one sidecar as rows (kind, cause and measured from the claim, or from
-    :func:`legacy_fields` where the sidecar predates them)."""
+    """The claims of one sidecar as rows (kind, cause and measured as the claim states them).
+    Raises ValueError for a claim without a kind: a sidecar written before claims had one,
+    whose notebook must be rerun."""
     where = measured_on(sidecar)
     rows = []
     for c in sidecar.get("claims", []):
-        if "kind" in c:
-            kind, cause, measured = str(c["kind"]), str(c.get("cause") or ""), bool(c.get("measured"))
-        else:
-            kind, cause, measured = legacy_fields(c, bool(where))
+        if "kind" not in c:
+            raise ValueError(
+                f"{sidecar.get('figure')}: claim {c.get('id')!r} has no kind (written before claims had kind, "
+                "cause and measured): rerun its notebook"
+            )
+        kind, cause, measured = str(c["kind"]), str(c.get("cause") or ""), bool(c.get("measured"))
         holds = bool(c.get("holds"))
         rows.append(
             Row(

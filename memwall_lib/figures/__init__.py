@@ -2,8 +2,12 @@
 
 - ``PARAMETERS`` / ``RELATIONS``: the notebook's papermill parameters and their checks;
 - ``DATA_FILES``: the files of ``data/`` it reads; ``OUTPUTS``: the figure names it writes;
-- ``analyse(params) -> Result``; ``claims(result)``, ``sidecar(result)`` and ``plot(result)``,
-  each a mapping from output name to that figure's claims, sidecar data and matplotlib figure.
+  ``TIMED``: whether the notebook times things on this machine (``make`` runs it alone);
+- ``Result`` and ``analyse(params) -> Result``; ``claims(result)``, ``sidecar(result)`` and
+  ``plot(result)``, each a mapping from output name to that figure's claims, sidecar data and
+  matplotlib figure.
+
+The ``__init__`` holds exactly that (a test checks it).
 
 =====================  ==================================================  ===========================
 module                 figure                                              notebook
@@ -16,12 +20,15 @@ module                 figure                                              noteb
 :mod:`.fig5_ridge`     Fig. 5 (beyond the paper): ridge points vs LLMs     06_memory_wall_by_accelerator
 =====================  ==================================================  ===========================
 
-Beside the API, each package keeps its own analysis, claims and drawing: ``draw`` (the figure
-from a ``Result``), ``verdicts`` (its claims, where they need a module of their own), and the
-figure's own analysis modules (e.g. ``fig4_memory.authors_bars``, ``fig4_memory.transformer_big``).
+Beside the API, each package keeps its own analysis, claims and drawing: ``result`` (its
+``Result`` and the tables the notebook shows), ``verdicts`` (its claims), ``draw`` (its plot,
+from the ``Result`` or plain data, never from engine objects passed in) and the figure's own
+analysis modules (e.g. ``fig3_profiling.counted``, ``fig4_memory.accounting``,
+``fig4b_remat.chains``, ``fig5_ridge.series``). Two modules serve several figures: :mod:`.paper_claims` makes every claim
+from its id in :mod:`memwall_lib.paper` (text and paper value from the registry), and
 :mod:`.authors_points` fits the authors' own plotted points for Figures 1 and 2.
 
-Layer rule: figures import core, tables, engines and :mod:`memwall_lib.paper`; notebooks
+Layer rule: figures import core, tables, authors, engines and :mod:`memwall_lib.paper`; notebooks
 import only figures and core.
 """
 

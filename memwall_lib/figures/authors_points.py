@@ -1,7 +1,8 @@
 """The growth rates of the authors' own plotted points (``data/authors_plotted.csv``).
 
-The points are read from the authors' figure PDFs by :mod:`memwall_lib.tables.authors_plotted`;
-here they are fitted:
+The points are read from the authors' figure PDFs by :mod:`memwall_lib.authors.plotted` (into
+``data/authors_plotted.csv``, loaded by :func:`memwall_lib.tables.load_authors_plotted`); here they
+are fitted (a figures concern: they become values of the paper's claims, :mod:`memwall_lib.paper`):
 
 - :func:`authors_growth_fits` fits each trend of the paper on the authors' markers of that
   series with :func:`memwall_lib.core.trends.fit_growth` (log-linear least squares on

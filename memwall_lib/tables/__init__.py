@@ -1,7 +1,6 @@
 """The tables of ``data/``: one schema per CSV (:mod:`.schemas`), loaders that validate each
-file and check it against the others (:mod:`.loaders`), and device helpers (:mod:`.devices`); the points drawn in the authors' own figure PDFs
-(:mod:`.authors_pdf` reads a page with pikepdf, :mod:`.authors_plotted` extracts, :mod:`.authors_identify` matches
-them to our rows); and accelerators a user supplies (:mod:`.user_chips`: an ``accelerators_file``
+file and check it against the others (:mod:`.loaders`), device helpers (:mod:`.devices`), and
+accelerators a user supplies (:mod:`.user_chips`: an ``accelerators_file``
 validated like ``data/``, or ``extra_accelerators`` specs), in the shape of the data's tables.
 
 Layer rule: tables import only :mod:`memwall_lib.core`; they neither plot nor fit.

@@ -21,24 +21,20 @@ Conventions (each one a parameter; ``data/README.md`` says which one the paper u
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
-
-import pandas as pd
 
 from ...core.claims import Claim
 from ...core.params import YEAR_RANGE_RELATIONS, Param
 from ...core.paths import resolve
-from ...core.trends import GrowthFit
 from ...tables import DATE_RULES, FLOPS_POLICIES, HARDWARE_FILES, load_hardware
 from ..authors_points import with_authors_points
 from .draw import plot_figure1
+from .result import Result
 from .series import (
     DEVICE_SETS,
     DRAM_CONVENTIONS,
     INTERCONNECT_METRICS,
     Conventions,
-    Series,
     all_series,
     sensitivity_table,
 )
@@ -94,40 +90,6 @@ DATA_FILES: tuple[str, ...] = (
 )
 #: The figures written: the paper era, and the extension (when ``extension`` is on).
 OUTPUTS: tuple[str, ...] = ("fig1_hardware_scaling", "fig1b_hardware_scaling_extension")
-
-
-@dataclass
-class Result:
-    """Figure 1 analysed: the three series, their paper-era fits (and fits with the
-    extension), and the sensitivity of each fit to the conventions."""
-
-    parameters: dict[str, Any]
-    conventions: Conventions
-    series: dict[str, Series]
-    fits: dict[str, GrowthFit]
-    fits_extended: dict[str, GrowthFit] | None
-    sensitivity: pd.DataFrame
-
-    def fits_table(self) -> pd.DataFrame:
-        """One row per series: points, growth per 2 years with its 95% CI, per 20 years, R^2."""
-        return pd.DataFrame(
-            {
-                key: {
-                    "points": f.n,
-                    "x / 2 yrs": f.per_2yr,
-                    "95% CI": f.per_2yr_ci95,
-                    "x / 20 yrs": f.per_20yr,
-                    "R^2": f.r_squared,
-                }
-                for key, f in self.fits.items()
-            }
-        ).T
-
-    def residuals(self) -> pd.DataFrame | None:
-        """Each extension point against the paper-era trend (None without the extension)."""
-        if self.fits_extended is None:
-            return None
-        return pd.concat({key: extension_residuals(s) for key, s in self.series.items()})
 
 
 def analyse(params: Mapping[str, Any]) -> Result:

@@ -6,13 +6,10 @@ from typing import Any
 
 import pandas as pd
 
-from ... import paper
-from ...core.claims import Claim, growth_claim
+from ...core.claims import Claim
 from ...core.trends import GrowthFit
-from .series import (
-    CLAIM_IDS,
-    Series,
-)
+from ..paper_claims import paper_growth_claim
+from .series import CLAIM_IDS, Series
 
 
 # --------------------------------------------------------------------------- claims
@@ -21,32 +18,12 @@ def rate_claims(fits: dict[str, GrowthFit], id_suffix: str = "", text_suffix: st
     of the paper's claims when ``id_suffix`` names other data)."""
     kind = "variant" if id_suffix else "paper"
     claims = []
-    tag_id = f".{id_suffix}" if id_suffix else ""
-    tag_text = f" {text_suffix}" if text_suffix else ""
     for key, fit in fits.items():
-        per_2yr, per_20yr = (paper.claim(i) for i in CLAIM_IDS[key])
-        claims.append(
-            growth_claim(
-                per_2yr.id + tag_id,
-                per_2yr.text + tag_text,
-                per_2yr.value,
-                fit.per_2yr,
-                fit.per_2yr_ci95,
-                note=note,
-                kind=kind,
+        per_2yr, per_20yr = CLAIM_IDS[key]
+        for cid, value, ci95 in ((per_2yr, fit.per_2yr, fit.per_2yr_ci95), (per_20yr, fit.per_20yr, fit.per_20yr_ci95)):
+            claims.append(
+                paper_growth_claim(cid, value, ci95, suffix=id_suffix, text_suffix=text_suffix, note=note, kind=kind)
             )
-        )
-        claims.append(
-            growth_claim(
-                per_20yr.id + tag_id,
-                per_20yr.text + tag_text,
-                per_20yr.value,
-                fit.per_20yr,
-                fit.per_20yr_ci95,
-                note=note,
-                kind=kind,
-            )
-        )
     return claims
 
 

@@ -13,23 +13,19 @@ memory in GB (1e9 bytes); "largest trainable model" = memory / divisor bytes per
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
-
-import pandas as pd
 
 from ...core.claims import Claim
 from ...core.params import YEAR_RANGE_RELATIONS, Param
 from ...core.paths import resolve
 from ...tables import HARDWARE_FILES, load_authors_tables, load_hardware, load_models
 from ..authors_points import with_authors_points
-from . import draw as fig2_plot
+from . import draw
 from .points import (
     FAMILIES,
     MEMORY_CAPACITIES,
     MEMORY_DATE_RULES,
     VALUE_SOURCES,
-    Era,
     Settings,
     analyse_active,
     analyse_era,
@@ -38,7 +34,8 @@ from .points import (
     model_table,
     sensitivity_table,
 )
-from .verdicts import claims_2a, claims_2b, claims_frontier
+from .result import Result
+from .verdicts import claims_2a, claims_2b, claims_frontier, extension_tags
 
 PARAMETERS: dict[str, Param] = {
     "year_min": Param(int, "first year of the paper-era data (paper: 2012)", minimum=1940, maximum=2030),
@@ -103,30 +100,6 @@ DATA_FILES: tuple[str, ...] = (
 OUTPUTS: tuple[str, ...] = ("fig2a_model_size_vs_memory", "fig2b_training_compute")
 
 
-@dataclass
-class Result:
-    """Figure 2 analysed: the paper era, the extension (all parameters, and MoE counted by
-    active parameters), and the sensitivity of the paper-era fits to values and model sets."""
-
-    parameters: dict[str, Any]
-    paper_era: Era
-    extended: Era | None
-    extended_active: Era | None
-    sensitivity: pd.DataFrame
-    memory_sensitivity: list[dict[str, Any]]
-
-    def fits_table(self) -> pd.DataFrame:
-        """The transformer-size fit of each era (growth, CI, leave-one-out, bootstrap)."""
-        eras = {"paper era": self.paper_era, "with extension": self.extended}
-        return pd.DataFrame(
-            {
-                name: era.size_fit.summary() | {"fit": "transformer size"}
-                for name, era in eras.items()
-                if era is not None
-            }
-        ).T
-
-
 def analyse(params: Mapping[str, Any]) -> Result:
     """Figure 2 from checked parameters (:data:`PARAMETERS`)."""
     p = dict(params)
@@ -150,26 +123,20 @@ def analyse(params: Mapping[str, Any]) -> Result:
     )
 
 
-def _extension_tags(result: Result, active: bool = False) -> dict[str, str]:
-    year = result.parameters["extension_year_max"]
-    if active:
-        return dict(id_suffix=f"ext{year}_active", text_suffix=f"(data through {year}, MoE active parameters)")
-    return dict(id_suffix=f"ext{year}", text_suffix=f"(data through {year})")
-
-
 def claims(result: Result) -> dict[str, list[Claim]]:
     """Panel (a): size, memory and their gap; panel (b): compute and Moore's law; each on the
     paper era and, with the extension, on all data (size also by MoE active parameters)."""
     a, b = claims_2a(result.paper_era), claims_2b(result.paper_era)
+    year = result.parameters["extension_year_max"]
     if result.extended is not None and result.extended_active is not None:
-        a += claims_2a(result.extended, **_extension_tags(result))
+        a += claims_2a(result.extended, **extension_tags(year))
         a += [
             c
-            for c in claims_2a(result.extended_active, **_extension_tags(result, active=True))
+            for c in claims_2a(result.extended_active, **extension_tags(year, active=True))
             if c.id.startswith("fig2a.transformer_size.per_2yr")
         ]
-        b += claims_2b(result.extended, **_extension_tags(result))
-        fa, fb = claims_frontier(result.extended, result.parameters["extension_year_max"])
+        b += claims_2b(result.extended, **extension_tags(year))
+        fa, fb = claims_frontier(result.extended, year)
         a, b = a + fa, b + fb
     return {OUTPUTS[0]: with_authors_points(a), OUTPUTS[1]: with_authors_points(b)}
 
@@ -184,7 +151,7 @@ def sidecar(result: Result) -> dict[str, dict[str, Any]]:
     }
     data_b: dict[str, Any] = {
         "paper_era": era_data(result.paper_era),
-        "moore_line": dict(zip(("year", "pflops"), fig2_plot.moore_line(fit, fit.year_min, fit.year_max))),
+        "moore_line": dict(zip(("year", "pflops"), draw.moore_line(fit, fit.year_min, fit.year_max))),
     }
     if result.extended is not None and result.extended_active is not None:
         data_a["extension"] = era_data(result.extended)
@@ -210,6 +177,6 @@ def plot(result: Result) -> dict[str, Any]:
         panels_a.append((later, ext.size, ext.memory, fits_a))
         panels_b.append((later, ext.compute, fits_b))
     return {
-        OUTPUTS[0]: fig2_plot.plot_size_vs_memory(panels_a, p["memory_divisor"]),
-        OUTPUTS[1]: fig2_plot.plot_training_compute(panels_b),
+        OUTPUTS[0]: draw.plot_size_vs_memory(panels_a, p["memory_divisor"]),
+        OUTPUTS[1]: draw.plot_training_compute(panels_b),
     }

@@ -1,16 +1,18 @@
-"""Figure 3's drawing: the four panels (FLOPs, MOPs, arithmetic intensity, normalized latency)."""
+"""Figure 3's drawing: the four panels (FLOPs, MOPs, arithmetic intensity, normalized latency),
+and the roofline of this machine with predicted against measured latency."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
-from .measured import label
+import numpy as np
+
+from ...engines.timing import class_roofline
+from .measured import PREDICTION_TOLERANCE, label
+from .result import Result
 
 
-def plot_profiling(
-    analytic: Mapping[str, Any], normalized: Mapping[str, Any], published: Mapping[str, Any] | None = None
-) -> Any:
+def plot_profiling(result: Result) -> Any:
     """The paper's four panels: (a) GFLOPs, (b) MOPs, (c) arithmetic intensity (8-bit solid,
     measured precision dashed), (d) measured latency normalized to the reference point, with
     the survey's published values (hollow, dotted) where comparable."""
@@ -18,6 +20,7 @@ def plot_profiling(
 
     from ...core import plotting
 
+    analytic, normalized, published = result.analytic, result.normalized, result.survey
     plotting.apply_style()
     fig, axes = plt.subplots(1, 4, figsize=(17, 4.3))
     survey, meas = analytic["survey_8bit"], analytic["measured_precision"]
@@ -78,4 +81,76 @@ def plot_profiling(
         y=1.02,
     )
     fig.tight_layout()
+    return fig
+
+
+def plot_roofline(result: Result) -> Any:
+    """Left: the machine's roofline (GEMM peak, STREAM) and the bandwidths the memory
+    classes attain at the models' shapes, with each measured model/length at its arithmetic
+    intensity and attained FLOP rate. Right: class-roofline prediction against measurement,
+    with the +-25% band."""
+    import matplotlib.pyplot as plt
+
+    from ...core import plotting
+
+    machine, roof, preds = result.roofline, result.class_roofline, result.predicted
+    plotting.apply_style()
+    fig, (ax, bx) = plt.subplots(1, 2, figsize=(13, 5))
+    ais = [x for v in preds.values() for x in v["arithmetic_intensity"]]
+    lo, hi = min(min(ais) / 3, 0.05), max(max(ais) * 3, machine.ridge_point * 10)
+    xs = np.logspace(np.log10(lo), np.log10(hi), 200)
+    ax.plot(
+        xs,
+        [machine.attainable(x) / 1e9 for x in xs],
+        color="0.2",
+        linewidth=2,
+        label=f"roofline: {machine.peak_flops / 1e9:.0f} GFLOP/s (GEMM), "
+        f"{machine.bandwidth / 1e9:.1f} GB/s (STREAM triad)",
+    )
+    rates = class_roofline.class_rates(roof)
+    styles = iter([":", "-.", (0, (5, 2)), (0, (1, 3))])
+    for m, per in rates.items():
+        for c in ("gemv", "kv_attention"):
+            if c in per:
+                bw = per[c]["rate"][0]
+                ax.plot(
+                    xs,
+                    [min(machine.peak_flops, bw * x) / 1e9 for x in xs],
+                    color="0.45",
+                    linewidth=1,
+                    linestyle=next(styles, "--"),
+                    label=f"{c}, {label(m)}: {bw / 1e9:.1f} GB/s",
+                )
+    for i, (m, v) in enumerate(preds.items()):
+        c, mk = plotting.PALETTE[i], plotting.MARKERS[i]
+        ax.scatter(
+            v["arithmetic_intensity"], v["attained_gflops_per_s"], color=c, marker=mk, s=40, zorder=3, label=label(m)
+        )
+        bx.scatter(v["measured_s"], v["predicted_s"], color=c, marker=mk, s=40, zorder=3, label=label(m))
+        plotting.annotate_points(
+            bx, v["measured_s"], v["predicted_s"], [str(n) for n in v["seq_len"]], color=c, fontsize=7.5
+        )
+    plotting.log_axis(ax, "both")
+    ax.set_xlabel("arithmetic intensity (FLOPs / byte, measured precision)")
+    ax.set_ylabel("attained GFLOP/s (1e9 FLOP/s)")
+    ax.set_title("Roofline of this machine, and what decoding attains")
+    ax.legend(loc="lower right", fontsize=7.5)
+    t = [x for v in preds.values() for x in v["measured_s"] + v["predicted_s"]]
+    span = np.array([min(t) / 2, max(t) * 2])
+    bx.plot(span, span, color="0.2", linewidth=1.2, label="predicted = measured")
+    bx.fill_between(
+        span,
+        span * (1 - PREDICTION_TOLERANCE),
+        span * (1 + PREDICTION_TOLERANCE),
+        color="0.5",
+        alpha=0.15,
+        label="+-25%",
+    )
+    plotting.log_axis(bx, "both")
+    bx.set_xlabel("measured latency (s, fastest run)")
+    bx.set_ylabel("predicted latency (s, roofline per op class)")
+    bx.set_title("Predicted vs measured (labels: sequence length)")
+    bx.legend(loc="upper left", fontsize=8)
+    fig.tight_layout()
+    plotting.declutter_labels(bx)
     return fig

@@ -10,7 +10,6 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from ...core.progress import progress
@@ -280,75 +279,3 @@ def survey_frame(comparison: Mapping[str, Any]) -> pd.DataFrame:
         d = comparison["decoder_over_bert_base"]
         parts[f"{d['decoder']} / bert-base"] = pd.DataFrame({k: d[k] for k in ("seq_len", "ours", "survey", "ratio")})
     return pd.concat(parts, names=["model"]) if parts else pd.DataFrame()
-
-
-# --------------------------------------------------------------------------- plot
-def plot_roofline(machine: Roofline, roof: ClassRoofline, preds: Mapping[str, Any]) -> Any:
-    """Left: the machine's roofline (GEMM peak, STREAM) and the bandwidths the memory
-    classes attain at the models' shapes, with each measured model/length at its arithmetic
-    intensity and attained FLOP rate. Right: class-roofline prediction against measurement,
-    with the +-25% band."""
-    import matplotlib.pyplot as plt
-
-    from ...core import plotting
-
-    plotting.apply_style()
-    fig, (ax, bx) = plt.subplots(1, 2, figsize=(13, 5))
-    ais = [x for v in preds.values() for x in v["arithmetic_intensity"]]
-    lo, hi = min(min(ais) / 3, 0.05), max(max(ais) * 3, machine.ridge_point * 10)
-    xs = np.logspace(np.log10(lo), np.log10(hi), 200)
-    ax.plot(
-        xs,
-        [machine.attainable(x) / 1e9 for x in xs],
-        color="0.2",
-        linewidth=2,
-        label=f"roofline: {machine.peak_flops / 1e9:.0f} GFLOP/s (GEMM), "
-        f"{machine.bandwidth / 1e9:.1f} GB/s (STREAM triad)",
-    )
-    rates = class_roofline.class_rates(roof)
-    styles = iter([":", "-.", (0, (5, 2)), (0, (1, 3))])
-    for m, per in rates.items():
-        for c in ("gemv", "kv_attention"):
-            if c in per:
-                bw = per[c]["rate"][0]
-                ax.plot(
-                    xs,
-                    [min(machine.peak_flops, bw * x) / 1e9 for x in xs],
-                    color="0.45",
-                    linewidth=1,
-                    linestyle=next(styles, "--"),
-                    label=f"{c}, {label(m)}: {bw / 1e9:.1f} GB/s",
-                )
-    for i, (m, v) in enumerate(preds.items()):
-        c, mk = plotting.PALETTE[i], plotting.MARKERS[i]
-        ax.scatter(
-            v["arithmetic_intensity"], v["attained_gflops_per_s"], color=c, marker=mk, s=40, zorder=3, label=label(m)
-        )
-        bx.scatter(v["measured_s"], v["predicted_s"], color=c, marker=mk, s=40, zorder=3, label=label(m))
-        plotting.annotate_points(
-            bx, v["measured_s"], v["predicted_s"], [str(n) for n in v["seq_len"]], color=c, fontsize=7.5
-        )
-    plotting.log_axis(ax, "both")
-    ax.set_xlabel("arithmetic intensity (FLOPs / byte, measured precision)")
-    ax.set_ylabel("attained GFLOP/s (1e9 FLOP/s)")
-    ax.set_title("Roofline of this machine, and what decoding attains")
-    ax.legend(loc="lower right", fontsize=7.5)
-    t = [x for v in preds.values() for x in v["measured_s"] + v["predicted_s"]]
-    span = np.array([min(t) / 2, max(t) * 2])
-    bx.plot(span, span, color="0.2", linewidth=1.2, label="predicted = measured")
-    bx.fill_between(
-        span,
-        span * (1 - PREDICTION_TOLERANCE),
-        span * (1 + PREDICTION_TOLERANCE),
-        color="0.5",
-        alpha=0.15,
-        label="+-25%",
-    )
-    plotting.log_axis(bx, "both")
-    bx.set_xlabel("measured latency (s, fastest run)")
-    bx.set_ylabel("predicted latency (s, roofline per op class)")
-    bx.set_title("Predicted vs measured (labels: sequence length)")
-    bx.legend(loc="upper left", fontsize=8)
-    fig.tight_layout()
-    plotting.declutter_labels(bx)
-    return fig

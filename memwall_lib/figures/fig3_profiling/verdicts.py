@@ -12,6 +12,7 @@ import numpy as np
 from ... import paper
 from ...core.claims import Claim
 from ...engines.counts import transformer as tfm
+from ..paper_claims import paper_claim
 from .measured import PREDICTION_TOLERANCE, label
 
 #: The sampled estimate counts as matching a whole run within this relative difference.
@@ -30,7 +31,7 @@ def profiling_claims(
 ) -> list[Claim]:
     """The paper's Figure 3 claims, each reproduced value computed from the data (the main
     run's threads): FLOPs, MOPs and intensity counted (a failure would be our counting's),
-    latencies measured (a failure is the machine's); ``scaling`` (:func:`.fig3_measured.thread_scaling`) adds the decoder /
+    latencies measured (a failure is the machine's); ``scaling`` (:func:`.measured.thread_scaling`) adds the decoder /
     BERT-Base ratio at other thread counts to the note of the 128-token claim."""
     return analytic_claims(analytic["survey_8bit"]) + latency_claims(measured, scaling or {})
 
@@ -44,44 +45,35 @@ def analytic_claims(a: Mapping[str, Any]) -> list[Claim]:
     if encoders and decoders:
         d = decoders[0]
         fl = min(min(x / y for x, y in zip(a[enc]["gflops"], a[d]["gflops"])) for enc in encoders)
-        c = paper.claim("fig3_encoders_more_flops")
         claims.append(
-            Claim(
-                c.id,
-                c.format(decoder=label(d)),
-                c.value,
+            paper_claim(
+                "fig3_encoders_more_flops",
                 fl,
-                None,
                 fl > 1,
+                fields=dict(decoder=label(d)),
                 rule="holds if every encoder's FLOPs exceed the decoder's at every analytic length",
                 note="survey convention: 8-bit, no embeddings or LM head",
                 cause="method",
             )
         )
         mo = min(min(y / x for x, y in zip(a[enc]["mops_gb"], a[d]["mops_gb"])) for enc in encoders)
-        c = paper.claim("fig3_decoder_mops")
         claims.append(
-            Claim(
-                c.id,
-                c.format(decoder=label(d)),
-                c.value,
+            paper_claim(
+                "fig3_decoder_mops",
                 mo,
-                None,
                 mo >= 10,
+                fields=dict(decoder=label(d)),
                 rule="holds if the decoder's MOPs are at least 10x every encoder's at every length",
                 cause="method",
             )
         )
         ai = [x / y for enc in encoders for x, y in zip(a[enc]["arithmetic_intensity"], a[d]["arithmetic_intensity"])]
-        c = paper.claim("fig3_decoder_low_intensity")
         claims.append(
-            Claim(
-                c.id,
-                c.format(decoder=label(d)),
-                c.value,
+            paper_claim(
+                "fig3_decoder_low_intensity",
                 min(ai),
-                None,
                 min(ai) >= 10,
+                fields=dict(decoder=label(d)),
                 rule="holds if every encoder's arithmetic intensity is at least 10x the decoder's at every length",
                 cause="method",
             )
@@ -89,15 +81,12 @@ def analytic_claims(a: Mapping[str, Any]) -> list[Claim]:
         dai = a[d]["arithmetic_intensity"]
         mean_ai = float(np.mean(dai))
         ok = all(abs(x / PAPER_GPT2_AI - 1) <= PREDICTION_TOLERANCE for x in dai)
-        c = paper.claim("fig3_decoder_intensity_about_2")
         claims.append(
-            Claim(
-                c.id,
-                c.format(decoder=label(d)),
-                c.value,
+            paper_claim(
+                "fig3_decoder_intensity_about_2",
                 mean_ai,
-                None,
                 ok,
+                fields=dict(decoder=label(d)),
                 rule="holds if it is within 25% of 2 at every analytic length",
                 note=f"range over lengths {min(dai):.3g}-{max(dai):.3g}",
                 cause="method",
@@ -117,15 +106,12 @@ def latency_claims(measured: Mapping[str, Any], scaling: Mapping[str, Any]) -> l
         d = dec_t[0]
         common = sorted(set(times[d]).intersection(*[set(times[e]) for e in enc_t]))
         ratios = [times[d][n] / max(times[e][n] for e in enc_t) for n in common]
-        c = paper.claim("fig3_decoder_slowest")
         claims.append(
-            Claim(
-                c.id,
-                c.format(decoder=label(d)),
-                c.value,
+            paper_claim(
+                "fig3_decoder_slowest",
                 min(ratios),
-                None,
                 min(ratios) > 1,
+                fields=dict(decoder=label(d)),
                 rule="holds if the decoder's median latency exceeds every encoder's at every measured length",
                 note=f"measured lengths {common}",
                 cause="machine",
@@ -137,15 +123,12 @@ def latency_claims(measured: Mapping[str, Any], scaling: Mapping[str, Any]) -> l
             r = times[d][n0] / times["bert-base"][n0]
             threads = measured.get("runtime", {}).get("threads", "?")
             lo, hi = PAPER_GPT2_OVER_BERT_BASE_128 / 3, PAPER_GPT2_OVER_BERT_BASE_128 * 3
-            c = paper.claim("fig3_decoder_over_bert_base")
             claims.append(
-                Claim(
-                    c.id,
-                    c.format(decoder=label(d), seq_len=n0),
-                    c.value,
+                paper_claim(
+                    "fig3_decoder_over_bert_base",
                     r,
-                    None,
                     lo <= r <= hi,
+                    fields=dict(decoder=label(d), seq_len=n0),
                     rule="holds if within a factor of 3 of the survey's 45x (a different CPU and precision)",
                     cause="machine",
                     measured=True,
@@ -241,16 +224,13 @@ def survey_claims(
         return []
     worst = max(r["ratio"], key=lambda x: abs(math.log(x)))
     ok = all(1 / SURVEY_FACTOR <= x <= SURVEY_FACTOR for x in r["ratio"])
-    c = paper.claim("fig3_latency_vs_survey")
     per = ", ".join(f"{n}: {o:.3g}x vs {s:.3g}x" for n, o, s in zip(r["seq_len"], r["ours"], r["survey"]))
     return [
-        Claim(
-            c.id,
-            c.format(decoder=label(r["decoder"])),
-            c.value,
+        paper_claim(
+            "fig3_latency_vs_survey",
             worst,
-            None,
             ok,
+            fields=dict(decoder=label(r["decoder"])),
             rule=f"holds if ours / survey's is within a factor of {SURVEY_FACTOR:g} at every length",
             kind="check",
             cause="machine",
@@ -268,15 +248,11 @@ def sampled_claims(validation: Mapping[str, Any], measured: Mapping[str, Any]) -
     if not ratios:
         return []
     worst = max(ratios, key=lambda x: abs(x[2] - 1))
-    c = paper.claim("fig3_sampled_matches_whole")
     per = "; ".join(f"{label(m)} {n}: {r:.3f}" for m, n, r in ratios)
     return [
-        Claim(
-            c.id,
-            c.text,
-            c.value,
+        paper_claim(
+            "fig3_sampled_matches_whole",
             worst[2],
-            None,
             all(abs(r - 1) <= SAMPLED_TOLERANCE for *_, r in ratios),
             rule=f"holds if every sampled/whole ratio is within {SAMPLED_TOLERANCE:.0%} of 1",
             kind="check",
@@ -294,14 +270,10 @@ def roofline_claims(preds: Mapping[str, Any], measured: Mapping[str, Any]) -> li
     within = sum(abs(r - 1) <= PREDICTION_TOLERANCE for r in ratios)
     single = [r for v in preds.values() for r in v["single_roof_ratio"]]
     s_in = sum(abs(r - 1) <= PREDICTION_TOLERANCE for r in single)
-    c = paper.claim("fig3_roofline_predicts_latency")
     return [
-        Claim(
-            c.id,
-            c.text,
-            c.value,
+        paper_claim(
+            "fig3_roofline_predicts_latency",
             worst,
-            None,
             within == len(ratios),
             rule="holds if every prediction is within 25% of the fastest measured run",
             kind="check",

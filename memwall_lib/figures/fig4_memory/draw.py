@@ -2,29 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
-from ...engines.memory.training import CONVENTIONS, OPTIMIZER_LABELS, TrainingMemory
+from ...engines.memory.training import CONVENTIONS, OPTIMIZER_LABELS
 from ...engines.models.paper_models import PAPER_MODELS
+from .result import Result
 
 
-def plot_training_memory(
-    results: Mapping[str, TrainingMemory],
-    gpu: pd.DataFrame,
-    line: str = "authors",
-    authors_totals: Mapping[str, float] | None = None,
-) -> Any:
+def plot_training_memory(result: Result) -> Any:
     """Stacked bars per model (parameters, gradients, optimizer state, activations; GB) in
     both accountings side by side, with the GPU memory of each model's year as a step line
-    and the authors' bar totals (GB) as markers."""
+    (the result's ``gpu_line``) and the authors' bar totals (GB) as markers."""
     import matplotlib.pyplot as plt
 
     from ...core.plotting import PALETTE, apply_style
 
+    results, gpu, line = result.results, result.gpu, result.parameters["gpu_line"]
+    authors_totals = {k: v["authors_gb"]["total"] for k, v in result.comparison.items()}
     apply_style()
     keys = list(results)
     x = np.arange(len(keys))

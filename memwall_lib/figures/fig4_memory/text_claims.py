@@ -14,6 +14,7 @@ from ...core.claims import Claim
 from ...engines.memory import text_claims as mc
 from ...engines.models.builders import GPT2_SIZES
 from ...engines.models.paper_models import build_paper_model
+from ..paper_claims import paper_claim
 
 #: Data-parallel device counts of the ZeRO table (64: ZeRO's Fig. 1).
 ZERO_DEVICES: tuple[int, ...] = (1, 2, 4, 8, 16, 64, 256, 1024)
@@ -71,18 +72,16 @@ def text_claims(zero: dict[str, Any], int4: dict[str, Any], opt: dict[str, Any])
     away from 8x would be our accounting's (method); the second-order factor's gap is the
     paper's: its '3-4x' is activations over parameters."""
     claims = []
-    c = paper.claim("text.zero_8x")
+    zero_8x = paper.claim("text.zero_8x").value
     i64 = zero["devices"].index(64)
     s2 = zero["reduction"]["stage2"][i64]
     first3 = next(n for n, f in zip(zero["devices"], zero["reduction"]["stage3"]) if f >= 8)
     claims.append(
-        Claim(
-            c.id,
-            c.format(setting="stage 2 = optimizer state and gradients partitioned, 64 devices"),
-            paper=c.value,
-            reproduced=s2,
-            ci95=None,
-            holds=abs(s2 / c.value - 1) <= TOLERANCE,
+        paper_claim(
+            "text.zero_8x",
+            s2,
+            abs(s2 / zero_8x - 1) <= TOLERANCE,
+            fields=dict(setting="stage 2 = optimizer state and gradients partitioned, 64 devices"),
             rule=f"holds if within {TOLERANCE:.0%} of 8x",
             cause="method",
             note=f"stage 1 (optimizer state only) at most {zero['limit']['stage1']:.0f}x; stage 2 tends to "
@@ -90,16 +89,14 @@ def text_claims(zero: dict[str, Any], int4: dict[str, Any], opt: dict[str, Any])
             f"{first3} devices (= device count). K = {zero['k_bytes']} bytes/parameter (mixed-precision Adam)",
         )
     )
-    c = paper.claim("text.int4_8x")
+    int4_8x = paper.claim("text.int4_8x").value
     xl = int4["gpt2-xl"]["fp32_over"]
     claims.append(
-        Claim(
-            c.id,
-            c.format(model="GPT-2 XL, 1024 tokens, int4 with one fp16 scale per 128 values"),
-            paper=c.value,
-            reproduced=xl["int4"],
-            ci95=None,
-            holds=abs(xl["int4"] / c.value - 1) <= TOLERANCE,
+        paper_claim(
+            "text.int4_8x",
+            xl["int4"],
+            abs(xl["int4"] / int4_8x - 1) <= TOLERANCE,
+            fields=dict(model="GPT-2 XL, 1024 tokens, int4 with one fp16 scale per 128 values"),
             rule=f"holds if within {TOLERANCE:.0%} of 8x",
             cause="method",
             note=f"fp32 over int4 {xl['int4']:.2f}x, over int8 {xl['int8']:.2f}x, over fp16 {xl['fp16']:.2f}x; "
@@ -107,18 +104,18 @@ def text_claims(zero: dict[str, Any], int4: dict[str, Any], opt: dict[str, Any])
             f"{int4['gpt2']['fp32_over']['int4']:.2f}x); the latency half of the claim is not checked here",
         )
     )
-    c = paper.claim("text.second_order_3to4x")
     for method in ("shampoo", "adahessian"):
         vals = {k: v[method] for k, v in opt.items()}
         lo, hi = min(vals.values()), max(vals.values())
         claims.append(
-            Claim(
-                f"{c.id}.{method}",
-                c.format(method=method.capitalize() if method != "adahessian" else "AdaHessian", model=", ".join(vals)),
-                paper=c.value,
-                reproduced=f"{lo:.2f}-{hi:.2f}",
-                ci95=None,
-                holds=lo >= 3 * (1 - TOLERANCE) and hi <= 4 * (1 + TOLERANCE),
+            paper_claim(
+                "text.second_order_3to4x",
+                f"{lo:.2f}-{hi:.2f}",
+                lo >= 3 * (1 - TOLERANCE) and hi <= 4 * (1 + TOLERANCE),
+                suffix=method,
+                fields=dict(
+                    method=method.capitalize() if method != "adahessian" else "AdaHessian", model=", ".join(vals)
+                ),
                 rule=f"holds if every model's factor lies in [3, 4] within {TOLERANCE:.0%}",
                 cause="paper",
                 note="; ".join(f"{k}: {v:.2f}x (Adam {opt[k]['adam']:.2f}x)" for k, v in vals.items())

@@ -14,7 +14,7 @@ from typing import Any
 import pandas as pd
 
 from ...engines.models.paper_models import paper_model_memory
-from . import authors_bars as fig4_points
+from . import authors_bars
 
 #: (what is changed, settings of :func:`paper_model_memory`) for Transformer big. "saved": the
 #: tensors saved for backward; "peak": the most bytes alive during forward and backward. The
@@ -51,24 +51,24 @@ EXPERIMENTS: tuple[tuple[str, dict[str, Any]], ...] = (
 
 def transformer_big_experiments(authors_gb: Mapping[str, float]) -> list[dict[str, Any]]:
     """Every experiment of :data:`EXPERIMENTS` at the paper's batch (6) and optimizer (Adam):
-    its segments as the authors draw them (GB, :func:`fig4_points.experiment_segments_gb`), the
+    its segments as the authors draw them (GB, :func:`authors_bars.experiment_segments_gb`), the
     ratios ours / ``authors_gb`` (GB, per segment), whether all are within
-    :data:`fig4_points.EXPLAIN_ABOVE`, and for a peak experiment where the peak was reached
+    :data:`authors_bars.EXPLAIN_ABOVE`, and for a peak experiment where the peak was reached
     (``peak_phase``, ``peak_op``; None for the saved-tensor ones)."""
-    missing = [s for s in fig4_points.SEGMENTS if s not in authors_gb]
+    missing = [s for s in authors_bars.SEGMENTS if s not in authors_gb]
     if missing:
         raise ValueError(f"authors_gb: missing segments {missing}")
     rows = []
     for what, kwargs in EXPERIMENTS:
         memory = paper_model_memory("transformer_big", **kwargs)
-        seg = fig4_points.experiment_segments_gb(memory)
-        ratio = {s: seg[s] / authors_gb[s] for s in fig4_points.SEGMENTS}
+        seg = authors_bars.experiment_segments_gb(memory)
+        ratio = {s: seg[s] / authors_gb[s] for s in authors_bars.SEGMENTS}
         rows.append(
             {
                 "what": what,
-                "ours_gb": {s: seg[s] for s in fig4_points.SEGMENTS},
+                "ours_gb": {s: seg[s] for s in authors_bars.SEGMENTS},
                 "ratio": ratio,
-                "within": all(abs(r - 1) <= fig4_points.EXPLAIN_ABOVE for r in ratio.values()),
+                "within": all(abs(r - 1) <= authors_bars.EXPLAIN_ABOVE for r in ratio.values()),
                 "peak_phase": memory.peak.peak_phase if memory.peak else None,
                 "peak_op": memory.peak.peak_op if memory.peak else None,
             }
@@ -82,9 +82,9 @@ def experiments_table(rows: list[dict[str, Any]]) -> pd.DataFrame:
         [
             {
                 "experiment": r["what"],
-                **{f"{s} GB": r["ours_gb"][s] for s in fig4_points.SEGMENTS},
-                **{f"{s} ratio": r["ratio"][s] for s in fig4_points.SEGMENTS},
-                f"all within {fig4_points.EXPLAIN_ABOVE:.0%}": r["within"],
+                **{f"{s} GB": r["ours_gb"][s] for s in authors_bars.SEGMENTS},
+                **{f"{s} ratio": r["ratio"][s] for s in authors_bars.SEGMENTS},
+                f"all within {authors_bars.EXPLAIN_ABOVE:.0%}": r["within"],
                 "peak at": f"{r['peak_phase']}, {r['peak_op']}" if r["peak_phase"] else "",
             }
             for r in rows

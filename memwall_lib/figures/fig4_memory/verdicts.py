@@ -9,11 +9,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ... import paper
 from ...core.claims import Claim
 from ...engines.memory.training import GB, TrainingMemory
 from ...engines.models.paper_models import PAPER_MODELS
-from . import authors_bars as fig4_points
+from ..paper_claims import paper_claim
+from . import authors_bars
 
 #: A model "close to" the GPU memory of its year uses at least this fraction of it.
 CLOSE_FRACTION: float = 1 / 3
@@ -26,7 +26,7 @@ MARGIN: float = 0.05
 def _marginal(row: Mapping[str, Any]) -> bool:
     """Whether a model's experiment reproduces the authors' bar only near the 15% cut."""
     ratios = row.get("experiment", {}).get("ratio", {}).values()
-    return any(abs(r - 1) > fig4_points.EXPLAIN_ABOVE - MARGIN for r in ratios)
+    return any(abs(r - 1) > authors_bars.EXPLAIN_ABOVE - MARGIN for r in ratios)
 
 
 def _over_reason(r: TrainingMemory, line_gb: float) -> str:
@@ -50,7 +50,7 @@ def _undercounted(conv: str, low: list[str], comparison: Mapping[str, Any] | Non
     more than 15% (none for the per-model experiments, which reproduce the authors' bars)."""
     if not comparison or conv == "authors_experiments":
         return []
-    return [k for k in low if k in comparison and comparison[k]["ratio"]["total"] < 1 - fig4_points.EXPLAIN_ABOVE]
+    return [k for k in low if k in comparison and comparison[k]["ratio"]["total"] < 1 - authors_bars.EXPLAIN_ABOVE]
 
 
 def cause_word(
@@ -162,20 +162,18 @@ def accounting_claims(
     limit = dict(zip(gpu["model"], gpu["memory_gb"]))
     keys = list(totals)
     claims = []
-    frac = fig4_points.fractions_used(totals, gpu)
+    frac = authors_bars.fractions_used(totals, gpu)
     detail = "; ".join(f"{PAPER_MODELS[k].label} {totals[k]:.1f} of {limit[k]:.1f} GB ({frac[k]:.0%})" for k in keys)
-    c = paper.claim("fig4.below_gpu_memory")
     below = sum(f <= 1 for f in frac.values())
     kind = "paper" if conv == "paper_convention" else "variant"
     why = cause_word(conv, frac, comparison, results, limit)
     claims.append(
-        Claim(
-            f"{c.id}.{conv}",
-            c.format(line=f"{line} GPU line", accounting=name),
-            paper=c.value,
-            reproduced=below,
-            ci95=None,
-            holds=below == len(keys),
+        paper_claim(
+            "fig4.below_gpu_memory",
+            below,
+            below == len(keys),
+            suffix=conv,
+            fields=dict(line=f"{line} GPU line", accounting=name),
             rule="count of models whose total <= the GPU memory of their year; holds if all",
             kind=kind,
             cause=why,
@@ -183,16 +181,14 @@ def accounting_claims(
             + (f". {cause}" if (cause := _cause(conv, frac, comparison, results, limit)) and below < len(keys) else ""),
         )
     )
-    c = paper.claim("fig4.close_to_gpu_memory")
     low = min(frac.values())
     claims.append(
-        Claim(
-            f"{c.id}.{conv}",
-            c.format(line=f"{line} GPU line", accounting=name),
-            paper=c.value,
-            reproduced=low,
-            ci95=None,
-            holds=below == len(keys) and low >= CLOSE_FRACTION,
+        paper_claim(
+            "fig4.close_to_gpu_memory",
+            low,
+            below == len(keys) and low >= CLOSE_FRACTION,
+            suffix=conv,
+            fields=dict(line=f"{line} GPU line", accounting=name),
             rule=f"holds if every model is below the line and uses at least {CLOSE_FRACTION:.2f} of "
             "it (our reading of 'close')",
             authors_points=authors_fraction,
@@ -208,16 +204,13 @@ def accounting_claims(
 
 def authors_bars_claim(comparison: Mapping[str, Any]) -> Claim:
     """Our bars against the authors': how many paper-convention totals are within 15%."""
-    c = paper.claim("fig4.authors_bars")
-    ok = [k for k, v in comparison.items() if abs(v["ratio"]["total"] - 1) <= fig4_points.EXPLAIN_ABOVE]
+    ok = [k for k, v in comparison.items() if abs(v["ratio"]["total"] - 1) <= authors_bars.EXPLAIN_ABOVE]
     exp_ok = [k for k, v in comparison.items() if v.get("experiment", {}).get("reproduced")]
-    return Claim(
-        c.id,
-        c.text,
-        paper=len(comparison),
-        reproduced=len(ok),
-        ci95=None,
-        holds=len(ok) == len(comparison),
+    return paper_claim(
+        "fig4.authors_bars",
+        len(ok),
+        len(ok) == len(comparison),
+        paper_value=len(comparison),
         rule="count of models whose paper-convention total is within 15% of the authors' total; holds if all",
         kind="check",
         cause="method" if set(comparison) - set(ok) <= set(exp_ok) else "",
@@ -259,14 +252,10 @@ def convention_gap_claim(results: Mapping[str, TrainingMemory], comparison: Mapp
         )
     )
     n_exp = sum(bool(v.get("experiment", {}).get("reproduced")) for v in comparison.values()) if comparison else 0
-    c = paper.claim("fig4.full_vs_paper_convention")
-    return Claim(
-        c.id,
-        c.text,
-        paper=c.value,
-        reproduced=med,
-        ci95=None,
-        holds=0.8 <= med <= 1.25,
+    return paper_claim(
+        "fig4.full_vs_paper_convention",
+        med,
+        0.8 <= med <= 1.25,
         rule="holds if the median ratio full / paper-convention total lies in [0.8, 1.25] (1: the same)",
         kind="check",
         cause="method" if saved >= grads else "paper",

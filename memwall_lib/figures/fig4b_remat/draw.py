@@ -1,4 +1,4 @@
-"""The plot of Figure 4b (:mod:`.fig4b_remat`): per chain, peak activation memory (MB = 1e6
+"""The plot of Figure 4b (:mod:`memwall_lib.figures.fig4b_remat`): per chain, peak activation memory (MB = 1e6
 bytes, log) against recompute overhead (% extra FLOPs of a forward+backward step)."""
 
 from __future__ import annotations
@@ -7,6 +7,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from ...engines.remat.study import POLICIES, ChainStudy
+from .result import Result
+from .verdicts import PAPER_OVERHEAD, PAPER_REDUCTION
 
 #: Marker and palette index per kind of measured plan.
 _STYLE = {
@@ -181,15 +183,18 @@ def _panel(ax: Any, s: ChainStudy, limit: float, paper_red: float, paper_over: f
     ax.set_title(s.description, fontsize=10)
 
 
-def plot_frontiers(studies: Sequence[ChainStudy], limit: float, paper_red: float, paper_over: float) -> Any:
-    """One panel per chain: both exact frontiers (predicted), the measured plans, the
-    block-level strategies and fixed policies, PyTorch's anchor where it ran (hollow where its
-    gradients are wrong), the paper's point and the best measured plans within ``limit``."""
+def plot_frontiers(result: Result) -> Any:
+    """One panel per chain of ``result``: both exact frontiers (predicted), the measured plans,
+    the block-level strategies and fixed policies, PyTorch's anchor where it ran (hollow where
+    its gradients are wrong), the paper's point and the best measured plans within the
+    result's ``max_overhead``."""
     import matplotlib.pyplot as plt
     from matplotlib.ticker import FuncFormatter
 
     from ...core.plotting import apply_style
 
+    studies, limit = result.studies, result.parameters["max_overhead"]
+    paper_red, paper_over = PAPER_REDUCTION, PAPER_OVERHEAD
     apply_style()
     fig, axes = plt.subplots(1, len(studies), figsize=(6.8 * len(studies), 5.9), squeeze=False)
     handles: dict[str, Any] = {}

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from ...core import plotting
+from .result import Result
 
 #: Colour (palette index) and marker of each accelerator family.
 FAMILY_STYLE: dict[str, tuple[int, str, str]] = {
@@ -32,7 +33,7 @@ def _labelled(acc: pd.DataFrame, value: str) -> pd.Series:
     return keep
 
 
-def _panel_ridge(ax: Any, result: Any) -> None:
+def _panel_ridge(ax: Any, result: Result) -> None:
     acc, p = result.accelerators, result.parameters
     main = acc[acc["ridge"].notna()]
     for fam, (ci, marker, title) in FAMILY_STYLE.items():
@@ -94,7 +95,7 @@ def _panel_ridge(ax: Any, result: Any) -> None:
     ax.legend(loc="lower right", fontsize=8)
 
 
-def _panel_intensity(ax: Any, result: Any) -> None:
+def _panel_intensity(ax: Any, result: Result) -> None:
     inten, p, acc = result.intensities, result.parameters, result.accelerators
     models = list(dict.fromkeys(inten["model"]))
     recent = acc[acc["ridge"].notna() & (acc["year"] >= p["year_max"] - 2)]
@@ -154,7 +155,7 @@ def _panel_intensity(ax: Any, result: Any) -> None:
     ax.legend(loc="center left", fontsize=8)
 
 
-def _panel_latency(ax: Any, result: Any) -> None:
+def _panel_latency(ax: Any, result: Result) -> None:
     lat, p = result.latency, result.parameters
     for phase, marker in (("decode", "o"), ("prefill", "s")):
         rows = lat[lat["phase"] == phase]
@@ -192,7 +193,7 @@ def _panel_latency(ax: Any, result: Any) -> None:
     ax.legend(loc="upper right", fontsize=8, ncol=1)
 
 
-def plot_figure5(result: Any) -> Any:
+def plot_figure5(result: Result) -> Any:
     """The three panels of Figure 5 in one figure."""
     import matplotlib.pyplot as plt
 

@@ -1,7 +1,8 @@
 """Figure 5's tables: accelerators with their ridge points, LLM arithmetic intensities, the
-roofline lower bound of one model on every accelerator, and critical decode batches.
+roofline lower bound of one model on every accelerator, and critical decode batches; the
+growth fits over them, and the tables as the sidecar holds them (:func:`records`).
 
-Conventions (each a parameter of :mod:`.fig5_ridge`):
+Conventions (each a parameter of :mod:`memwall_lib.figures.fig5_ridge`):
 
 - accelerators: GPUs, TPUs and other accelerators of ``data/compute_devices.csv`` with a DRAM
   bandwidth, of the chosen families (by vendor), dated by ``date_rule`` as in Figure 1;
@@ -22,7 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ...core.trends import fractional_year
+from ...core.trends import FitError, GrowthFit, fit_growth, fractional_year
 from ...engines.counts import llm
 from ...engines.counts.ridge import ridge_point, roofline_time
 from ...engines.counts.transformer import precision_for_dtype
@@ -222,3 +223,41 @@ def critical_batches(
             row[m] = np.nan if b is None else float(b)
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+#: Precisions of weights, activations and KV cache the workloads can be counted at.
+PRECISIONS: tuple[str, ...] = ("bf16", "fp16", "fp32", "int8")
+
+#: What the workloads' bytes count (the sidecar states it).
+BYTES_CONVENTION = (
+    "bytes of one forward pass: every weight read once per pass (MoE: the experts the pass's tokens touch "
+    "under uniform top-k routing, an upper bound on distinct experts), the KV cache read by attention and "
+    "written for the new tokens, every op's activations read and written once (no fusion between ops); "
+    "prefill computes the logits of the last token only; FLOPs count a multiply-accumulate as 2"
+)
+
+
+def growth_fit(years: Any, values: Any, name: str) -> GrowthFit | None:
+    """The growth fit of ``values`` over ``years`` (fractional years), or None where there are
+    too few points to fit (:func:`memwall_lib.core.trends.fit_growth` refuses them)."""
+    try:
+        return fit_growth(np.asarray(years, dtype=float), np.asarray(values, dtype=float), name=name)
+    except FitError:
+        return None
+
+
+def critical_column(context_len: int) -> str:
+    """The column of :attr:`.result.Result.critical` with the critical batch at a KV cache of
+    ``context_len`` tokens (``critical_context_len``, the claim's, and ``context_len``)."""
+    return f"critical_batch_kv_cache_{context_len}"
+
+
+def records(frame: pd.DataFrame) -> dict[str, list[Any]]:
+    """``frame`` as columns for the sidecar: dates as ISO days, years rounded to 4 digits."""
+    f = frame.copy()
+    for col in f.columns:
+        if col == "date":
+            f[col] = [str(pd.Timestamp(d).date()) for d in f[col]]
+        elif col == "year":
+            f[col] = f[col].round(4)
+    return f.to_dict(orient="list")

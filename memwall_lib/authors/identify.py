@@ -1,7 +1,7 @@
 """Which rows of our data the authors' plotted points are.
 
 :func:`identify` names each marker of Figs 1, 2(a), 2(b) in the table of
-:func:`memwall_lib.tables.authors_plotted.extract` after the row of our own data
+:func:`memwall_lib.authors.plotted.extract` after the row of our own data
 (``compute_peak_flops.csv`` + ``compute_devices.csv``, ``dram_technologies.csv``,
 ``interconnects.csv``, ``models.csv``, ``authors_tables.csv``) with the same value (within a
 relative tolerance) and a date within a year. Fig 1 is normalized to each series' first
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .loaders import load_authors_tables, load_hardware, load_models
+from ..tables import load_authors_tables, load_hardware, load_models
 
 
 @dataclass(frozen=True)

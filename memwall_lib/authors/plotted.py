@@ -2,8 +2,8 @@
 
 ``data/authors/`` holds the authors' matplotlib PDFs of Figures 1, 2(a), 2(b) and 4 (MIT
 License; see ``data/authors/SOURCE.md``). :func:`extract` reads each page with
-:mod:`memwall_lib.tables.authors_pdf` (pikepdf's content-stream parser), calibrates both axes from the tick marks and their labels
-(:class:`Axis`), and returns one row per drawn element:
+:mod:`memwall_lib.authors.pdf` (pikepdf's content-stream parser), calibrates both axes from the tick
+marks and their labels (:class:`Axis`), and returns one row per drawn element:
 
 - ``marker``: a scatter point (Figs 1, 2a, 2b), the series from its colour, the text label
   beside it (:func:`assign_labels`) or "" if it has none;
@@ -16,9 +16,9 @@ License; see ``data/authors/SOURCE.md``). :func:`extract` reads each page with
 Units of ``value``/``value_base`` are the figure's axis units: Fig 1 normalized scaling (each
 series divided by its first point, dimensionless), Fig 2a billions of parameters, Fig 2b
 PFLOPs (1e15 FLOPs), Fig 4 GB. ``date`` is ISO (rounded to the day; empty for Fig 4, whose
-x axis is categorical). ``python -m memwall_lib.tables.authors_plotted`` rewrites
+x axis is categorical). ``python -m memwall_lib.authors.plotted`` rewrites
 ``data/authors_plotted.csv``; the identifications against our tables are in
-:mod:`memwall_lib.tables.authors_identify`, the fits in :mod:`memwall_lib.figures.authors_points`.
+:mod:`memwall_lib.authors.identify`, the fits in :mod:`memwall_lib.figures.authors_points`.
 """
 
 from __future__ import annotations
@@ -33,8 +33,8 @@ import numpy as np
 import pandas as pd
 
 from ..core.paths import DATA_DIR
-from . import authors_pdf as pdf
-from .schemas import AUTHORS_PLOTTED
+from ..tables.schemas import AUTHORS_PLOTTED
+from . import pdf
 
 AUTHORS_DIR: Path = DATA_DIR / "authors"
 CSV_PATH: Path = DATA_DIR / "authors_plotted.csv"
@@ -381,8 +381,8 @@ def to_csv_text(frame: pd.DataFrame) -> str:
 
 def main() -> None:
     """Rewrite ``data/authors_plotted.csv`` (with identifications, see
-    :func:`memwall_lib.tables.authors_identify.identify`)."""
-    from .authors_identify import identify
+    :func:`memwall_lib.authors.identify.identify`)."""
+    from .identify import identify
 
     CSV_PATH.write_text(to_csv_text(identify(extract())))
     print(f"wrote {CSV_PATH}")

@@ -12,7 +12,7 @@ state those operators change, for the operators matplotlib's pdf backend emits:
   ``/Differences`` glyph names, with the advance width from its ``/Widths``.
 
 All coordinates are PDF page points (1/72 inch), origin at the bottom left. Nothing here
-knows about axes or data; see :mod:`memwall_lib.tables.authors_plotted`.
+knows about axes or data; see :mod:`memwall_lib.authors.plotted`.
 """
 
 from __future__ import annotations
