@@ -38,7 +38,9 @@ class Param:
     ``choices``: allowed values (for a list: allowed items). ``minimum``/``maximum``: bounds
     for numbers (or each item of a list of numbers). ``path``: "file"/"dir" must exist,
     "out_dir" is created if missing; relative paths are taken from the repository root.
-    ``check``: an extra predicate with its ``check_message``.
+    ``check``: an extra predicate with its ``check_message``. ``validate``: a function of the
+    value and the parameter's name (``"parameter 'models'"``) that raises a ValueError with
+    one line naming it (e.g. a model item that is neither a preset nor a readable config).
     """
 
     type: builtins.type
@@ -51,6 +53,7 @@ class Param:
     min_items: int = 0
     check: Callable[[Any], bool] | None = None
     check_message: str = ""
+    validate: Callable[[Any, str], Any] | None = None
 
     def describe(self) -> str:
         t = self.type.__name__
@@ -183,6 +186,11 @@ def _check_one(name: str, value: Any, spec: Param) -> Any:
                 raise ParameterError(f"parameter {exc}") from None
     if spec.check is not None and not spec.check(value):
         raise ParameterError(f"parameter {name!r}: {spec.check_message}, got {value!r}")
+    if spec.validate is not None:
+        try:
+            spec.validate(value, f"parameter {name!r}")
+        except ValueError as exc:  # the validator's one line, which names the parameter
+            raise ParameterError(str(exc).splitlines()[0]) from None
     return value
 
 
