@@ -34,7 +34,7 @@ class ParameterError(ValueError):
 class Param:
     """The contract of one parameter.
 
-    ``type``: one of bool, int, float, str, list (a list of ``item_type``).
+    ``type``: one of bool, int, float, str, list (a list of ``item_type``, which may be dict).
     ``choices``: allowed values (for a list: allowed items). ``minimum``/``maximum``: bounds
     for numbers (or each item of a list of numbers). ``path``: "file"/"dir" must exist,
     "out_dir" is created if missing; relative paths are taken from the repository root.
@@ -130,6 +130,9 @@ def _check_scalar(name: str, value: Any, typ: type, spec: Param) -> Any:
         value = float(value)
         if not math.isfinite(value):
             raise ParameterError(f"parameter {name!r}: expected a finite number, got {value!r}")
+    elif typ is dict:
+        if not isinstance(value, dict):
+            raise ParameterError(f"parameter {name!r}: expected a mapping {{key: value}}, got {value!r}")
     elif typ is str:
         if not isinstance(value, str):
             raise ParameterError(f"parameter {name!r}: expected a string, got {value!r}")

@@ -27,8 +27,8 @@ from typing import Any
 from ...core.claims import Claim
 from ...core.params import YEAR_ORDER, Param
 from ...core.paths import resolve
-from ...engines.counts.presets import PRESETS, SOURCES
 from ...tables import DATE_RULES, FLOPS_POLICIES, HARDWARE_FILES, load_hardware
+from ..model_params import decoder_source, decoder_sources
 from . import draw
 from .result import Result
 from .series import (
@@ -37,18 +37,29 @@ from .series import (
     LOW_PRECISION,
     PRECISIONS,
     REMOVED_BY,
+    counters_for,
     critical_batches,
     critical_column,
+    fitted_rows,
     growth_fit,
     intensities,
     latency_bounds,
     records,
     select_accelerators,
+    user_chips,
+    user_file,
+    user_specs,
 )
 from .verdicts import figure5_claims
 
 PARAMETERS: dict[str, Param] = {
-    "models": Param(list, "LLM presets whose intensities are drawn", item_type=str, choices=PRESETS, min_items=1),
+    "models": Param(
+        list,
+        "decoders whose intensities are drawn: preset names or paths to a Hugging Face config.json",
+        item_type=str,
+        min_items=1,
+        validate=decoder_sources,
+    ),
     "batch_sizes": Param(
         list, "decode (and prefill) batch sizes; must include 1", item_type=int, minimum=1, maximum=1 << 16, min_items=1
     ),
@@ -63,11 +74,23 @@ PARAMETERS: dict[str, Param] = {
         list, "accelerator families (by vendor)", item_type=str, choices=tuple(FAMILIES), min_items=1
     ),
     "date_rule": Param(str, "date of a device: availability (else announcement) or announcement", choices=DATE_RULES),
-    "latency_model": Param(str, "the model whose roofline time is drawn on every accelerator", choices=PRESETS),
+    "latency_model": Param(
+        str, "the model (preset or config.json) whose roofline time is drawn on every chip", validate=decoder_source
+    ),
     "latency_batch": Param(int, "batch of that decode step and prefill", minimum=1, maximum=1 << 16),
-    "critical_model": Param(str, "the model of the critical-batch claim", choices=PRESETS),
+    "critical_model": Param(
+        str, "the model (preset or config.json) of the critical-batch claim", validate=decoder_source
+    ),
     "critical_context_len": Param(int, "KV cache tokens of the critical-batch claim", minimum=0, maximum=1 << 20),
     "max_batch": Param(int, "largest decode batch searched for the critical batch", minimum=1, maximum=1 << 24),
+    "accelerators_file": Param(str, "a CSV of your own chips, columns as in data/ ('' for none)", validate=user_file),
+    "extra_accelerators": Param(
+        list,
+        "your own chips: {name, year, peak_tflops, dram_tb_s, memory_gb} each",
+        item_type=dict,
+        validate=user_specs,
+    ),
+    "fit_user_accelerators": Param(bool, "include your own chips in the growth fits (else drawn only)"),
     "data_dir": Param(str, "folder with the hardware CSV files", path="dir"),
     "output_dir": Param(str, "folder the figures and sidecars are written to", path="out_dir"),
 }
@@ -89,7 +112,7 @@ OUTPUTS: tuple[str, ...] = ("fig5_memory_wall_by_accelerator",)
 def analyse(params: Mapping[str, Any]) -> Result:
     """Figure 5 from checked parameters (:data:`PARAMETERS`)."""
     p = dict(params)
-    hw = load_hardware(resolve(p["data_dir"]))
+    hw = user_chips(load_hardware(resolve(p["data_dir"])), p["accelerators_file"], p["extra_accelerators"])
     acc, removed = select_accelerators(
         hw, p["flops_policy"], p["date_rule"], p["accelerator_families"], p["year_min"], p["year_max"]
     )
@@ -100,27 +123,26 @@ def analyse(params: Mapping[str, Any]) -> Result:
             "lists every row a filter removed under 'accelerators_removed')",
             stacklevel=2,
         )
-    main = acc[acc["ridge"].notna()]
-    low = acc[acc["ridge_fp8"].notna()]
+    fitted = fitted_rows(acc, p["fit_user_accelerators"])
+    main, low = fitted[fitted["ridge"].notna()], fitted[fitted["ridge_fp8"].notna()]
     fits = {
         "ridge": growth_fit(main["year"], main["ridge"], "ridge point"),
         "peak_flops": growth_fit(main["year"], main["peak_TFLOPS"], "peak FLOPS"),
         "bandwidth": growth_fit(main["year"], main["bandwidth_GB_per_s"], "DRAM bandwidth"),
         f"ridge_{LOW_PRECISION}": growth_fit(low["year"], low["ridge_fp8"], f"ridge point ({LOW_PRECISION})"),
     }
+    counters, sources = counters_for([*p["models"], p["latency_model"], p["critical_model"]], p["precision"])
+    models, latency, critical = counters[: len(p["models"])], counters[-2], counters[-1]
     batches = sorted(set(p["batch_sizes"]))
-    inten = intensities(p["models"], batches, p["context_len"], p["prefill_tokens"], p["precision"])
-    lat = latency_bounds(
-        acc, p["latency_model"], p["latency_batch"], p["context_len"], p["prefill_tokens"], p["precision"]
-    )
-    crit = critical_batches(acc, [p["critical_model"]], p["critical_context_len"], p["precision"], p["max_batch"])
+    inten = intensities({c.label: c for c in models}, batches, p["context_len"], p["prefill_tokens"])
+    lat = latency_bounds(acc, latency, p["latency_batch"], p["context_len"], p["prefill_tokens"])
     claimed = critical_column(p["critical_context_len"])
-    crit = crit.rename(columns={p["critical_model"]: claimed})
-    at_ctx = critical_batches(acc, [p["critical_model"]], p["context_len"], p["precision"], p["max_batch"])
-    crit[critical_column(p["context_len"])] = at_ctx[p["critical_model"]].to_numpy()
-    finite = crit[crit[claimed].notna()]
+    crit = critical_batches(acc, {claimed: critical}, p["critical_context_len"], p["max_batch"])
+    at_ctx = critical_batches(acc, {"b": critical}, p["context_len"], p["max_batch"])
+    crit[critical_column(p["context_len"])] = at_ctx["b"].to_numpy()
+    finite = crit[crit[claimed].notna() & crit["name"].isin(fitted["name"])]
     crit_fit = growth_fit(finite["year"], finite[claimed], "critical decode batch")
-    return Result(p, acc, fits, inten, lat, crit, crit_fit, removed)
+    return Result(p, acc, fits, inten, lat, crit, crit_fit, removed, sources)
 
 
 def claims(result: Result) -> dict[str, list[Claim]]:
@@ -162,7 +184,7 @@ def sidecar(result: Result) -> dict[str, dict[str, Any]]:
                 "latency": "roofline lower bound max(FLOPs / peak, bytes / bandwidth) on one chip; "
                 "split N ways both sides shrink N-fold (interconnect ignored)",
             },
-            "model_sources": {m: SOURCES[m] for m in sorted({*p["models"], p["latency_model"], p["critical_model"]})},
+            "model_sources": result.sources,
         }
     }
 

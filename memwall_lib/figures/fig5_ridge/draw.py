@@ -10,7 +10,9 @@ import numpy as np
 import pandas as pd
 
 from ...core import plotting
+from ..model_params import decoder_source
 from .result import Result
+from .series import USER_FAMILY
 
 #: Colour (palette index) and marker of each accelerator family.
 FAMILY_STYLE: dict[str, tuple[int, str, str]] = {
@@ -18,6 +20,7 @@ FAMILY_STYLE: dict[str, tuple[int, str, str]] = {
     "amd": (1, "s", "AMD GPU"),
     "google": (0, "^", "Google TPU"),
     "intel": (3, "D", "Intel accelerator"),
+    USER_FAMILY: (5, "*", "user-supplied chip"),
 }
 #: Colour (palette index) of the side of the roof that bounds a workload.
 BOUND_COLOR = {"memory": 0, "compute": 1}
@@ -26,7 +29,7 @@ BOUND_COLOR = {"memory": 0, "compute": 1}
 def _labelled(acc: pd.DataFrame, value: str) -> pd.Series:
     """Which rows get a name: the paper's labelled devices, and per family the first, the
     last and the one with the highest ``value``."""
-    keep = acc["label"] != ""
+    keep = (acc["label"] != "") | (acc["family"] == USER_FAMILY)  # a user's chip is always named
     for _, g in acc[acc[value].notna()].groupby("family"):
         keep[g.index[[0, -1]]] = True
         keep[g[value].idxmax()] = True
@@ -189,7 +192,8 @@ def _panel_latency(ax: Any, result: Result) -> None:
     plotting.log_axis(ax, "y")
     ax.set_xlabel("Year")
     ax.set_ylabel("Seconds, lower bound (log)")
-    ax.set_title(f"(c) Roofline lower bound of {p['latency_model']} on one chip of each accelerator", loc="left")
+    model = decoder_source(p["latency_model"]).label
+    ax.set_title(f"(c) Roofline lower bound of {model} on one chip of each accelerator", loc="left")
     ax.legend(loc="upper right", fontsize=8, ncol=1)
 
 

@@ -17,17 +17,20 @@ Conventions (each a parameter of :mod:`memwall_lib.figures.fig5_ridge`):
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from ...core.paths import resolve
+from ...core.schema import DataValidationError
 from ...core.trends import FitError, GrowthFit, fit_growth, fractional_year
-from ...engines.counts import llm
+from ...engines.counts.counter import ModelCounter
 from ...engines.counts.ridge import ridge_point, roofline_time
-from ...engines.counts.transformer import precision_for_dtype
 from ...tables import HardwareData, device_dates, device_peaks, memory_capacity_gb
+from ...tables.user_chips import ChipSpecError, UserChips, extra_accelerators, load_accelerators_file, with_user_chips
+from ..model_params import decoder_source, source_text
 
 #: Accelerator family -> (vendor, device type) in ``data/compute_devices.csv``.
 FAMILIES: dict[str, tuple[str, str]] = {
@@ -36,6 +39,8 @@ FAMILIES: dict[str, tuple[str, str]] = {
     "google": ("Google", "tpu"),
     "intel": ("Intel", "accelerator"),
 }
+#: The family of every user-supplied chip (``accelerators_file``, ``extra_accelerators``).
+USER_FAMILY = "user"
 #: The low-precision peak drawn beside the policy's: dense fp8, where the chip has one.
 LOW_PRECISION = "fp8"
 
@@ -82,11 +87,14 @@ def select_accelerators(
     fam = pd.Series("", index=dev.index)
     for key, (vendor, dtype) in FAMILIES.items():
         fam[(dev["vendor"] == vendor) & (dev["device_type"] == dtype)] = key
+    user = dev["user_supplied"].astype(bool) if "user_supplied" in dev else pd.Series(False, index=dev.index)
+    fam[user] = USER_FAMILY  # a user's chip is kept whatever its vendor and date
     dev["family"] = fam
-    dev = _drop(dev, dev["family"].isin(list(families)), "family", removed).copy()
+    dev = _drop(dev, dev["family"].isin(list(families)) | user, "family", removed).copy()
     dev["date"] = device_dates(dev, date_rule)
     dev["year"] = fractional_year(dev["date"]) if len(dev) else np.array([], dtype=float)
-    dev = _drop(dev, (dev["year"] >= year_min) & (dev["year"] < year_max + 1), "years", removed)
+    user = user[dev.index]  # a user's chip is also kept whatever its date
+    dev = _drop(dev, ((dev["year"] >= year_min) & (dev["year"] < year_max + 1)) | user, "years", removed)
     peaks, fp8 = device_peaks(hw.peak_flops, flops_policy), _fp8_peaks(hw.peak_flops)
     dev = _drop(dev, dev["name"].isin(peaks.index) | dev["name"].isin(fp8.index), "no_peak", removed)
     return _accelerator_table(dev, peaks, fp8), removed
@@ -126,28 +134,30 @@ def _accelerator_table(dev: pd.DataFrame, peaks: pd.DataFrame, fp8: pd.Series) -
             "label": dev["paper_label"].fillna("").to_numpy(),
         }
     )
+    if "user_supplied" in dev:  # only when the user supplied chips: the data's table is unchanged
+        out["user_supplied"] = dev["user_supplied"].astype(bool).to_numpy()
+        out["origin"] = dev["origin"].to_numpy()
     return out.sort_values(["year", "name"]).reset_index(drop=True)
 
 
 def intensities(
-    models: Sequence[str], batches: Sequence[int], context_len: int, prefill_tokens: int, precision: str
+    counters: Mapping[str, ModelCounter], batches: Sequence[int], context_len: int, prefill_tokens: int
 ) -> pd.DataFrame:
     """Arithmetic intensity (FLOPs/byte) of one decode step (KV cache of ``context_len``
     tokens) and of a prefill of ``prefill_tokens`` tokens (logits of the last token only, as
-    generation needs), per model and batch, with the
-    FLOPs and the bytes split into weights, KV cache and activations."""
+    generation needs), per model (by label) and batch, with the FLOPs and the bytes split
+    into weights, KV cache and activations."""
     rows = []
-    for model in models:
-        spec = llm.get_spec(model)
+    for label, counter in counters.items():
         for b in batches:
             for phase, prof in (
-                ("decode", llm.decode_step(spec, b, context_len, precision)),
-                ("prefill", llm.prefill(spec, b, prefill_tokens, precision, logits="last")),
+                ("decode", counter.decode_step(b, context_len)),
+                ("prefill", counter.prefill(b, prefill_tokens, logits="last")),
             ):
                 t = prof.totals()
                 rows.append(
                     {
-                        "model": model,
+                        "model": label,
                         "phase": phase,
                         "batch": int(b),
                         "tokens": 1 if phase == "decode" else prefill_tokens,
@@ -163,30 +173,20 @@ def intensities(
     return pd.DataFrame(rows)
 
 
-def resident_bytes(spec: Any, batch: int, context_len: int, precision: str) -> float:
-    """Bytes held in DRAM during decode: every weight, and the KV cache of ``batch``
-    sequences of ``context_len + 1`` tokens (NaN for a spec without a parameter count)."""
-    if not isinstance(spec, llm.LLMSpec):
-        return float("nan")
-    p = precision_for_dtype(precision)
-    kv = spec.n_layers * spec.kv_elements_per_token * p.kv_bytes * batch * (context_len + 1)
-    return float(spec.n_params * p.weight_bytes + kv)
-
-
 def latency_bounds(
-    acc: pd.DataFrame, model: str, batch: int, context_len: int, prefill_tokens: int, precision: str
+    acc: pd.DataFrame, counter: ModelCounter, batch: int, context_len: int, prefill_tokens: int
 ) -> pd.DataFrame:
     """The roofline lower bound of one decode step (``batch`` sequences, one token each, KV
     cache of ``context_len`` tokens) and of a prefill of ``prefill_tokens`` tokens per
     sequence, on each accelerator with a policy peak: seconds on the compute side, on the
-    memory side, the bound, which side binds, and whether weights + KV cache fit its memory.
+    memory side, the bound, which side binds, and whether weights + KV cache fit its memory
+    (:meth:`~memwall_lib.engines.counts.counter.ModelCounter.resident_bytes`).
 
     One chip's worth: with the model split N ways over identical chips both sides shrink by
     N (interconnect ignored), so the binding side does not change."""
-    spec = llm.get_spec(model)
-    dec = llm.decode_step(spec, batch, context_len, precision)
-    pre = llm.prefill(spec, batch, prefill_tokens, precision, logits="last")
-    resident = resident_bytes(spec, batch, context_len, precision)
+    dec = counter.decode_step(batch, context_len)
+    pre = counter.prefill(batch, prefill_tokens, logits="last")
+    resident = counter.resident_bytes(batch, context_len)
     rows = []
     for r in acc[acc["ridge"].notna()].itertuples():
         for phase, prof in (("decode", dec), ("prefill", pre)):
@@ -209,20 +209,74 @@ def latency_bounds(
 
 
 def critical_batches(
-    acc: pd.DataFrame, models: Sequence[str], context_len: int, precision: str, max_batch: int
+    acc: pd.DataFrame, counters: Mapping[str, ModelCounter], context_len: int, max_batch: int
 ) -> pd.DataFrame:
-    """Per accelerator (with a policy peak) and model: the smallest decode batch whose
-    intensity reaches the ridge point with a KV cache of ``context_len`` tokens
-    (:func:`memwall_lib.engines.counts.llm.critical_batch`); NaN where no batch up to ``max_batch`` does."""
-    specs = {m: llm.get_spec(m) for m in models}
+    """Per accelerator (with a policy peak) and model (by label): the smallest decode batch
+    whose intensity reaches the ridge point with a KV cache of ``context_len`` tokens
+    (:meth:`memwall_lib.engines.counts.counter.ModelCounter.critical_batch`); NaN where no
+    batch up to ``max_batch`` does."""
     rows = []
     for r in acc[acc["ridge"].notna()].itertuples():
         row: dict[str, Any] = {"name": r.name, "year": r.year, "ridge": r.ridge}
-        for m, spec in specs.items():
-            b = llm.critical_batch(spec, context_len, float(r.ridge), precision, max_batch)
-            row[m] = np.nan if b is None else float(b)
+        for label, counter in counters.items():
+            b = counter.critical_batch(context_len, float(r.ridge), max_batch)
+            row[label] = np.nan if b is None else float(b)
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+# --------------------------------------------------------------------------- your models and chips
+def counters_for(items: Sequence[str], precision: str) -> tuple[list[ModelCounter], dict[str, str]]:
+    """A counter per model item (a preset or a config.json path; one per distinct item), and
+    where each model comes from, by label (sorted), for the sidecar."""
+    made: dict[str, ModelCounter] = {}
+    sources: dict[str, str] = {}
+    for item in items:
+        if item not in made:
+            source = decoder_source(item)
+            made[item] = ModelCounter(source.label, source.preset or source.config, precision)
+            sources[source.label] = source_text(source, made[item].method)
+    return [made[i] for i in items], dict(sorted(sources.items()))
+
+
+def user_file(value: str, name: str) -> UserChips | None:
+    """The chips of an ``accelerators_file`` ('' for none), or a one-line ValueError."""
+    if value == "":
+        return None
+    path = resolve(value)
+    if not path.is_file():
+        raise ValueError(f"{name}: file {str(path)!r} does not exist")
+    try:
+        return load_accelerators_file(path)
+    except DataValidationError as exc:
+        more = f" (and {len(exc.errors) - 1} more)" if len(exc.errors) > 1 else ""
+        raise ValueError(f"{name}: {exc.errors[0]}{more}") from None
+
+
+def user_specs(value: Sequence[Any], name: str) -> UserChips | None:
+    """The chips of ``extra_accelerators`` (none for an empty list), or a one-line ValueError."""
+    if not value:
+        return None
+    try:
+        return extra_accelerators(value)
+    except ChipSpecError as exc:
+        more = f" (and {len(exc.problems) - 1} more)" if len(exc.problems) > 1 else ""
+        raise ValueError(f"{name}: {exc.problems[0]}{more}") from None
+
+
+def user_chips(hw: HardwareData, accelerators_file: str, extra: Sequence[Any]) -> HardwareData:
+    """``hw`` with the user's chips (unchanged when there are none)."""
+    chips = [
+        c for c in (user_file(accelerators_file, "accelerators_file"), user_specs(extra, "extra_accelerators")) if c
+    ]
+    return with_user_chips(hw, *chips) if chips else hw
+
+
+def fitted_rows(acc: pd.DataFrame, include_user: bool) -> pd.DataFrame:
+    """The accelerators the growth fits use: the data's, and the user's only if asked."""
+    if include_user or "user_supplied" not in acc:
+        return acc
+    return acc[~acc["user_supplied"]]
 
 
 #: Precisions of weights, activations and KV cache the workloads can be counted at.

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from ...core.claims import Claim
 from ..paper_claims import paper_claim, paper_growth_claim
+from ..model_params import decoder_source
 from .result import Result
 from .series import critical_column
 
@@ -44,7 +45,7 @@ def _decode_claim(result: Result) -> Claim:
         "fig5.decode_b1_memory_bound",
         f"{k} of {n}",
         bool(n > 0 and k == n),
-        fields=dict(models=", ".join(p["models"])),
+        fields=dict(models=", ".join(dict.fromkeys(result.intensities["model"]))),
         rule="holds if every accelerator's ridge point exceeds the batch-1 decode intensity of every model",
         note=note,
         kind="check",
@@ -54,7 +55,7 @@ def _decode_claim(result: Result) -> Claim:
 
 def _critical_claim(result: Result) -> Claim:
     p, fit, cid = result.parameters, result.critical_fit, "fig5.critical_batch.per_2yr"
-    fields = dict(model=p["critical_model"], context=p["critical_context_len"])
+    fields = dict(model=decoder_source(p["critical_model"]).label, context=p["critical_context_len"])
     crit = result.critical
     unreached = int(crit[critical_column(p["critical_context_len"])].isna().sum())
     at_ctx = int(crit[critical_column(p["context_len"])].isna().sum())
