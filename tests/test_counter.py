@@ -23,7 +23,7 @@ def test_an_architecture_with_no_formula_is_traced_and_affine_in_batch() -> None
     config = AutoConfig.for_model("qwen2", num_key_value_heads=2, **SMALL)
     counter = ModelCounter("tiny-qwen2", config, "fp32")
     assert counter.method == "traced"
-    direct = trace.trace_decode(counter.model(), 5, 24).totals()
+    direct = trace.trace_decode(counter.model(), 5, 24, fused=True).totals()
     via = counter.decode_step(5, 24).totals()
     assert {k: via[k] for k in direct if k in via} == pytest.approx({k: direct[k] for k in via}, rel=1e-12)
     step = counter.decode_step(1, 24)

@@ -20,6 +20,12 @@ The tracer runs the real model (e.g. a Hugging Face model built with ``from_conf
   per distinct element; a gather (``embedding``, ``index``) reads only the rows it gathers.
 - **The split of bytes** into weights (parameters and buffers), KV cache (the cache's
   tensors before and after the pass, and copies made of them) and activations (the rest).
+- **Two conventions** (``fused``): by default every aten op as the model's own (eager) code
+  runs it, HF's ``DynamicCache`` appending by ``torch.cat`` (a copy of the whole cache per
+  step) and eager GQA materialising K and V per query head; with ``fused=True``, as an
+  optimising runtime moves bytes: element-wise chains fused (an intermediate written by an
+  element-wise op and read once, by another, never reaches memory: what inductor does), the
+  cache appended in place and read where it lies.
 
 Phases (:func:`trace_prefill`, :func:`trace_decode`) follow Hugging Face generation: a
 prefill of ``T`` tokens at batch ``B``; a decode step of one token per sequence with a
@@ -261,17 +267,77 @@ class _Recorder:
         self.events.append(_Event(f"aten.{name}", _group(name, mm), flops, mm, reads, writes))
 
 
-def _classify(rec: _Recorder, weights: set[int], kv: set[int]) -> list[OpCount]:
-    """Per-event op records with bytes split by the storages' roles; a data-movement op
-    whose input is KV cache makes KV cache."""
+#: Data-movement ops a compiler fuses like element-wise ones (a cast, a copy).
+FUSABLE_COPIES: frozenset[str] = frozenset({"aten._to_copy", "aten.clone", "aten.contiguous"})
+
+
+def _fused_pairs(events: list[_Event], keep: set[int]) -> set[tuple[int, int]]:
+    """(event, storage) pairs that vertical fusion of element-wise chains never moves: a
+    tensor written by an element-wise op (or a cast/copy) and read once after, by another
+    such op, stays in registers (what a fusing compiler such as inductor does). ``keep``:
+    storages that always cross memory (weights, KV cache)."""
+    fusable = [e.group == "elementwise" or e.name in FUSABLE_COPIES for e in events]
+    readers: dict[int, list[int]] = {}
+    for i, e in enumerate(events):
+        for k, _ in e.reads:
+            readers.setdefault(k, []).append(i)
+    pairs: set[tuple[int, int]] = set()
+    for i, e in enumerate(events):
+        if not fusable[i]:
+            continue
+        for k, _ in e.writes:
+            later = [j for j in readers.get(k, []) if j > i]
+            if k not in keep and len(later) == 1 and fusable[later[0]]:
+                pairs |= {(i, k), (later[0], k)}
+    return pairs
+
+
+def _kv_roles(events: list[_Event], kv: set[int]) -> set[int]:
+    """The KV cache's storages: those given, and every data-movement copy made of them."""
     kv = set(kv)
-    ops = []
-    for e in rec.events:
+    for e in events:
         if e.group == "data_movement" and any(k in kv for k, _ in e.reads):
             kv.update(k for k, _ in e.writes)
-        w = sum(b for k, b in e.reads if k in weights)
-        c = sum(b for k, b in e.reads + e.writes if k in kv and k not in weights)
-        a = sum(b for k, b in e.reads + e.writes) - w - c
+    return kv
+
+
+def _in_place_cache(events: list[_Event], kv: set[int]) -> list[tuple[list, list]]:
+    """Reads and writes per event with the KV cache kept as an optimising runtime keeps it:
+    appended in place (a ``cat`` onto the cache writes only the new tokens) and read where
+    it lies (a copy of the cache, such as eager GQA's ``repeat_kv``, is free, and a read of
+    the copy costs the cache's own bytes, not the expanded copy's)."""
+    shrink: dict[int, float] = {}  # storage of a cache copy -> its bytes over the cache's
+    out = []
+    for e in events:
+        kv_in = [(k, b) for k, b in e.reads if k in kv]
+        if e.group == "data_movement" and kv_in:
+            if e.name == "aten.cat":
+                new = [(k, b) for k, b in e.reads if k not in kv]
+                out.append((new, [(e.writes[0][0], sum(b for _, b in new))] if e.writes else []))
+            else:
+                source = max(kv_in, key=lambda kb: kb[1])
+                for k, b in e.writes:
+                    shrink[k] = shrink.get(source[0], 1.0) * b / source[1] if source[1] else 1.0
+                out.append(([], []))
+            continue
+        out.append(([(k, b / shrink.get(k, 1.0)) for k, b in e.reads], e.writes))
+    return out
+
+
+def _classify(rec: _Recorder, weights: set[int], kv: set[int], fused: bool) -> list[OpCount]:
+    """Per-event op records with bytes split by the storages' roles (weights, KV cache and
+    its copies, activations). ``fused``: bytes as an optimising runtime moves them
+    (element-wise chains fused, :func:`_fused_pairs`; the cache in place,
+    :func:`_in_place_cache`), else every op's inputs and outputs as HF's eager code runs."""
+    kv = _kv_roles(rec.events, kv)
+    moves = _in_place_cache(rec.events, kv) if fused else [(e.reads, e.writes) for e in rec.events]
+    skip = _fused_pairs(rec.events, weights | kv) if fused else set()
+    ops = []
+    for i, (e, (reads, writes)) in enumerate(zip(rec.events, moves)):
+        moved = [(k, b) for k, b in reads + writes if (i, k) not in skip]
+        w = sum(b for k, b in reads if k in weights and (i, k) not in skip)
+        c = sum(b for k, b in moved if k in kv and k not in weights)
+        a = sum(b for _, b in moved) - w - c
         ops.append(OpCount(e.name, e.group, e.flops, e.matmul_flops, float(w), float(c), float(a)))
     return ops
 
@@ -287,9 +353,13 @@ def trace_module(
     n_ctx: int = 1,
     kv_tensors: Callable[[Any], list[Any]] | None = None,
     before: list[Any] = (),  # type: ignore[assignment]
+    fused: bool = False,
 ) -> Trace:
     """Trace ``call()`` (a forward of ``module``, on meta tensors). ``before``: tensors that
-    are KV cache before the call; ``kv_tensors(result)``: those that are after it."""
+    are KV cache before the call; ``kv_tensors(result)``: those that are after it;
+    ``fused``: bytes as an optimising runtime moves them (:func:`_classify`), else every
+    op's inputs and outputs as the model's own code runs (the survey's no-fusion convention
+    applied to every aten op)."""
     import torch
     from torch.utils._python_dispatch import TorchDispatchMode
 
@@ -318,7 +388,7 @@ def trace_module(
         ) from e
     cache = kv_tensors(result) if kv_tensors else []
     kv_after = {_storage_key(t) for t in cache}
-    ops = merge(_classify(rec, weights, kv_before | kv_after))
+    ops = merge(_classify(rec, weights, kv_before | kv_after, fused))
     held = {_storage_key(t): t.untyped_storage().nbytes() for t in (*module.parameters(), *module.buffers())}
     return Trace(
         label,
@@ -351,7 +421,13 @@ def _ids(batch: int, tokens: int) -> Any:
 
 
 def trace_prefill(
-    module: Any, batch: int, tokens: int, *, label: str = "", last_logits_only: bool = False
+    module: Any,
+    batch: int,
+    tokens: int,
+    *,
+    label: str = "",
+    last_logits_only: bool = False,
+    fused: bool = False,
 ) -> Trace:
     """One forward of ``batch`` sequences of ``tokens`` tokens from an empty cache (decoders
     fill a ``DynamicCache``; encoders have none). ``module``: a model on the meta device
@@ -373,10 +449,11 @@ def trace_prefill(
         n_new=t,
         n_ctx=t,
         kv_tensors=_cache_tensors if decoder else None,
+        fused=fused,
     )
 
 
-def trace_decode(module: Any, batch: int, context_len: int, *, label: str = "") -> Trace:
+def trace_decode(module: Any, batch: int, context_len: int, *, label: str = "", fused: bool = False) -> Trace:
     """One decoding step of ``batch`` sequences whose cache already holds ``context_len``
     tokens (attention spans ``context_len + 1``): the cache is filled by an untraced
     prefill, as ``generate`` fills it."""
@@ -398,6 +475,7 @@ def trace_decode(module: Any, batch: int, context_len: int, *, label: str = "") 
         n_ctx=c + 1,
         kv_tensors=_cache_tensors,
         before=before,
+        fused=fused,
     )
 
 
