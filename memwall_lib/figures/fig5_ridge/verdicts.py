@@ -5,8 +5,8 @@ batch that reaches the ridge point grows over time."""
 from __future__ import annotations
 
 from ...core.claims import Claim
-from ..paper_claims import paper_claim, paper_growth_claim
 from ..model_params import decoder_source
+from ..paper_claims import paper_claim, paper_growth_claim
 from .result import Result
 from .series import critical_column
 
