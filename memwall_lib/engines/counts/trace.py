@@ -174,10 +174,14 @@ def _storage_key(t: Any) -> int:
     return t.untyped_storage()._cdata
 
 
-def _addressed_bytes(t: Any) -> int:
+#: (storage key, bytes) of the tensors an op reads or writes.
+Moves = list[tuple[int, float]]
+
+
+def _addressed_bytes(t: Any) -> float:
     """Bytes of the distinct elements a tensor view addresses (stride-0 dims counted once)."""
     n = math.prod(s for s, st in zip(t.shape, t.stride()) if st != 0) if t.dim() else 1
-    return int(n) * t.element_size()
+    return float(int(n) * t.element_size())
 
 
 def _tensors(tree: Any) -> list[Any]:
@@ -193,8 +197,8 @@ class _Event:
     group: str
     flops: float
     matmul_flops: float
-    reads: list[tuple[int, int]]  # (storage key, bytes)
-    writes: list[tuple[int, int]]
+    reads: Moves
+    writes: Moves
 
 
 def _flops(func: Any, name: str, args: tuple, kwargs: dict, out: Any) -> tuple[float, float, bool]:
@@ -248,11 +252,11 @@ class _Recorder:
         ins, outs = _tensors((args, kwargs)), _tensors(out)
         in_keys = {_storage_key(t) for t in ins}
         self.alive += [t.untyped_storage() for t in outs]
-        writes = [(_storage_key(t), _addressed_bytes(t)) for t in outs if _storage_key(t) not in in_keys]
+        writes: Moves = [(_storage_key(t), _addressed_bytes(t)) for t in outs if _storage_key(t) not in in_keys]
         if name.endswith("_") and ins:  # in place: the first argument is written
             writes = [(_storage_key(ins[0]), _addressed_bytes(ins[0]))]
         if not writes and not flops:
-            reads: list[tuple[int, int]] = []  # a view: free
+            reads: Moves = []  # a view: free
         elif name in GATHER_OPS:
             reads = [(_storage_key(t), _addressed_bytes(t)) for t in ins[1:]] + [
                 (_storage_key(ins[0]), sum(b for _, b in writes))
@@ -301,7 +305,7 @@ def _kv_roles(events: list[_Event], kv: set[int]) -> set[int]:
     return kv
 
 
-def _in_place_cache(events: list[_Event], kv: set[int]) -> list[tuple[list, list]]:
+def _in_place_cache(events: list[_Event], kv: set[int]) -> list[tuple[Moves, Moves]]:
     """Reads and writes per event with the KV cache kept as an optimising runtime keeps it:
     appended in place (a ``cat`` onto the cache writes only the new tokens) and read where
     it lies (a copy of the cache, such as eager GQA's ``repeat_kv``, is free, and a read of
@@ -367,7 +371,7 @@ def trace_module(
     current: list[str] = [""]
 
     class Mode(TorchDispatchMode):
-        def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # noqa: ANN001, ANN204
+        def __torch_dispatch__(self, func: Any, types: Any, args: tuple = (), kwargs: dict | None = None) -> Any:
             kwargs = kwargs or {}
             current[0] = str(func.overloadpacket)
             out = func(*args, **kwargs)
