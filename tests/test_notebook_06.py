@@ -76,3 +76,37 @@ def test_bad_value_names_the_parameter(tmp_path: Path) -> None:
             {"batch_sizes": [8, 64], "output_dir": str(tmp_path)},
             output=tmp_path / "out.ipynb",
         )
+
+
+def test_your_own_model_and_chip(notebook_run) -> None:
+    """A config.json the project has no formula for (Qwen2.5, traced) beside a preset, and a
+    chip given through extra_accelerators: both drawn and labelled, the chip out of the fits."""
+    mine = {"name": "MyChip", "year": 2026, "peak_tflops": 1000, "dram_tb_s": 4, "memory_gb": 96}
+    sc = sidecar(
+        notebook_run(NB, models=["examples/configs/qwen2.5-7b.json", "llama3-70b"], extra_accelerators=[mine]), FIG
+    )
+    data = sc["data"]
+    assert list(dict.fromkeys(data["intensities"]["model"])) == ["qwen2.5-7b", "llama3-70b"]
+    assert data["model_sources"]["qwen2.5-7b"] == "examples/configs/qwen2.5-7b.json (traced on the meta device)"
+    acc = data["accelerators"]
+    row = acc["name"].index("MyChip")
+    assert acc["user_supplied"][row] and acc["family"][row] == "user" and acc["ridge"][row] == pytest.approx(250)
+    base = committed_sidecar(FIG)["data"]["fits"]["ridge"]
+    assert data["fits"]["ridge"]["n"] == base["n"]  # MyChip is drawn, not fitted
+
+
+@pytest.mark.parametrize(
+    ("params", "match"),
+    [
+        ({"models": ["examples/configs/missing.json"]}, r"parameter 'models'\[0\]: .*missing.json.* does not exist"),
+        ({"models": ["examples/configs/bert-base-uncased.json"]}, r"'bert-base-uncased' is an encoder"),
+        (
+            {"extra_accelerators": [{"name": "Z", "year": 2026, "peak_tflops": 1, "dram_tb_s": 0, "memory_gb": 1}]},
+            r"parameter 'extra_accelerators': extra_accelerators\[0\]\.dram_tb_s: expected a positive number",
+        ),
+    ],
+)
+def test_a_bad_model_or_chip_is_one_line_before_any_work(tmp_path: Path, params: dict, match: str) -> None:
+    with pytest.raises(PapermillExecutionError, match=match):
+        run_notebook(NOTEBOOKS_DIR / f"{NB}.ipynb", {**params, "output_dir": str(tmp_path)}, output=tmp_path / "o.ipynb")
+    assert not list(tmp_path.glob("*.json"))
