@@ -77,49 +77,49 @@ _ENTRIES = (
     ),
     # Figure 3: BERT-Base, BERT-Large and GPT-2 profiled (from the survey, arXiv:2302.14017)
     PaperClaim(
-        "fig3_encoders_more_flops",
+        "fig3.encoders_more_flops",
         "3",
         "> 1",
         "Encoders have more FLOPs than {decoder} at every length (smallest encoder/decoder FLOP ratio)",
         "Fig. 3(a) and text",
     ),
     PaperClaim(
-        "fig3_decoder_mops",
+        "fig3.decoder_mops",
         "3",
         ">= 10",
         "{decoder} moves orders of magnitude more bytes (MOPs) than the encoders (smallest decoder/encoder MOPs ratio)",
         "Fig. 3(b) and text",
     ),
     PaperClaim(
-        "fig3_decoder_low_intensity",
+        "fig3.decoder_low_intensity",
         "3",
         ">= 10",
         "{decoder} has orders of magnitude lower arithmetic intensity (smallest encoder/decoder ratio)",
         "Fig. 3(c) and text",
     ),
     PaperClaim(
-        "fig3_decoder_intensity_about_2",
+        "fig3.decoder_intensity_about_2",
         "3",
         2.0,
         "{decoder}'s arithmetic intensity at 8-bit is about 2 FLOPs/byte (mean over lengths)",
         "Fig. 3(c) (survey, 8-bit)",
     ),
     PaperClaim(
-        "fig3_decoder_slowest",
+        "fig3.decoder_slowest",
         "3",
         "> 1",
         "{decoder} is the slowest at every measured length (smallest ratio to the slowest encoder)",
         "Fig. 3(d) and text",
     ),
     PaperClaim(
-        "fig3_decoder_over_bert_base",
+        "fig3.decoder_over_bert_base",
         "3",
         45.0,
         "{decoder} latency relative to BERT-Base at {seq_len} tokens",
         "Fig. 3(d): normalized latency at 128 tokens on an Intel Xeon Gold 6242",
     ),
     PaperClaim(
-        "fig3_latency_vs_survey",
+        "fig3.latency_vs_survey",
         "3",
         1.0,
         "{decoder}'s latency relative to BERT-Base at every length, against the survey's published "
@@ -127,14 +127,14 @@ _ENTRIES = (
         "Fig. 3(d) = arXiv:2302.14017v1 Fig. 9, normalized CPU latency on an Intel Xeon Gold 6242",
     ),
     PaperClaim(
-        "fig3_sampled_matches_whole",
+        "fig3.sampled_matches_whole",
         "3",
         1.0,
         "Latency summed from one encoder layer / sampled decoding steps matches whole runs (worst sampled/whole ratio)",
         "reproduction check of the method behind Fig. 3(d) at every length",
     ),
     PaperClaim(
-        "fig3_roofline_predicts_latency",
+        "fig3.roofline_predicts_latency",
         "3",
         1.0,
         "Roofline calibrated per operation class (GEMM, GEMV, attention, KV-cache attention, "
@@ -255,7 +255,7 @@ CLAIMS: dict[str, PaperClaim] = {c.id: c for c in _ENTRIES}
 #: The recompute overhead of the rematerialization claim ("about 20% more compute").
 REMAT_OVERHEAD: float = 0.20
 #: The survey's arithmetic intensity of GPT-2 at 8-bit (Fig. 3(c)).
-GPT2_INTENSITY: float = CLAIMS["fig3_decoder_intensity_about_2"].value
+GPT2_INTENSITY: float = CLAIMS["fig3.decoder_intensity_about_2"].value
 #: Moore's law, the reference line of Fig. 2(b): 2x every 2 years.
 MOORE_PER_2YR: float = CLAIMS["fig2b.compute_outgrows_moore"].value
 

@@ -277,7 +277,7 @@ def test_with_authors_points_sets_the_field_and_says_where_a_gap_comes_from() ->
     cs = [
         growth_claim("fig1.interconnect.per_2yr.ext2025", "t", 1.4, 1.6, [1.5, 1.7], note="n=9"),
         growth_claim("fig1.dram.per_2yr", "t", 1.6, 1.7, [1.5, 1.9]),
-        Claim("fig3_decoder_slowest", "t", "> 1", 2.0, None, True),
+        Claim("fig3.decoder_slowest", "t", "> 1", 2.0, None, True),
     ]
     out = af.with_authors_points(cs, {"fig1.interconnect.per_2yr": 1.4151, "fig1.dram.per_2yr": 1.3})
     assert [c.authors_points for c in out] == [1.4151, 1.3, None]

@@ -127,7 +127,7 @@ def test_thread_note_grows_with_threads_only_when_both_speed_up() -> None:
 
 
 def _survey(worst: float, holds: bool) -> claims.Claim:
-    return claims.Claim("fig3_latency_vs_survey", "t", 1.0, worst, None, holds, kind="check")
+    return claims.Claim("fig3.latency_vs_survey", "t", 1.0, worst, None, holds, kind="check")
 
 
 def test_survey_sentence_follows_the_verdict() -> None:

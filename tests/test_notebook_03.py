@@ -83,10 +83,10 @@ def test_committed_analytic_numbers_reproduce(notebook_run) -> None:
         for c in old["claims"]
         if c["id"]
         in (
-            "fig3_encoders_more_flops",
-            "fig3_decoder_mops",
-            "fig3_decoder_low_intensity",
-            "fig3_decoder_intensity_about_2",
+            "fig3.encoders_more_flops",
+            "fig3.decoder_mops",
+            "fig3.decoder_low_intensity",
+            "fig3.decoder_intensity_about_2",
         )
     ]
     new_claims = {c["id"]: c for c in new["claims"]}
@@ -100,20 +100,20 @@ def test_claims_are_computed_from_the_data(notebook_run) -> None:
     a = data["analytic"]["survey_8bit"]
     bert, gpt = a["bert-base"], a["gpt2"]
     enc = [a["bert-base"], a["bert-large"]]
-    assert claims["fig3_encoders_more_flops"]["reproduced"] == pytest.approx(
+    assert claims["fig3.encoders_more_flops"]["reproduced"] == pytest.approx(
         min(x / y for e in enc for x, y in zip(e["gflops"], gpt["gflops"])), rel=1e-12
     )
-    assert claims["fig3_decoder_mops"]["reproduced"] == pytest.approx(
+    assert claims["fig3.decoder_mops"]["reproduced"] == pytest.approx(
         min(y / x for e in enc for x, y in zip(e["mops_gb"], gpt["mops_gb"])), rel=1e-12
     )
-    assert claims["fig3_decoder_intensity_about_2"]["reproduced"] == pytest.approx(
+    assert claims["fig3.decoder_intensity_about_2"]["reproduced"] == pytest.approx(
         sum(gpt["arithmetic_intensity"]) / len(gpt["arithmetic_intensity"]), rel=1e-12
     )
     assert min(bert["arithmetic_intensity"]) / max(gpt["arithmetic_intensity"]) > 10
     t = {m: dict(zip(v["seq_len"], v["median_s"])) for m, v in data["measured"].items() if m != "runtime"}
     slowest = min(t["gpt2"][n] / max(t["bert-base"][n], t["bert-large"][n]) for n in (16, 128))
-    assert claims["fig3_decoder_slowest"]["reproduced"] == pytest.approx(slowest, rel=1e-12)
-    assert claims["fig3_decoder_slowest"]["holds"] == (slowest > 1)
+    assert claims["fig3.decoder_slowest"]["reproduced"] == pytest.approx(slowest, rel=1e-12)
+    assert claims["fig3.decoder_slowest"]["holds"] == (slowest > 1)
     ratio = t["gpt2"][128] / t["bert-base"][128]
     scaling = data["thread_scaling"]  # the main run (1 thread) first, then torch's default
     assert scaling["threads"][0] == 1 and scaling["ratio"][0] == pytest.approx(ratio, rel=1e-12)
@@ -121,16 +121,16 @@ def test_claims_are_computed_from_the_data(notebook_run) -> None:
     for e, d, r in zip(scaling["encoder_s"], scaling["decoder_s"], scaling["ratio"]):
         assert r == pytest.approx(d / e, rel=1e-12)
     assert scaling["threads"] == sorted(set(scaling["threads"]))
-    assert claims["fig3_decoder_over_bert_base"]["reproduced"] == pytest.approx(ratio, rel=1e-12)
-    assert claims["fig3_decoder_over_bert_base"]["holds"] == (15 <= ratio <= 135)
+    assert claims["fig3.decoder_over_bert_base"]["reproduced"] == pytest.approx(ratio, rel=1e-12)
+    assert claims["fig3.decoder_over_bert_base"]["holds"] == (15 <= ratio <= 135)
     if len(scaling["threads"]) > 1:  # a machine with one logical CPU times one thread count only
-        assert f"{scaling['threads'][-1]} thread(s): " in claims["fig3_decoder_over_bert_base"]["note"]
+        assert f"{scaling['threads'][-1]} thread(s): " in claims["fig3.decoder_over_bert_base"]["note"]
     survey = ratio / (45 / 1)  # the survey's GPT-2 / BERT-Base at 128 tokens (data/survey_cpu_latency.csv)
-    assert claims["fig3_latency_vs_survey"]["reproduced"] == pytest.approx(survey, rel=1e-12)
-    assert claims["fig3_latency_vs_survey"]["holds"] == (1 / 3 <= survey <= 3)
+    assert claims["fig3.latency_vs_survey"]["reproduced"] == pytest.approx(survey, rel=1e-12)
+    assert claims["fig3.latency_vs_survey"]["holds"] == (1 / 3 <= survey <= 3)
     checks = [r for v in data["sampled_vs_whole"].values() for r in v["ratio"]]
-    assert claims["fig3_sampled_matches_whole"]["reproduced"] == max(checks, key=lambda r: abs(r - 1))
-    assert claims["fig3_sampled_matches_whole"]["holds"] == all(abs(r - 1) <= 0.15 for r in checks)
+    assert claims["fig3.sampled_matches_whole"]["reproduced"] == max(checks, key=lambda r: abs(r - 1))
+    assert claims["fig3.sampled_matches_whole"]["holds"] == all(abs(r - 1) <= 0.15 for r in checks)
     preds = data["roofline_predictions"]
     for v in preds.values():
         for meas, pred, r in zip(v["measured_s"], v["predicted_s"], v["ratio"]):

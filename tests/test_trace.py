@@ -84,9 +84,10 @@ def test_tracer_equals_the_llm_engine_on_every_preset(name: str) -> None:
         t, a = traced.totals(), analytic.totals()
         assert t["matmul_flops"] == a["matmul_flops"], (name, traced.phase)
         assert t["flops"] == pytest.approx(a["flops"], rel=1e-3)
-        rows = trace.compare(traced, list(analytic.ops))
-        assert rows["matmul"]["matmul_flops_traced"] == rows["matmul"]["matmul_flops_analytic"]
-        assert rows["data_movement"]["bytes_analytic"] == 0 < rows["data_movement"]["bytes_traced"]
+        by_class = {o.group for o in traced.ops}
+        assert by_class <= {"matmul", "elementwise", "data_movement"}
+        copies = sum(o.bytes for o in traced.ops if o.group == "data_movement")
+        assert copies > 0  # casts, the cache's cat, masks: ops the formulas do not have
         if bf16:  # MoE: grouped_mm reads every expert, the formula those a few tokens touch
             assert t["weight_bytes"] > a["weight_bytes"]
         else:  # HF gathers one row of position embeddings for the whole batch, the formula B rows

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from .transformer import ProfileError
+from .ops import ProfileError
 
 #: Preset names accepted by :func:`preset_config` (and by every function of :mod:`memwall_lib.engines.counts.llm`).
 PRESETS: tuple[str, ...] = ("gpt2", "llama2-7b", "llama3-70b", "mixtral-8x7b", "deepseek-v3")

@@ -488,26 +488,3 @@ def _is_decoder(module: Any) -> bool:
     config = getattr(module, "config", None)
     can_generate = getattr(module, "can_generate", None)
     return bool(callable(can_generate) and can_generate()) and not getattr(config, "is_encoder_decoder", False)
-
-
-def phase_totals(traces: Mapping[str, Trace]) -> dict[str, dict[str, float]]:
-    """``{phase: totals}`` of several traces (e.g. a prefill and a decode step)."""
-    return {k: t.totals() for k, t in traces.items()}
-
-
-def compare(trace: Trace, analytic: list[OpCount] | tuple[OpCount, ...]) -> dict[str, dict[str, float]]:
-    """The tracer beside an analytic count of the same pass, per class of op: ``matmul``
-    (ops with matmul FLOPs), ``elementwise`` and ``data_movement`` (copies, ``cat``, casts,
-    masks: the analytic convention has none). Each row: ``{quantity: (tracer, analytic)}``
-    for FLOPs, matmul FLOPs and bytes by role; the ``data_movement`` row and the
-    element-wise decomposition name where the bytes differ."""
-    classes = ("matmul", "elementwise", "data_movement")
-    analytic_by = {c: [o for o in analytic if (o.matmul_flops > 0) == (c == "matmul") and c != "data_movement"]
-                   for c in classes}  # fmt: skip
-    out: dict[str, dict[str, float]] = {}
-    for c in classes:
-        tx, ty = totals(o for o in trace.ops if o.group == c), totals(analytic_by[c])
-        for k in ("flops", "matmul_flops", "bytes", "weight_bytes", "kv_bytes", "act_bytes"):
-            out.setdefault(c, {})[f"{k}_traced"] = tx[k]
-            out[c][f"{k}_analytic"] = ty[k]
-    return out

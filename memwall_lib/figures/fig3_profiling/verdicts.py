@@ -21,7 +21,7 @@ SAMPLED_TOLERANCE = 0.15
 #: precision, thread count and framework: the survey states none but the CPU).
 SURVEY_FACTOR = 3.0
 #: The survey's latency of GPT-2 relative to BERT-Base at 128 tokens, on its Xeon Gold 6242.
-PAPER_GPT2_OVER_BERT_BASE_128: float = paper.claim("fig3_decoder_over_bert_base").value
+PAPER_GPT2_OVER_BERT_BASE_128: float = paper.claim("fig3.decoder_over_bert_base").value
 #: The survey's arithmetic intensity of GPT-2 at 8-bit (about 2 FLOPs/byte).
 PAPER_GPT2_AI: float = paper.GPT2_INTENSITY
 
@@ -47,7 +47,7 @@ def analytic_claims(a: Mapping[str, Any]) -> list[Claim]:
         fl = min(min(x / y for x, y in zip(a[enc]["gflops"], a[d]["gflops"])) for enc in encoders)
         claims.append(
             paper_claim(
-                "fig3_encoders_more_flops",
+                "fig3.encoders_more_flops",
                 fl,
                 fl > 1,
                 fields=dict(decoder=label(d)),
@@ -59,7 +59,7 @@ def analytic_claims(a: Mapping[str, Any]) -> list[Claim]:
         mo = min(min(y / x for x, y in zip(a[enc]["mops_gb"], a[d]["mops_gb"])) for enc in encoders)
         claims.append(
             paper_claim(
-                "fig3_decoder_mops",
+                "fig3.decoder_mops",
                 mo,
                 mo >= 10,
                 fields=dict(decoder=label(d)),
@@ -70,7 +70,7 @@ def analytic_claims(a: Mapping[str, Any]) -> list[Claim]:
         ai = [x / y for enc in encoders for x, y in zip(a[enc]["arithmetic_intensity"], a[d]["arithmetic_intensity"])]
         claims.append(
             paper_claim(
-                "fig3_decoder_low_intensity",
+                "fig3.decoder_low_intensity",
                 min(ai),
                 min(ai) >= 10,
                 fields=dict(decoder=label(d)),
@@ -83,7 +83,7 @@ def analytic_claims(a: Mapping[str, Any]) -> list[Claim]:
         ok = all(abs(x / PAPER_GPT2_AI - 1) <= PREDICTION_TOLERANCE for x in dai)
         claims.append(
             paper_claim(
-                "fig3_decoder_intensity_about_2",
+                "fig3.decoder_intensity_about_2",
                 mean_ai,
                 ok,
                 fields=dict(decoder=label(d)),
@@ -108,7 +108,7 @@ def latency_claims(measured: Mapping[str, Any], scaling: Mapping[str, Any]) -> l
         ratios = [times[d][n] / max(times[e][n] for e in enc_t) for n in common]
         claims.append(
             paper_claim(
-                "fig3_decoder_slowest",
+                "fig3.decoder_slowest",
                 min(ratios),
                 min(ratios) > 1,
                 fields=dict(decoder=label(d)),
@@ -125,7 +125,7 @@ def latency_claims(measured: Mapping[str, Any], scaling: Mapping[str, Any]) -> l
             lo, hi = PAPER_GPT2_OVER_BERT_BASE_128 / 3, PAPER_GPT2_OVER_BERT_BASE_128 * 3
             claims.append(
                 paper_claim(
-                    "fig3_decoder_over_bert_base",
+                    "fig3.decoder_over_bert_base",
                     r,
                     lo <= r <= hi,
                     fields=dict(decoder=label(d), seq_len=n0),
@@ -190,8 +190,8 @@ def thread_note(scaling: Mapping[str, Any]) -> str:
 
 def survey_sentence(claims: Sequence[Claim]) -> str:
     """The closing prose's sentence on the survey's latencies, from the verdict of
-    ``fig3_latency_vs_survey`` (no claim: not compared)."""
-    c = next((c for c in claims if c.id == "fig3_latency_vs_survey"), None)
+    ``fig3.latency_vs_survey`` (no claim: not compared)."""
+    c = next((c for c in claims if c.id == "fig3.latency_vs_survey"), None)
     if c is None or not isinstance(c.reproduced, float) or not math.isfinite(c.reproduced) or c.reproduced <= 0:
         return "The decoder-to-encoder latency ratio was not compared with the survey's here."
     if c.holds:
@@ -227,7 +227,7 @@ def survey_claims(
     per = ", ".join(f"{n}: {o:.3g}x vs {s:.3g}x" for n, o, s in zip(r["seq_len"], r["ours"], r["survey"]))
     return [
         paper_claim(
-            "fig3_latency_vs_survey",
+            "fig3.latency_vs_survey",
             worst,
             ok,
             fields=dict(decoder=label(r["decoder"])),
@@ -251,7 +251,7 @@ def sampled_claims(validation: Mapping[str, Any], measured: Mapping[str, Any]) -
     per = "; ".join(f"{label(m)} {n}: {r:.3f}" for m, n, r in ratios)
     return [
         paper_claim(
-            "fig3_sampled_matches_whole",
+            "fig3.sampled_matches_whole",
             worst[2],
             all(abs(r - 1) <= SAMPLED_TOLERANCE for *_, r in ratios),
             rule=f"holds if every sampled/whole ratio is within {SAMPLED_TOLERANCE:.0%} of 1",
@@ -272,7 +272,7 @@ def roofline_claims(preds: Mapping[str, Any], measured: Mapping[str, Any]) -> li
     s_in = sum(abs(r - 1) <= PREDICTION_TOLERANCE for r in single)
     return [
         paper_claim(
-            "fig3_roofline_predicts_latency",
+            "fig3.roofline_predicts_latency",
             worst,
             within == len(ratios),
             rule="holds if every prediction is within 25% of the fastest measured run",
