@@ -1,4 +1,4 @@
-"""Counting, with no machine: analytic FLOPs and bytes per operation.
+"""Counting, with no machine: FLOPs and bytes per operation, by formula or by tracing.
 
 - :mod:`.ops`: the one op record (:class:`~.ops.OpCount`: FLOPs, bytes split into weights, KV
   cache and activations), bytes per element (:class:`~.ops.Precision`) and the primitives
@@ -10,6 +10,11 @@
 - :mod:`.llm`: prefill and decode of
   current LLM families (Llama GQA/SwiGLU/RoPE, Mixtral and DeepSeek-V3 MoE, MLA, GPT-2), their
   arithmetic intensity and critical batch;
+- :mod:`.trace`: any ``torch.nn.Module`` traced op by op on the meta device (FLOPs, bytes read
+  and written, split into weights, KV cache and activations; prefill and decode as Hugging
+  Face generation runs them), checked against the formulas above on every preset;
+- :mod:`.counter`: one :class:`~.counter.ModelCounter` for a model's prefill, decode step,
+  resident bytes and critical batch, by the formulas where they exist, else by the tracer;
 - :mod:`.presets`: named LLM presets as ``transformers`` configs;
 - :mod:`.ridge`: a spec sheet's ridge point and the roofline lower bound of a workload.
 

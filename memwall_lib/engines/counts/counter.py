@@ -94,6 +94,7 @@ class ModelCounter:
                 f"precision: the tracer builds {label!r} in a torch dtype; expected one of "
                 f"{list(TRACED_DTYPES)}, got {self.precision.name or self.precision!r}"
             )
+        self._traces: list[trace.Trace] = []
         self._trace = cache(self._trace_uncached)
 
     # ----------------------------------------------------------------- tracing
@@ -107,7 +108,17 @@ class ModelCounter:
             )
         return self._model
 
+    @property
+    def unknown_ops(self) -> tuple[str, ...]:
+        """Aten ops of the traces made so far with no FLOP formula (their FLOPs are partial)."""
+        return tuple(sorted({op for t in self._traces for op in t.unknown_ops}))
+
     def _trace_uncached(self, phase: str, batch: int, n: int, last_logits_only: bool = False) -> trace.Trace:
+        t = self._trace_pass(phase, batch, n, last_logits_only)
+        self._traces.append(t)
+        return t
+
+    def _trace_pass(self, phase: str, batch: int, n: int, last_logits_only: bool) -> trace.Trace:
         if phase == "prefill":
             return trace.trace_prefill(
                 self.model(), batch, n, label=self.label, last_logits_only=last_logits_only, fused=True

@@ -46,6 +46,7 @@ from .series import (
     latency_bounds,
     records,
     select_accelerators,
+    source_texts,
     user_chips,
     user_file,
     user_specs,
@@ -142,6 +143,7 @@ def analyse(params: Mapping[str, Any]) -> Result:
     crit[critical_column(p["context_len"])] = at_ctx["b"].to_numpy()
     finite = crit[crit[claimed].notna() & crit["name"].isin(fitted["name"])]
     crit_fit = growth_fit(finite["year"], finite[claimed], "critical decode batch")
+    sources = source_texts(counters, sources)
     return Result(p, acc, fits, inten, lat, crit, crit_fit, removed, sources)
 
 

@@ -17,6 +17,7 @@ Conventions (each a parameter of :mod:`memwall_lib.figures.fig5_ridge`):
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -28,6 +29,7 @@ from ...core.schema import DataValidationError
 from ...core.trends import FitError, GrowthFit, fit_growth, fractional_year
 from ...engines.counts.counter import ModelCounter
 from ...engines.counts.ridge import ridge_point, roofline_time
+from ...engines.models.configs import ModelSource
 from ...tables import HardwareData, device_dates, device_peaks, memory_capacity_gb
 from ...tables.user_chips import ChipSpecError, UserChips, extra_accelerators, load_accelerators_file, with_user_chips
 from ..model_params import decoder_source, source_text
@@ -226,17 +228,30 @@ def critical_batches(
 
 
 # --------------------------------------------------------------------------- your models and chips
-def counters_for(items: Sequence[str], precision: str) -> tuple[list[ModelCounter], dict[str, str]]:
+def counters_for(items: Sequence[str], precision: str) -> tuple[list[ModelCounter], dict[str, ModelSource]]:
     """A counter per model item (a preset or a config.json path; one per distinct item), and
-    where each model comes from, by label (sorted), for the sidecar."""
+    each model's source by label."""
     made: dict[str, ModelCounter] = {}
-    sources: dict[str, str] = {}
+    sources: dict[str, ModelSource] = {}
     for item in items:
         if item not in made:
             source = decoder_source(item)
             made[item] = ModelCounter(source.label, source.preset or source.config, precision)
-            sources[source.label] = source_text(source, made[item].method)
-    return [made[i] for i in items], dict(sorted(sources.items()))
+            sources[source.label] = source
+    return [made[i] for i in items], sources
+
+
+def source_texts(counters: Sequence[ModelCounter], sources: Mapping[str, ModelSource]) -> dict[str, str]:
+    """Where each model comes from and how it was counted, by label (sorted), for the sidecar;
+    a traced model with ops no FLOP formula covers says its FLOPs are partial (and warns)."""
+    out = {}
+    for c in {c.label: c for c in counters}.values():
+        text = source_text(sources[c.label], c.method)
+        if c.unknown_ops:
+            text += f"; FLOPs partial: no formula for {', '.join(c.unknown_ops)}"
+            warnings.warn(f"{c.label}: {text}", stacklevel=2)
+        out[c.label] = text
+    return dict(sorted(out.items()))
 
 
 def user_file(value: str, name: str) -> UserChips | None:
