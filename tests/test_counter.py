@@ -41,3 +41,10 @@ def test_the_tracer_counts_in_a_dtype() -> None:
         ModelCounter("tiny", AutoConfig.for_model("qwen2", **SMALL), "int8")
     with pytest.raises(ValueError, match="method: expected one of"):
         ModelCounter("tiny", "gpt2", "fp32", method="guess")
+
+
+def test_a_traced_prefill_is_affine_in_batch() -> None:
+    counter = ModelCounter("tiny-qwen2", AutoConfig.for_model("qwen2", num_key_value_heads=2, **SMALL), "fp32")
+    direct = trace.trace_prefill(counter.model(), 3, 16, last_logits_only=True, fused=True).totals()
+    via = counter.prefill(3, 16, logits="last").totals()
+    assert via == pytest.approx(direct, rel=1e-12)

@@ -13,9 +13,9 @@ lies), the convention closest to the analytic one: on the dense presets weights 
 agree exactly and intensities within a few percent (tests/test_trace.py), where HF's eager
 code as run moves two to nineteen times the KV bytes (``torch.cat`` appends, ``repeat_kv``).
 
-Traced decode steps are affine in the batch (weights are read once per step; KV cache and
+Traced passes are affine in the batch (weights are read once per pass; KV cache and
 activations grow with each sequence), so two traces (batch 1 and 2) give every batch
-exactly; :func:`ModelCounter.decode_step` checks that on a third batch in the tests.
+exactly; tests/test_counter.py checks that on a third batch.
 """
 
 from __future__ import annotations
@@ -125,9 +125,10 @@ class ModelCounter:
             )
         return trace.trace_decode(self.model(), batch, n, label=self.label, fused=True)
 
-    def _affine_decode(self, batch: int, context_len: int) -> tuple[dict[str, float], float]:
-        """Decode totals and resident bytes at ``batch`` from traces at batch 1 and 2."""
-        one, two = self._trace("decode", 1, context_len), self._trace("decode", 2, context_len)
+    def _affine(self, phase: str, batch: int, n: int, last: bool = False) -> tuple[dict[str, float], float]:
+        """Totals and resident bytes of a pass at ``batch`` from traces at batch 1 and 2 (a
+        pass is affine in the batch: weights once, every sequence's tokens and cache on top)."""
+        one, two = self._trace(phase, 1, n, last), self._trace(phase, 2, n, last)
         t1, t2 = one.totals(), two.totals()
         totals = {k: t1[k] + (batch - 1) * (t2[k] - t1[k]) for k in _TOTALS}
         resident = one.resident_bytes + (batch - 1) * (two.resident_bytes - one.resident_bytes)
@@ -141,7 +142,7 @@ class ModelCounter:
         if self.method == "analytic":
             totals = llm.prefill(self.spec, b, t, self.precision, logits=logits).totals()
         else:
-            totals = self._trace("prefill", b, t, logits == "last").totals()
+            totals = self._affine("prefill", b, t, logits == "last")[0]
         return _from_totals(self.label, "prefill", b, t, t, self.method, totals)
 
     def decode_step(self, batch: int, context_len: int) -> PhaseCount:
@@ -150,7 +151,7 @@ class ModelCounter:
         if self.method == "analytic":
             totals = llm.decode_step(self.spec, b, c, self.precision).totals()
         else:
-            totals = self._affine_decode(b, c)[0]
+            totals = self._affine("decode", b, c)[0]
         return _from_totals(self.label, "decode", b, 1, c + 1, self.method, totals)
 
     def resident_bytes(self, batch: int, context_len: int) -> float:
@@ -158,7 +159,7 @@ class ModelCounter:
         sequences of ``context_len + 1`` tokens (traced: as the model's cache keeps them,
         e.g. only a sliding window; analytic: NaN for GPT-2, which has no parameter count)."""
         if self.method == "traced":
-            return self._affine_decode(batch, context_len)[1]
+            return self._affine("decode", batch, context_len)[1]
         if not isinstance(self.spec, llm.LLMSpec):
             return float("nan")
         p = self.precision
