@@ -144,7 +144,8 @@ def analyse(params: Mapping[str, Any]) -> Result:
     finite = crit[crit[claimed].notna() & crit["name"].isin(fitted["name"])]
     crit_fit = growth_fit(finite["year"], finite[claimed], "critical decode batch")
     sources = source_texts(counters, sources)
-    return Result(p, acc, fits, inten, lat, crit, crit_fit, removed, sources)
+    methods = {c.label: c.method for c in counters}
+    return Result(p, acc, fits, inten, lat, crit, crit_fit, removed, sources, methods)
 
 
 def claims(result: Result) -> dict[str, list[Claim]]:

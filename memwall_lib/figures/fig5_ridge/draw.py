@@ -151,11 +151,14 @@ def _panel_intensity(ax: Any, result: Result) -> None:
             label=f"prefill, {p['prefill_tokens']} tokens, B={batches[0]}..{batches[-1]}" if x == 0 else None,
         )
     ax.scatter([], [], color=plotting.PALETTE[7], s=26, label=f"decode, {p['context_len']}-token KV cache")
+    traced = [m for m in models if result.methods.get(m) == "traced"]
+    if traced:
+        ax.scatter([], [], marker="", label="† traced on the meta device (no formula here)")
     ax.set_xticks(range(len(models)))
-    ax.set_xticklabels(models, rotation=25, ha="right", fontsize=9)
+    ax.set_xticklabels([f"{m} †" if m in traced else m for m in models], rotation=25, ha="right", fontsize=9)
     ax.set_xlim(-0.5, len(models) - 0.3)
     ax.set_title(f"(b) Arithmetic intensity of LLM inference ({p['precision']})", loc="left")
-    ax.legend(loc="center left", fontsize=8)
+    ax.legend(loc="center left" if len(models) <= 5 else "best", fontsize=8)
 
 
 def _panel_latency(ax: Any, result: Result) -> None:

@@ -26,6 +26,7 @@ class Result:
     critical_fit: GrowthFit | None
     removed: dict[str, list[str]] = field(default_factory=dict)
     sources: dict[str, str] = field(default_factory=dict)  # where each model comes from, by label
+    methods: dict[str, str] = field(default_factory=dict)  # "analytic" or "traced", by label
 
     def fits_table(self) -> pd.DataFrame:
         """Growth per 2 years (95% CI) of the ridge point and of its two factors, same devices."""
