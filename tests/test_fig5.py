@@ -39,6 +39,9 @@ DEFAULTS = dict(
     critical_model="llama3-70b",
     critical_context_len=512,
     max_batch=65536,
+    accelerators_file="",
+    extra_accelerators=[],
+    fit_user_accelerators=False,
     data_dir="data",
     output_dir="build/test_fig5",
 )

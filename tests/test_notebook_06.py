@@ -98,11 +98,11 @@ def test_your_own_model_and_chip(notebook_run) -> None:
 @pytest.mark.parametrize(
     ("params", "match"),
     [
-        ({"models": ["examples/configs/missing.json"]}, r"parameter 'models'\[0\]: .*missing.json.* does not exist"),
+        ({"models": ["examples/configs/missing.json"]}, r"parameter 'models\[0\]': .*missing.json.* does not exist"),
         ({"models": ["examples/configs/bert-base-uncased.json"]}, r"'bert-base-uncased' is an encoder"),
         (
             {"extra_accelerators": [{"name": "Z", "year": 2026, "peak_tflops": 1, "dram_tb_s": 0, "memory_gb": 1}]},
-            r"parameter 'extra_accelerators': extra_accelerators\[0\]\.dram_tb_s: expected a positive number",
+            r"parameter 'extra_accelerators\[0\]\.dram_tb_s': expected a positive number",
         ),
     ],
 )

@@ -39,8 +39,9 @@ class Param:
     for numbers (or each item of a list of numbers). ``path``: "file"/"dir" must exist,
     "out_dir" is created if missing; relative paths are taken from the repository root.
     ``check``: an extra predicate with its ``check_message``. ``validate``: a function of the
-    value and the parameter's name (``"parameter 'models'"``) that raises a ValueError with
-    one line naming it (e.g. a model item that is neither a preset nor a readable config).
+    value and the parameter's name that raises a ValueError with one line, which may start
+    with what it names (``"models[1]: ..."``; e.g. a model item that is neither a preset nor a
+    readable config); the error reads ``parameter 'models[1]': ...``.
     """
 
     type: builtins.type
@@ -191,9 +192,13 @@ def _check_one(name: str, value: Any, spec: Param) -> Any:
         raise ParameterError(f"parameter {name!r}: {spec.check_message}, got {value!r}")
     if spec.validate is not None:
         try:
-            spec.validate(value, f"parameter {name!r}")
-        except ValueError as exc:  # the validator's one line, which names the parameter
-            raise ParameterError(str(exc).splitlines()[0]) from None
+            spec.validate(value, name)
+        except ValueError as exc:  # the validator's one line, which starts with what it names
+            line = str(exc).splitlines()[0]
+            head, sep, rest = line.partition(": ")
+            if not (sep and head.startswith(name)):
+                head, rest = name, line
+            raise ParameterError(f"parameter {head!r}: {rest}") from None
     return value
 
 

@@ -274,9 +274,9 @@ def user_specs(value: Sequence[Any], name: str) -> UserChips | None:
         return None
     try:
         return extra_accelerators(value)
-    except ChipSpecError as exc:
+    except ChipSpecError as exc:  # each problem starts with extra_accelerators[i].field
         more = f" (and {len(exc.problems) - 1} more)" if len(exc.problems) > 1 else ""
-        raise ValueError(f"{name}: {exc.problems[0]}{more}") from None
+        raise ValueError(f"{exc.problems[0]}{more}") from None
 
 
 def user_chips(hw: HardwareData, accelerators_file: str, extra: Sequence[Any]) -> HardwareData:
