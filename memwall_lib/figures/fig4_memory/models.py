@@ -14,10 +14,8 @@ Units: bytes; tokens per sequence.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -25,9 +23,10 @@ import pandas as pd
 from ...core.params import ParameterError
 from ...core.paths import REPO_ROOT
 from ...engines.memory.from_config import check_tokens
-from ...engines.models.configs import PRESET_NAMES, ModelSource, resolve_model
+from ...engines.models.configs import ModelSource
 from ...engines.models.paper_models import PAPER_MODELS
 from ...tables import device_dates
+from ..model_items import model_sources
 
 #: A user's model trains at this batch size when ``batch_sizes`` is empty.
 USER_BATCH_SIZE: int = 1
@@ -55,45 +54,12 @@ class ModelInfo:
         return self.source is None
 
 
-def _refuse_name(item: str, what: str) -> None:
-    """One line for an item that names neither a model of Figure 4, a preset nor a file."""
-    known = [*PAPER_MODELS, *PRESET_NAMES]
-    close = difflib.get_close_matches(item, known, n=1)
-    hint = f" (did you mean {close[0]!r}?)" if close else ""
-    raise ValueError(
-        f"{what}: {item!r} is not a model of Figure 4{hint}, a model preset or a path to a config.json; "
-        f"Figure 4's: {', '.join(PAPER_MODELS)}; presets: {', '.join(PRESET_NAMES)}"
-    )
-
-
-def _looks_like_name(item: str) -> bool:
-    """Whether ``item`` is a bare name (no folder, no ``.json``, nothing of that name in the
-    repository root): it must then be a model of Figure 4 or a preset."""
-    path = Path(item)
-    return path.suffix != ".json" and len(path.parts) == 1 and not (REPO_ROOT / path).exists()
-
-
 def user_sources(models: Sequence[str], what: str = "models") -> dict[str, ModelSource]:
     """``item -> ModelSource`` of every item of ``models`` that is not a model of Figure 4,
-    resolved (reads JSON only; ``what[i]`` names the item in errors). ValueError with one line
-    for an unknown name, a bad file, or two models with one label (a user's label that is a
-    Figure 4 key included)."""
-    out: dict[str, ModelSource] = {}
-    taken = {k.casefold(): f"Figure 4's {k}" for k in PAPER_MODELS}
-    for i, item in enumerate(models):
-        if item in PAPER_MODELS:
-            continue
-        if item not in PRESET_NAMES and _looks_like_name(item):
-            _refuse_name(item, f"{what}[{i}]")
-        source = resolve_model(item, what=f"{what}[{i}]")
-        if source.label.casefold() in taken:
-            raise ValueError(
-                f"{what}[{i}]: label {source.label!r} is already taken by {taken[source.label.casefold()]}; "
-                "rename the file (the label is its _name_or_path or file name)"
-            )
-        taken[source.label.casefold()] = f"{what}[{i}]"
-        out[item] = source
-    return out
+    resolved (:func:`~memwall_lib.figures.model_items.model_sources`: reads JSON only;
+    ``what[i]`` names the item in errors). ValueError with one line for an unknown name, a
+    bad file, or two models with one label (a user's label that is a Figure 4 key included)."""
+    return model_sources(models, list(PAPER_MODELS), "model of Figure 4", "Figure 4's models", what)
 
 
 def validate_models(value: Sequence[str], name: str) -> None:

@@ -13,49 +13,23 @@ Units: bytes.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 from ...core.params import ParameterError, machine_memory_bytes
-from ...core.paths import REPO_ROOT
 from ...engines.memory.from_config import check_tokens
-from ...engines.models.configs import PRESET_NAMES, ModelSource, resolve_model
+from ...engines.models.configs import ModelSource
 from ...engines.remat import CHAINS, Chain, gpt2_chain, resnet_chain
 from ...engines.remat.from_config import config_chain, shrink_config
+from ..model_items import model_sources
 
 
 def config_sources(chains: Sequence[str], what: str = "chains") -> dict[str, ModelSource]:
     """``item -> ModelSource`` of every item of ``chains`` that is not one of :data:`CHAINS`
-    (reads JSON only; ``what[i]`` names the item in errors). ValueError with one line for an
-    unknown name, a bad file, or a label that another chain already has."""
-    out: dict[str, ModelSource] = {}
-    taken = {c.casefold(): f"the chain {c!r}" for c in CHAINS}
-    for i, item in enumerate(chains):
-        if item in CHAINS:
-            continue
-        path = Path(item)
-        if (
-            item not in PRESET_NAMES
-            and path.suffix != ".json"
-            and len(path.parts) == 1
-            and not (REPO_ROOT / path).exists()
-        ):
-            close = difflib.get_close_matches(item, [*CHAINS, *PRESET_NAMES], n=1)
-            raise ValueError(
-                f"{what}[{i}]: {item!r} is not a chain{f' (did you mean {close[0]!r}?)' if close else ''}, a model "
-                f"preset or a path to a config.json; chains: {', '.join(CHAINS)}; presets: {', '.join(PRESET_NAMES)}"
-            )
-        source = resolve_model(item, what=f"{what}[{i}]")
-        if source.label.casefold() in taken:
-            raise ValueError(
-                f"{what}[{i}]: label {source.label!r} is already taken by {taken[source.label.casefold()]}; "
-                "rename the file (the label is its _name_or_path or file name)"
-            )
-        taken[source.label.casefold()] = f"{what}[{i}]"
-        out[item] = source
-    return out
+    (:func:`~memwall_lib.figures.model_items.model_sources`: reads JSON only; ``what[i]``
+    names the item in errors). ValueError with one line for an unknown name, a bad file, or a
+    label that another chain already has."""
+    return model_sources(chains, CHAINS, "chain", "chains", what)
 
 
 def validate_chains(value: Sequence[str], name: str) -> None:
