@@ -26,7 +26,7 @@ from ...engines.memory.from_config import check_tokens
 from ...engines.models.configs import ModelSource
 from ...engines.models.paper_models import PAPER_MODELS
 from ...tables import device_dates
-from ..model_items import model_sources
+from ..model_params import own_or_model_sources
 
 #: A user's model trains at this batch size when ``batch_sizes`` is empty.
 USER_BATCH_SIZE: int = 1
@@ -56,10 +56,10 @@ class ModelInfo:
 
 def user_sources(models: Sequence[str], what: str = "models") -> dict[str, ModelSource]:
     """``item -> ModelSource`` of every item of ``models`` that is not a model of Figure 4,
-    resolved (:func:`~memwall_lib.figures.model_items.model_sources`: reads JSON only;
+    resolved (:func:`~memwall_lib.figures.model_params.own_or_model_sources`: reads JSON only;
     ``what[i]`` names the item in errors). ValueError with one line for an unknown name, a
     bad file, or two models with one label (a user's label that is a Figure 4 key included)."""
-    return model_sources(models, list(PAPER_MODELS), "model of Figure 4", "Figure 4's models", what)
+    return own_or_model_sources(models, list(PAPER_MODELS), "model of Figure 4", "Figure 4's models", what)
 
 
 def validate_models(value: Sequence[str], name: str) -> None:

@@ -21,15 +21,15 @@ from ...engines.memory.from_config import check_tokens
 from ...engines.models.configs import ModelSource
 from ...engines.remat import CHAINS, Chain, gpt2_chain, resnet_chain
 from ...engines.remat.from_config import config_chain, shrink_config
-from ..model_items import model_sources
+from ..model_params import own_or_model_sources
 
 
 def config_sources(chains: Sequence[str], what: str = "chains") -> dict[str, ModelSource]:
     """``item -> ModelSource`` of every item of ``chains`` that is not one of :data:`CHAINS`
-    (:func:`~memwall_lib.figures.model_items.model_sources`: reads JSON only; ``what[i]``
+    (:func:`~memwall_lib.figures.model_params.own_or_model_sources`: reads JSON only; ``what[i]``
     names the item in errors). ValueError with one line for an unknown name, a bad file, or a
     label that another chain already has."""
-    return model_sources(chains, CHAINS, "chain", "chains", what)
+    return own_or_model_sources(chains, CHAINS, "chain", "chains", what)
 
 
 def validate_chains(value: Sequence[str], name: str) -> None:
