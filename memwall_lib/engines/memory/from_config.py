@@ -10,8 +10,8 @@ trains with: a causal-LM head on a decoder (next-token loss), a masked-LM head o
 PyTorch's scaled-dot-product attention (``sdpa``), or ``eager`` for an architecture that has
 no SDPA path (Gemma 2). On the meta device SDPA runs its math path, which saves the attention
 probabilities (batch x heads x tokens^2 per layer) as eager attention does; a fused kernel
-(FlashAttention on a GPU) would keep only its output and log-sum-exp, so attention's share is
-an upper bound for a fused-kernel training run.
+(FlashAttention on a GPU) keeps its inputs, output and log-sum-exp instead, so for a
+fused-kernel training run the saved activations are an upper bound.
 
 Units: bytes; tokens are positions per sequence.
 """
