@@ -266,3 +266,26 @@ def test_account_rejects_a_precision_that_does_not_match_the_parameters() -> Non
         tm.account(model, lambda m: m(x).float().sum(), optimizer="adam", precision="fp32")
     mixed = tm.account(model, lambda m: m(x).float().sum(), optimizer="adam", precision="mixed")
     assert mixed.parameter_bytes == sum(p.numel() * p.element_size() for p in model.parameters())
+
+
+def test_a_config_trains_with_its_own_head_and_attention_path() -> None:
+    from memwall_lib.engines.memory import from_config
+    from memwall_lib.engines.models.configs import resolve_model
+
+    def source(name: str):
+        return resolve_model(f"examples/configs/{name}.json").config
+
+    # an encoder trains its masked-LM head; Gemma 2 has no SDPA path and falls back to eager
+    bert = from_config.config_training(source("bert-base-uncased"), tokens=16)
+    gemma = from_config.config_training(source("gemma-2-2b-it"), tokens=16)
+    assert (bert.head, bert.attn_implementation) == ("masked_lm", "sdpa")
+    assert (gemma.head, gemma.attn_implementation) == ("causal_lm", "eager")
+    # saved activations grow with the batch and the tokens; mixed precision halves the parameters
+    pythia = source("pythia-160m")
+    one, _ = from_config.config_model_memory(pythia, batch_size=1, tokens=64)
+    two, _ = from_config.config_model_memory(pythia, batch_size=2, tokens=64)
+    half, _ = from_config.config_model_memory(pythia, batch_size=1, tokens=64, precision="mixed")
+    assert one.parameters == 162_322_944 and two.activation_bytes == pytest.approx(2 * one.activation_bytes, rel=0.01)
+    assert half.parameter_bytes * 2 == one.parameter_bytes and half.activation_bytes < one.activation_bytes
+    with pytest.raises(ValueError, match="tokens: 4096 tokens exceed the 2048 positions model_type 'gpt_neox'"):
+        from_config.config_training(pythia, tokens=4096)

@@ -11,7 +11,7 @@ import pytest
 from memwall_lib.core.paths import DATA_DIR
 from memwall_lib.engines.memory import text_claims as mc
 from memwall_lib.figures.fig4_memory import authors_bars, text_claims
-from memwall_lib.tables import GIB, load_hardware
+from memwall_lib.tables import GIB, gpu_memory_by_year, load_hardware
 
 
 # --------------------------------------------------------------------------- ZeRO
@@ -143,3 +143,17 @@ def test_gpu_lines_on_our_data() -> None:
     assert (largest["memory_gb"] >= centre["memory_gb"]).all()
     with pytest.raises(ValueError, match="policy"):
         authors_bars.gpu_line("median", keys, devices, steps)
+
+
+def test_a_users_model_is_compared_with_the_largest_gpu_of_its_year() -> None:
+    devices = load_hardware().devices
+    _, steps = authors_bars.read_authors_fig4(DATA_DIR / "authors_plotted.csv")
+    paper_only = authors_bars.gpu_line("authors", ["alexnet", "gpt2_xl"], devices, steps).set_index("model")
+    by_year = gpu_memory_by_year(devices, [2023]).set_index("year")
+    for policy in authors_bars.GPU_LINES:
+        line = authors_bars.gpu_line(policy, ["alexnet", "mine", "gpt2_xl"], devices, steps, years={"mine": 2023})
+        assert list(line["model"]) == ["alexnet", "mine", "gpt2_xl"]
+        mine = line.set_index("model").loc["mine"]
+        assert mine["year"] == 2023 and mine["device"] == by_year.loc[2023, "device"] == "Instinct MI300X"
+        if policy == "authors":  # the paper's models keep the authors' steps
+            assert line.set_index("model").loc[["alexnet", "gpt2_xl"]].equals(paper_only)

@@ -3,6 +3,7 @@ committed accounting reproduced (all eight models: the meta-device accounting ta
 
 from __future__ import annotations
 
+import json
 import statistics
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 from helpers import assert_figure_files, assert_numbers_close, committed_sidecar, sidecar
 from papermill.exceptions import PapermillExecutionError
 
+from memwall_lib.core.params import ParameterError
 from memwall_lib.core.paths import NOTEBOOKS_DIR
 from memwall_lib.engines.models.paper_models import PAPER_MODELS
 from memwall_lib.run.runner import run_notebook
@@ -19,6 +21,8 @@ NB = "04_training_memory"
 FIG = "fig4_training_memory"
 #: Quick: the paper's eight models and settings (meta device), one small real cross-check.
 QUICK = dict(cross_check_models=["alexnet"])
+#: Parameters added after the committed figure was written, at their defaults.
+NEWER = dict(seq_len=2048)
 PARTS = {"parameters_gb", "gradients_gb", "optimizer_gb", "activations_gb", "total_gb"}
 
 
@@ -83,8 +87,9 @@ def test_committed_accounting_reproduces(notebook_run) -> None:
         assert_numbers_close(new["data"][key], old["data"][key], rtol=1e-9, path=f"data.{key}")
     # every claim whole (text, rule and note too): none depends on the real cross-check runs
     assert_numbers_close(new["claims"], old["claims"], rtol=1e-9, path="claims")
-    # the parameters differ from the committed run's only in the quick cross-check
-    assert new["parameters"] | {"output_dir": None} == old["parameters"] | {"output_dir": None} | QUICK
+    # the parameters differ from the committed run's only in the quick cross-check and in the
+    # parameters the committed run predates (seq_len: only a preset's or a config's model reads it)
+    assert new["parameters"] | {"output_dir": None} == old["parameters"] | {"output_dir": None} | QUICK | NEWER
 
 
 def test_claims_are_computed_from_the_data(notebook_run) -> None:
@@ -179,3 +184,82 @@ def test_full_accounting_names_what_puts_a_model_over_the_line(grads, extra, rea
     from memwall_lib.figures.fig4_memory.verdicts import _over_reason
 
     assert reason in _over_reason(_Totals(10.0, grads, 4.0 + extra, 4.0), line_gb=8.0)
+
+
+# --------------------------------------------------------------------------- a model of the user's
+#: A two-layer Llama with grouped-query attention (4 query / 2 KV heads of 16), written to a temporary file.
+TINY_LLAMA = {
+    "_name_or_path": "my-org/tiny-llama",
+    "model_type": "llama",
+    "architectures": ["LlamaForCausalLM"],
+    "hidden_size": 64,
+    "intermediate_size": 128,
+    "num_hidden_layers": 2,
+    "num_attention_heads": 4,
+    "num_key_value_heads": 2,
+    "vocab_size": 1000,
+    "max_position_embeddings": 512,
+}
+
+
+def _tiny_llama_parameters() -> tuple[int, int]:
+    """(elements, tensors) of TINY_LLAMA by hand: embedding, per layer q/k/v/o (k and v at 2 KV
+    heads of 16), gate/up/down and two norms, the final norm and the untied LM head."""
+    h, i, kv, v, layers = 64, 128, 2 * 16, 1000, 2
+    per_layer = 2 * h * h + 2 * h * kv + 3 * h * i + 2 * h
+    return v * h + layers * per_layer + h + v * h, 1 + 9 * layers + 1 + 1
+
+
+@pytest.fixture(scope="module")
+def tiny_llama(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("configs") / "config.json"
+    path.write_text(json.dumps(TINY_LLAMA))
+    return path
+
+
+def test_a_config_path_is_accounted_under_its_label(notebook_run, tiny_llama: Path) -> None:
+    out = notebook_run(
+        NB,
+        models=[str(tiny_llama), "examples/configs/pythia-160m.json"],
+        batch_sizes=[2, 1],
+        seq_len=256,
+        cross_check_models=[],
+    )
+    assert_figure_files(out, FIG)
+    sc = _sidecar(out)
+    data = sc["data"]
+    # labels from the configs: _name_or_path's last part, else the file name
+    assert list(data["full"]) == list(data["models"]) == ["tiny-llama", "pythia-160m"]
+    tiny, pythia = data["models"]["tiny-llama"], data["models"]["pythia-160m"]
+    assert (tiny["batch_size"], tiny["input_size"], tiny["model_type"], tiny["head"]) == (2, 256, "llama", "causal_lm")
+    assert pythia["config"] == "examples/configs/pythia-160m.json" and pythia["parameters"] == 162_322_944
+    n, tensors = _tiny_llama_parameters()
+    assert tiny["parameters"] == n
+    full = data["full"]["tiny-llama"]
+    assert full["parameters_gb"] == full["gradients_gb"] == pytest.approx(4 * n / 1e9, rel=1e-12)  # fp32
+    assert full["optimizer_gb"] == pytest.approx((8 * n + 4 * tensors) / 1e9, rel=1e-12)  # Adam: 2 states + step
+    assert full["activations_gb"] > 0
+    # compared with the latest year's largest GPU; the caption's claims are the paper models' only
+    gpu = data["gpu_memory"]
+    assert gpu["model"] == ["tiny-llama", "pythia-160m"] and len(set(gpu["year"])) == 1 and gpu["year"][0] >= 2024
+    assert all(c["id"].startswith("text.") for c in sc["claims"])
+    assert data["authors_comparison"]["models"] == {}
+
+
+def test_a_bad_model_item_is_one_line_before_any_work(tmp_path: Path, tiny_llama: Path) -> None:
+    from memwall_lib.run.preflight import check_run
+
+    nb = NOTEBOOKS_DIR / f"{NB}.ipynb"
+    for models, match in (
+        (["examples/configs/no-such.json"], r"'models'\[0\]: config file .*no-such.json' does not exist"),
+        (["alexnet", "alexnett"], r"'models'\[1\]: 'alexnett' is not a model of Figure 4 \(did you mean 'alexnet'\?\)"),
+        ([str(tiny_llama), str(tiny_llama.parent)], r"'models'\[1\]: label 'tiny-llama' is already taken"),
+    ):
+        with pytest.raises(ParameterError, match=match) as err:
+            check_run([nb], {"models": models})
+        assert "\n" not in str(err.value)
+    with pytest.raises(ParameterError, match=r"'seq_len' and 'models' \(tiny-llama\): 1024 tokens exceed the 512"):
+        check_run([nb], {"models": [str(tiny_llama)], "seq_len": 1024})
+    with pytest.raises(PapermillExecutionError, match="does not exist"):
+        run_notebook(nb, {"models": ["/no/such/config.json"], "output_dir": str(tmp_path)}, output=tmp_path / "o.ipynb")
+    assert not list(tmp_path.glob("*.json"))

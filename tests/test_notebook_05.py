@@ -4,6 +4,7 @@ reading of the claim and Checkmate's result stated, PyTorch's anchor marked vali
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -98,3 +99,59 @@ def test_bad_value_names_the_parameter(tmp_path: Path) -> None:
         run_notebook(
             NOTEBOOKS_DIR / f"{NB}.ipynb", {"device": "tpu", "output_dir": str(tmp_path)}, output=tmp_path / "out.ipynb"
         )
+
+
+#: A four-layer Mistral (sliding window, GQA: 4 query / 2 KV heads of 16) written to a temporary file.
+TINY_MISTRAL = {
+    "_name_or_path": "my-org/tiny-mistral",
+    "model_type": "mistral",
+    "architectures": ["MistralForCausalLM"],
+    "hidden_size": 64,
+    "intermediate_size": 160,
+    "num_hidden_layers": 4,
+    "num_attention_heads": 4,
+    "num_key_value_heads": 2,
+    "sliding_window": 8,
+    "vocab_size": 500,
+    "max_position_embeddings": 256,
+}
+
+
+def test_a_config_path_is_a_chain_of_its_layers(notebook_run, tmp_path_factory: pytest.TempPathFactory) -> None:
+    path = tmp_path_factory.mktemp("configs") / "tiny.json"
+    path.write_text(json.dumps(TINY_MISTRAL))
+    out = notebook_run(
+        NB,
+        chains=[str(path)],
+        config_layers=3,
+        config_hidden=32,
+        config_tokens=24,
+        every_k=[2],
+        n_spread=1,
+        resolution=100,
+        timing_repeats=1,
+        compile_anchor=False,
+    )
+    assert_figure_files(out, FIG)
+    sc = sidecar(out, FIG)
+    d = sc["data"]["tiny-mistral"]  # labelled from the config's _name_or_path
+    assert d["n_blocks"] == 3
+    assert d["description"].startswith("tiny-mistral layers (mistral): 3 of 4, hidden 32 of 64, 2 of 4 heads")
+    assert all(m["grads_equal"] and m["peak_bytes"] > 0 for m in d["measurements"])
+    assert {c["id"] for c in sc["claims"]} == {f"{cid}.tiny-mistral" for cid, _, _ in CLAIMS}
+
+
+def test_a_bad_chain_item_is_one_line_before_any_work(tmp_path: Path) -> None:
+    from memwall_lib.core.params import ParameterError
+    from memwall_lib.run.preflight import check_run
+
+    nb = NOTEBOOKS_DIR / f"{NB}.ipynb"
+    (tmp_path / "broken.json").write_text('{"model_type": "mistral", "hidden_size": }')
+    for chains, match in (
+        ([str(tmp_path / "missing.json")], "does not exist"),
+        ([str(tmp_path / "broken.json")], "not valid JSON at line 1"),
+        (["resnet"], r"'resnet' is not a chain \(did you mean 'resnet152'\?\)"),
+    ):
+        with pytest.raises(ParameterError, match=match) as err:
+            check_run([nb], {"chains": chains})
+        assert "\n" not in str(err.value)

@@ -129,6 +129,10 @@ NB05 = dict(
     gpt2_heads=4,
     gpt2_tokens=128,
     gpt2_batch_size=2,
+    config_layers=8,
+    config_hidden=256,
+    config_tokens=128,
+    config_batch_size=2,
     resnet_image_size=96,
     resnet_batch_size=2,
     every_k=[2],
@@ -157,3 +161,76 @@ def test_bad_parameters_name_the_parameter(tmp_path) -> None:
     if not torch.cuda.is_available():
         with pytest.raises(ParameterError, match="parameter 'device': that device is not available"):
             check_parameters({**ns, "device": "cuda"}, fig4b_remat.PARAMETERS, fig4b_remat.RELATIONS)
+
+
+# --------------------------------------------------------------------------- a chain built from a config
+def _config(name: str):
+    from memwall_lib.engines.models.configs import resolve_model
+
+    return resolve_model(f"examples/configs/{name}.json").config
+
+
+def test_shrink_config_keeps_the_head_dimension_and_cuts_heads_kv_heads_and_mlp_in_proportion() -> None:
+    from memwall_lib.engines.remat.from_config import shrink_config
+
+    mistral = shrink_config(_config("mistral-7b"), 8, 256)  # 32 heads of 128, 8 KV heads, MLP 14336
+    assert (mistral.num_hidden_layers, mistral.hidden_size, mistral.num_attention_heads) == (8, 256, 2)
+    assert (mistral.num_key_value_heads, mistral.intermediate_size, mistral.sliding_window) == (1, 896, 4096)
+    falcon = shrink_config(_config("falcon-7b-instruct"), 2, 256)  # 71 heads of 64, multi-query
+    assert (falcon.hidden_size, falcon.num_attention_heads, falcon.multi_query) == (256, 4, True)
+    gemma = shrink_config(_config("gemma-2-2b-it"), 3, 256)  # head_dim 256 given, not hidden / heads
+    assert (gemma.num_attention_heads, gemma.head_dim, gemma.num_key_value_heads) == (1, 256, 1)
+    assert gemma.layer_types == ["sliding_attention", "full_attention", "sliding_attention"]
+    pythia = _config("pythia-160m")
+    same = shrink_config(pythia, 64, 4096)  # already within both: unchanged
+    assert same.to_dict() == pythia.to_dict() and same is not pythia
+
+
+def test_a_config_chain_computes_what_the_model_computes() -> None:
+    import transformers
+
+    from memwall_lib.engines.remat.from_config import config_chain, layer_stack, shrink_config
+
+    config = _config("qwen2.5-7b")  # biased QKV, GQA, RoPE: every layer called as the model calls it
+    chain = config_chain(config, layers=3, hidden=128, tokens=16, batch_size=2, seed=3, label="qwen")
+    assert len(chain) == 3 and chain.name == "qwen" and "3 of 28" in chain.description
+    small = shrink_config(config, 3, 128)
+    torch.manual_seed(3)  # the same weights: built as config_chain builds them
+    model = transformers.AutoModel.from_config(small, attn_implementation="eager", dtype=torch.float32).train()
+    last: list[torch.Tensor] = []
+    layer_stack(model, 3)[-1].register_forward_hook(
+        lambda _m, _a, out: last.append(out[0] if isinstance(out, tuple) else out)
+    )
+    gen = torch.Generator().manual_seed(3)
+    ids = torch.randint(0, int(small.vocab_size), (2, 16), generator=gen)
+    with torch.no_grad():
+        model(input_ids=ids, use_cache=False)
+        h = chain.make_input()
+        for block in chain.blocks:
+            h = block(h)
+    torch.testing.assert_close(h, last[0], rtol=1e-5, atol=1e-6)
+
+
+def test_a_config_chain_is_studied_with_equal_gradients() -> None:
+    from memwall_lib.engines.remat.from_config import config_chain
+
+    chain = config_chain(_config("gemma-2-2b-it"), layers=3, hidden=64, tokens=16, batch_size=1, label="gemma")
+    s = study_chain(chain, every_k=[2], n_spread=1, resolution=50, timing_repeats=0)
+    assert s.chain == "gemma" and s.n_blocks == 3
+    assert all(p.m.grads_equal for p in s.points) and {p.kind for p in s.points} >= {"none", "operator frontier"}
+
+
+def test_a_config_chain_parameter_is_checked_before_any_work(tmp_path) -> None:
+    ns = {**NB05, "output_dir": str(tmp_path)}
+    check = lambda **kw: check_parameters({**ns, **kw}, fig4b_remat.PARAMETERS, fig4b_remat.RELATIONS)  # noqa: E731
+    assert check(chains=["gpt2", "examples/configs/opt-125m.json"])["chains"][1].endswith("opt-125m.json")
+    for chains, match in (
+        (["gpt"], r"'chains'\[0\]: 'gpt' is not a chain \(did you mean 'gpt2'\?\), a model preset or a path"),
+        (["examples/configs/none.json"], r"'chains'\[0\]: config file .*none.json' does not exist"),
+    ):
+        with pytest.raises(ParameterError, match=match):
+            check(chains=chains)
+    with pytest.raises(ParameterError, match=r"'config_tokens' and 'chains' \(bert-base-uncased\): 1024 tokens exceed"):
+        check(chains=["examples/configs/bert-base-uncased.json"], config_tokens=1024)
+    with pytest.raises(ParameterError, match="'every_k'"):  # opt-125m has 12 layers: at most 12 blocks
+        check(chains=["examples/configs/opt-125m.json"], config_layers=64, every_k=[12])

@@ -1,6 +1,8 @@
 """Rematerialization (activation checkpointing) on a chain of blocks, at operator granularity.
 
 - :mod:`.chains`: models as chains of blocks (a GPT-2 stack, a torchvision ResNet);
+- :mod:`.from_config`: the layers of any model transformers builds from a config, shrunk to a
+  small depth and width, as a chain (import it explicitly);
 - :mod:`.schedules`: the block-level schedules people use (every block, every k blocks,
   sqrt(n) segments), run as plans that keep no operator output;
 - :mod:`.profile`, :mod:`.plan`, :mod:`.run`: which segments to checkpoint and which operator

@@ -28,7 +28,7 @@ from ...engines.models.paper_models import PAPER_MODELS
 from ...tables import DATE_RULES, HARDWARE_FILES, load_hardware
 from . import authors_bars, draw, text_claims, transformer_big, verdicts
 from .accounting import (
-    account_models,
+    account_all,
     authors_experiments,
     conventions_for_grid,
     cross_check_paper_model,
@@ -36,21 +36,31 @@ from .accounting import (
     resolve_settings,
     sidecar_data,
 )
+from .models import latest_gpu_year, seq_len_fits, user_sources, validate_models
 from .result import Result
 
 #: Parameters of notebooks/04_training_memory.ipynb.
 PARAMETERS: dict[str, Param] = {
     "models": Param(
         list,
-        "models of Figure 4 to account for, in plotting order",
+        "models to account for, in plotting order: models of Figure 4 (alexnet, ..., gpt2_xl), model "
+        "presets (gpt2, llama2-7b, ...) or paths to a Hugging Face config.json (absolute or relative "
+        "to the repository root)",
         item_type=str,
-        choices=list(PAPER_MODELS),
         min_items=1,
+        validate=validate_models,
     ),
     "batch_sizes": Param(
         list,
-        "batch size per model, in the order of `models`; [] means the paper's",
+        "batch size per model, in the order of `models`; [] means the paper's (1 for a preset or config)",
         item_type=int,
+        minimum=1,
+        maximum=2**20,
+    ),
+    "seq_len": Param(
+        int,
+        "tokens per sequence of a model given as a preset or config.json (Figure 4's own models keep "
+        "the paper's inputs); at most the model's max_position_embeddings",
         minimum=1,
         maximum=2**20,
     ),
@@ -95,8 +105,11 @@ PARAMETERS: dict[str, Param] = {
 }
 
 
-#: Checks across parameters (none for Figure 4).
-RELATIONS: tuple = ()
+#: Checks across parameters: ``seq_len`` within the positions of every user's model (the
+#: predicate raises naming the model).
+RELATIONS: tuple = (
+    (seq_len_fits, "parameters 'seq_len' and 'models': expected seq_len within every model's positions"),
+)
 
 
 # --------------------------------------------------------------------------- the figure's API
@@ -112,17 +125,31 @@ OUTPUTS: tuple[str, ...] = ("fig4_training_memory",)
 
 
 def analyse(params: Mapping[str, Any]) -> Result:
-    """Figure 4 from checked parameters (:data:`PARAMETERS`). Raises AssertionError if a
-    meta count differs from the real run's."""
+    """Figure 4 from checked parameters (:data:`PARAMETERS`): a user's model (a preset or a
+    config.json in ``models``) is accounted at ``seq_len`` tokens and compared with the GPU
+    memory of the latest year in the data. Raises AssertionError if a meta count differs from
+    the real run's."""
     p = dict(params)
-    settings = resolve_settings(p["models"], p["batch_sizes"], p["optimizer"])
+    by_item = user_sources(p["models"])
+    sources = {s.label: s for s in by_item.values()}
+    keys = [by_item[m].label if m in by_item else m for m in p["models"]]
+    settings = resolve_settings(keys, p["batch_sizes"], p["optimizer"])
     variants = parse_variants(p["variants"])
     data_dir = resolve(p["data_dir"])
     hw = load_hardware(data_dir)
     bars, steps = authors_bars.read_authors_fig4(data_dir / "authors_plotted.csv")
-    results = account_models(settings, p["precision"], p["mask_target"], variants, p["gpt2_gelu"])
+    year = latest_gpu_year(hw.devices, p["gpu_date_rule"])
+    results, infos = account_all(
+        settings, sources, p["precision"], p["mask_target"], variants, p["gpt2_gelu"], p["seq_len"], year
+    )
     gpu = authors_bars.gpu_line(
-        p["gpu_line"], list(results), hw.devices, steps, p["gpu_date_rule"], tuple(p["gpu_exclude"])
+        p["gpu_line"],
+        list(results),
+        hw.devices,
+        steps,
+        p["gpu_date_rule"],
+        tuple(p["gpu_exclude"]),
+        {k: year for k in sources},
     )
     checks = [
         cross_check_paper_model(m, p["mask_target"], variants.get(m, ""))
@@ -131,8 +158,9 @@ def analyse(params: Mapping[str, Any]) -> Result:
     bad = [c.to_dict() for c in checks if not c.equal]
     if bad:
         raise AssertionError(f"meta and real counts differ: {bad}")
-    comparison = authors_bars.authors_comparison(bars, results, authors_experiments(results))
-    grid = authors_bars.convention_grid(bars, conventions_for_grid(results, p["mask_target"], variants, p["gpt2_gelu"]))
+    paper = {k: r for k, r in results.items() if k not in sources}
+    comparison = authors_bars.authors_comparison(bars, paper, authors_experiments(paper))
+    grid = authors_bars.convention_grid(bars, conventions_for_grid(paper, p["mask_target"], variants, p["gpt2_gelu"]))
     text = {
         "zero": text_claims.zero_table(),
         "int4": text_claims.int4_table(),
@@ -140,17 +168,19 @@ def analyse(params: Mapping[str, Any]) -> Result:
     }
     tb = comparison.get("transformer_big")
     tbig = transformer_big.transformer_big_experiments(tb["authors_gb"]) if tb else []
-    return Result(p, results, gpu, checks, bars, comparison, text, grid, tbig)
+    return Result(p, results, gpu, checks, bars, comparison, text, grid, tbig, infos)
 
 
 def claims(result: Result) -> dict[str, list[Claim]]:
-    """Figure 4's claims (:func:`.verdicts.figure4_claims`) and the text's (:func:`.text_claims.text_claims`)."""
-    return {
-        OUTPUTS[0]: verdicts.figure4_claims(
-            result.results, result.gpu, result.parameters["gpu_line"], result.authors_bars, result.comparison
-        )
-        + result.text_claims()
-    }
+    """Figure 4's claims (:func:`.verdicts.figure4_claims`, on the paper's models only: a
+    user's model is no part of the caption's claim) and the text's (:func:`.text_claims.text_claims`)."""
+    paper, gpu = result.paper_models()
+    caption = (
+        verdicts.figure4_claims(paper, gpu, result.parameters["gpu_line"], result.authors_bars, result.comparison)
+        if paper
+        else []
+    )
+    return {OUTPUTS[0]: caption + result.text_claims()}
 
 
 def sidecar(result: Result) -> dict[str, dict[str, Any]]:
@@ -165,7 +195,7 @@ def sidecar(result: Result) -> dict[str, dict[str, Any]]:
         },
         "text_claims": result.text,
     }
-    return {OUTPUTS[0]: sidecar_data(result.results, result.gpu, result.cross_checks, extra)}
+    return {OUTPUTS[0]: sidecar_data(result.results, result.gpu, result.cross_checks, extra, result.info)}
 
 
 def plot(result: Result) -> dict[str, Any]:

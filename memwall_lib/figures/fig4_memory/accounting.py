@@ -15,9 +15,12 @@ from typing import Any
 import pandas as pd
 
 from ...core.params import ParameterError
+from ...engines.memory.from_config import config_model_memory
 from ...engines.memory.saved import CrossCheck, cross_check_meta_vs_real, mask_bytes_for
 from ...engines.memory.training import TrainingMemory
+from ...engines.models.configs import ModelSource
 from ...engines.models.paper_models import MODEL_VARIANTS, PAPER_MODELS, build_paper_model, paper_model_memory
+from .models import USER_BATCH_SIZE, USER_OPTIMIZER, ModelInfo, paper_info, user_info
 
 #: Experiments that look for the authors' feature maps, per model: settings of
 #: :func:`paper_model_memory` and what they change (their saved activations are compared).
@@ -76,8 +79,9 @@ def cross_check_paper_model(key: str, mask_target: str = "cuda", variant: str = 
 
 
 def resolve_settings(models: Sequence[str], batch_sizes: Sequence[int], optimizer: str) -> list[tuple[str, int, str]]:
-    """(model, batch size, optimizer) per model from the notebook parameters: an empty
-    ``batch_sizes`` means the paper's; optimizer ``"paper"`` means each model's own."""
+    """(model, batch size, optimizer) per model key from the notebook parameters: an empty
+    ``batch_sizes`` means the paper's (a user's model: :data:`.models.USER_BATCH_SIZE`);
+    optimizer ``"paper"`` means each model's own (a user's model: :data:`.models.USER_OPTIMIZER`)."""
     if batch_sizes and len(batch_sizes) != len(models):
         raise ParameterError(
             f"parameter 'batch_sizes': expected {len(models)} values (one per model in "
@@ -85,11 +89,12 @@ def resolve_settings(models: Sequence[str], batch_sizes: Sequence[int], optimize
         )
     if len(set(models)) != len(models):
         raise ParameterError(f"parameter 'models': each model at most once, got {list(models)}")
+    own = {m: (s.batch_size, s.optimizer) for m, s in PAPER_MODELS.items()}
     return [
         (
             m,
-            int(batch_sizes[i]) if batch_sizes else PAPER_MODELS[m].batch_size,
-            PAPER_MODELS[m].optimizer if optimizer == "paper" else optimizer,
+            int(batch_sizes[i]) if batch_sizes else own.get(m, (USER_BATCH_SIZE, ""))[0],
+            own.get(m, (0, USER_OPTIMIZER))[1] if optimizer == "paper" else optimizer,
         )
         for i, m in enumerate(models)
     ]
@@ -109,6 +114,53 @@ def account_models(
             m, batch_size=b, optimizer=o, precision=precision, mask_target=mask_target, variant=v.get(m, ""), gelu=gelu
         )
         for m, b, o in settings
+    }
+
+
+def account_all(
+    settings: Sequence[tuple[str, int, str]],
+    sources: Mapping[str, ModelSource],
+    precision: str = "fp32",
+    mask_target: str = "cuda",
+    variants: Mapping[str, str] | None = None,
+    gelu: str = "eager",
+    tokens: int = 2048,
+    year: int = 0,
+) -> tuple[dict[str, TrainingMemory], dict[str, ModelInfo]]:
+    """Every model of ``settings`` (key, batch size, optimizer) accounted on meta, in order,
+    with its :class:`ModelInfo`: a key of ``sources`` (a user's model, by label) at ``tokens``
+    per sequence, compared with the GPU memory of ``year``; the others as
+    :func:`account_models` does them."""
+    results = account_models([s for s in settings if s[0] not in sources], precision, mask_target, variants, gelu)
+    infos = {k: paper_info(k) for k in results}
+    for k, b, o in settings:
+        if k in sources:
+            results[k], built = account_user_model(sources[k], b, o, precision, mask_target, tokens)
+            infos[k] = user_info(sources[k], year, tokens, built)
+    order = [s[0] for s in settings]
+    return {k: results[k] for k in order}, {k: infos[k] for k in order}
+
+
+def account_user_model(
+    source: ModelSource, batch_size: int, optimizer: str, precision: str, mask_target: str, tokens: int
+) -> tuple[TrainingMemory, dict[str, Any]]:
+    """A user's model (:func:`~memwall_lib.engines.memory.from_config.config_model_memory`, on
+    meta) at ``batch_size`` sequences of ``tokens``, with what the sidecar says of how it was
+    built (model type, head, attention path, tokens)."""
+    memory, run = config_model_memory(
+        source.config,
+        batch_size=batch_size,
+        tokens=tokens,
+        optimizer=optimizer,
+        precision=precision,
+        mask_target=mask_target,
+        name=source.label,
+    )
+    return memory, {
+        "model_type": source.config.model_type,
+        "head": run.head,
+        "attn_implementation": run.attn_implementation,
+        "tokens": tokens,
     }
 
 
@@ -145,12 +197,20 @@ def authors_experiments(results: Mapping[str, TrainingMemory]) -> dict[str, tupl
     return out
 
 
-def accounting_table(results: Mapping[str, TrainingMemory]) -> pd.DataFrame:
-    """Both accountings of every model side by side, in GB (1e9 bytes), one row per model."""
+def _info(key: str, infos: Mapping[str, ModelInfo] | None) -> ModelInfo:
+    """The :class:`ModelInfo` of ``key``: from ``infos``, else that of a model of Figure 4."""
+    return infos[key] if infos and key in infos else paper_info(key)
+
+
+def accounting_table(
+    results: Mapping[str, TrainingMemory], infos: Mapping[str, ModelInfo] | None = None
+) -> pd.DataFrame:
+    """Both accountings of every model side by side, in GB (1e9 bytes), one row per model
+    (``infos``: the labels of the user's models)."""
     rows = []
     for key, r in results.items():
         row: dict[str, Any] = {
-            "model": PAPER_MODELS[key].label if key in PAPER_MODELS else key,
+            "model": PAPER_MODELS[key].label if key in PAPER_MODELS else _info(key, infos).label,
             "batch": r.batch_size,
             "optimizer": r.optimizer,
             "parameters (M)": r.parameters / 1e6,
@@ -169,20 +229,23 @@ def sidecar_data(
     gpu: pd.DataFrame,
     cross_checks: Sequence[CrossCheck] = (),
     extra: Mapping[str, Any] | None = None,
+    infos: Mapping[str, ModelInfo] | None = None,
 ) -> dict[str, Any]:
-    """The sidecar ``data`` of Figure 4: both accountings per model (GB), the models' settings,
-    the GPU memory step line, and the meta-vs-real cross-checks (bytes), plus ``extra``."""
+    """The sidecar ``data`` of Figure 4: both accountings per model (GB), the models' settings
+    (a user's model's from ``infos``, with how it was built), the GPU memory step line, and the
+    meta-vs-real cross-checks (bytes), plus ``extra``."""
+    models = {k: _info(k, infos) for k in results}
     return {
         **(extra or {}),
         "paper_convention": {k: r.accounting("paper_convention") for k, r in results.items()},
         "full": {k: r.accounting("full") for k, r in results.items()},
         "models": {
             k: {
-                "label": PAPER_MODELS[k].label,
-                "year": PAPER_MODELS[k].year,
-                "domain": PAPER_MODELS[k].domain,
+                "label": models[k].label,
+                "year": models[k].year,
+                "domain": models[k].domain,
                 "batch_size": r.batch_size,
-                "input_size": PAPER_MODELS[k].input_size,
+                "input_size": models[k].input_size,
                 "optimizer": r.optimizer,
                 "precision": r.precision,
                 "parameters": r.parameters,
@@ -190,6 +253,7 @@ def sidecar_data(
                 "saved_storages": r.activations.saved_storages,
                 "dropout_mask_elements": r.activations.mask_elements,
                 "dropout_mask_bytes_per_element": r.activations.mask_bytes_per_element,
+                **models[k].config,
             }
             for k, r in results.items()
         },

@@ -96,11 +96,13 @@ def read_authors_fig4(path: str | Path) -> tuple[pd.DataFrame, dict[str, float]]
     return frame, {k: steps[k] for k in PAPER_MODELS}
 
 
-def authors_unit_check(bars: pd.DataFrame, results: Mapping[str, TrainingMemory]) -> dict[str, float]:
+def authors_unit_check(bars: pd.DataFrame, results: Mapping[str, TrainingMemory]) -> dict[str, float | None]:
     """The median ratio of our parameter bytes to the authors' parameter bar, read as GB and as
     GiB: the unit whose ratio is nearer 1 is the figure's (parameters are the one segment that
-    does not depend on an accounting convention)."""
+    does not depend on an accounting convention); None without a model of Figure 4."""
     keys = [k for k in results if k in bars.index]
+    if not keys:  # no model of Figure 4 (only the user's): nothing to compare with
+        return {"median_ratio_if_GB": None, "median_ratio_if_GiB": None}
     ours = np.array([results[k].parameter_bytes for k in keys], dtype=float)
     theirs = bars.loc[keys, "parameters"].to_numpy(dtype=float)
     return {
@@ -129,43 +131,57 @@ def gpu_line(
     authors_steps: Mapping[str, float],
     date_rule: str = "availability",
     exclude: tuple[str, ...] = ("dual-GPU",),
+    years: Mapping[str, int] | None = None,
 ) -> pd.DataFrame:
     """The GPU memory each model is compared with (columns ``model``, ``year``, ``memory_gb``
     in GB, ``device``, ``candidates``): the authors' step identified with a GPU of our data
     (``"authors"``), the largest GPU memory of the year (``"largest"``), or the largest
-    data-centre GPU memory of the year (``"datacenter"``)."""
+    data-centre GPU memory of the year (``"datacenter"``). A key that is not a model of
+    Figure 4 (a user's model) is compared with the largest GPU memory of its year in
+    ``years`` (data-centre GPUs only under ``"datacenter"``; under ``"authors"``, whose steps
+    end in 2019, the largest of any GPU)."""
     if policy not in GPU_LINES:
         raise ValueError(f"policy: expected one of {list(GPU_LINES)}, got {policy!r}")
-    rows = []
+    paper_keys = [k for k in keys if k in PAPER_MODELS]
+    others = {k: int((years or {})[k]) for k in keys if k not in PAPER_MODELS}
+    rows: dict[str, dict[str, Any]] = {}
     if policy == "authors":
-        for k in keys:
+        for k in paper_keys:
             device, names = step_gpus(devices, authors_steps[k], PAPER_MODELS[k].year, k)
-            rows.append(
-                {
-                    "model": k,
-                    "year": PAPER_MODELS[k].year,
-                    "memory_gb": authors_steps[k] * GIB / 1e9,
-                    "device": device,
-                    "candidates": names,
-                }
-            )
-        return pd.DataFrame(rows)
+            rows[k] = {
+                "model": k,
+                "year": PAPER_MODELS[k].year,
+                "memory_gb": authors_steps[k] * GIB / 1e9,
+                "device": device,
+                "candidates": names,
+            }
+    else:
+        rows |= _largest_of_year({k: PAPER_MODELS[k].year for k in paper_keys}, devices, policy, date_rule, exclude)
+    rows |= _largest_of_year(others, devices, policy, date_rule, exclude)
+    return pd.DataFrame([rows[k] for k in keys])
+
+
+def _largest_of_year(
+    years: Mapping[str, int], devices: pd.DataFrame, policy: str, date_rule: str, exclude: tuple[str, ...]
+) -> dict[str, dict[str, Any]]:
+    """Per key, the row of :func:`gpu_line` for the largest GPU memory (data-centre GPUs only
+    under ``"datacenter"``) dated by the end of its year."""
+    if not years:
+        return {}
     if policy == "datacenter":
         exclude = (*exclude, *NON_DATACENTRE)
-    years = [PAPER_MODELS[k].year for k in keys]
-    by_year = gpu_memory_by_year(devices, range(min(years), max(years) + 1), date_rule, exclude).set_index("year")
-    for k in keys:
-        y = PAPER_MODELS[k].year
-        rows.append(
-            {
-                "model": k,
-                "year": y,
-                "memory_gb": float(by_year.loc[y, "memory_gb"]),
-                "device": by_year.loc[y, "device"],
-                "candidates": [by_year.loc[y, "device"]],
-            }
-        )
-    return pd.DataFrame(rows)
+    ys = list(years.values())
+    by_year = gpu_memory_by_year(devices, range(min(ys), max(ys) + 1), date_rule, exclude).set_index("year")
+    return {
+        k: {
+            "model": k,
+            "year": y,
+            "memory_gb": float(by_year.loc[y, "memory_gb"]),
+            "device": by_year.loc[y, "device"],
+            "candidates": [by_year.loc[y, "device"]],
+        }
+        for k, y in years.items()
+    }
 
 
 def fractions_used(totals: Mapping[str, float], gpu: pd.DataFrame) -> dict[str, float]:
@@ -269,6 +285,6 @@ def convention_grid(bars: pd.DataFrame, conventions: Mapping[str, Mapping[str, f
     return {
         "feature_maps_ratio": ratios,
         "reproduced": within,
-        "one_reproduces_all": any(len(w) == len(models) for w in within.values()),
+        "one_reproduces_all": bool(models) and any(len(w) == len(models) for w in within.values()),
         "closest": best,
     }

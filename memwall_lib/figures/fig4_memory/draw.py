@@ -7,8 +7,40 @@ from typing import Any
 import numpy as np
 
 from ...engines.memory.training import CONVENTIONS, OPTIMIZER_LABELS
-from ...engines.models.paper_models import PAPER_MODELS
+from .models import ModelInfo, paper_info
 from .result import Result
+
+
+def _info(result: Result, key: str) -> ModelInfo:
+    return result.info.get(key) or paper_info(key)
+
+
+def _tick(result: Result, key: str, gpu: str) -> str:
+    """A bar's label: a model of Figure 4 with its year, a user's model with its batch and
+    tokens; the GPU it is compared with below."""
+    i = _info(result, key)
+    if i.is_paper_model:
+        return f"{i.label} {i.year}\n{gpu}"
+    return f"{i.label} (batch {result.results[key].batch_size} x {i.input_size})\n{gpu} ({i.year})"
+
+
+def _line_label(result: Result, line: str) -> str:
+    """The GPU line's legend entry; a user's model (no year of its own) is compared with the
+    latest year's GPU memory, the largest of any GPU under the authors' line."""
+    users = [i for i in result.info.values() if not i.is_paper_model]
+    if users and len(users) == len(result.results):
+        kind = "data-centre GPU memory" if line == "datacenter" else "single-GPU memory"
+        return f"largest {kind} of {users[0].year} (GPU under each tick)"
+    label = {
+        "authors": "single-GPU memory (the authors' line; GPU under each tick)",
+        "largest": "largest GPU memory of the year",
+        "datacenter": "largest data-centre GPU memory of the year",
+    }[line]
+    return (
+        label[: label.index(";")] + f"; presets, configs: largest of {users[0].year})"
+        if users and line == "authors"
+        else label
+    )
 
 
 def plot_training_memory(result: Result) -> Any:
@@ -59,11 +91,7 @@ def plot_training_memory(result: Result) -> Any:
                 fontsize=8.5,
             )
         sx = np.concatenate([[x[0] - 0.5], x + 0.5])
-        line_label = {
-            "authors": "single-GPU memory (the authors' line; GPU under each tick)",
-            "largest": "largest GPU memory of the year",
-            "datacenter": "largest data-centre GPU memory of the year",
-        }[line]
+        line_label = _line_label(result, line)
         ax.step(sx, np.concatenate([limit[:1], limit]), where="pre", color=PALETTE[7], linewidth=1.8, label=line_label)
         if authors_totals:
             ax.scatter(
@@ -79,7 +107,7 @@ def plot_training_memory(result: Result) -> Any:
         gpus = [str(d).replace("GeForce ", "").replace("Tesla ", "") for d in gpu["device"]]
         ax.set_xticks(
             x,
-            [f"{PAPER_MODELS[k].label} {PAPER_MODELS[k].year}\n{g}" for k, g in zip(keys, gpus)],
+            [_tick(result, k, g) for k, g in zip(keys, gpus)],
             rotation=35,
             ha="right",
             fontsize=8.5,
@@ -94,7 +122,7 @@ def plot_training_memory(result: Result) -> Any:
     precisions = sorted({r.precision for r in results.values()})
     by_domain: dict[str, set[str]] = {}
     for key, r in results.items():
-        by_domain.setdefault(PAPER_MODELS[key].domain.upper(), set()).add(OPTIMIZER_LABELS[r.optimizer])
+        by_domain.setdefault(_info(result, key).domain.upper(), set()).add(OPTIMIZER_LABELS[r.optimizer])
     optimizers = ", ".join(f"{d}: {' / '.join(sorted(o))}" for d, o in by_domain.items())
     fig.suptitle(f"Figure 4: memory to train each model, measured ({', '.join(precisions)}; {optimizers})", fontsize=12)
     fig.tight_layout()

@@ -15,6 +15,7 @@ from ...engines.memory.training import TrainingMemory
 from ...engines.models.paper_models import PAPER_MODELS
 from . import authors_bars, text_claims, transformer_big
 from .accounting import accounting_table
+from .models import ModelInfo
 
 
 @dataclass
@@ -31,6 +32,34 @@ class Result:
     text: dict[str, Any]
     grid: dict[str, Any]
     tbig: list[dict[str, Any]] = field(default_factory=list)
+    #: Every model's :class:`.models.ModelInfo` (label, year, how a user's model was built), in order.
+    info: dict[str, ModelInfo] = field(default_factory=dict)
+
+    def paper_models(self) -> tuple[dict[str, TrainingMemory], pd.DataFrame]:
+        """The accountings and GPU line rows of the models of Figure 4 only (not the user's)."""
+        keys = [k for k in self.results if k in PAPER_MODELS]
+        return {k: self.results[k] for k in keys}, self.gpu[self.gpu["model"].isin(keys)]
+
+    def user_models_table(self) -> pd.DataFrame:
+        """The models given as a preset or a config.json: where each came from, how it was
+        built and trained (batch, tokens), and the GPU of the year it is compared with."""
+        gpu = self.gpu.set_index("model")
+        rows = [
+            {
+                "model": i.label,
+                "config": i.config.get("config") or f"preset {i.config.get('preset')}",
+                "model_type": i.config.get("model_type"),
+                "head": i.config.get("head"),
+                "attention": i.config.get("attn_implementation"),
+                "batch": self.results[k].batch_size,
+                "tokens": i.input_size,
+                "parameters (M)": self.results[k].parameters / 1e6,
+                "GPU compared": f"{gpu.loc[k, 'device']} ({i.year}, {gpu.loc[k, 'memory_gb']:.0f} GB)",
+            }
+            for k, i in self.info.items()
+            if not i.is_paper_model
+        ]
+        return pd.DataFrame(rows)
 
     def tbig_table(self) -> pd.DataFrame:
         """The Transformer-big experiments (:func:`transformer_big.experiments_table`)."""
@@ -59,7 +88,7 @@ class Result:
         gpu = self.gpu.rename(columns={"memory_gb": "GPU GB", "device": "GPU of the year"})
         totals = {k: r.accounting("paper_convention")["total_gb"] for k, r in self.results.items()}
         gpu["fraction used (paper)"] = [authors_bars.fractions_used(totals, self.gpu)[k] for k in self.gpu["model"]]
-        return accounting_table(self.results).merge(
+        return accounting_table(self.results, self.info).merge(
             gpu[["GPU GB", "GPU of the year", "fraction used (paper)"]], left_index=True, right_index=True
         )
 

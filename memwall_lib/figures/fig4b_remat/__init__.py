@@ -23,19 +23,47 @@ from ...engines.remat import CHAINS
 from ...engines.remat.study import study_chain
 from ...engines.timing.clock import DEVICES, device_available
 from . import draw
-from .chains import MEMORY_LIMIT, build_chain, gpt2_bytes, n_blocks, resnet_bytes
+from .chains import (
+    MEMORY_LIMIT,
+    build_chain,
+    config_bytes,
+    config_tokens_fit,
+    gpt2_bytes,
+    n_blocks,
+    resnet_bytes,
+    validate_chains,
+)
 from .result import Result
 from .summary import sidecar_data
 from .verdicts import figure4b_claims
 
 #: Parameters of notebooks/05_rematerialization.ipynb.
 PARAMETERS: dict[str, Param] = {
-    "chains": Param(list, "models to checkpoint", item_type=str, choices=CHAINS, min_items=1),
+    "chains": Param(
+        list,
+        "models to checkpoint: gpt2, resnet152, a model preset (llama2-7b, ...) or a path to a Hugging Face "
+        "config.json (absolute or relative to the repository root): its layers, shrunk by config_layers and config_hidden",
+        item_type=str,
+        min_items=1,
+        validate=validate_chains,
+    ),
     "gpt2_layers": Param(int, "GPT-2 blocks in the stack", minimum=1, maximum=48),
     "gpt2_hidden": Param(int, "GPT-2 hidden size", minimum=8, maximum=16384),
     "gpt2_heads": Param(int, "GPT-2 attention heads (must divide the hidden size)", minimum=1, maximum=256),
     "gpt2_tokens": Param(int, "tokens per sequence", minimum=1, maximum=4096),
     "gpt2_batch_size": Param(int, "sequences per batch", minimum=1, maximum=4096),
+    "config_layers": Param(int, "layers of a chain built from a config (at most the model's)", minimum=1, maximum=64),
+    "config_hidden": Param(
+        int,
+        "width of a chain built from a config, about: fewer attention heads of the same dimension "
+        "(at least one), KV heads and MLP in proportion",
+        minimum=16,
+        maximum=16384,
+    ),
+    "config_tokens": Param(
+        int, "tokens per sequence of a chain built from a config (at most its positions)", minimum=1, maximum=4096
+    ),
+    "config_batch_size": Param(int, "sequences per batch of a chain built from a config", minimum=1, maximum=4096),
     "resnet_image_size": Param(int, "image side in pixels for the ResNet", minimum=32, maximum=2048),
     "resnet_batch_size": Param(int, "images per batch for the ResNet", minimum=1, maximum=4096),
     "every_k": Param(list, "segment lengths k of the 'every k blocks' strategy", item_type=int, minimum=2),
@@ -96,7 +124,16 @@ RELATIONS = (
     (
         lambda p: all(k < n_blocks(c, p) for c in p["chains"] for k in p["every_k"]),
         "parameter 'every_k': expected every k smaller than the blocks of each chain (gpt2: gpt2_layers + 2, "
-        "resnet152: 52); a larger k would drop the strategy",
+        "resnet152: 52, a config: its layers, at most config_layers); a larger k would drop the strategy",
+    ),
+    (
+        config_tokens_fit,
+        "parameters 'config_tokens' and 'chains': expected config_tokens within every model's positions",
+    ),
+    (
+        lambda p: all(fits_in_memory(config_bytes(c, p)) for c in p["chains"] if c not in CHAINS),
+        "parameters 'config_layers', 'config_hidden', 'config_tokens', 'config_batch_size': a chain built from a "
+        f"config would need more than half of the memory this process may use ({MEMORY_LIMIT})",
     ),
     (
         lambda p: "gpt2" not in p["chains"] or fits_in_memory(gpt2_bytes(p)),

@@ -196,7 +196,7 @@ def plot_frontiers(result: Result) -> Any:
     studies, limit = result.studies, result.parameters["max_overhead"]
     paper_red, paper_over = PAPER_REDUCTION, PAPER_OVERHEAD
     apply_style()
-    fig, axes = plt.subplots(1, len(studies), figsize=(6.8 * len(studies), 5.9), squeeze=False)
+    fig, axes = plt.subplots(1, len(studies), figsize=(max(6.8 * len(studies), 11.0), 5.9), squeeze=False)
     handles: dict[str, Any] = {}
     for ax, s in zip(axes[0], studies):
         _panel(ax, s, limit, paper_red, paper_over)
