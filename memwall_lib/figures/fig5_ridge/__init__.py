@@ -132,7 +132,7 @@ def analyse(params: Mapping[str, Any]) -> Result:
         "bandwidth": growth_fit(main["year"], main["bandwidth_GB_per_s"], "DRAM bandwidth"),
         f"ridge_{LOW_PRECISION}": growth_fit(low["year"], low["ridge_fp8"], f"ridge point ({LOW_PRECISION})"),
     }
-    counters, sources = counters_for([*p["models"], p["latency_model"], p["critical_model"]], p["precision"])
+    counters, models_from = counters_for([*p["models"], p["latency_model"], p["critical_model"]], p["precision"])
     models, latency, critical = counters[: len(p["models"])], counters[-2], counters[-1]
     batches = sorted(set(p["batch_sizes"]))
     inten = intensities({c.label: c for c in models}, batches, p["context_len"], p["prefill_tokens"])
@@ -143,8 +143,8 @@ def analyse(params: Mapping[str, Any]) -> Result:
     crit[critical_column(p["context_len"])] = at_ctx["b"].to_numpy()
     finite = crit[crit[claimed].notna() & crit["name"].isin(fitted["name"])]
     crit_fit = growth_fit(finite["year"], finite[claimed], "critical decode batch")
-    sources = source_texts(counters, sources)
-    methods = {c.label: c.method for c in counters}
+    sources = source_texts(counters, models_from)
+    methods: dict[str, str] = {c.label: c.method for c in counters}
     return Result(p, acc, fits, inten, lat, crit, crit_fit, removed, sources, methods)
 
 
