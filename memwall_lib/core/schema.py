@@ -44,6 +44,10 @@ DATE_MIN = dt.date(1940, 1, 1)
 DATE_MAX = dt.date(2030, 12, 31)
 
 _DATE_RE = re.compile(r"^(\d{4})-(\d{2})(?:-(\d{2}))?$")
+#: Control characters (C0, DEL, C1) and invisible format characters (soft hyphen, zero-width
+#: spaces and joiners, bidirectional marks, word joiner, byte-order mark): a NUL in a vendor
+#: cell reads as another vendor, a zero-width space as another device name. No cell may hold one.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff]")
 _MAX_REPORTED_ERRORS = 25
 #: Longest cell accepted, in characters (the longest real one, a list of sources, is ~400).
 MAX_CELL_CHARS = 4000
@@ -323,8 +327,16 @@ def _parse_row(
     fname, rownum, line = where
     rec: dict[str, Any] = {"row": rownum, "line": line}
     for col in schema.columns:
-        text = raw[index[col.name]].strip()
+        text = raw[index[col.name]]
         rec[col.name] = _empty_value(col)
+        if bad := CONTROL_CHARACTERS.search(text):
+            msg = (
+                f"expected plain text, got the control character U+{ord(bad.group()):04X} at position "
+                f"{bad.start() + 1} of {text!r}"
+            )
+            errors.append(CellError(fname, rownum, line, col.name, msg))
+            continue
+        text = text.strip()
         if text == "":
             if col.required:
                 msg = f"expected a value ({col.description}), got an empty cell"

@@ -32,7 +32,8 @@ import pandas as pd
 
 from ..core.schema import DATE_MAX, DATE_MIN, CellError, Column, DataValidationError, Schema, read_table
 from .devices import GIB
-from .loaders import HardwareData, check_dates, check_sparse_is_twice_dense, check_year_ceilings, year_ceiling
+from .hardware_checks import check_dates, check_sparse_is_twice_dense, check_year_ceilings, year_ceiling
+from .loaders import HardwareData
 from .schemas import COMPUTE_DEVICES, COMPUTE_PEAK_FLOPS, PRECISIONS
 
 #: Columns of a chip (its device row); the other columns of the file describe one peak.
