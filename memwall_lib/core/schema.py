@@ -121,7 +121,10 @@ class DataValidationError(ValueError):
         lines = [str(e) for e in shown]
         if len(errors) > len(shown):
             lines.append(f"... and {len(errors) - len(shown)} more errors")
-        super().__init__(f"{len(errors)} data error(s):\n  " + "\n  ".join(lines))
+        if len(errors) == 1:  # one line, as the runner prints it
+            super().__init__(f"data error: {lines[0]}")
+        else:
+            super().__init__(f"{len(errors)} data error(s):\n  " + "\n  ".join(lines))
 
 
 # --------------------------------------------------------------------------- cell parsers
@@ -219,7 +222,17 @@ def read_table(path: str | Path, schema: Schema) -> pd.DataFrame:
     path = Path(path)
     fname = path.name
     if not path.is_file():
-        raise DataValidationError([CellError(str(path), None, None, None, "file not found")])
+        raise DataValidationError(
+            [
+                CellError(
+                    str(path),
+                    None,
+                    None,
+                    None,
+                    f"file not found (every file is read from the data folder {str(path.parent)!r})",
+                )
+            ]
+        )
     text = _decode(path.read_bytes(), fname)
     try:
         return _read_rows(text, schema, fname)

@@ -189,7 +189,7 @@ def load_authors_tables(data_dir: str | Path = DATA_DIR, models: pd.DataFrame | 
 def load_authors_plotted(data_dir: str | Path = DATA_DIR) -> pd.DataFrame:
     """``authors_plotted.csv`` (the elements drawn in the authors' figure PDFs), validated;
     ``date`` as ISO text ("" for Fig. 4's bars), as the extraction writes it."""
-    frame = read_table(Path(data_dir) / AUTHORS_PLOTTED.name, AUTHORS_PLOTTED)
+    frame = read_table(_data_dir(data_dir) / AUTHORS_PLOTTED.name, AUTHORS_PLOTTED)
     frame["date"] = [d.isoformat() if isinstance(d, dt.date) else "" for d in frame["date"]]
     return frame
 
@@ -197,7 +197,7 @@ def load_authors_plotted(data_dir: str | Path = DATA_DIR) -> pd.DataFrame:
 def load_survey_latency(data_dir: str | Path = DATA_DIR) -> pd.DataFrame:
     """Read and validate ``survey_cpu_latency.csv`` (the survey's normalized CPU latencies);
     lengths must be whole numbers of tokens (returned as ints)."""
-    frame = read_table(Path(data_dir) / SURVEY_CPU_LATENCY.name, SURVEY_CPU_LATENCY)
+    frame = read_table(_data_dir(data_dir) / SURVEY_CPU_LATENCY.name, SURVEY_CPU_LATENCY)
     errors = [
         CellError(
             SURVEY_CPU_LATENCY.name,

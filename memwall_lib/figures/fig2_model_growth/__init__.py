@@ -18,8 +18,8 @@ from typing import Any
 from ...core.claims import Claim
 from ...core.params import YEAR_RANGE_RELATIONS, Param
 from ...core.paths import resolve
-from ...tables import HARDWARE_FILES, load_authors_tables, load_hardware, load_models
-from ..authors_points import with_authors_points
+from ...tables import HARDWARE_FILES, load_authors_plotted, load_authors_tables, load_hardware, load_models
+from ..authors_points import authors_points, with_authors_points
 from . import draw
 from .points import (
     FAMILIES,
@@ -108,6 +108,7 @@ def analyse(params: Mapping[str, Any]) -> Result:
     models = load_models(data_dir)
     authors = load_authors_tables(data_dir, models)
     hw = load_hardware(data_dir)
+    plotted = authors_points(load_authors_plotted(data_dir))
     table = model_table(models, settings, authors)
     n = p["bootstrap_resamples"]
     paper_era = analyse_era(table, hw, settings, resamples=n)
@@ -120,6 +121,7 @@ def analyse(params: Mapping[str, Any]) -> Result:
         active,
         sensitivity_table(models, authors, hw, settings),
         memory_sensitivity(hw, settings),
+        plotted,
     )
 
 
@@ -138,7 +140,8 @@ def claims(result: Result) -> dict[str, list[Claim]]:
         b += claims_2b(result.extended, **extension_tags(year))
         fa, fb = claims_frontier(result.extended, year)
         a, b = a + fa, b + fb
-    return {OUTPUTS[0]: with_authors_points(a), OUTPUTS[1]: with_authors_points(b)}
+    values = result.authors_values
+    return {OUTPUTS[0]: with_authors_points(a, values), OUTPUTS[1]: with_authors_points(b, values)}
 
 
 def sidecar(result: Result) -> dict[str, dict[str, Any]]:

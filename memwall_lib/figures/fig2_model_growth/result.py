@@ -22,6 +22,9 @@ class Result:
     extended_active: Era | None
     sensitivity: pd.DataFrame
     memory_sensitivity: list[dict[str, Any]]
+    #: Paper claim id -> our method on the authors' plotted points (``authors_plotted.csv`` of
+    #: the run's ``data_dir``; :func:`memwall_lib.figures.authors_points.authors_points`).
+    authors_values: dict[str, float]
 
     def fits_table(self) -> pd.DataFrame:
         """The transformer-size fit of each era (growth, CI, leave-one-out, bootstrap)."""
