@@ -28,6 +28,7 @@ from ...core.params import YEAR_RANGE_RELATIONS, Param
 from ...core.paths import resolve
 from ...tables import DATE_RULES, FLOPS_POLICIES, HARDWARE_FILES, load_authors_plotted, load_hardware
 from ..authors_points import authors_points, with_authors_points
+from ..selection import extension_through
 from .draw import plot_figure1
 from .result import Result
 from .series import (
@@ -36,6 +37,7 @@ from .series import (
     INTERCONNECT_METRICS,
     Conventions,
     all_series,
+    check_selections,
     sensitivity_table,
 )
 from .verdicts import extension_residuals, rate_claims, series_data
@@ -100,16 +102,20 @@ def analyse(params: Mapping[str, Any]) -> Result:
     hw = load_hardware(data_dir)
     authors = authors_points(load_authors_plotted(data_dir))
     series = all_series(hw, conv, p["year_min"], p["year_max"], p["extension_year_max"] if p["extension"] else None)
+    check_selections(series, hw, p)
+    last = max(int(s.table["year"].max()) for s in series.values())
+    through = extension_through(p, last) if p["extension"] else int(p["extension_year_max"])
     fits = {key: s.fit() for key, s in series.items()}
     extended = {key: s.fit(include_extension=True) for key, s in series.items()} if p["extension"] else None
-    return Result(p, conv, series, fits, extended, sensitivity_table(hw, conv, p["year_min"], p["year_max"]), authors)
+    sensitivity = sensitivity_table(hw, conv, p["year_min"], p["year_max"])
+    return Result(p, conv, series, fits, extended, sensitivity, authors, through)
 
 
 def claims(result: Result) -> dict[str, list[Claim]]:
     """The paper's six rate claims, on the paper era and (with the extension) on all data."""
     out = {OUTPUTS[0]: with_authors_points(rate_claims(result.fits), result.authors_values)}
     if result.fits_extended is not None:
-        year = result.parameters["extension_year_max"]
+        year = result.extension_through
         out[OUTPUTS[1]] = with_authors_points(
             rate_claims(
                 result.fits_extended,

@@ -25,6 +25,9 @@ class Result:
     #: Paper claim id -> our method on the authors' plotted points (``authors_plotted.csv`` of
     #: the run's ``data_dir``; :func:`memwall_lib.figures.authors_points.authors_points`).
     authors_values: dict[str, float]
+    #: The last year the extension's data cover (``extension_year_max``, or the data's last year
+    #: where that comes first: the claims say "data through" it).
+    extension_through: int
 
     def fits_table(self) -> pd.DataFrame:
         """The transformer-size fit of each era (growth, CI, leave-one-out, bootstrap)."""
