@@ -108,5 +108,7 @@ def test_your_own_model_and_chip(notebook_run) -> None:
 )
 def test_a_bad_model_or_chip_is_one_line_before_any_work(tmp_path: Path, params: dict, match: str) -> None:
     with pytest.raises(PapermillExecutionError, match=match):
-        run_notebook(NOTEBOOKS_DIR / f"{NB}.ipynb", {**params, "output_dir": str(tmp_path)}, output=tmp_path / "o.ipynb")
+        run_notebook(
+            NOTEBOOKS_DIR / f"{NB}.ipynb", {**params, "output_dir": str(tmp_path)}, output=tmp_path / "o.ipynb"
+        )
     assert not list(tmp_path.glob("*.json"))

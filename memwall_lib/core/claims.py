@@ -11,13 +11,15 @@ so it can never disagree with them: one table per figure at the top, the notes b
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from .output import atomic_write_text
-from .paths import FIGURES_DIR
+from .figure_set import check_sets, folder_lock, repair, write_set
+from .output import default_file_mode
+from .paths import FIGURES_DIR, resolve
 
 #: What a claim is (``Claim.kind``), as ``claims.md`` explains it.
 KINDS: dict[str, str] = {
@@ -337,8 +339,31 @@ def claims_markdown(sidecars: Sequence[Mapping[str, Any]]) -> str:
 
 
 def write_claims_summary(out_dir: str | Path = FIGURES_DIR) -> Path:
-    """Write ``claims.md`` (:func:`claims_markdown`) from every ``*.json`` sidecar in ``out_dir``."""
-    out = Path(out_dir)
-    sidecars = [json.loads(p.read_text()) for p in sorted(out.glob("*.json"))]
-    sidecars = [s for s in sidecars if isinstance(s, dict) and "claims" in s and "figure" in s]
-    return atomic_write_text(out / "claims.md", claims_markdown(sidecars))
+    """Write ``claims.md`` (:func:`claims_markdown`) from every ``*.json`` sidecar in ``out_dir``,
+    with its manifest ``claims.sha256`` (:mod:`.figure_set`: claims.md and the sidecars it was
+    made from, so ``sha256sum -c`` tells whether it summarises the sidecars beside it), under
+    the folder's lock (an interrupted write of a figure set is finished first; a set that does
+    not match its manifest is named in a warning). A folder with
+    no sidecar is refused (ValueError naming it), not summarised as "0 of 0 claims hold"."""
+    if not isinstance(out_dir, (str, Path)) or str(out_dir).strip() == "":
+        raise TypeError(f"out_dir: expected a folder (str or pathlib.Path), got {out_dir!r}")
+    out = resolve(out_dir)
+    if not out.is_dir():
+        raise ValueError(f"out_dir: folder {str(out)!r} does not exist")
+    with folder_lock(out):
+        repair(out)
+        raw = {p.name: p.read_bytes() for p in sorted(out.glob("*.json"))}
+        mixed = {m: p for m, p in check_sets(out).items() if p and m != "claims.sha256"}
+    for manifest, problems in mixed.items():
+        print(
+            f"warning: {out / manifest}: a mixed set ({'; '.join(problems)}): rerun the notebook that writes it",
+            file=sys.stderr,
+        )
+    sidecars = {n: json.loads(b) for n, b in raw.items()}
+    used = {n: s for n, s in sidecars.items() if isinstance(s, dict) and "claims" in s and "figure" in s}
+    if not used:
+        raise ValueError(f"out_dir: no figure sidecar (*.json with claims) in {str(out)!r} to summarise")
+    text = claims_markdown(list(used.values()))
+    listed = {n: raw[n] for n in used}
+    write_set(out, ["claims"], {"claims.md": text.encode("utf-8")}, default_file_mode(), listed)
+    return out / "claims.md"

@@ -230,7 +230,11 @@ def main(argv: list[str] | None = None, preflight: Preflight | None = None) -> i
     from ..core.claims import write_claims_summary
 
     if args.summary_only:
-        summary = write_claims_summary(resolve(params.get("output_dir", FIGURES_DIR)))
+        try:
+            summary = write_claims_summary(resolve(params.get("output_dir", FIGURES_DIR)))
+        except (ValueError, OSError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
         print(f"wrote {_short(summary)}")
         return 0
     paths = notebook_paths() if args.all else [resolve(p) for p in args.notebooks]
@@ -256,7 +260,11 @@ def main(argv: list[str] | None = None, preflight: Preflight | None = None) -> i
     if args.no_summary:
         return 0
     # the summary goes where the figures went: figures/ unless -p output_dir said otherwise
-    summary = write_claims_summary(resolve(params.get("output_dir", FIGURES_DIR)))
+    try:
+        summary = write_claims_summary(resolve(params.get("output_dir", FIGURES_DIR)))
+    except (ValueError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     print(f"wrote {_short(summary)}; total {time.perf_counter() - total:.1f} s")
     return 0
 
