@@ -203,3 +203,31 @@ def test_a_claim_from_its_paper_id_takes_the_registry_text_and_value() -> None:
     )
     with pytest.raises(KeyError, match="no paper claim"):
         paper_claim("fig9.made_up", 1, True)
+
+
+def test_an_undetermined_claim_is_neither_held_nor_failed(tmp_path: Path) -> None:
+    # issue 22: a claim the data cannot decide (too few points, a search bound reached) is
+    # "undetermined" in the sidecar and claims.md, never "does not hold"
+    open_ = claims.Claim("c3", "undecided", "> 1", None, None, None, rule="fit", cause="data")
+    assert open_.to_dict()["holds"] is None and open_.to_dict()["cause"] == ""
+    _write(_fig(), "figu", tmp_path, [*_claims(), open_])
+    text = claims.write_claims_summary(tmp_path).read_text()
+    assert "**The paper's claims: 1 of 3 hold, 1 undetermined; of the 1 that does not: 1 cause not stated.**" in text
+    assert "| [undecided](#c3) | > 1 |  | undetermined |  | fit |" in text
+    assert "**undecided**: undetermined (" in text
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"ci95": [1.0]}, r"ci95: expected two finite numbers \(low, high\) with low <= high, got \[1.0\]"),
+        ({"ci95": [3.0, 1.0]}, r"ci95: expected two finite numbers"),
+        ({"ci95": "ab"}, r"ci95: expected two finite numbers"),
+        ({"reproduced": float("nan")}, r"reproduced: expected a finite number, got nan"),
+        ({"paper": None}, r"paper: expected a finite number, got None"),
+    ],
+)
+def test_growth_claim_refuses_what_it_cannot_judge(kwargs: dict, match: str) -> None:
+    args = {"claim_id": "x", "text": "t", "paper": 3.0, "reproduced": 2.9, "ci95": [2.5, 3.2], **kwargs}
+    with pytest.raises(ValueError, match=match):
+        claims.growth_claim(**args)
