@@ -217,8 +217,16 @@ def read_table(path: str | Path, schema: Schema) -> pd.DataFrame:
     Columns ``row`` (1-based data row) and ``line`` (line in the file) locate each record
     for later error messages.
 
-    Raises DataValidationError listing every problem (file, row, line, column, expected).
+    Raises DataValidationError listing every problem (file, row, line, column, expected);
+    TypeError for a ``path`` that is not a str or Path or a ``schema`` that is not a Schema.
     """
+    if not isinstance(path, (str, Path)) or str(path).strip() == "":
+        raise TypeError(f"path: expected a CSV file path (str or pathlib.Path), got {path!r}")
+    if not isinstance(schema, Schema):
+        raise TypeError(
+            f"schema: expected a memwall_lib.core.schema.Schema (e.g. memwall_lib.tables.SCHEMAS['models.csv']), "
+            f"got {schema!r:.80}"
+        )
     path = Path(path)
     fname = path.name
     if not path.is_file():

@@ -106,10 +106,17 @@ def default_progress() -> str:
 
 def parse_parameters(pairs: Sequence[Sequence[str]], yaml_texts: Sequence[str]) -> dict[str, Any]:
     """``-p NAME VALUE`` pairs (Python literals, else strings) and ``-y YAML`` mappings, in
-    that order, as papermill takes them; a name given twice warns (the last value wins)."""
+    that order, as papermill takes them; a name given twice warns (the last value wins); a
+    set (``"{'pcie'}"``) is refused, naming the parameter: a list is meant."""
     import yaml
 
     items: list[tuple[str, Any]] = [(k, _literal(v)) for k, v in pairs]
+    for (k, v), (_, text) in zip(items, pairs):
+        if isinstance(v, (set, frozenset)):  # a set is no list (and its order is not the one typed)
+            raise ParameterError(
+                f"parameter {k!r}: expected a list, got the set {text}; write it with brackets, e.g. -p {k} "
+                f'"{sorted(v, key=repr)!r}"'
+            )
     for text in yaml_texts:
         try:
             loaded = yaml.safe_load(text)

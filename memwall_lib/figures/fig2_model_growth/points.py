@@ -8,6 +8,7 @@ GB (1e9 bytes, from the data's nominal GiB).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
@@ -16,7 +17,14 @@ import numpy as np
 import pandas as pd
 
 from ... import paper
-from ...core.trends import GrowthFit, bootstrap_growth, fit_growth, fractional_year, leave_one_out
+from ...core.trends import (
+    LEAVE_ONE_OUT_MIN_POINTS,
+    GrowthFit,
+    bootstrap_growth,
+    fit_growth,
+    fractional_year,
+    leave_one_out,
+)
 from ...tables import HardwareData, device_dates, memory_capacity_gb
 from ..selection import require_points
 
@@ -180,7 +188,8 @@ class RobustFit:
 def robust_fit(years: Any, values: Any, name: str, resamples: int = 2000) -> RobustFit:
     x, y = np.asarray(years, dtype=float), np.asarray(values, dtype=float)
     fit = fit_growth(x, y, name=name)
-    return RobustFit(fit, leave_one_out(x, y), bootstrap_growth(x, y, n_resamples=resamples))
+    loo = leave_one_out(x, y) if len(x) >= LEAVE_ONE_OUT_MIN_POINTS else (math.nan, math.nan)
+    return RobustFit(fit, loo, bootstrap_growth(x, y, n_resamples=resamples))
 
 
 def points_data(t: pd.DataFrame, value_col: str) -> dict[str, list[Any]]:
