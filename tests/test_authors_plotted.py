@@ -15,6 +15,7 @@ from memwall_lib.authors.identify import identify
 from memwall_lib.authors.pdf import Text, read_page
 from memwall_lib.core.schema import read_table
 from memwall_lib.figures import authors_points as af
+from memwall_lib.tables import load_authors_plotted
 
 BLACK, RED = (0.0, 0.0, 0.0), (1.0, 0.0, 0.0)
 
@@ -263,7 +264,7 @@ def test_fitted_rates_and_whether_they_match_the_paper(table: pd.DataFrame) -> N
 
 # --------------------------------------------------------------------------- claims
 def test_authors_points_of_every_growth_claim() -> None:
-    values = af.authors_points()
+    values = af.authors_points(load_authors_plotted())
     assert values["fig1.flops.per_20yr"] == pytest.approx(64306, rel=1e-3)
     assert values["fig2a.size_outgrows_memory"] == pytest.approx(413.43 / 1.8629, rel=1e-4)
     assert values["fig2b.compute_outgrows_moore"] == pytest.approx(753.17, rel=1e-4)

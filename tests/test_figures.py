@@ -30,11 +30,17 @@ def _claims():
     ]
 
 
-def test_write_figure_writes_three_files_and_the_contract(tmp_path: Path) -> None:
-    paths = output.write_figure(
-        _fig(), "figx", parameters={"a": 1}, claims=_claims(), data={"x": [1.0, float("nan")]}, out_dir=tmp_path
+def _write(fig, name: str, out_dir: Path, claims=(), data=None, parameters=None) -> dict[str, Path]:
+    """One figure written by output.write_figures; its files by extension."""
+    output.write_figures(
+        {name: fig}, claims={name: list(claims)}, data={name: data or {}}, parameters=parameters or {}, out_dir=out_dir
     )
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["figx.json", "figx.pdf", "figx.png"]
+    return {ext: out_dir / f"{name}.{ext}" for ext in ("png", "pdf", "json", "sha256")}
+
+
+def test_write_figure_writes_three_files_and_the_contract(tmp_path: Path) -> None:
+    paths = _write(_fig(), "figx", tmp_path, _claims(), {"x": [1.0, float("nan")]}, {"a": 1})
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["figx.json", "figx.pdf", "figx.png", "figx.sha256"]
     assert paths["pdf"].read_bytes().startswith(b"%PDF")
     sc = json.loads(paths["json"].read_text())
     assert set(sc) == {"figure", "parameters", "claims", "data", "provenance"}
@@ -53,17 +59,17 @@ def test_growth_claim_verdict_follows_the_ci() -> None:
 
 def test_same_inputs_give_the_same_pdf_and_png_bytes(tmp_path: Path) -> None:
     a, b = tmp_path / "a", tmp_path / "b"
-    output.write_figure(_fig(), "f", parameters={}, claims=[], data={}, out_dir=a)
-    output.write_figure(_fig(), "f", parameters={}, claims=[], data={}, out_dir=b)
+    _write(_fig(), "f", a)
+    _write(_fig(), "f", b)
     assert (a / "f.pdf").read_bytes() == (b / "f.pdf").read_bytes()
     assert (a / "f.png").read_bytes() == (b / "f.png").read_bytes()
 
 
 def test_failed_write_leaves_the_old_files_and_no_temporaries(tmp_path: Path) -> None:
-    output.write_figure(_fig(), "f", parameters={}, claims=[], data={"v": 1}, out_dir=tmp_path)
+    _write(_fig(), "f", tmp_path, data={"v": 1})
     before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
     with pytest.raises(TypeError):
-        output.write_figure(_fig(), "f", parameters={}, claims=[], data={"v": object()}, out_dir=tmp_path)
+        _write(_fig(), "f", tmp_path, data={"v": object()})
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
 
 
@@ -82,7 +88,7 @@ def test_atomic_write_cleans_up_when_interrupted(tmp_path: Path, monkeypatch: py
 
 
 def test_claims_summary_lists_every_claim(tmp_path: Path) -> None:
-    output.write_figure(_fig(), "figa", parameters={}, claims=_claims(), data={}, out_dir=tmp_path)
+    _write(_fig(), "figa", tmp_path, _claims())
     text = claims.write_claims_summary(tmp_path).read_text()
     assert "**The paper's claims: 1 of 2 hold; of the 1 that does not: 1 cause not stated.**" in text
     assert "| claim | paper | ours | verdict | cause | rule |" in text
@@ -112,6 +118,7 @@ def test_write_figures_writes_every_output_and_returns_every_claim(tmp_path: Pat
         "fa.json",
         "fa.pdf",
         "fa.png",
+        "fa.sha256",
         "fb.json",
         "fb.pdf",
         "fb.png",
@@ -196,3 +203,31 @@ def test_a_claim_from_its_paper_id_takes_the_registry_text_and_value() -> None:
     )
     with pytest.raises(KeyError, match="no paper claim"):
         paper_claim("fig9.made_up", 1, True)
+
+
+def test_an_undetermined_claim_is_neither_held_nor_failed(tmp_path: Path) -> None:
+    # issue 22: a claim the data cannot decide (too few points, a search bound reached) is
+    # "undetermined" in the sidecar and claims.md, never "does not hold"
+    open_ = claims.Claim("c3", "undecided", "> 1", None, None, None, rule="fit", cause="data")
+    assert open_.to_dict()["holds"] is None and open_.to_dict()["cause"] == ""
+    _write(_fig(), "figu", tmp_path, [*_claims(), open_])
+    text = claims.write_claims_summary(tmp_path).read_text()
+    assert "**The paper's claims: 1 of 3 hold, 1 undetermined; of the 1 that does not: 1 cause not stated.**" in text
+    assert "| [undecided](#c3) | > 1 |  | undetermined |  | fit |" in text
+    assert "**undecided**: undetermined (" in text
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"ci95": [1.0]}, r"ci95: expected two finite numbers \(low, high\) with low <= high, got \[1.0\]"),
+        ({"ci95": [3.0, 1.0]}, r"ci95: expected two finite numbers"),
+        ({"ci95": "ab"}, r"ci95: expected two finite numbers"),
+        ({"reproduced": float("nan")}, r"reproduced: expected a finite number, got nan"),
+        ({"paper": None}, r"paper: expected a finite number, got None"),
+    ],
+)
+def test_growth_claim_refuses_what_it_cannot_judge(kwargs: dict, match: str) -> None:
+    args = {"claim_id": "x", "text": "t", "paper": 3.0, "reproduced": 2.9, "ci95": [2.5, 3.2], **kwargs}
+    with pytest.raises(ValueError, match=match):
+        claims.growth_claim(**args)

@@ -36,6 +36,16 @@ def test_zero_threads_means_every_core(monkeypatch: pytest.MonkeyPatch) -> None:
     assert provenance.measurement_conditions(0, 0.0, 0.0)["threads"] == 4
 
 
+def test_more_threads_than_cpus_is_warned(monkeypatch: pytest.MonkeyPatch) -> None:
+    # issue 22: threads 512 on 2 cores flipped a roofline verdict without a word
+    monkeypatch.setattr(provenance.os, "cpu_count", lambda: 2)
+    c = provenance.measurement_conditions(512, 0.0, 0.0, other_cpu_load=0.0)
+    assert c["busy"] is False and c["threads"] == 512
+    assert c["warning"].startswith("512 threads on 2 logical CPUs: the threads take turns on the cores")
+    assert "use threads <= 2" in c["warning"]
+    assert provenance.measurement_conditions(2, 0.0, 0.0, other_cpu_load=0.0)["warning"] is None
+
+
 def test_other_processes_cpu_use_decides_when_measured(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(provenance.os, "cpu_count", lambda: 2)
     # a lagging 1-min load of 3 (earlier work) does not flag a measurement nobody competed with

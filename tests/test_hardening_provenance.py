@@ -78,16 +78,15 @@ def test_no_creation_time_and_same_inputs_same_sidecar(tmp_path: Path) -> None:
     for run in ("a", "b"):
         fig, ax = plt.subplots()
         ax.plot([1, 2], [3, 4])
-        paths = output.write_figure(
-            fig,
-            "figx",
+        output.write_figures(
+            {"figx": fig},
             parameters={"p": 1},
-            claims=[claims.Claim("c", "t", 1.0, 1.0, None, True, rule="manual")],
-            data={"x": [1]},
+            claims={"figx": [claims.Claim("c", "t", 1.0, 1.0, None, True, rule="manual")]},
+            data={"figx": {"x": [1]}},
             out_dir=tmp_path / run,
         )
         plt.close(fig)
-        texts.append([paths[k].read_bytes() for k in ("json", "png", "pdf")])
+        texts.append([(tmp_path / run / f"figx.{k}").read_bytes() for k in ("json", "png", "pdf", "sha256")])
     assert texts[0] == texts[1]
     assert "created" not in json.loads(texts[0][0])["provenance"]
 

@@ -217,3 +217,23 @@ def test_the_example_file_loads(hw: Any) -> None:
 
     chips = load_accelerators_file(REPO_ROOT / "examples" / "accelerators" / "my_chips.csv", hw.devices["name"])
     assert chips.names == ["MyChip"] and len(chips.peak_flops) == 2
+
+
+def test_unit_slips_of_a_chip_are_caught_as_in_data(tmp_path: Path, hw: Any) -> None:
+    # issue 22: floors beside the ceilings, tensor against vector peaks, the precision ladder
+    rows = [
+        "Slow,Acme,gpu,2025-06-01,,4.0,,bf16,tensor,dense,1000,TB/s typed as GB/s",
+        "Vec,Acme,gpu,2025-06-01,,4000,,fp32,vector,dense,10,hypothetical",
+        "Vec,Acme,gpu,2025-06-01,,4000,,bf16,tensor,dense,10000,tensor x10",
+        "Ladder,Acme,gpu,2025-06-01,,4000,,bf16,tensor,dense,1000,hypothetical",
+        "Ladder,Acme,gpu,2025-06-01,,4000,,fp16,tensor,dense,10000,fp16 x10",
+    ]
+    with pytest.raises(DataValidationError) as exc:
+        load_accelerators_file(_csv(tmp_path, rows), hw.devices["name"])
+    errors = _errors(exc)
+    assert any("row 1 (line 2), column 'memory_bandwidth_GB_per_s': expected at least" in e for e in errors), errors
+    assert any("row 3 (line 4), column 'peak_TFLOPS': expected a bf16 tensor peak of at most 800" in e for e in errors)
+    assert any("row 5 (line 6), column 'peak_TFLOPS': expected the fp16 peak to be at most" in e for e in errors)
+    problems = _problems([{**SPEC, "peak_tflops": 0.001}, {**SPEC, "name": "B", "dram_tb_s": 0.004}])
+    assert problems[0].startswith("extra_accelerators[0].peak_tflops: expected at least") and "floor" in problems[0]
+    assert problems[1].startswith("extra_accelerators[1].dram_tb_s: expected at least")

@@ -32,6 +32,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..core.output import atomic_write_text
 from ..core.paths import DATA_DIR
 from ..tables.schemas import AUTHORS_PLOTTED
 from . import pdf
@@ -384,7 +385,7 @@ def main() -> None:
     :func:`memwall_lib.authors.identify.identify`)."""
     from .identify import identify
 
-    CSV_PATH.write_text(to_csv_text(identify(extract())))
+    atomic_write_text(CSV_PATH, to_csv_text(identify(extract())))
     print(f"wrote {CSV_PATH}")
 
 

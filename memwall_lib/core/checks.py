@@ -4,7 +4,7 @@ AttributeError on None) or a silent default."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 
@@ -54,3 +54,37 @@ def check_gpt2_config(name: str, config: Any) -> Any:
             + (f" (model_type {config.model_type!r})" if hasattr(config, "model_type") else "")
         )
     return config
+
+
+def check_frame(name: str, frame: Any, columns: Iterable[str], what: str = "") -> Any:
+    """``frame`` must be a pandas DataFrame holding ``columns``: TypeError for anything else,
+    ValueError naming the missing columns (``what``: the table expected, e.g. "the
+    peak_flops table of load_hardware")."""
+    import pandas as pd
+
+    if not isinstance(frame, pd.DataFrame):
+        raise TypeError(
+            f"{name}: expected a pandas DataFrame{' (' + what + ')' if what else ''}, got {type(frame).__name__}"
+        )
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ValueError(
+            f"{name}: missing column(s) {missing}{' (expected ' + what + ')' if what else ''}; "
+            f"it has {list(frame.columns)[:12]}"
+        )
+    return frame
+
+
+def check_str_list(name: str, value: Any) -> list[str]:
+    """``value`` as a list of strings: a lone string (which would be iterated letter by letter)
+    or a non-string item is a TypeError naming ``name``."""
+    if isinstance(value, (str, bytes)):
+        raise TypeError(f"{name}: expected a list of strings, got the string {value!r} (write [{value!r}])")
+    try:
+        items = list(value)
+    except TypeError:
+        raise TypeError(f"{name}: expected a list of strings, got {value!r}") from None
+    bad = [v for v in items if not isinstance(v, str)]
+    if bad:
+        raise TypeError(f"{name}: expected a list of strings, got the item {bad[0]!r}")
+    return items

@@ -11,13 +11,17 @@ so it can never disagree with them: one table per figure at the top, the notes b
 from __future__ import annotations
 
 import json
+import math
+import numbers
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from .output import atomic_write_text
-from .paths import FIGURES_DIR
+from .figure_set import check_sets, folder_lock, repair, write_set
+from .output import default_file_mode
+from .paths import FIGURES_DIR, resolve
 
 #: What a claim is (``Claim.kind``), as ``claims.md`` explains it.
 KINDS: dict[str, str] = {
@@ -42,7 +46,9 @@ class Claim:
 
     ``paper`` and ``reproduced`` are numbers in the same unit (or strings/bools for
     qualitative claims); ``ci95`` is the reproduced value's 95% interval or None;
-    ``holds`` is the verdict under ``rule`` (a sentence saying how it was decided).
+    ``holds`` is the verdict under ``rule`` (a sentence saying how it was decided): True,
+    False, or None when the data cannot decide it (undetermined: too few points to fit, a
+    search bound reached), which is never "does not hold".
     ``authors_points`` (growth claims of Figs 1 and 2 only) is the same quantity fitted with
     our method on the points the authors plotted (``data/authors_plotted.csv``): beside
     ``paper`` and ``reproduced`` it splits a gap into method (authors' points vs paper) and
@@ -58,7 +64,7 @@ class Claim:
     paper: Any
     reproduced: Any
     ci95: list[float] | None
-    holds: bool
+    holds: bool | None
     rule: str = ""
     note: str = ""
     authors_points: float | None = None
@@ -80,8 +86,8 @@ class Claim:
         """The claim as a sidecar holds it (``cause`` is "" when it holds)."""
         self.check()
         d = asdict(self)
-        d["holds"] = bool(self.holds)
-        d["cause"] = "" if self.holds else self.cause
+        d["holds"] = None if self.holds is None else bool(self.holds)
+        d["cause"] = self.cause if self.holds is False else ""
         d["measured"] = bool(self.measured)
         if self.authors_points is None:
             del d["authors_points"]
@@ -105,8 +111,19 @@ def growth_claim(
 ) -> Claim:
     """A growth-rate claim; it holds when ``paper`` lies inside the reproduced 95% CI.
     ``authors_points``: the same fit on the authors' plotted points, if known; ``kind`` and
-    ``cause`` as in :class:`Claim`."""
-    lo, hi = float(ci95[0]), float(ci95[1])
+    ``cause`` as in :class:`Claim`. ValueError (naming the argument) for a ``paper`` or
+    ``reproduced`` that is not a finite number, or a ``ci95`` that is not two finite numbers,
+    low <= high."""
+    for name, value in (("paper", paper), ("reproduced", reproduced)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+            raise ValueError(f"{name}: expected a finite number, got {value!r}")
+    try:
+        bounds = [] if isinstance(ci95, (str, bytes)) else [float(v) for v in ci95]
+    except (TypeError, ValueError):
+        bounds = []
+    if len(bounds) != 2 or not all(math.isfinite(v) for v in bounds) or bounds[0] > bounds[1]:
+        raise ValueError(f"ci95: expected two finite numbers (low, high) with low <= high, got {ci95!r}")
+    lo, hi = bounds
     return Claim(
         claim_id,
         text,
@@ -175,7 +192,7 @@ class Row:
     paper: Any
     reproduced: Any
     ci95: list[float] | None
-    holds: bool
+    holds: bool | None
     rule: str
     note: str
     authors_points: float | None
@@ -196,7 +213,7 @@ def sidecar_rows(sidecar: Mapping[str, Any]) -> list[Row]:
                 "cause and measured): rerun its notebook"
             )
         kind, cause, measured = str(c["kind"]), str(c.get("cause") or ""), bool(c.get("measured"))
-        holds = bool(c.get("holds"))
+        holds = None if c.get("holds") is None else bool(c.get("holds"))
         rows.append(
             Row(
                 str(sidecar["figure"]),
@@ -210,7 +227,7 @@ def sidecar_rows(sidecar: Mapping[str, Any]) -> list[Row]:
                 str(c.get("rule", "")),
                 str(c.get("note", "")),
                 c.get("authors_points"),
-                "" if holds else cause,
+                cause if holds is False else "",
                 where if measured else "",
             )
         )
@@ -233,14 +250,21 @@ def _ours(r: Row) -> str:
 
 
 def _verdict(r: Row) -> str:
-    return ("holds" if r.holds else "**does not hold**") + (" (measured)" if r.where else "")
+    return _word(r.holds, "**does not hold**") + (" (measured)" if r.where else "")
+
+
+def _word(holds: bool | None, not_held: str = "does not hold") -> str:
+    return "undetermined" if holds is None else "holds" if holds else not_held
 
 
 def _count(rows: Sequence[Row]) -> str:
     """ "X of N hold", and the causes of the others ("; of the 3 that do not: 2 method, 1 data")."""
-    held = sum(r.holds for r in rows)
+    held = sum(r.holds is True for r in rows)
     out = f"{held} of {len(rows)} hold"
-    failing = [r.cause for r in rows if not r.holds]
+    failing = [r.cause for r in rows if r.holds is False]
+    open_ = sum(r.holds is None for r in rows)
+    if open_:
+        out += f", {open_} undetermined"
     if failing:
         words = [f"{failing.count(k)} {v[0]}" for k, v in CAUSES.items() if k in failing]
         if "" in failing:
@@ -286,7 +310,7 @@ def _notes(r: Row) -> list[str]:
         f'<a id="{r.id}"></a>',
         f"### {r.id}",
         "",
-        f"**{r.text}**: {'holds' if r.holds else 'does not hold'} ({KINDS[r.kind]}; [{r.figure}](#{r.figure})).",
+        f"**{r.text}**: {_word(r.holds)} ({KINDS[r.kind]}; [{r.figure}](#{r.figure})).",
         "",
         f"- {values}",
         f"- rule: {r.rule or 'not stated'}",
@@ -337,8 +361,31 @@ def claims_markdown(sidecars: Sequence[Mapping[str, Any]]) -> str:
 
 
 def write_claims_summary(out_dir: str | Path = FIGURES_DIR) -> Path:
-    """Write ``claims.md`` (:func:`claims_markdown`) from every ``*.json`` sidecar in ``out_dir``."""
-    out = Path(out_dir)
-    sidecars = [json.loads(p.read_text()) for p in sorted(out.glob("*.json"))]
-    sidecars = [s for s in sidecars if isinstance(s, dict) and "claims" in s and "figure" in s]
-    return atomic_write_text(out / "claims.md", claims_markdown(sidecars))
+    """Write ``claims.md`` (:func:`claims_markdown`) from every ``*.json`` sidecar in ``out_dir``,
+    with its manifest ``claims.sha256`` (:mod:`.figure_set`: claims.md and the sidecars it was
+    made from, so ``sha256sum -c`` tells whether it summarises the sidecars beside it), under
+    the folder's lock (an interrupted write of a figure set is finished first; a set that does
+    not match its manifest is named in a warning). A folder with
+    no sidecar is refused (ValueError naming it), not summarised as "0 of 0 claims hold"."""
+    if not isinstance(out_dir, (str, Path)) or str(out_dir).strip() == "":
+        raise TypeError(f"out_dir: expected a folder (str or pathlib.Path), got {out_dir!r}")
+    out = resolve(out_dir)
+    if not out.is_dir():
+        raise ValueError(f"out_dir: folder {str(out)!r} does not exist")
+    with folder_lock(out):
+        repair(out)
+        raw = {p.name: p.read_bytes() for p in sorted(out.glob("*.json"))}
+        mixed = {m: p for m, p in check_sets(out).items() if p and m != "claims.sha256"}
+    for manifest, problems in mixed.items():
+        print(
+            f"warning: {out / manifest}: a mixed set ({'; '.join(problems)}): rerun the notebook that writes it",
+            file=sys.stderr,
+        )
+    sidecars = {n: json.loads(b) for n, b in raw.items()}
+    used = {n: s for n, s in sidecars.items() if isinstance(s, dict) and "claims" in s and "figure" in s}
+    if not used:
+        raise ValueError(f"out_dir: no figure sidecar (*.json with claims) in {str(out)!r} to summarise")
+    text = claims_markdown(list(used.values()))
+    listed = {n: raw[n] for n in used}
+    write_set(out, ["claims"], {"claims.md": text.encode("utf-8")}, default_file_mode(), listed)
+    return out / "claims.md"

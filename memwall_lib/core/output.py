@@ -1,9 +1,12 @@
-"""Writing figures and their JSON sidecars, atomically.
+"""Writing figures and their JSON sidecars, atomically and as one set.
 
 Each figure ``name`` becomes ``<out>/<name>.png``, ``<out>/<name>.pdf`` and
-``<out>/<name>.json``. Every file is written to a temporary file in the same folder and
-then renamed over the target (``os.replace``), so an interrupted run never leaves a
-truncated figure. PDF metadata carries no dates, so the same inputs give the same bytes.
+``<out>/<name>.json``; the figures of one notebook land together, with a manifest of their
+SHA-256 (:mod:`.figure_set`: staged in the output folder, renamed into place only once all are
+written, under a lock on the folder), so an interrupted run never leaves a truncated figure
+nor a new PNG beside an old JSON. Single files (:func:`atomic_write_bytes`) go through a
+temporary file and a rename. PDF metadata carries no dates, so the same inputs give the same
+bytes.
 
 The sidecar is the contract that tests, CI and users read::
 
@@ -32,6 +35,7 @@ from typing import Any, Protocol, TypeVar
 
 import numpy as np
 
+from .figure_set import write_set
 from .paths import FIGURES_DIR, resolve
 from .provenance import provenance
 
@@ -77,7 +81,7 @@ def dumps(obj: Any) -> str:
 
 
 # --------------------------------------------------------------------------- atomic I/O
-def _default_file_mode() -> int:
+def default_file_mode() -> int:
     """The mode a plain ``open(path, "w")`` would give (0o666 less the umask)."""
     umask = os.umask(0)
     os.umask(umask)
@@ -174,14 +178,24 @@ def atomic_write_bytes(path: str | Path, payload: bytes) -> Path:
     The file gets the usual permissions (mkstemp's private 0600 is widened to 0666 - umask).
     The temporary file is removed on every exit path (exceptions, KeyboardInterrupt); ones a
     killed earlier run left are removed first. An orphaned kernel (:func:`parent_is_alive`)
-    writes nothing.
+    writes nothing. TypeError for a ``path`` that is not a str or Path or a ``payload`` that
+    is not bytes, ValueError for a folder; an OSError (a full disk) names the file.
     """
+    if not isinstance(path, (str, Path)) or str(path).strip() == "":
+        raise TypeError(f"path: expected a file path (str or pathlib.Path), got {path!r}")
+    if not isinstance(payload, (bytes, bytearray)):
+        raise TypeError(f"payload: expected bytes, got {type(payload).__name__}")
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    remove_stale_temporaries(path)
-    fd, tmp = tempfile.mkstemp(prefix=f"{_tmp_prefix(path)}{os.getpid()}-", suffix=".tmp", dir=path.parent)
+    if path.is_dir():
+        raise ValueError(f"path: expected a file, got the folder {str(path)!r}")
     try:
-        os.chmod(tmp, _default_file_mode())
+        path.parent.mkdir(parents=True, exist_ok=True)
+        remove_stale_temporaries(path)
+        fd, tmp = tempfile.mkstemp(prefix=f"{_tmp_prefix(path)}{os.getpid()}-", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise OSError(exc.errno, f"cannot write {str(path)!r}: {exc.strerror or exc}") from None
+    try:
+        os.chmod(tmp, default_file_mode())
         with os.fdopen(fd, "wb") as fh:
             fh.write(payload)
             fh.flush()
@@ -192,16 +206,21 @@ def atomic_write_bytes(path: str | Path, payload: bytes) -> Path:
                 f"(pid {os.environ.get('JPY_PARENT_PID')}) has exited"
             )
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         try:
             os.unlink(tmp)
         except FileNotFoundError:
             pass
+        if isinstance(exc, OSError):
+            raise OSError(exc.errno, f"cannot write {str(path)!r}: {exc.strerror or exc}") from None
         raise
     return path
 
 
 def atomic_write_text(path: str | Path, text: str) -> Path:
+    """:func:`atomic_write_bytes` of ``text`` in UTF-8 (TypeError for anything but a str)."""
+    if not isinstance(text, str):
+        raise TypeError(f"text: expected a str, got {type(text).__name__}")
     return atomic_write_bytes(path, text.encode("utf-8"))
 
 
@@ -216,20 +235,15 @@ def _render(fig: Any, fmt: str) -> bytes:
     return buf.getvalue()
 
 
-def write_figure(
+def render_figure(
     fig: Any,
     name: str,
     *,
     parameters: Mapping[str, Any],
     claims: Sequence[ClaimT],
     data: Mapping[str, Any],
-    out_dir: str | Path = FIGURES_DIR,
-) -> dict[str, Path]:
-    """Write ``name``.png, .pdf and .json into ``out_dir`` atomically; return their paths.
-
-    All three are rendered in memory first, so a failure while rendering writes nothing.
-    """
-    out = Path(out_dir)
+) -> dict[str, bytes]:
+    """``name``.png, .pdf and .json of one figure, rendered in memory (file name -> bytes)."""
     sidecar = {
         "figure": name,
         "parameters": dict(parameters),
@@ -238,11 +252,10 @@ def write_figure(
         "provenance": provenance(),
     }
     text = dumps(sidecar)  # fails early on anything not serializable
-    png, pdf = _render(fig, "png"), _render(fig, "pdf")
     return {
-        "png": atomic_write_bytes(out / f"{name}.png", png),
-        "pdf": atomic_write_bytes(out / f"{name}.pdf", pdf),
-        "json": atomic_write_text(out / f"{name}.json", text),
+        f"{name}.png": _render(fig, "png"),
+        f"{name}.pdf": _render(fig, "pdf"),
+        f"{name}.json": text.encode("utf-8"),
     }
 
 
@@ -256,14 +269,21 @@ def write_figures(
 ) -> list[ClaimT]:
     """Write every figure of a figure module's result (``figures``, ``claims`` and ``data``
     are keyed by output name, as :mod:`memwall_lib.figures` returns them) into ``out_dir``
-    (relative paths from the repository root; created if missing). Returns every claim, in order.
+    (relative paths from the repository root; created if missing) as one set
+    (:mod:`.figure_set`): all PNGs, PDFs and JSON sidecars land together with their manifest
+    ``<first name>.sha256``, under a lock on the folder, or none does. Everything is rendered
+    in memory first, so a failure while rendering writes nothing. Returns every claim, in order.
     """
     missing = sorted(set(figures) ^ set(claims) | set(figures) ^ set(data))
     if missing:
         raise ValueError(f"figures, claims and data must name the same outputs; differ in {missing}")
     out = writable_folder(out_dir, "out_dir")
+    if not figures:
+        raise ValueError("figures: expected at least one figure to write")
+    files: dict[str, bytes] = {}
     written: list[ClaimT] = []
     for name, fig in figures.items():
-        write_figure(fig, name, parameters=parameters, claims=claims[name], data=data[name], out_dir=out)
+        files.update(render_figure(fig, name, parameters=parameters, claims=claims[name], data=data[name]))
         written.extend(claims[name])
+    write_set(out, list(figures), files, default_file_mode(), must_write=parent_is_alive())
     return written

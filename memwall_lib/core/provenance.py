@@ -126,7 +126,7 @@ def measurement_conditions(
     other processes used during the measurement, in cores (busy above
     :data:`OTHER_CPU_LOAD_LIMIT`); without it, the 1-min load average decides, which lags by a
     minute: busy if the load before plus our threads, or the load after (ours included),
-    exceeds the logical CPUs."""
+    exceeds the logical CPUs. More threads than logical CPUs also get a ``warning``."""
     cpus = os.cpu_count() or 1
     threads = threads or cpus
     if other_cpu_load is not None:
@@ -142,6 +142,12 @@ def measurement_conditions(
         if busy
         else None
     )
+    if threads > cpus:
+        over = (
+            f"{threads} threads on {cpus} logical CPUs: the threads take turns on the cores, so times are "
+            f"inflated and a verdict may flip; use threads <= {cpus}"
+        )
+        warning = over if warning is None else f"{over}; {warning}"
     return {
         "cpu": machine_description()["cpu"],
         "logical_cpus": cpus,

@@ -44,6 +44,10 @@ DATE_MIN = dt.date(1940, 1, 1)
 DATE_MAX = dt.date(2030, 12, 31)
 
 _DATE_RE = re.compile(r"^(\d{4})-(\d{2})(?:-(\d{2}))?$")
+#: Control characters (C0, DEL, C1) and invisible format characters (soft hyphen, zero-width
+#: spaces and joiners, bidirectional marks, word joiner, byte-order mark): a NUL in a vendor
+#: cell reads as another vendor, a zero-width space as another device name. No cell may hold one.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff]")
 _MAX_REPORTED_ERRORS = 25
 #: Longest cell accepted, in characters (the longest real one, a list of sources, is ~400).
 MAX_CELL_CHARS = 4000
@@ -117,7 +121,10 @@ class DataValidationError(ValueError):
         lines = [str(e) for e in shown]
         if len(errors) > len(shown):
             lines.append(f"... and {len(errors) - len(shown)} more errors")
-        super().__init__(f"{len(errors)} data error(s):\n  " + "\n  ".join(lines))
+        if len(errors) == 1:  # one line, as the runner prints it
+            super().__init__(f"data error: {lines[0]}")
+        else:
+            super().__init__(f"{len(errors)} data error(s):\n  " + "\n  ".join(lines))
 
 
 # --------------------------------------------------------------------------- cell parsers
@@ -210,12 +217,30 @@ def read_table(path: str | Path, schema: Schema) -> pd.DataFrame:
     Columns ``row`` (1-based data row) and ``line`` (line in the file) locate each record
     for later error messages.
 
-    Raises DataValidationError listing every problem (file, row, line, column, expected).
+    Raises DataValidationError listing every problem (file, row, line, column, expected);
+    TypeError for a ``path`` that is not a str or Path or a ``schema`` that is not a Schema.
     """
+    if not isinstance(path, (str, Path)) or str(path).strip() == "":
+        raise TypeError(f"path: expected a CSV file path (str or pathlib.Path), got {path!r}")
+    if not isinstance(schema, Schema):
+        raise TypeError(
+            f"schema: expected a memwall_lib.core.schema.Schema (e.g. memwall_lib.tables.SCHEMAS['models.csv']), "
+            f"got {schema!r:.80}"
+        )
     path = Path(path)
     fname = path.name
     if not path.is_file():
-        raise DataValidationError([CellError(str(path), None, None, None, "file not found")])
+        raise DataValidationError(
+            [
+                CellError(
+                    str(path),
+                    None,
+                    None,
+                    None,
+                    f"file not found (every file is read from the data folder {str(path.parent)!r})",
+                )
+            ]
+        )
     text = _decode(path.read_bytes(), fname)
     try:
         return _read_rows(text, schema, fname)
@@ -323,8 +348,16 @@ def _parse_row(
     fname, rownum, line = where
     rec: dict[str, Any] = {"row": rownum, "line": line}
     for col in schema.columns:
-        text = raw[index[col.name]].strip()
+        text = raw[index[col.name]]
         rec[col.name] = _empty_value(col)
+        if bad := CONTROL_CHARACTERS.search(text):
+            msg = (
+                f"expected plain text, got the control character U+{ord(bad.group()):04X} at position "
+                f"{bad.start() + 1} of {text!r}"
+            )
+            errors.append(CellError(fname, rownum, line, col.name, msg))
+            continue
+        text = text.strip()
         if text == "":
             if col.required:
                 msg = f"expected a value ({col.description}), got an empty cell"

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import numbers
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -158,16 +160,37 @@ def fit_growth(
     )
 
 
+#: Points :func:`leave_one_out` needs: each fit without one point keeps the 3 a CI needs.
+LEAVE_ONE_OUT_MIN_POINTS = 4
+
+
+def _check_horizon(horizon_years: Any) -> None:
+    if (
+        isinstance(horizon_years, bool)
+        or not isinstance(horizon_years, numbers.Real)
+        or not math.isfinite(horizon_years)
+        or horizon_years <= 0
+    ):
+        raise ValueError(f"horizon_years: expected a positive number of years, got {horizon_years!r}")
+
+
 def leave_one_out(
     years: Sequence[float] | np.ndarray, values: Sequence[float] | np.ndarray, horizon_years: float = 2.0
 ) -> tuple[float, float]:
     """Range (min, max) of the growth factor over ``horizon_years`` when each point in turn
-    is left out of the fit: how much one point moves the trend. (NaN, NaN) with fewer than
-    4 points, where leaving one out leaves no CI-capable fit."""
+    is left out of the fit: how much one point moves the trend. ValueError (naming the
+    argument) with fewer than :data:`LEAVE_ONE_OUT_MIN_POINTS` points, where leaving one out
+    leaves no CI-capable fit, or a ``horizon_years`` that is not a positive number; the points
+    are checked as :func:`fit_growth` checks them."""
+    _check_horizon(horizon_years)
     x = np.asarray(years, dtype=float)
     y = np.asarray(values, dtype=float)
-    if len(x) < 4:
-        return float("nan"), float("nan")
+    fit_growth(x, y, name="leave_one_out")  # the same checks as the fit itself
+    if len(x) < LEAVE_ONE_OUT_MIN_POINTS:
+        raise ValueError(
+            f"years: leave_one_out needs at least {LEAVE_ONE_OUT_MIN_POINTS} points (each fit without one keeps 3), "
+            f"got {len(x)}"
+        )
     rates = []
     for i in range(len(x)):
         keep = np.arange(len(x)) != i
@@ -188,8 +211,7 @@ def bootstrap_growth(
         raise TypeError(f"n_resamples: expected an integer, got {n_resamples!r}")
     if n_resamples < 100:
         raise ValueError(f"n_resamples: expected at least 100 resamples for a 95% interval, got {n_resamples}")
-    if not (isinstance(horizon_years, (int, float)) and math.isfinite(horizon_years) and horizon_years > 0):
-        raise ValueError(f"horizon_years: expected a positive number of years, got {horizon_years!r}")
+    _check_horizon(horizon_years)
     x = np.asarray(years, dtype=float)
     y = np.asarray(values, dtype=float)
     fit_growth(x, y, name="bootstrap")  # the same checks as the fit itself

@@ -24,9 +24,10 @@ Beside the API, each package keeps its own analysis, claims and drawing: ``resul
 ``Result`` and the tables the notebook shows), ``verdicts`` (its claims), ``draw`` (its plot,
 from the ``Result`` or plain data, never from engine objects passed in) and the figure's own
 analysis modules (e.g. ``fig3_profiling.counted``, ``fig4_memory.accounting``,
-``fig4b_remat.chains``, ``fig5_ridge.series``). Two modules serve several figures: :mod:`.paper_claims` makes every claim
-from its id in :mod:`memwall_lib.paper` (text and paper value from the registry), and
-:mod:`.authors_points` fits the authors' own plotted points for Figures 1 and 2.
+``fig4b_remat.chains``, ``fig5_ridge.series``). Three modules serve several figures: :mod:`.paper_claims` makes every claim
+from its id in :mod:`memwall_lib.paper` (text and paper value from the registry),
+:mod:`.authors_points` fits the authors' own plotted points for Figures 1 and 2, and :mod:`.selection`
+refuses a selection of points too small to fit, naming the parameters that made it.
 
 Layer rule: figures import core, tables, authors, engines and :mod:`memwall_lib.paper`; notebooks
 import only figures and core.

@@ -24,7 +24,6 @@ import pandas as pd
 
 from .. import paper
 from ..core.trends import GrowthFit, fit_growth, fractional_year
-from ..tables import load_authors_plotted
 
 #: Trend id -> (figure, series whose markers are fitted, series of the drawn line).
 TRENDS: dict[str, tuple[str, str]] = {
@@ -61,11 +60,12 @@ def authors_growth_fits(frame: pd.DataFrame) -> dict[str, GrowthFit]:
     return out
 
 
-def authors_points(frame: pd.DataFrame | None = None) -> dict[str, float]:
+def authors_points(frame: pd.DataFrame) -> dict[str, float]:
     """Paper claim id -> the value our method gives on the authors' points: growth per 2 (and,
     for Fig 1, per 20) years, the size/memory ratio of Fig 2(a) and the compute growth that
-    Fig 2(b) compares with Moore's law. ``frame`` defaults to ``data/authors_plotted.csv``."""
-    fits = authors_growth_fits(load_authors_plotted() if frame is None else frame)
+    Fig 2(b) compares with Moore's law. ``frame``: ``authors_plotted.csv`` as
+    :func:`memwall_lib.tables.load_authors_plotted` reads it from the run's ``data_dir``."""
+    fits = authors_growth_fits(frame)
     out = {TREND_CLAIMS[key]: fit.per_2yr for key, fit in fits.items()}
     for key in ("fig1.peak_flops", "fig1.dram_bandwidth", "fig1.interconnect_bandwidth"):
         out[TREND_CLAIMS[key].replace("per_2yr", "per_20yr")] = fits[key].per_20yr
@@ -143,12 +143,11 @@ def gap_cause(claim_id: str, authors_value: float, later_data: bool = False) -> 
     return "world" if later_data else "data"
 
 
-def with_authors_points(claims: list[Any], values: dict[str, float] | None = None) -> list[Any]:
+def with_authors_points(claims: list[Any], values: dict[str, float]) -> list[Any]:
     """``claims`` (:class:`memwall_lib.core.claims.Claim`) with ``authors_points`` and
     ``cause`` (:func:`gap_cause`) set, and the :func:`attribution` appended to the note, on
     every claim that extends a claim of :func:`authors_points` (extension claims too: the
     paper-era reference)."""
-    values = authors_points() if values is None else values
     for c in claims:
         base = base_claim_id(c.id)
         if base in values:

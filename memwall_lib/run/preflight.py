@@ -4,7 +4,8 @@
 take ``year_max`` (not after two notebooks have rewritten their figures), and a bad value must
 be named before minutes of work. :func:`check_run` takes each notebook's own defaults (its
 parameters cell), applies the overrides, and runs the figure module's checks
-(``PARAMETERS``, ``RELATIONS``), exactly as the notebook's check cell will.
+(``PARAMETERS``, ``RELATIONS``), exactly as the notebook's check cell will, then checks that
+``data_dir`` holds every file the figure reads (``DATA_FILES``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ..core.params import PARAMETERS_CELL_MARKER, ParameterError, check_parameters
+from ..core.paths import resolve
 from ..figures import NOTEBOOK_MODULES, figure_module
 
 
@@ -57,6 +59,19 @@ def check_run(notebooks: Sequence[Path], overrides: Mapping[str, Any]) -> None:
             )
         namespace = {**notebook_defaults(Path(nb)), **overrides}
         try:
-            check_parameters(namespace, module.PARAMETERS, module.RELATIONS)
+            checked = check_parameters(namespace, module.PARAMETERS, module.RELATIONS)
         except ParameterError as exc:
             raise ParameterError(f"{stem}: {exc}") from None
+        if "data_dir" in checked:
+            check_data_files(stem, resolve(checked["data_dir"]), module.DATA_FILES)
+
+
+def check_data_files(stem: str, data_dir: Path, files: Sequence[str]) -> None:
+    """Raise ParameterError naming ``data_dir`` and the first of ``files`` (the figure's
+    ``DATA_FILES``) that it lacks: every file a notebook reads comes from its ``data_dir``."""
+    missing = [f for f in files if not (data_dir / f).is_file()]
+    if missing:
+        raise ParameterError(
+            f"{stem}: parameter 'data_dir': folder {str(data_dir)!r} has no {', '.join(missing)} "
+            f"(the notebook reads {', '.join(files)} from it)"
+        )

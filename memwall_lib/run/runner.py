@@ -106,10 +106,17 @@ def default_progress() -> str:
 
 def parse_parameters(pairs: Sequence[Sequence[str]], yaml_texts: Sequence[str]) -> dict[str, Any]:
     """``-p NAME VALUE`` pairs (Python literals, else strings) and ``-y YAML`` mappings, in
-    that order, as papermill takes them; a name given twice warns (the last value wins)."""
+    that order, as papermill takes them; a name given twice warns (the last value wins); a
+    set (``"{'pcie'}"``) is refused, naming the parameter: a list is meant."""
     import yaml
 
     items: list[tuple[str, Any]] = [(k, _literal(v)) for k, v in pairs]
+    for (k, v), (_, text) in zip(items, pairs):
+        if isinstance(v, (set, frozenset)):  # a set is no list (and its order is not the one typed)
+            raise ParameterError(
+                f"parameter {k!r}: expected a list, got the set {text}; write it with brackets, e.g. -p {k} "
+                f'"{sorted(v, key=repr)!r}"'
+            )
     for text in yaml_texts:
         try:
             loaded = yaml.safe_load(text)
@@ -230,7 +237,11 @@ def main(argv: list[str] | None = None, preflight: Preflight | None = None) -> i
     from ..core.claims import write_claims_summary
 
     if args.summary_only:
-        summary = write_claims_summary(resolve(params.get("output_dir", FIGURES_DIR)))
+        try:
+            summary = write_claims_summary(resolve(params.get("output_dir", FIGURES_DIR)))
+        except (ValueError, OSError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
         print(f"wrote {_short(summary)}")
         return 0
     paths = notebook_paths() if args.all else [resolve(p) for p in args.notebooks]
@@ -256,7 +267,11 @@ def main(argv: list[str] | None = None, preflight: Preflight | None = None) -> i
     if args.no_summary:
         return 0
     # the summary goes where the figures went: figures/ unless -p output_dir said otherwise
-    summary = write_claims_summary(resolve(params.get("output_dir", FIGURES_DIR)))
+    try:
+        summary = write_claims_summary(resolve(params.get("output_dir", FIGURES_DIR)))
+    except (ValueError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     print(f"wrote {_short(summary)}; total {time.perf_counter() - total:.1f} s")
     return 0
 

@@ -1,5 +1,7 @@
 """The tables of ``data/``: one schema per CSV (:mod:`.schemas`), loaders that validate each
-file and check it against the others (:mod:`.loaders`), device helpers (:mod:`.devices`), and
+file and check it against the others (:mod:`.loaders`, with the plausibility checks across
+columns and files that catch unit slips: :mod:`.hardware_checks`, :mod:`.hardware_cross`,
+:mod:`.model_checks`), device helpers (:mod:`.devices`), and
 accelerators a user supplies (:mod:`.user_chips`: an ``accelerators_file``
 validated like ``data/``, or ``extra_accelerators`` specs), in the shape of the data's tables.
 

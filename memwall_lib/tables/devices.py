@@ -8,8 +8,13 @@ from collections.abc import Callable, Iterable, Sequence
 
 import pandas as pd
 
+from ..core.checks import check_frame, check_int, check_str_list
+from ..core.schema import DATE_MAX, DATE_MIN
+
 _AI_PRECISIONS = ("fp64", "fp32", "tf32", "fp16", "bf16")
 _FLOAT_PRECISIONS = ("fp64", "fp32", "tf32", "fp16", "bf16", "fp8", "fp4")
+#: The columns of a peak table (:data:`memwall_lib.tables.schemas.COMPUTE_PEAK_FLOPS`) a policy reads.
+PEAK_COLUMNS = ("device", "precision", "unit", "sparsity", "peak_TFLOPS")
 #: Tie-break among equal peaks: the wider (earlier) format is reported.
 _TIE_ORDER = ("fp64", "fp32", "tf32", "fp16", "bf16", "fp8", "int8", "fp4", "int4")
 
@@ -54,6 +59,7 @@ def device_peaks(peak_flops: pd.DataFrame, policy: str = "ai_peak") -> pd.DataFr
     precision/unit/sparsity that peak is. Devices with no qualifying row are dropped."""
     if policy not in FLOPS_POLICIES:
         raise ValueError(f"flops_policy: expected one of {list(FLOPS_POLICIES)}, got {policy!r}")
+    check_frame("peak_flops", peak_flops, PEAK_COLUMNS, "the peak_flops table of load_hardware")
     rows = FLOPS_POLICIES[policy][1](peak_flops)
     # equal peaks at two precisions (e.g. fp16 = bf16): the earlier of _TIE_ORDER wins, so the
     # choice never depends on the sort algorithm or on the other rows of the table
@@ -78,6 +84,7 @@ def device_dates(devices: pd.DataFrame, rule: str = "availability") -> pd.Series
     """The date of each device under ``rule`` (see :data:`DATE_RULES`)."""
     if rule not in DATE_RULES:
         raise ValueError(f"date_rule: expected one of {list(DATE_RULES)}, got {rule!r}")
+    check_frame("devices", devices, ("announce_date", "availability_date"), "the devices table of load_hardware")
     if rule == "availability":
         avail = devices["availability_date"]
         return avail.where(avail.notna(), devices["announce_date"])
@@ -86,6 +93,7 @@ def device_dates(devices: pd.DataFrame, rule: str = "availability") -> pd.Series
 
 def memory_capacity_gb(devices: pd.DataFrame) -> pd.Series:
     """Memory capacity per device in GB (1e9 bytes), from the nominal GiB of the data."""
+    check_frame("devices", devices, ("memory_capacity_GiB",), "the devices table of load_hardware")
     return devices["memory_capacity_GiB"] * GIB / 1e9
 
 
@@ -103,12 +111,15 @@ def gpu_memory_by_year(
     """
     if date_rule not in DATE_RULES:
         raise ValueError(f"date_rule: expected one of {list(DATE_RULES)}, got {date_rule!r}")
-    needed = {"device_type", "announce_date", "availability_date", "memory_capacity_GiB", "name"}
-    missing = needed - set(devices.columns)
-    if missing:
-        raise ValueError(f"devices: missing column(s) {sorted(missing)}")
+    needed = ("device_type", "announce_date", "availability_date", "memory_capacity_GiB", "name")
+    check_frame("devices", devices, needed, "the devices table of load_hardware")
+    lowered = [e.lower() for e in check_str_list("exclude", exclude)]
+    if isinstance(years, (str, bytes)):
+        raise TypeError(f"years: expected whole years, got the string {years!r}")
+    wanted = sorted(
+        {check_int(f"years[{i}]", y, minimum=DATE_MIN.year, maximum=DATE_MAX.year) for i, y in enumerate(years)}
+    )
     gpus = devices[(devices["device_type"] == "gpu") & devices["memory_capacity_GiB"].notna()]
-    lowered = [e.lower() for e in exclude]
     gpus = gpus[[not any(e in str(n).lower() for e in lowered) for n in gpus["name"]]]
 
     dated = list(
@@ -119,7 +130,7 @@ def gpu_memory_by_year(
         )
     )
     rows = []
-    for year in sorted({int(y) for y in years}):
+    for year in wanted:
         avail = [(mem, name) for y, mem, name in dated if y <= year]
         if avail:
             mem, name = max(avail, key=lambda t: (t[0], t[1]))

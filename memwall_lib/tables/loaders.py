@@ -11,6 +11,23 @@ import pandas as pd
 
 from ..core.paths import DATA_DIR
 from ..core.schema import CellError, DataValidationError, check_references, read_table
+from .hardware_checks import (
+    check_dates,
+    check_dram_year_bounds,
+    check_generation_steps,
+    check_precision_ladder,
+    check_sparse_is_twice_dense,
+    check_tensor_over_vector,
+    check_year_ceilings,
+)
+from .hardware_cross import (
+    check_lane_rates,
+    check_memory_generations,
+    check_not_future,
+    check_reference_devices,
+    check_type_dates,
+)
+from .model_checks import check_against_authors, check_model_compute, check_model_dates
 from .schemas import (
     AUTHORS_PLOTTED,
     AUTHORS_TABLES,
@@ -57,7 +74,9 @@ def load_hardware(data_dir: str | Path = DATA_DIR) -> HardwareData:
     Besides each file's schema, every peak-FLOPS row must name a known device and every
     device must have at least one peak-FLOPS row, a device is available on or after its
     announcement, a sparse peak is twice the dense one of the same device, precision and unit,
-    and peaks and bandwidths stay under a ceiling that grows with the announcement year.
+    peaks and bandwidths stay between a floor and a ceiling that grow with the announcement
+    year, and the plausibility checks across columns and files hold
+    (:mod:`.hardware_checks`, :mod:`.hardware_cross`; bounds in ``data/README.md``).
     """
     d = _data_dir(data_dir)
     devices = read_table(d / COMPUTE_DEVICES.name, COMPUTE_DEVICES)
@@ -83,94 +102,22 @@ def load_hardware(data_dir: str | Path = DATA_DIR) -> HardwareData:
         check_dates(devices)
         + check_sparse_is_twice_dense(flops)
         + check_year_ceilings(devices, flops)
+        + check_dram_year_bounds(dram)
+        + check_tensor_over_vector(flops)
+        + check_precision_ladder(flops)
+        + check_generation_steps(devices, flops)
+        + check_reference_devices(devices, dram, links)
+        + check_memory_generations(devices, dram)
+        + check_type_dates(devices)
+        + check_not_future(devices, ("announce_date", "availability_date"), COMPUTE_DEVICES.name)
+        + check_not_future(dram, ("date",), DRAM_TECHNOLOGIES.name)
+        + check_not_future(links, ("date",), INTERCONNECTS.name)
         + _check_interconnect_totals(links)
+        + check_lane_rates(links)
     )
     if errors:
         raise DataValidationError(errors)
     return HardwareData(devices, flops, dram, links, d)
-
-
-def check_dates(devices: pd.DataFrame, fname: str = COMPUTE_DEVICES.name) -> list[CellError]:
-    """``availability_date`` (where given) must not precede ``announce_date``; errors name
-    file ``fname`` (the devices' rows and lines are in ``devices``)."""
-    errors = [
-        CellError(
-            fname,
-            int(r.row),
-            int(r.line),
-            "availability_date",
-            f"expected a date on or after announce_date {r.announce_date.isoformat()}, "
-            f"got {r.availability_date.isoformat()}",
-        )
-        for r in devices.itertuples()
-        if r.availability_date is not None and r.availability_date < r.announce_date
-    ]
-    return errors
-
-
-def check_sparse_is_twice_dense(
-    flops: pd.DataFrame, fname: str = COMPUTE_PEAK_FLOPS.name, rtol: float = 0.02
-) -> list[CellError]:
-    """Vendors quote structured (2:4) sparsity as exactly twice the dense peak: where a device
-    has both for one precision and unit, ``sparse = 2 x dense`` (within 2%); errors name file
-    ``fname``."""
-    dense = {(r.device, r.precision, r.unit): r.peak_TFLOPS for r in flops.itertuples() if r.sparsity == "dense"}
-    errors = []
-    for r in flops.itertuples():
-        d = dense.get((r.device, r.precision, r.unit))
-        if r.sparsity == "sparse" and d is not None and abs(r.peak_TFLOPS - 2 * d) > rtol * 2 * d:
-            errors.append(
-                CellError(
-                    fname,
-                    int(r.row),
-                    int(r.line),
-                    "peak_TFLOPS",
-                    f"expected the sparse peak = 2 x dense ({d:g}) = {2 * d:g} for "
-                    f"{r.device} {r.precision} {r.unit}, got {r.peak_TFLOPS:g}",
-                )
-            )
-    return errors
-
-
-#: Year-dependent ceilings (value <= base x 2**((year - 2025) / doubling years)), ~10x above the
-#: fastest device of each year in data/: a 2016 chip at 2 PFLOPS or 10 TB/s is a typo.
-YEAR_CEILINGS = {"peak_TFLOPS": (2e5, 1.5), "memory_bandwidth_GB_per_s": (1e5, 2.5)}
-
-
-def year_ceiling(column: str, year: float) -> float:
-    """The largest plausible ``column`` value for a device announced in ``year``."""
-    base, doubling = YEAR_CEILINGS[column]
-    return base * 2.0 ** ((year - 2025) / doubling)
-
-
-def check_year_ceilings(
-    devices: pd.DataFrame,
-    flops: pd.DataFrame,
-    files: tuple[str, str] = (COMPUTE_DEVICES.name, COMPUTE_PEAK_FLOPS.name),
-) -> list[CellError]:
-    """Every peak and DRAM bandwidth stays under :func:`year_ceiling` of its device's
-    announcement year; errors name ``files`` (the devices' file, the peaks' file)."""
-    year = {r.name: r.announce_date.year for r in devices.itertuples()}
-    errors = []
-    for frame, fname, col in (
-        (flops, files[1], "peak_TFLOPS"),
-        (devices, files[0], "memory_bandwidth_GB_per_s"),
-    ):
-        for r in frame.itertuples():
-            y = year.get(r.device if col == "peak_TFLOPS" else r.name)
-            value = getattr(r, col)
-            if y is not None and value > (hi := year_ceiling(col, y)):
-                errors.append(
-                    CellError(
-                        fname,
-                        int(r.row),
-                        int(r.line),
-                        col,
-                        f"expected at most {hi:.3g} for a device announced in {y} "
-                        f"(plausibility ceiling), got {value:g}",
-                    )
-                )
-    return errors
 
 
 def _check_interconnect_totals(links: pd.DataFrame, rtol: float = 0.02) -> list[CellError]:
@@ -194,7 +141,8 @@ def _check_interconnect_totals(links: pd.DataFrame, rtol: float = 0.02) -> list[
 
 
 def load_models(data_dir: str | Path = DATA_DIR) -> pd.DataFrame:
-    """Read and validate ``models.csv``; mixture-of-experts rows must give active parameters."""
+    """Read and validate ``models.csv``; mixture-of-experts rows must give active parameters,
+    and dates and training compute must be plausible (:mod:`.model_checks`)."""
     frame = read_table(_data_dir(data_dir) / MODELS.name, MODELS)
     errors = [
         CellError(
@@ -218,6 +166,7 @@ def load_models(data_dir: str | Path = DATA_DIR) -> pd.DataFrame:
         for r in frame.itertuples()
         if r.parameters_active_billions > r.parameters_total_billions
     ]
+    errors += check_model_dates(frame) + check_model_compute(frame)
     if errors:
         raise DataValidationError(errors)
     return frame
@@ -225,17 +174,22 @@ def load_models(data_dir: str | Path = DATA_DIR) -> pd.DataFrame:
 
 def load_authors_tables(data_dir: str | Path = DATA_DIR, models: pd.DataFrame | None = None) -> pd.DataFrame:
     """Read ``authors_tables.csv`` (the authors' published values); every ``model`` must be a
-    name in ``models.csv``."""
+    name in ``models.csv`` whose values and date stay near the authors'
+    (:func:`.model_checks.check_against_authors`)."""
     d = _data_dir(data_dir)
     frame = read_table(d / AUTHORS_TABLES.name, AUTHORS_TABLES)
-    check_references(frame, "model", models if models is not None else load_models(d), "name")
+    models = models if models is not None else load_models(d)
+    check_references(frame, "model", models, "name")
+    errors = check_against_authors(frame, models)
+    if errors:
+        raise DataValidationError(errors)
     return frame
 
 
 def load_authors_plotted(data_dir: str | Path = DATA_DIR) -> pd.DataFrame:
     """``authors_plotted.csv`` (the elements drawn in the authors' figure PDFs), validated;
     ``date`` as ISO text ("" for Fig. 4's bars), as the extraction writes it."""
-    frame = read_table(Path(data_dir) / AUTHORS_PLOTTED.name, AUTHORS_PLOTTED)
+    frame = read_table(_data_dir(data_dir) / AUTHORS_PLOTTED.name, AUTHORS_PLOTTED)
     frame["date"] = [d.isoformat() if isinstance(d, dt.date) else "" for d in frame["date"]]
     return frame
 
@@ -243,7 +197,7 @@ def load_authors_plotted(data_dir: str | Path = DATA_DIR) -> pd.DataFrame:
 def load_survey_latency(data_dir: str | Path = DATA_DIR) -> pd.DataFrame:
     """Read and validate ``survey_cpu_latency.csv`` (the survey's normalized CPU latencies);
     lengths must be whole numbers of tokens (returned as ints)."""
-    frame = read_table(Path(data_dir) / SURVEY_CPU_LATENCY.name, SURVEY_CPU_LATENCY)
+    frame = read_table(_data_dir(data_dir) / SURVEY_CPU_LATENCY.name, SURVEY_CPU_LATENCY)
     errors = [
         CellError(
             SURVEY_CPU_LATENCY.name,

@@ -7,7 +7,7 @@ strictly as the data files and returned in the shape of :class:`~.loaders.Hardwa
   ``data/compute_devices.csv`` and ``data/compute_peak_flops.csv`` that Figure 5 reads
   (the same column definitions: types, units, bounds); :func:`load_accelerators_file` reads
   and checks it as :func:`~.loaders.load_hardware` checks ``data/`` (availability after
-  announcement, sparse = 2 x dense, year ceilings), and that rows of one chip agree;
+  announcement, sparse = 2 x dense, year floors and ceilings, tensor against vector peaks, the precision ladder), and that rows of one chip agree;
 - :func:`extra_accelerators` checks ``{name, year, peak_tflops, dram_tb_s, memory_gb}``
   dicts (optional ``precision``, default bf16, and ``source``), errors naming
   ``extra_accelerators[i].field``;
@@ -32,7 +32,16 @@ import pandas as pd
 
 from ..core.schema import DATE_MAX, DATE_MIN, CellError, Column, DataValidationError, Schema, read_table
 from .devices import GIB
-from .loaders import HardwareData, check_dates, check_sparse_is_twice_dense, check_year_ceilings, year_ceiling
+from .hardware_checks import (
+    check_dates,
+    check_precision_ladder,
+    check_sparse_is_twice_dense,
+    check_tensor_over_vector,
+    check_year_ceilings,
+    year_ceiling,
+    year_floor,
+)
+from .loaders import HardwareData
 from .schemas import COMPUTE_DEVICES, COMPUTE_PEAK_FLOPS, PRECISIONS
 
 #: Columns of a chip (its device row); the other columns of the file describe one peak.
@@ -120,6 +129,7 @@ def load_accelerators_file(path: str | Path, known: Iterable[str] = ()) -> UserC
     flops = table[["row", "line", "name", *PEAK_COLUMNS, "source"]].rename(columns={"name": "device"})
     errors += check_dates(devices, fname) + check_sparse_is_twice_dense(flops, fname)
     errors += check_year_ceilings(devices, flops, (fname, fname))
+    errors += check_tensor_over_vector(flops, fname) + check_precision_ladder(flops, fname)
     if errors:
         raise DataValidationError(errors)
     return _frames(devices, flops, fname)
@@ -195,10 +205,16 @@ def _item_problems(item: Any) -> dict[str, str]:
         out["source"] = f"expected a non-empty string, got {item['source']!r}"
     for key, col in (("peak_tflops", "peak_TFLOPS"), ("dram_tb_s", "memory_bandwidth_GB_per_s")):
         if key not in out and "year" not in out and key in item and "year" in item:
-            value, hi = item[key] * _EXTRA_NUMBERS[key][1], year_ceiling(col, item["year"])
+            factor = _EXTRA_NUMBERS[key][1]
+            value, hi, lo = item[key] * factor, year_ceiling(col, item["year"]), year_floor(col, item["year"])
             if value > hi:
                 out[key] = (
-                    f"expected at most {hi / _EXTRA_NUMBERS[key][1]:.3g} for a chip of {year} (plausibility ceiling), got {item[key]!r}"
+                    f"expected at most {hi / factor:.3g} for a chip of {year} (plausibility ceiling), got {item[key]!r}"
+                )
+            elif value < lo:
+                out[key] = (
+                    f"expected at least {lo / factor:.3g} for a chip of {year} (plausibility floor), got {item[key]!r}: "
+                    f"a unit 1000x too large?"
                 )
     return out
 
@@ -211,7 +227,7 @@ def extra_accelerators(items: Sequence[Mapping[str, Any]], known: Iterable[str] 
     ``ai_peak`` policy takes it) and ``source``. A chip is dated 1 July of ``year`` (mid-year),
     has vendor ``"user-supplied"`` and type ``"accelerator"``; ``dram_tb_s`` x 1000 gives its
     GB/s, ``memory_gb`` (GB = 1e9 bytes) x 1e9 / 2**30 its GiB. Numbers obey the bounds and
-    year ceilings of the data's columns. ``known``: names already taken (``data/``'s devices).
+    year floors and ceilings of the data's columns. ``known``: names already taken (``data/``'s devices).
 
     Raises :class:`ChipSpecError` listing every problem as ``extra_accelerators[i].field``
     (zero or negative numbers, missing or unknown keys, a name used twice or already in

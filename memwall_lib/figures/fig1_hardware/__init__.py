@@ -26,8 +26,9 @@ from typing import Any
 from ...core.claims import Claim
 from ...core.params import YEAR_RANGE_RELATIONS, Param
 from ...core.paths import resolve
-from ...tables import DATE_RULES, FLOPS_POLICIES, HARDWARE_FILES, load_hardware
-from ..authors_points import with_authors_points
+from ...tables import DATE_RULES, FLOPS_POLICIES, HARDWARE_FILES, load_authors_plotted, load_hardware
+from ..authors_points import authors_points, with_authors_points
+from ..selection import extension_through
 from .draw import plot_figure1
 from .result import Result
 from .series import (
@@ -36,6 +37,7 @@ from .series import (
     INTERCONNECT_METRICS,
     Conventions,
     all_series,
+    check_selections,
     sensitivity_table,
 )
 from .verdicts import extension_residuals, rate_claims, series_data
@@ -96,25 +98,32 @@ def analyse(params: Mapping[str, Any]) -> Result:
     """Figure 1 from checked parameters (:data:`PARAMETERS`)."""
     p = dict(params)
     conv = Conventions.from_parameters(p)
-    hw = load_hardware(resolve(p["data_dir"]))
+    data_dir = resolve(p["data_dir"])
+    hw = load_hardware(data_dir)
+    authors = authors_points(load_authors_plotted(data_dir))
     series = all_series(hw, conv, p["year_min"], p["year_max"], p["extension_year_max"] if p["extension"] else None)
+    check_selections(series, hw, p)
+    last = max(int(s.table["year"].max()) for s in series.values())
+    through = extension_through(p, last) if p["extension"] else int(p["extension_year_max"])
     fits = {key: s.fit() for key, s in series.items()}
     extended = {key: s.fit(include_extension=True) for key, s in series.items()} if p["extension"] else None
-    return Result(p, conv, series, fits, extended, sensitivity_table(hw, conv, p["year_min"], p["year_max"]))
+    sensitivity = sensitivity_table(hw, conv, p["year_min"], p["year_max"])
+    return Result(p, conv, series, fits, extended, sensitivity, authors, through)
 
 
 def claims(result: Result) -> dict[str, list[Claim]]:
     """The paper's six rate claims, on the paper era and (with the extension) on all data."""
-    out = {OUTPUTS[0]: with_authors_points(rate_claims(result.fits))}
+    out = {OUTPUTS[0]: with_authors_points(rate_claims(result.fits), result.authors_values)}
     if result.fits_extended is not None:
-        year = result.parameters["extension_year_max"]
+        year = result.extension_through
         out[OUTPUTS[1]] = with_authors_points(
             rate_claims(
                 result.fits_extended,
                 id_suffix=f"ext{year}",
                 text_suffix=f"(data through {year})",
                 note="fit including hardware released after the paper",
-            )
+            ),
+            result.authors_values,
         )
     return out
 

@@ -24,6 +24,12 @@ class Result:
     fits: dict[str, GrowthFit]
     fits_extended: dict[str, GrowthFit] | None
     sensitivity: pd.DataFrame
+    #: Paper claim id -> our method on the authors' plotted points (``authors_plotted.csv`` of
+    #: the run's ``data_dir``; :func:`memwall_lib.figures.authors_points.authors_points`).
+    authors_values: dict[str, float]
+    #: The last year the extension's data cover (``extension_year_max``, or the data's last year
+    #: where that comes first: the claims say "data through" it).
+    extension_through: int
 
     def fits_table(self) -> pd.DataFrame:
         """One row per series: points, growth per 2 years with its 95% CI, per 20 years, R^2."""

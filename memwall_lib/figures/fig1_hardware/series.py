@@ -13,6 +13,7 @@ one the paper used):
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -22,6 +23,7 @@ import pandas as pd
 from ... import paper
 from ...core.trends import GrowthFit, fit_growth, fractional_year
 from ...tables import DATE_RULES, FLOPS_POLICIES, HardwareData, device_dates, device_peaks
+from ..selection import require_points
 
 DEVICE_SETS = ("paper", "labelled", "all")
 DRAM_CONVENTIONS = ("generation", "labelled", "every_device")
@@ -287,3 +289,32 @@ def sensitivity_table(hw: HardwareData, base: Conventions, year_min: int, year_m
             row.update(per_2yr=np.nan, per_2yr_lo=np.nan, per_2yr_hi=np.nan, per_20yr=np.nan, paper_in_ci=False)
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+#: The parameters that select each series' points (named when a selection is too small to fit).
+SELECTED_BY: dict[str, tuple[str, ...]] = {
+    "flops": ("year_min", "year_max", "device_set", "flops_policy", "date_rule"),
+    "dram": ("year_min", "year_max", "dram_convention", "date_rule"),
+    "interconnect": ("year_min", "year_max", "interconnect_metric", "interconnect_families"),
+}
+
+
+_SPANS = {"flops": "devices", "dram": "DRAM generations", "interconnect": "interconnects"}
+
+
+def _span(hw: HardwareData, key: str) -> str:
+    """The first and last year of the table behind series ``key``."""
+    dates = {
+        "flops": hw.devices["announce_date"],
+        "dram": hw.dram["date"],
+        "interconnect": hw.interconnects["date"],
+    }[key]
+    return f"{min(dates).year}-{max(dates).year}"
+
+
+def check_selections(series: dict[str, Series], hw: HardwareData, p: Mapping[str, Any]) -> None:
+    """Refuse (ParameterError naming :data:`SELECTED_BY`'s parameters) a paper era whose
+    series has too few points to fit."""
+    for key, s in series.items():
+        span = f"the data's {_SPANS[key]} span {_span(hw, key)}"
+        require_points(f"the paper-era {key} series", len(s.paper_era), SELECTED_BY[key], p, span)

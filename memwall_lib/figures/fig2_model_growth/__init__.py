@@ -18,8 +18,15 @@ from typing import Any
 from ...core.claims import Claim
 from ...core.params import YEAR_RANGE_RELATIONS, Param
 from ...core.paths import resolve
-from ...tables import HARDWARE_FILES, load_authors_tables, load_hardware, load_models
-from ..authors_points import with_authors_points
+from ...tables import (
+    HARDWARE_FILES,
+    load_authors_plotted,
+    load_authors_tables,
+    load_hardware,
+    load_models,
+)
+from ..authors_points import authors_points, with_authors_points
+from ..selection import extension_through
 from . import draw
 from .points import (
     FAMILIES,
@@ -29,6 +36,7 @@ from .points import (
     Settings,
     analyse_active,
     analyse_era,
+    check_selections,
     era_data,
     memory_sensitivity,
     model_table,
@@ -108,7 +116,11 @@ def analyse(params: Mapping[str, Any]) -> Result:
     models = load_models(data_dir)
     authors = load_authors_tables(data_dir, models)
     hw = load_hardware(data_dir)
+    plotted = authors_points(load_authors_plotted(data_dir))
     table = model_table(models, settings, authors)
+    check_selections(table, hw, settings, p)
+    last = max(int(table["year"].max()), max(d.year for d in hw.devices["announce_date"]))
+    through = extension_through(p, last) if p["extension"] else int(p["extension_year_max"])
     n = p["bootstrap_resamples"]
     paper_era = analyse_era(table, hw, settings, resamples=n)
     extended = analyse_era(table, hw, settings, extension=True, resamples=n) if p["extension"] else None
@@ -120,6 +132,8 @@ def analyse(params: Mapping[str, Any]) -> Result:
         active,
         sensitivity_table(models, authors, hw, settings),
         memory_sensitivity(hw, settings),
+        plotted,
+        through,
     )
 
 
@@ -127,7 +141,7 @@ def claims(result: Result) -> dict[str, list[Claim]]:
     """Panel (a): size, memory and their gap; panel (b): compute and Moore's law; each on the
     paper era and, with the extension, on all data (size also by MoE active parameters)."""
     a, b = claims_2a(result.paper_era), claims_2b(result.paper_era)
-    year = result.parameters["extension_year_max"]
+    year = result.extension_through
     if result.extended is not None and result.extended_active is not None:
         a += claims_2a(result.extended, **extension_tags(year))
         a += [
@@ -138,7 +152,8 @@ def claims(result: Result) -> dict[str, list[Claim]]:
         b += claims_2b(result.extended, **extension_tags(year))
         fa, fb = claims_frontier(result.extended, year)
         a, b = a + fa, b + fb
-    return {OUTPUTS[0]: with_authors_points(a), OUTPUTS[1]: with_authors_points(b)}
+    values = result.authors_values
+    return {OUTPUTS[0]: with_authors_points(a, values), OUTPUTS[1]: with_authors_points(b, values)}
 
 
 def sidecar(result: Result) -> dict[str, dict[str, Any]]:
@@ -167,7 +182,7 @@ def plot(result: Result) -> dict[str, Any]:
     panels_a = [(title, era.size, era.memory, {"transformer": era.size_fit.fit, "memory": era.memory_fit.fit})]
     panels_b = [(title, era.compute, {"transformer": era.compute_fit.fit})]
     if ext is not None:
-        later = f"through {p['extension_year_max']}"
+        later = f"through {result.extension_through}"
         fits_a = {"transformer": ext.size_fit.fit, "memory": ext.memory_fit.fit, "paper_transformer": era.size_fit.fit}
         fits_b = {"transformer": ext.compute_fit.fit, "paper_transformer": era.compute_fit.fit}
         if ext.size_frontier_fit is not None:

@@ -8,6 +8,8 @@ GB (1e9 bytes, from the data's nominal GiB).
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -15,8 +17,16 @@ import numpy as np
 import pandas as pd
 
 from ... import paper
-from ...core.trends import GrowthFit, bootstrap_growth, fit_growth, fractional_year, leave_one_out
+from ...core.trends import (
+    LEAVE_ONE_OUT_MIN_POINTS,
+    GrowthFit,
+    bootstrap_growth,
+    fit_growth,
+    fractional_year,
+    leave_one_out,
+)
 from ...tables import HardwareData, device_dates, memory_capacity_gb
+from ..selection import require_points
 
 #: The paper's claim of the growth per 2 years of each fitted transformer quantity.
 TRANSFORMER_CLAIMS = {"size": "fig2a.transformer_size.per_2yr", "compute": "fig2b.transformer_compute.per_2yr"}
@@ -178,7 +188,8 @@ class RobustFit:
 def robust_fit(years: Any, values: Any, name: str, resamples: int = 2000) -> RobustFit:
     x, y = np.asarray(years, dtype=float), np.asarray(values, dtype=float)
     fit = fit_growth(x, y, name=name)
-    return RobustFit(fit, leave_one_out(x, y), bootstrap_growth(x, y, n_resamples=resamples))
+    loo = leave_one_out(x, y) if len(x) >= LEAVE_ONE_OUT_MIN_POINTS else (math.nan, math.nan)
+    return RobustFit(fit, loo, bootstrap_growth(x, y, n_resamples=resamples))
 
 
 def points_data(t: pd.DataFrame, value_col: str) -> dict[str, list[Any]]:
@@ -361,3 +372,30 @@ def sensitivity_table(
                         )
                 rows.append(row)
     return pd.DataFrame(rows)
+
+
+def check_selections(table: pd.DataFrame, hw: HardwareData, settings: Settings, p: Mapping[str, Any]) -> None:
+    """Refuse (ParameterError naming the parameters) a paper era whose transformer size,
+    transformer compute or memory series has too few points to fit."""
+    years = f"{int(table['year'].min())}-{int(table['year'].max())}"
+    models = ("year_min", "year_max", "fit_families", "model_set", "values")
+    require_points(
+        "the paper-era transformer-size fit (Fig. 2a)",
+        len(size_points(table, settings)["transformer"]),
+        models,
+        p,
+        f"the data's models span {years}",
+    )
+    require_points(
+        "the paper-era transformer-compute fit (Fig. 2b)",
+        len(compute_points(table, settings)["transformer"]),
+        models,
+        p,
+        f"the data's models span {years}",
+    )
+    require_points(
+        "the paper-era accelerator-memory fit (Fig. 2a)",
+        len(memory_points(hw, settings)),
+        ("year_min", "year_max", "memory_date_rule"),
+        p,
+    )

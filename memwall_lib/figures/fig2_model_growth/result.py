@@ -22,6 +22,12 @@ class Result:
     extended_active: Era | None
     sensitivity: pd.DataFrame
     memory_sensitivity: list[dict[str, Any]]
+    #: Paper claim id -> our method on the authors' plotted points (``authors_plotted.csv`` of
+    #: the run's ``data_dir``; :func:`memwall_lib.figures.authors_points.authors_points`).
+    authors_values: dict[str, float]
+    #: The last year the extension's data cover (``extension_year_max``, or the data's last year
+    #: where that comes first: the claims say "data through" it).
+    extension_through: int
 
     def fits_table(self) -> pd.DataFrame:
         """The transformer-size fit of each era (growth, CI, leave-one-out, bootstrap)."""
