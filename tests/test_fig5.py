@@ -241,3 +241,22 @@ def test_a_user_chip_of_another_vendor_is_named_in_a_warning_and_the_sidecar(mon
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert "WSE-3" in set(figure.analyse(_params(models=["llama2-7b"])).accelerators["name"])
+
+
+@pytest.mark.parametrize(
+    ("changes", "match"),
+    [
+        ({"year_min": 1990, "year_max": 2005}, r"parameters 'year_min' \(1990\), 'year_max' \(2005\).*has 0 point"),
+        ({"context_len": 1 << 20}, r"parameter 'context_len': 1048577 tokens exceed the positions of every model"),
+        ({"prefill_tokens": 1 << 20}, r"parameter 'prefill_tokens': 1048576 tokens exceed the positions"),
+    ],
+)
+def test_a_selection_or_length_nothing_can_run_is_one_line(changes: dict, match: str) -> None:
+    with pytest.raises(ParameterError, match=match):
+        figure.analyse(_params(**changes))
+
+
+def test_an_unfittable_critical_batch_is_undetermined() -> None:
+    res = figure.analyse(_params(max_batch=1, models=["llama2-7b"]))
+    claim = {c.id: c for c in figure.claims(res)[figure.OUTPUTS[0]]}["fig5.critical_batch.per_2yr"]
+    assert claim.holds is None

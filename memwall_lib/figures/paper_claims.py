@@ -36,7 +36,7 @@ def claim_text(entry: paper.PaperClaim, fields: Mapping[str, Any] | None = None,
 def paper_claim(
     registry_id: str,
     reproduced: Any,
-    holds: bool,
+    holds: bool | None,
     *,
     ci95: list[float] | None = None,
     suffix: str = "",

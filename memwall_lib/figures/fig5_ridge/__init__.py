@@ -29,6 +29,7 @@ from ...core.params import YEAR_ORDER, Param
 from ...core.paths import resolve
 from ...tables import DATE_RULES, FLOPS_POLICIES, HARDWARE_FILES, load_hardware
 from ..model_params import decoder_source, decoder_sources
+from ..selection import require_points
 from . import draw
 from .result import Result
 from .series import (
@@ -37,6 +38,7 @@ from .series import (
     LOW_PRECISION,
     PRECISIONS,
     REMOVED_BY,
+    check_context,
     counters_for,
     critical_batches,
     critical_column,
@@ -124,6 +126,12 @@ def analyse(params: Mapping[str, Any]) -> Result:
             "lists every row a filter removed under 'accelerators_removed')",
             stacklevel=2,
         )
+    require_points(
+        "the accelerators with a ridge point",
+        int(acc["ridge"].notna().sum()),
+        ("year_min", "year_max", "accelerator_families", "flops_policy", "date_rule"),
+        p,
+    )
     fitted = fitted_rows(acc, p["fit_user_accelerators"])
     main, low = fitted[fitted["ridge"].notna()], fitted[fitted["ridge_fp8"].notna()]
     fits = {
@@ -133,6 +141,7 @@ def analyse(params: Mapping[str, Any]) -> Result:
         f"ridge_{LOW_PRECISION}": growth_fit(low["year"], low["ridge_fp8"], f"ridge point ({LOW_PRECISION})"),
     }
     counters, models_from = counters_for([*p["models"], p["latency_model"], p["critical_model"]], p["precision"])
+    check_context(models_from, p)
     models, latency, critical = counters[: len(p["models"])], counters[-2], counters[-1]
     batches = sorted(set(p["batch_sizes"]))
     inten = intensities({c.label: c for c in models}, batches, p["context_len"], p["prefill_tokens"])

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ...core.params import ParameterError
 from ...core.paths import resolve
 from ...core.schema import DataValidationError
 from ...core.trends import FitError, GrowthFit, fit_growth, fractional_year
@@ -239,6 +240,24 @@ def counters_for(items: Sequence[str], precision: str) -> tuple[list[ModelCounte
             made[item] = ModelCounter(source.label, source.preset or source.config, precision)
             sources[source.label] = source
     return [made[i] for i in items], sources
+
+
+def check_context(sources: Mapping[str, ModelSource], params: Mapping[str, Any]) -> None:
+    """Refuse a ``context_len`` + 1 or ``prefill_tokens`` past the positions of every model
+    (``max_position_embeddings``: no model served could run it, and it would move the
+    intensities and claims past anything real). A model whose positions alone it exceeds is
+    counted as if its position table were longer, as the survey counts GPT-2 at 4,096 tokens."""
+    limits = {
+        label: getattr(s.config.get_text_config(decoder=True), "max_position_embeddings", None) or 0
+        for label, s in sources.items()
+    }
+    for name, tokens in (("context_len", params["context_len"] + 1), ("prefill_tokens", params["prefill_tokens"])):
+        over = sorted(label for label, limit in limits.items() if limit and tokens > limit)
+        if over and len(over) == len(limits):
+            raise ParameterError(
+                f"parameter {name!r}: {tokens} tokens exceed the positions of every model "
+                f"(at most {max(limits.values())}, max_position_embeddings of their configs)"
+            )
 
 
 def source_texts(counters: Sequence[ModelCounter], sources: Mapping[str, ModelSource]) -> dict[str, str]:
