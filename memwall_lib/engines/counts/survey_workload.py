@@ -49,7 +49,8 @@ _KEYS = ("flops", "matmul_flops", "weight_bytes", "kv_bytes", "act_bytes")
 @dataclass(frozen=True)
 class WorkloadCount:
     """The totals of one workload of ``seq_len`` tokens (``forward_calls`` passes), traced with
-    weights, activations and cache in ``dtype`` (``element_bytes`` each)."""
+    weights, activations and cache in ``dtype`` (``element_bytes`` each); ``unknown_ops``: the
+    aten ops no FLOP formula covers (then ``flops`` is a lower bound)."""
 
     label: str
     kind: str
@@ -63,11 +64,6 @@ class WorkloadCount:
     kv_bytes: float
     act_bytes: float
     unknown_ops: tuple[str, ...] = ()
-
-    @property
-    def complete(self) -> bool:
-        """True when every op had a FLOP formula (else ``flops`` is a lower bound)."""
-        return not self.unknown_ops
 
     @property
     def bytes(self) -> float:
