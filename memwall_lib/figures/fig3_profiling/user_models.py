@@ -54,6 +54,7 @@ CONVENTION = (
 
 
 def is_survey_preset(source: ModelSource) -> bool:
+    """Whether ``source`` is one of :data:`SURVEY_PRESETS` (else: the user's own model)."""
     return source.preset in SURVEY_PRESETS
 
 
