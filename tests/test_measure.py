@@ -374,3 +374,63 @@ def test_process_clock_reads_cpu_time_and_restores() -> None:
     with pytest.raises(ValueError, match="clock"):
         with timing.using_clock("sundial"):
             pass
+
+
+# --------------------------------------------------------------------------- any other model
+def _tiny_neox() -> object:
+    from transformers import GPTNeoXConfig
+
+    return GPTNeoXConfig(
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        vocab_size=100,
+        max_position_embeddings=8,
+    )
+
+
+def test_a_config_decoder_is_timed_by_whole_generations() -> None:
+    """Lengths past the config's 8 positions: the table is enlarged; one generation per repeat,
+    read at every length."""
+    rows = latency.measure_config(_tiny_neox(), [3, 12], name="tiny", repeats=2, warmup=1, threads=1)
+    a, b = rows
+    assert [a["seq_len"], b["seq_len"]] == [3, 12] and [a["forward_calls"], b["forward_calls"]] == [3, 12]
+    assert {a["method"], b["method"]} == {"whole"} and "load_average_1min" in a
+    assert all(x < y for x, y in zip(a["runs_s"], b["runs_s"]))
+    assert a["min_s"] <= a["median_s"] <= a["max_s"] and len(a["runs_s"]) == 2
+
+
+def test_a_config_encoder_is_timed_by_forward_passes() -> None:
+    from transformers import RobertaConfig
+
+    config = RobertaConfig(
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        vocab_size=100,
+        max_position_embeddings=10,
+    )
+    rows = latency.measure_config(config, [4, 16], name="tiny-roberta", repeats=1, warmup=0, threads=1)
+    assert [r["forward_calls"] for r in rows] == [1, 1] and [r["seq_len"] for r in rows] == [4, 16]
+
+
+def test_weight_bytes_are_the_parameters_and_buffers_built_at_random() -> None:
+    config = _tiny_neox()
+    net = latency.build_random(config, "decoder", dtype="bfloat16", seed=1)
+    held = sum(t.numel() * t.element_size() for t in (*net.parameters(), *net.buffers()))
+    assert latency.weight_bytes(config, "bfloat16") == held
+    assert latency.weight_bytes(config, "float32") > held
+    again = latency.build_random(config, "decoder", dtype="bfloat16", seed=1)
+    assert all((p == q).all() for p, q in zip(net.parameters(), again.parameters()))  # seeded
+
+
+def test_a_config_run_checks_its_arguments() -> None:
+    for call, match in (
+        (lambda: latency.measure_config(_tiny_neox(), [], name="x"), "seq_lens"),
+        (lambda: latency.measure_config(_tiny_neox(), [4], name="x", dtype="float64"), "dtype"),
+        (lambda: latency.measure_config(_tiny_neox(), [4], name="x", repeats=0), "repeats"),
+    ):
+        with pytest.raises(ValueError, match=match):
+            call()

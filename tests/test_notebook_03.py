@@ -4,6 +4,7 @@ checked only through their claims, never as numbers."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -144,7 +145,9 @@ def test_claims_are_computed_from_the_data(notebook_run) -> None:
 
 
 def test_bad_parameter_is_named(tmp_path: Path) -> None:
-    with pytest.raises(PapermillExecutionError, match=r"parameter 'models\[0\]'.*bert-huge"):
+    with pytest.raises(
+        PapermillExecutionError, match=r"parameter 'models'\[0\]: 'bert-huge' is not a preset.*presets: "
+    ):
         run_notebook(
             NOTEBOOKS_DIR / f"{NB}.ipynb",
             {"models": ["bert-huge"], "output_dir": str(tmp_path)},
@@ -189,3 +192,135 @@ def test_thread_note_says_grows_only_past_the_margin() -> None:
     assert "does not grow" in flat and "may explain" not in flat
     grows = thread_note({**base, "decoder_s": [10.0, 10.0], "ratio": [10.0, 16.7]})
     assert "grows with threads" in grows and "may explain part of the gap at 128 tokens" in grows
+
+
+# --------------------------------------------------------------------------- your own model
+#: A GPT-NeoX decoder small enough to time in a second, its label from ``_name_or_path``.
+TINY_NEOX = {
+    "_name_or_path": "my-org/tiny-neox",
+    "architectures": ["GPTNeoXForCausalLM"],
+    "model_type": "gpt_neox",
+    "hidden_size": 32,
+    "intermediate_size": 64,
+    "num_attention_heads": 4,
+    "num_hidden_layers": 2,
+    "vocab_size": 128,
+    "max_position_embeddings": 16,
+    "rotary_pct": 0.25,
+}
+#: Quick: one survey preset, two short lengths, one run each, no checks or thread scaling.
+YOURS = dict(
+    analytic_lengths=[16, 32],
+    breakdown_lengths=[16],
+    measured_lengths=[8, 24],
+    validation_lengths=[],
+    repeats=1,
+    warmup=0,
+    scaling_threads=[],
+    flop_check_generate_len=16,
+)
+
+
+@pytest.fixture(scope="module")
+def tiny_config(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("configs") / "tiny.json"
+    path.write_text(json.dumps(TINY_NEOX))
+    return path
+
+
+def test_your_config_is_counted_and_timed_beside_the_presets(notebook_run, tiny_config: Path) -> None:
+    """A traced GPT-NeoX config and an analytic BERT config drawn beside BERT-Base: counted at
+    the analytic lengths, timed by whole runs (past the config's 16 positions), normalized to
+    the presets' reference; the roofline and the claims are the preset's alone."""
+    models = ["bert-base", str(tiny_config), "examples/configs/bert-base-uncased.json"]
+    out = notebook_run(NB, models=models, **YOURS)
+    assert_figure_files(out, FIG)
+    sc = _sidecar(out)
+    data, user = sc["data"], sc["data"]["user_models"]
+    assert list(user["survey_8bit"]) == ["tiny-neox", "bert-base-uncased"]
+    assert user["method"] == {"tiny-neox": "traced", "bert-base-uncased": "analytic"}
+    assert user["kind"] == {"tiny-neox": "decoder", "bert-base-uncased": "encoder"}
+    assert str(tiny_config) in user["sources"]["tiny-neox"] and "traced" in user["sources"]["tiny-neox"]
+    assert "bytes / 4" in user["convention"]
+    # BERT-Base's shapes in a config: the preset's numbers (the survey leaves the embeddings out)
+    assert user["survey_8bit"]["bert-base-uncased"] == data["analytic"]["survey_8bit"]["bert-base"]
+    for conv in ("survey_8bit", "measured_precision"):
+        sweep = user[conv]["tiny-neox"]
+        assert set(sweep) == SWEEP_KEYS and sweep["seq_len"] == [16, 32]
+        assert sweep["arithmetic_intensity"] == pytest.approx(
+            [f / b for f, b in zip(sweep["gflops"], sweep["mops_gb"])]
+        )
+    fp32, int8 = user["measured_precision"]["tiny-neox"], user["survey_8bit"]["tiny-neox"]
+    assert fp32["gflops"] == int8["gflops"] and fp32["mops_gb"] == pytest.approx([4 * x for x in int8["mops_gb"]])
+    ref = data["normalized_latency"]["reference"]
+    assert (ref["model"], ref["seq_len"]) == ("bert-base", 8)
+    for m, calls in (("tiny-neox", [8, 24]), ("bert-base-uncased", [1, 1])):
+        meas = user["measured"][m]
+        assert meas["seq_len"] == [8, 24] and set(meas["method"]) == {"whole"} and meas["forward_calls"] == calls
+        assert user["normalized"][m]["normalized"] == [t / ref["median_s"] for t in meas["median_s"]]
+    assert list(data["analytic"]["survey_8bit"]) == ["bert-base"] and set(data["measured"]) == {"bert-base", "runtime"}
+    assert set(_sidecar(out, ROOF)["data"]["bound_by"]) == {"bert-base"}
+    assert "fig3 your models' latency" in sc["provenance"]["measurements"]
+    assert sc["parameters"]["models"] == models
+
+
+def _checked(**overrides: object) -> dict:
+    from memwall_lib.core import params
+
+    base = {
+        "models": ["bert-base"],
+        "analytic_lengths": [16],
+        "breakdown_lengths": [16],
+        "measured_lengths": [16],
+        "latency_method": "sampled",
+        "validation_lengths": [],
+        "validation_repeats": 1,
+        "repeats": 1,
+        "warmup": 0,
+        "threads": 1,
+        "device": "cpu",
+        "dtype": "float32",
+        "clock": "wall",
+        "flop_check_generate_len": 16,
+        "scaling_threads": [],
+        "output_dir": "build/x",
+    }
+    return params.check_parameters({**base, **overrides}, profiling.PARAMETERS, profiling.RELATIONS)
+
+
+def test_a_bad_model_is_one_line_before_any_work(tmp_path: Path) -> None:
+    """A missing config file stops the notebook at its parameter check: one line, no file."""
+    with pytest.raises(
+        PapermillExecutionError, match=r"parameter 'models'\[1\]: config file .*missing.json.* does not exist"
+    ):
+        run_notebook(
+            NOTEBOOKS_DIR / f"{NB}.ipynb",
+            {"models": ["bert-base", "examples/configs/missing.json"], "output_dir": str(tmp_path)},
+            output=tmp_path / "bad.ipynb",
+        )
+    assert not list(tmp_path.glob("*.json")) and not list(tmp_path.glob("*.png"))
+
+
+def test_bad_models_are_refused_in_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from memwall_lib.core import params
+    from memwall_lib.figures.fig3_profiling import user_models
+
+    t5 = tmp_path / "t5-small.json"
+    t5.write_text(json.dumps({"model_type": "t5", "d_model": 64, "num_layers": 2, "num_heads": 2}))
+    cases = [
+        ({"models": ["examples/configs/pythia-160m.json"]}, r"parameter 'models': expected one of the survey's models"),
+        (
+            {"models": ["bert-base", str(t5)]},
+            r"parameter 'models'\[1\]: 't5-small': .*encoder-decoder models are not supported",
+        ),
+        ({"models": ["bert-base", "bert-base"]}, r"parameter 'models'"),
+    ]
+    for overrides, match in cases:
+        with pytest.raises(params.ParameterError, match=match):
+            _checked(**overrides)
+    # a 7B config in float32 (29 GB) on a machine of 16 GiB: refused, naming it, before any build
+    monkeypatch.setattr(user_models, "fits_in_memory", lambda nbytes: nbytes <= 0.5 * 16 * 2**30)
+    monkeypatch.setattr(user_models, "machine_memory_bytes", lambda: 16 * 2**30)
+    with pytest.raises(params.ParameterError, match=r"'models'\[1\]: 'mistral-7b' holds 29.0 GB of weights in float32"):
+        _checked(models=["bert-base", "examples/configs/mistral-7b.json"])
+    assert _checked(models=["gpt2", "examples/configs/pythia-160m.json"])["models"][1].endswith("pythia-160m.json")

@@ -15,6 +15,8 @@
   Face generation runs them), checked against the formulas above on every preset;
 - :mod:`.counter`: one :class:`~.counter.ModelCounter` for a model's prefill, decode step,
   resident bytes and critical batch, by the formulas where they exist, else by the tracer;
+- :mod:`.survey_workload`: the survey's workload (Figure 3: an encoder's pass over ``l`` tokens,
+  a decoder generating ``l`` tokens one by one, no LM head or pooler) of any config, traced;
 - :mod:`.presets`: named LLM presets as ``transformers`` configs;
 - :mod:`.ridge`: a spec sheet's ridge point and the roofline lower bound of a workload.
 

@@ -15,8 +15,18 @@ Two methods (``method``) for the workloads of :mod:`memwall_lib.engines.timing.w
   ``l`` tokens is the sum over ``t = 1..l`` of the step time interpolated linearly between the
   samples (the trapezoid rule on the integers; a step's work is affine in ``t``).
 
-:func:`agreement` compares the two where both ran. Units: seconds. Timings use
-:class:`memwall_lib.engines.timing.clock.Clock` (CUDA events on a GPU).
+:func:`agreement` compares the two where both ran.
+
+Any other model ``transformers`` can build from a config (:func:`measure_config`: GPT-NeoX,
+Llama, Mistral, RoBERTa ...) is timed by whole runs only, since the sampled method rests on
+BERT's and GPT-2's module layout: built on the CPU with random weights and eager attention
+(:func:`build_random`), an encoder's forward pass, or a decoder's greedy generation, one token
+per pass, the first over a single start token, with the ``DynamicCache`` the model makes.
+:func:`weight_bytes` sizes its weights beforehand, on the meta device, so that a caller can
+refuse a model that would not fit in memory.
+
+Units: seconds, bytes. Timings use :class:`memwall_lib.engines.timing.clock.Clock` (CUDA
+events on a GPU).
 """
 
 from __future__ import annotations
@@ -25,14 +35,16 @@ import copy
 import os
 import statistics
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from ...core.progress import progress
 from ..counts import transformer as tfm
+from ..counts.survey_workload import with_positions
 from .clock import Clock, MeasureError, check_device, check_runs, measuring_latency, synchronize, torch_dtype
-from .workloads import check_lengths, config_for, greedy_generate, start_ids, workload
+from .workloads import WorkloadShape, check_lengths, config_for, greedy_generate, start_ids, workload
 
 METHODS: tuple[str, ...] = ("sampled", "whole")
 
@@ -267,7 +279,7 @@ def _sampled_decoder(
 # --------------------------------------------------------------------------- whole runs
 def whole_times(
     net: Any,
-    spec: tfm.TransformerSpec,
+    spec: WorkloadShape,
     seq_lens: list[int],
     *,
     device: str = "cpu",
@@ -394,4 +406,74 @@ def agreement(sampled_rows: Sequence[dict[str, Any]], whole_s: dict[int, float])
         {"seq_len": n, "sampled_s": by_len[n], "whole_s": w, "ratio": by_len[n] / w}
         for n, w in sorted(whole_s.items())
         if n in by_len
+    ]
+
+
+# --------------------------------------------------------------------------- any other model
+@dataclass(frozen=True)
+class ConfigShape:
+    """The :class:`~.workloads.WorkloadShape` of a model built from a config."""
+
+    name: str
+    kind: str
+    vocab_size: int
+
+
+def weight_bytes(config: Any, dtype: str = "float32") -> int:
+    """Bytes of every parameter and buffer of ``config``'s model in ``dtype``, sized on the
+    meta device (nothing allocated): what building it on a device takes at least."""
+    from ..models.configs import build_on_meta
+
+    net = build_on_meta(config, attn_implementation="eager", dtype=torch_dtype(dtype))
+    return int(sum(t.numel() * t.element_size() for t in (*net.parameters(), *net.buffers())))
+
+
+def build_random(config: Any, kind: str, device: str = "cpu", dtype: str = "float32", seed: int = 0) -> Any:
+    """``config``'s model on ``device`` with random weights (transformers' own initialisation,
+    seeded), eager attention, in eval mode: a causal LM for a ``kind="decoder"`` (generation
+    needs its head), the bare model for an encoder (BERT's with its pooler, as the presets run)."""
+    import torch
+    from transformers import AutoModel, AutoModelForCausalLM
+
+    cls = AutoModelForCausalLM if kind == "decoder" else AutoModel
+    torch.manual_seed(seed)
+    with torch.device(device):
+        net = cls.from_config(copy.deepcopy(config), attn_implementation="eager", dtype=torch_dtype(dtype))
+    return net.eval()
+
+
+def measure_config(
+    config: Any,
+    seq_lens: Sequence[int],
+    *,
+    name: str,
+    device: str = "cpu",
+    dtype: str = "float32",
+    repeats: int = 3,
+    warmup: int = 1,
+    seed: int = 0,
+    threads: int | None = None,
+) -> list[dict[str, Any]]:
+    """Whole-run latency (batch 1) of the model of ``config`` (a ``transformers`` config; see
+    the module docstring) at each length, ``repeats`` runs after ``warmup``
+    (:func:`whole_times`); position tables enlarged where a length exceeds them. Rows as
+    :func:`measure`'s (``method="whole"``). Check the model's size first (:func:`weight_bytes`):
+    this builds it."""
+    from ..models.configs import model_kind
+
+    device = check_device(device)
+    torch_dtype(dtype)
+    lens = check_lengths(seq_lens)
+    check_runs(repeats, warmup)
+    cfg = with_positions(config, max(lens))
+    shape = ConfigShape(name, model_kind(cfg), int(cfg.get_text_config(decoder=True).vocab_size))
+    with measuring_latency(threads):
+        net = build_random(cfg, shape.kind, device, dtype, seed)
+        times = whole_times(net, shape, lens, device=device, repeats=repeats, warmup=warmup, seed=seed)
+        del net
+    load = os.getloadavg()[0]
+    calls = {n: 1 if shape.kind == "encoder" else n for n in lens}
+    return [
+        {"seq_len": n, **_stats(times[n]), "method": "whole", "forward_calls": calls[n], "load_average_1min": load}
+        for n in lens
     ]

@@ -15,13 +15,29 @@ import copy
 import inspect
 import numbers
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from ..counts import transformer as tfm
 from .clock import MeasureError
 
 
 # --------------------------------------------------------------------------- workloads
+class WorkloadShape(Protocol):
+    """What a workload needs to know of its model: a name (for progress lines), whether it is
+    an ``"encoder"`` or a ``"decoder"``, and its vocabulary size (token ids are drawn below it).
+    A :class:`~memwall_lib.engines.counts.transformer.TransformerSpec` is one; so is
+    :class:`memwall_lib.engines.timing.latency.ConfigShape` for any other model."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def kind(self) -> str: ...
+
+    @property
+    def vocab_size(self) -> int: ...
+
+
 def cache_keyword(model: Any) -> str:
     """The keyword a ``transformers`` model takes its KV cache by (``cache`` in
     transformers >= 5, ``past_key_values`` before)."""
@@ -67,7 +83,7 @@ def greedy_generate(
 
 
 def workload(
-    model: Any, spec: tfm.TransformerSpec, seq_len: int, device: str = "cpu", batch: int = 1, seed: int = 0
+    model: Any, spec: WorkloadShape, seq_len: int, device: str = "cpu", batch: int = 1, seed: int = 0
 ) -> Callable[[], Any]:
     """The callable whose time is the latency at ``seq_len``: an encoder forward over
     ``seq_len`` tokens, or ``seq_len`` greedy decoding steps from one start token."""

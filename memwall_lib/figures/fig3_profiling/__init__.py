@@ -1,13 +1,15 @@
 """Figure 3: BERT-Base, BERT-Large and GPT-2 profiled: analytic FLOPs, MOPs and arithmetic
 intensity, measured latency at every length beside the survey's, and a roofline calibrated
-per operation class on this machine.
+per operation class on this machine. Any model given by a ``config.json`` is drawn beside them
+in the counted panels and the measured one (:mod:`.user_models`).
 
 The numbers come from :mod:`memwall_lib.engines.counts.transformer` (analytic FLOPs and bytes),
 :mod:`memwall_lib.engines.timing.workloads` (FLOP counting), :mod:`memwall_lib.engines.timing.latency`,
 :mod:`memwall_lib.engines.timing.single_roof` and :mod:`memwall_lib.engines.timing.class_roofline`.
 This module holds the figure's API; beside it: :mod:`.counted` (the analytic sweeps, the per-op
 breakdown, the FLOP check), :mod:`.measured` (latency, the survey's beside it, the roofline's
-predictions), :mod:`.verdicts` (the claims), :mod:`.result` and :mod:`.draw`.
+predictions), :mod:`.user_models` (the user's own models, counted and timed), :mod:`.verdicts`
+(the claims), :mod:`.result` and :mod:`.draw`.
 Units: GFLOPs = 1e9 FLOPs, GB = 1e9 bytes, seconds.
 """
 
@@ -20,21 +22,21 @@ from typing import Any
 from ...core.claims import Claim
 from ...core.params import Param
 from ...core.provenance import measuring
-from ...engines.models.builders import BERT_SIZES, GPT2_SIZES
 from ...engines.timing import class_roofline, latency
 from ...engines.timing import clock as timing
 from ...engines.timing.single_roof import calibrate_roofline
 from ...tables import load_survey_latency
-from . import counted, draw, measured, verdicts
+from . import counted, draw, measured, user_models, verdicts
 from .result import Result
 
 PARAMETERS: dict[str, Param] = {
     "models": Param(
         list,
-        "models to profile (the survey's: bert-base, bert-large, gpt2)",
+        "models to profile: the survey's (bert-base, bert-large, gpt2, gpt2-medium ...), at least "
+        "one, and any of your own as a path to a Hugging Face config.json",
         item_type=str,
-        choices=(*BERT_SIZES, *GPT2_SIZES),
         min_items=1,
+        validate=user_models.check_models,
     ),
     "analytic_lengths": Param(
         list,
@@ -116,6 +118,8 @@ RELATIONS: tuple = (
         "parameters 'clock' and 'scaling_threads': clock 'process' reads one thread's CPU time, so "
         "scaling_threads must be [] (or [1])",
     ),
+    # raises its own line, naming the model too large to time here
+    (user_models.weights_fit, "parameters 'models' and 'dtype': a model's weights do not fit in memory"),
 )
 
 
@@ -129,17 +133,19 @@ OUTPUTS: tuple[str, ...] = ("fig3_transformer_profiling", "fig3_roofline")
 
 
 def analyse(params: Mapping[str, Any]) -> Result:
-    """Figure 3 from checked parameters (:data:`PARAMETERS`). Raises AssertionError if the
-    analytic FLOPs differ from FlopCounterMode's anywhere."""
+    """Figure 3 from checked parameters (:data:`PARAMETERS`): the survey's presets among
+    ``models`` as the paper profiles them, then the user's own models (:mod:`.user_models`).
+    Raises AssertionError if the analytic FLOPs differ from FlopCounterMode's anywhere."""
     p = dict(params)
-    analytic = counted.analytic_data(p["models"], p["analytic_lengths"], p["dtype"])
-    breakdown = counted.breakdown_table(p["models"], p["breakdown_lengths"])
-    flop_check = counted.flop_validation(p["models"], p["analytic_lengths"], p["flop_check_generate_len"])
+    survey_models, sources = user_models.split_models(p["models"])
+    analytic = counted.analytic_data(survey_models, p["analytic_lengths"], p["dtype"])
+    breakdown = counted.breakdown_table(survey_models, p["breakdown_lengths"])
+    flop_check = counted.flop_validation(survey_models, p["analytic_lengths"], p["flop_check_generate_len"])
     if not flop_check["equal"].all():
         raise AssertionError(f"analytic and counted FLOPs differ:\n{flop_check[~flop_check['equal']]}")
     with timing.using_clock(p["clock"]), measuring("fig3 latency and roofline", p["threads"]):
         latencies, validation, steps = measured.measure_models(
-            p["models"],
+            survey_models,
             p["measured_lengths"],
             method=p["latency_method"],
             device=p["device"],
@@ -151,10 +157,10 @@ def analyse(params: Mapping[str, Any]) -> Result:
             validation_repeats=p["validation_repeats"],
         )
         machine = calibrate_roofline(
-            p["models"], device=p["device"], dtype=p["dtype"], threads=p["threads"], gemm_n=1024, repeats=3
+            survey_models, device=p["device"], dtype=p["dtype"], threads=p["threads"], gemm_n=1024, repeats=3
         )
         roof = class_roofline.calibrate(
-            p["models"],
+            survey_models,
             p["measured_lengths"],
             device=p["device"],
             dtype=p["dtype"],
@@ -165,7 +171,7 @@ def analyse(params: Mapping[str, Any]) -> Result:
     most = max((t or os.cpu_count() or 1 for t in p["scaling_threads"]), default=1)
     with timing.using_clock(p["clock"]), measuring("fig3 thread scaling", most):
         scaling = measured.thread_scaling(
-            p["models"],
+            survey_models,
             p["scaling_threads"],
             latencies,
             method=p["latency_method"],
@@ -191,6 +197,7 @@ def analyse(params: Mapping[str, Any]) -> Result:
         normalized,
         survey,
         scaling,
+        user_models.analyse_models(p, sources, normalized["reference"]["median_s"]),
     )
 
 
@@ -220,6 +227,7 @@ def sidecar(result: Result) -> dict[str, dict[str, Any]]:
             "survey_comparison": result.survey,
             "thread_scaling": result.thread_scaling,
             "roofline_predictions": result.predicted,
+            **({"user_models": result.user} if result.user else {}),
         },
         OUTPUTS[1]: {
             "roofline": result.roofline.to_dict(),

@@ -12,50 +12,83 @@ from .measured import PREDICTION_TOLERANCE, label
 from .result import Result
 
 
+def _style(i: int) -> tuple[str, str]:
+    """The colour and marker of the ``i``-th model drawn (cycling past the palette's end)."""
+    from ...core import plotting
+
+    return plotting.PALETTE[i % len(plotting.PALETTE)], plotting.MARKERS[i % len(plotting.MARKERS)]
+
+
+def _counted(axes: Any, i: int, name: str, survey: dict[str, Any], own: dict[str, Any], mp: str) -> None:
+    """Panels (a)-(c) of one model: its 8-bit sweep solid, its measured-precision intensity dashed."""
+    c, mk = _style(i)
+    axes[0].plot(survey["seq_len"], survey["gflops"], marker=mk, color=c, label=name)
+    axes[1].plot(survey["seq_len"], survey["mops_gb"], marker=mk, color=c, label=name)
+    axes[2].plot(survey["seq_len"], survey["arithmetic_intensity"], marker=mk, color=c, label=f"{name}, 8-bit")
+    axes[2].plot(
+        own["seq_len"],
+        own["arithmetic_intensity"],
+        marker=mk,
+        color=c,
+        linestyle="--",
+        markerfacecolor="none",
+        label=f"{name}, {mp}",
+    )
+
+
+def _title(result: Result) -> str:
+    names = [label(m) for m in result.analytic["survey_8bit"]]
+    listed = ", ".join(names[:-1]) + f" and {names[-1]}" if len(names) > 1 else names[0]
+    yours = list(result.user.get("survey_8bit", {}))
+    extra = (
+        f"\nbeside them, from your config: {', '.join(yours)} (counted in the same convention; latency by whole runs)"
+        if yours
+        else ""
+    )
+    return (
+        f"{listed} profiled at batch size 1 "
+        "(a-c: analytic, survey convention; d: measured on this machine, hollow: the survey's "
+        f"Xeon Gold 6242, arXiv:2302.14017 Fig. 9){extra}"
+    )
+
+
 def plot_profiling(result: Result) -> Any:
     """The paper's four panels: (a) GFLOPs, (b) MOPs, (c) arithmetic intensity (8-bit solid,
     measured precision dashed), (d) measured latency normalized to the reference point, with
-    the survey's published values (hollow, dotted) where comparable."""
+    the survey's published values (hollow, dotted) where comparable; the user's own models
+    (:mod:`.user_models`) after the presets, in the next colours, labelled from their configs."""
     import matplotlib.pyplot as plt
 
     from ...core import plotting
 
-    analytic, normalized, published = result.analytic, result.normalized, result.survey
+    analytic, normalized, published, user = result.analytic, result.normalized, result.survey, result.user
     plotting.apply_style()
     fig, axes = plt.subplots(1, 4, figsize=(17, 4.3))
     survey, meas = analytic["survey_8bit"], analytic["measured_precision"]
     mp = analytic["precision"]["measured_precision"]["name"]
     for i, (m, s) in enumerate(survey.items()):
-        c, mk = plotting.PALETTE[i], plotting.MARKERS[i]
-        axes[0].plot(s["seq_len"], s["gflops"], marker=mk, color=c, label=label(m))
-        axes[1].plot(s["seq_len"], s["mops_gb"], marker=mk, color=c, label=label(m))
-        axes[2].plot(s["seq_len"], s["arithmetic_intensity"], marker=mk, color=c, label=f"{label(m)}, 8-bit")
-        axes[2].plot(
-            meas[m]["seq_len"],
-            meas[m]["arithmetic_intensity"],
-            marker=mk,
-            color=c,
-            linestyle="--",
-            markerfacecolor="none",
-            label=f"{label(m)}, {mp}",
-        )
+        _counted(axes, i, label(m), s, meas[m], mp)
+    for j, (m, s) in enumerate(user.get("survey_8bit", {}).items()):
+        _counted(axes, len(survey) + j, m, s, user["measured_precision"][m], mp)
     ref = normalized["reference"]
     for i, m in enumerate(survey):
+        c, mk = _style(i)
         if m in normalized:
             v = normalized[m]
-            axes[3].plot(
-                v["seq_len"], v["normalized"], marker=plotting.MARKERS[i], color=plotting.PALETTE[i], label=label(m)
-            )
+            axes[3].plot(v["seq_len"], v["normalized"], marker=mk, color=c, label=label(m))
         if published and published.get("comparable") and m in published:
             axes[3].plot(
                 published[m]["seq_len"],
                 published[m]["survey"],
-                marker=plotting.MARKERS[i],
+                marker=mk,
                 linestyle=":",
-                color=plotting.PALETTE[i],
+                color=c,
                 markerfacecolor="none",
                 label=f"{label(m)}, survey",
             )
+    for j, (m, v) in enumerate(user.get("normalized", {}).items()):
+        c, mk = _style(len(survey) + j)
+        axes[3].plot(v["seq_len"], v["normalized"], marker=mk, color=c, label=f"{m}, whole runs")
     titles = ["(a) FLOPs", "(b) Memory operations (MOPs)", "(c) Arithmetic intensity", "(d) Latency (measured)"]
     ylabels = [
         "GFLOPs (1e9 FLOPs)",
@@ -72,14 +105,7 @@ def plot_profiling(result: Result) -> Any:
         ax.legend(loc="best")
     axes[2].legend(loc="best", fontsize=7.5, ncol=1)
     axes[3].legend(loc="best", fontsize=7.5, ncol=1)
-    names = [label(m) for m in analytic["survey_8bit"]]
-    listed = ", ".join(names[:-1]) + f" and {names[-1]}" if len(names) > 1 else names[0]
-    fig.suptitle(
-        f"{listed} profiled at batch size 1 "
-        "(a-c: analytic, survey convention; d: measured on this machine, hollow: the survey's "
-        "Xeon Gold 6242, arXiv:2302.14017 Fig. 9)",
-        y=1.02,
-    )
+    fig.suptitle(_title(result), y=1.02)
     fig.tight_layout()
     return fig
 

@@ -1,24 +1,26 @@
 """Figure 3's :class:`Result`: the analytic sweeps, the breakdown, the FLOP check, the measured
 latencies with their checks and the survey's, the machine and class rooflines and their
-predictions, with the tables the notebook shows. Units: seconds, FLOP/s, bytes/s."""
+predictions, the user's own models beside the presets, with the tables the notebook shows.
+Units: seconds, FLOP/s, bytes/s."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
 
 from ...engines.timing import class_roofline
 from ...engines.timing.single_roof import Roofline
-from . import measured
+from . import measured, user_models
 
 
 @dataclass
 class Result:
     """Figure 3 analysed: analytic sweeps, the per-op breakdown, the FLOP check, measured
     latencies (with whole-run checks and the survey's beside them), the machine roofline,
-    the class roofline and its predictions."""
+    the class roofline and its predictions; ``user``: the user's own models, counted and timed
+    (:mod:`.user_models`; empty when ``models`` holds only the survey's)."""
 
     parameters: dict[str, Any]
     analytic: dict[str, Any]
@@ -33,6 +35,7 @@ class Result:
     normalized: dict[str, Any]
     survey: dict[str, Any]
     thread_scaling: dict[str, Any]
+    user: dict[str, Any] = field(default_factory=dict)
 
     def analytic_table(self) -> pd.DataFrame:
         """GFLOPs, MOPs (GB) and arithmetic intensity per model and length, in both precisions."""
@@ -44,6 +47,16 @@ class Result:
             },
             names=["convention", "model"],
         )
+
+    def user_counted_table(self) -> pd.DataFrame:
+        """The user's models counted: GFLOPs, MOPs (GB) and intensity per length, both
+        conventions, with the method (analytic or traced); empty without user models."""
+        return user_models.counted_frame(self.user)
+
+    def user_latency_table(self) -> pd.DataFrame:
+        """The user's models timed by whole runs (seconds), normalized to the presets'
+        reference point; empty without user models."""
+        return user_models.latency_frame(self.user)
 
     def agreement_table(self) -> pd.DataFrame:
         """The sampled estimate against whole runs (seconds; ratio = sampled / whole)."""
