@@ -146,7 +146,7 @@ def test_claims_are_computed_from_the_data(notebook_run) -> None:
 
 def test_bad_parameter_is_named(tmp_path: Path) -> None:
     with pytest.raises(
-        PapermillExecutionError, match=r"parameter 'models'\[0\]: 'bert-huge' is not a preset.*presets: "
+        PapermillExecutionError, match=r"parameter 'models\[0\]': 'bert-huge' is not a preset.*presets: "
     ):
         run_notebook(
             NOTEBOOKS_DIR / f"{NB}.ipynb",
@@ -291,7 +291,7 @@ def _checked(**overrides: object) -> dict:
 def test_a_bad_model_is_one_line_before_any_work(tmp_path: Path) -> None:
     """A missing config file stops the notebook at its parameter check: one line, no file."""
     with pytest.raises(
-        PapermillExecutionError, match=r"parameter 'models'\[1\]: config file .*missing.json.* does not exist"
+        PapermillExecutionError, match=r"parameter 'models\[1\]': config file .*missing.json.* does not exist"
     ):
         run_notebook(
             NOTEBOOKS_DIR / f"{NB}.ipynb",
@@ -311,7 +311,7 @@ def test_bad_models_are_refused_in_one_line(tmp_path: Path, monkeypatch: pytest.
         ({"models": ["examples/configs/pythia-160m.json"]}, r"parameter 'models': expected one of the survey's models"),
         (
             {"models": ["bert-base", str(t5)]},
-            r"parameter 'models'\[1\]: 't5-small': .*encoder-decoder models are not supported",
+            r"parameter 'models\[1\]': 't5-small': .*encoder-decoder models are not supported",
         ),
         ({"models": ["bert-base", "bert-base"]}, r"parameter 'models'"),
     ]
@@ -321,6 +321,6 @@ def test_bad_models_are_refused_in_one_line(tmp_path: Path, monkeypatch: pytest.
     # a 7B config in float32 (29 GB) on a machine of 16 GiB: refused, naming it, before any build
     monkeypatch.setattr(user_models, "fits_in_memory", lambda nbytes: nbytes <= 0.5 * 16 * 2**30)
     monkeypatch.setattr(user_models, "machine_memory_bytes", lambda: 16 * 2**30)
-    with pytest.raises(params.ParameterError, match=r"'models'\[1\]: 'mistral-7b' holds 29.0 GB of weights in float32"):
+    with pytest.raises(params.ParameterError, match=r"'models\[1\]': 'mistral-7b' holds 29.0 GB of weights in float32"):
         _checked(models=["bert-base", "examples/configs/mistral-7b.json"])
     assert _checked(models=["gpt2", "examples/configs/pythia-160m.json"])["models"][1].endswith("pythia-160m.json")

@@ -94,10 +94,10 @@ def weights_fit(p: Mapping[str, Any]) -> bool:
         try:
             need = latency.weight_bytes(s.config, p["dtype"])
         except ModelConfigError as exc:  # cannot be built on meta: the failing module named
-            raise ParameterError(f"parameter 'models'[{i}]: {s.label!r}: {exc}") from None
+            raise ParameterError(f"parameter 'models[{i}]': {s.label!r}: {exc}") from None
         if not fits_in_memory(need):
             raise ParameterError(
-                f"parameter 'models'[{i}]: {s.label!r} holds {need / 1e9:.1f} GB of weights in {p['dtype']}, "
+                f"parameter 'models[{i}]': {s.label!r} holds {need / 1e9:.1f} GB of weights in {p['dtype']}, "
                 f"more than half of this machine's {machine_memory_bytes() / 1e9:.1f} GB of memory; "
                 "its latency cannot be measured here (give a smaller config)"
             )
