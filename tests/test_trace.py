@@ -3,26 +3,22 @@ torch's FlopCounterMode and against bytes counted by hand."""
 
 from __future__ import annotations
 
-import warnings
-
 import pytest
 import torch
 from torch.utils.flop_counter import FlopCounterMode
-from transformers import AutoConfig, AutoModel, AutoModelForCausalLM
+from transformers import AutoConfig
 
 from memwall_lib.engines.counts import llm, trace
 from memwall_lib.engines.counts import transformer as tfm
 from memwall_lib.engines.counts.presets import preset_config
 from memwall_lib.engines.models import builders
+from memwall_lib.engines.models.configs import build_on_meta
 
 SMALL = dict(hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4, vocab_size=128)
 
 
 def _build(config, *, encoder: bool = False, dtype=torch.float32, attn: str = "eager"):
-    config._attn_implementation = attn
-    with warnings.catch_warnings(), torch.device("meta"):
-        warnings.simplefilter("ignore")
-        return (AutoModel if encoder else AutoModelForCausalLM).from_config(config, dtype=dtype).eval()
+    return build_on_meta(config, head="base" if encoder else "causal_lm", attn_implementation=attn, dtype=dtype)
 
 
 #: Tiny configs of every architecture issue 19 lists (gemma2 has no SDPA path in transformers).

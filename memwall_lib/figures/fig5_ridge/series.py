@@ -30,6 +30,7 @@ from ...core.schema import DataValidationError
 from ...core.trends import FitError, GrowthFit, fit_growth, fractional_year
 from ...engines.counts.counter import ModelCounter
 from ...engines.counts.ridge import ridge_point, roofline_time
+from ...engines.memory.from_config import max_positions
 from ...engines.models.configs import ModelSource
 from ...tables import HardwareData, device_dates, device_peaks, memory_capacity_gb
 from ...tables.user_chips import ChipSpecError, UserChips, extra_accelerators, load_accelerators_file, with_user_chips
@@ -247,10 +248,7 @@ def check_context(sources: Mapping[str, ModelSource], params: Mapping[str, Any])
     (``max_position_embeddings``: no model served could run it, and it would move the
     intensities and claims past anything real). A model whose positions alone it exceeds is
     counted as if its position table were longer, as the survey counts GPT-2 at 4,096 tokens."""
-    limits = {
-        label: getattr(s.config.get_text_config(decoder=True), "max_position_embeddings", None) or 0
-        for label, s in sources.items()
-    }
+    limits = {label: max_positions(s.config) or 0 for label, s in sources.items()}
     for name, tokens in (("context_len", params["context_len"] + 1), ("prefill_tokens", params["prefill_tokens"])):
         over = sorted(label for label, limit in limits.items() if limit and tokens > limit)
         if over and len(over) == len(limits):
