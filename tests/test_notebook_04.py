@@ -251,9 +251,9 @@ def test_a_bad_model_item_is_one_line_before_any_work(tmp_path: Path, tiny_llama
 
     nb = NOTEBOOKS_DIR / f"{NB}.ipynb"
     for models, match in (
-        (["examples/configs/no-such.json"], r"'models'\[0\]: config file .*no-such.json' does not exist"),
-        (["alexnet", "alexnett"], r"'models'\[1\]: 'alexnett' is not a model of Figure 4 \(did you mean 'alexnet'\?\)"),
-        ([str(tiny_llama), str(tiny_llama.parent)], r"'models'\[1\]: label 'tiny-llama' is already taken"),
+        (["examples/configs/no-such.json"], r"'models\[0\]': config file .*no-such.json' does not exist"),
+        (["alexnet", "alexnett"], r"'models\[1\]': 'alexnett' is not a model of Figure 4 \(did you mean 'alexnet'\?\)"),
+        ([str(tiny_llama), str(tiny_llama.parent)], r"'models\[1\]': label 'tiny-llama' is already taken"),
     ):
         with pytest.raises(ParameterError, match=match) as err:
             check_run([nb], {"models": models})

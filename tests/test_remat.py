@@ -225,8 +225,8 @@ def test_a_config_chain_parameter_is_checked_before_any_work(tmp_path) -> None:
     check = lambda **kw: check_parameters({**ns, **kw}, fig4b_remat.PARAMETERS, fig4b_remat.RELATIONS)  # noqa: E731
     assert check(chains=["gpt2", "examples/configs/opt-125m.json"])["chains"][1].endswith("opt-125m.json")
     for chains, match in (
-        (["gpt"], r"'chains'\[0\]: 'gpt' is not a chain \(did you mean 'gpt2'\?\), a model preset or a path"),
-        (["examples/configs/none.json"], r"'chains'\[0\]: config file .*none.json' does not exist"),
+        (["gpt"], r"'chains\[0\]': 'gpt' is not a chain \(did you mean 'gpt2'\?\), a model preset or a path"),
+        (["examples/configs/none.json"], r"'chains\[0\]': config file .*none.json' does not exist"),
     ):
         with pytest.raises(ParameterError, match=match):
             check(chains=chains)
