@@ -1,4 +1,4 @@
-"""Library misuse (issue 22, part 6): the public functions of core and tables called with a
+"""Library misuse (issue 22, part 6): the public functions of core, tables and engines called with a
 wrong type or range raise TypeError or ValueError naming the argument and what was expected,
 never a foreign traceback (AttributeError, KeyError, IsADirectoryError) or a silent wrong
 answer (a string iterated letter by letter, NaN returned, "0 of 0 claims hold")."""
@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+import torch
 
 from memwall_lib import tables
 from memwall_lib.core import checks, claims, output, trends
@@ -121,9 +122,124 @@ def _cases(hw: Any, tmp: Path) -> dict[str, tuple[Callable[[], Any], type[Except
     }
 
 
-def test_every_misuse_names_its_argument(hw: Any, tmp_path: Path) -> None:
+def _engine_cases() -> dict[str, tuple[Callable[[], Any], type[Exception], str]]:
+    from memwall_lib.engines import remat
+    from memwall_lib.engines.counts import llm
+    from memwall_lib.engines.memory import saved
+    from memwall_lib.engines.memory import text_claims as mc
+    from memwall_lib.engines.models import builders
+
+    chain = remat.gpt2_chain(layers=2, hidden=32, heads=2, tokens=8, batch_size=1, vocab_size=64, dropout=0.0)
+    profile = remat.profile_chain_ops(chain)
+    no_gpu = "cpu" if torch.cuda.is_available() else "cuda"  # a device this machine cannot use
+    return {
+        "memory_over_sgd of no shapes": (
+            lambda: mc.memory_over_sgd([], "adam"),
+            ValueError,
+            r"shapes: expected parameter shapes holding at least one element",
+        ),
+        "memory_over_sgd of a string": (
+            lambda: mc.memory_over_sgd("3x4", "adam"),
+            TypeError,
+            r"shapes: expected a list of shapes",
+        ),
+        "optimizer_state_elements of a negative shape": (
+            lambda: mc.optimizer_state_elements([[-3, 4]], "adam"),
+            ValueError,
+            r"shapes\[0\]: expected an integer >= 0, got -3",
+        ),
+        "inference_footprint_bytes of negative tokens": (
+            lambda: mc.inference_footprint_bytes(1000, 2, 8, -10),
+            ValueError,
+            r"tokens: expected an integer >= 0, got -10",
+        ),
+        "inference_footprint_bytes of negative parameters": (
+            lambda: mc.inference_footprint_bytes(-1000, 2, 8, 10),
+            ValueError,
+            r"parameters: expected a number >= 0, got -1000",
+        ),
+        "inference_footprint_bytes of zero layers": (
+            lambda: mc.inference_footprint_bytes(1000, 0, 8, 10),
+            ValueError,
+            r"layers: expected an integer >= 1, got 0",
+        ),
+        "storage_nbytes of a string": (
+            lambda: saved.storage_nbytes("x"),
+            TypeError,
+            r"tensor: expected a torch.Tensor, got str",
+        ),
+        "expected_experts_touched of negative tokens": (
+            lambda: llm.expected_experts_touched(8, 2, -5),
+            ValueError,
+            r"tokens: expected a number >= 0, got -5",
+        ),
+        "expected_experts_touched with top_k above the experts": (
+            lambda: llm.expected_experts_touched(8, 9, 5),
+            ValueError,
+            r"top_k: expected an integer <= 8, got 9",
+        ),
+        "gpt2_config with no positions": (
+            lambda: builders.gpt2_config(max_positions=0),
+            ValueError,
+            r"max_positions: expected an integer >= 1, got 0",
+        ),
+        "bert_config with positions as text": (
+            lambda: builders.bert_config(max_positions="512"),
+            TypeError,
+            r"max_positions: expected an integer, got '512'",
+        ),
+        "build_from_config on a TPU": (
+            lambda: builders.build_from_config(builders.gpt2_config(), device="tpu"),
+            ValueError,
+            r"device: expected one of \['cpu', 'cuda'\], got 'tpu'",
+        ),
+        "gpt2_chain with dropout 1.5": (
+            lambda: remat.gpt2_chain(layers=1, hidden=32, heads=2, dropout=1.5),
+            ValueError,
+            r"dropout: expected a number >= 0 and <= 1, got 1.5",
+        ),
+        "gpt2_chain with dropout NaN": (
+            lambda: remat.gpt2_chain(layers=1, hidden=32, heads=2, dropout=float("nan")),
+            ValueError,
+            r"dropout: expected a finite number, got nan",
+        ),
+        "gpt2_chain on a device this machine lacks": (
+            lambda: remat.gpt2_chain(layers=1, hidden=32, heads=2, device=no_gpu),
+            ValueError,
+            r"device: ",
+        ),
+        "resnet_chain on a TPU": (
+            lambda: remat.resnet_chain(device="tpu"),
+            ValueError,
+            r"device: expected one of",
+        ),
+        "segment_cost with s > e": (
+            lambda: remat.segment_cost(profile, 2, 1, True),
+            ValueError,
+            r"s, e: expected 0 <= s <= e < 4 \(the profile's blocks\), got s=2, e=1",
+        ),
+        "segment_cost past the last block": (
+            lambda: remat.segment_cost(profile, 0, 9, True),
+            ValueError,
+            r"s, e: expected 0 <= s <= e < 4",
+        ),
+        "schedule_every_k with k 0": (lambda: remat.schedule_every_k(4, 0), ValueError, r"k: expected >= 1, got 0"),
+        "frontier at resolution 0": (
+            lambda: remat.frontier(profile, resolution=0),
+            ValueError,
+            r"resolution: expected an integer >= 1, got 0",
+        ),
+        "plan_for_budget of NaN bytes": (
+            lambda: remat.plan_for_budget(profile, float("nan")),
+            ValueError,
+            r"budget_bytes: expected a positive finite number of bytes, got nan",
+        ),
+    }
+
+
+def _failures(cases: dict[str, tuple[Callable[[], Any], type[Exception], str]]) -> list[str]:
     failures = []
-    for label, (call, kind, match) in _cases(hw, tmp_path).items():
+    for label, (call, kind, match) in cases.items():
         try:
             call()
         except kind as exc:
@@ -135,7 +251,25 @@ def test_every_misuse_names_its_argument(hw: Any, tmp_path: Path) -> None:
             failures.append(f"{label}: {type(exc).__name__}: {exc}")
         else:
             failures.append(f"{label}: returned without an error")
-    assert failures == []
+    return failures
+
+
+def test_every_misuse_names_its_argument(hw: Any, tmp_path: Path) -> None:
+    assert _failures(_cases(hw, tmp_path)) == []
+
+
+def test_every_engine_misuse_names_its_argument() -> None:
+    assert _failures(_engine_cases()) == []
+
+
+def test_engine_arguments_in_range_still_work() -> None:
+    from memwall_lib.engines.counts import llm
+    from memwall_lib.engines.memory import text_claims as mc
+
+    assert llm.expected_experts_touched(8, 8, 1) == 8.0
+    assert llm.expected_experts_touched(8, 2, 0) == 0.0
+    assert mc.optimizer_state_elements([(3, 4), ()], "adam") == 2 * 12 + 2 * 1
+    assert mc.memory_over_sgd(((3, 4) for _ in range(2)), "adam") == 2.0  # a generator is read once
 
 
 def test_the_checkers() -> None:

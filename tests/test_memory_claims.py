@@ -104,7 +104,7 @@ def test_text_claims_verdicts() -> None:
 
 # --------------------------------------------------------------------------- the authors' Figure 4
 def test_read_authors_fig4() -> None:
-    bars, steps = authors_bars.read_authors_fig4(DATA_DIR / "authors_plotted.csv")
+    bars, steps = authors_bars.read_authors_fig4(DATA_DIR)
     assert list(bars.index) == list(authors_bars.PAPER_MODELS)
     assert bars.loc["alexnet", "total"] == pytest.approx(1.17)  # drawn as 1.17 (the README's 1.71 is a typo)
     assert bars.loc["gpt2_xl", "optimizer"] == 11.72
@@ -113,14 +113,17 @@ def test_read_authors_fig4() -> None:
 
 def test_read_authors_fig4_names_the_bad_cell(tmp_path: Path) -> None:
     text = (DATA_DIR / "authors_plotted.csv").read_text().replace('"VGG19, 2014"', '"VGG16, 2014"', 1)
-    (tmp_path / "a.csv").write_text(text)
-    with pytest.raises(ValueError, match=r"a.csv: line \d+: column 'label': unknown Figure 4 model 'VGG16'"):
-        authors_bars.read_authors_fig4(tmp_path / "a.csv")
+    (tmp_path / "authors_plotted.csv").write_text(text)
+    line = text.splitlines().index(next(t for t in text.splitlines() if '"VGG16, 2014"' in t)) + 1
+    with pytest.raises(
+        ValueError, match=rf"authors_plotted.csv: line {line}: column 'label': unknown Figure 4 model 'VGG16'"
+    ):
+        authors_bars.read_authors_fig4(tmp_path)
 
 
 def test_gpu_lines_on_our_data() -> None:
     devices = load_hardware().devices
-    _, steps = authors_bars.read_authors_fig4(DATA_DIR / "authors_plotted.csv")
+    _, steps = authors_bars.read_authors_fig4(DATA_DIR)
     keys = list(authors_bars.PAPER_MODELS)
     authors = authors_bars.gpu_line("authors", keys, devices, steps)
     assert list(authors["device"]) == [
@@ -147,7 +150,7 @@ def test_gpu_lines_on_our_data() -> None:
 
 def test_a_users_model_is_compared_with_the_largest_gpu_of_its_year() -> None:
     devices = load_hardware().devices
-    _, steps = authors_bars.read_authors_fig4(DATA_DIR / "authors_plotted.csv")
+    _, steps = authors_bars.read_authors_fig4(DATA_DIR)
     paper_only = authors_bars.gpu_line("authors", ["alexnet", "gpt2_xl"], devices, steps).set_index("model")
     by_year = gpu_memory_by_year(devices, [2023]).set_index("year")
     for policy in authors_bars.GPU_LINES:
@@ -157,3 +160,26 @@ def test_a_users_model_is_compared_with_the_largest_gpu_of_its_year() -> None:
         assert mine["year"] == 2023 and mine["device"] == by_year.loc[2023, "device"] == "Instinct MI300X"
         if policy == "authors":  # the paper's models keep the authors' steps
             assert line.set_index("model").loc[["alexnet", "gpt2_xl"]].equals(paper_only)
+
+
+def test_step_gpus_with_no_gpu_of_that_capacity_names_it() -> None:
+    devices = load_hardware().devices
+    for frame in (devices, devices.iloc[0:0]):  # no match, and no device at all
+        with pytest.raises(
+            ValueError, match=r"devices: no GPU with 12345 GiB dated by 2020 for the authors' step of alexnet"
+        ):
+            authors_bars.step_gpus(frame, 12345.0, 2020, "alexnet")
+
+
+def test_read_authors_fig4_reads_the_given_folder(tmp_path: Path) -> None:
+    text = (DATA_DIR / "authors_plotted.csv").read_text()
+    edited = text.replace(
+        'fig4,bar_segment,parameters,"AlexNet, 2012",,0.23,', 'fig4,bar_segment,parameters,"AlexNet, 2012",,0.5,'
+    )
+    assert edited != text
+    (tmp_path / "authors_plotted.csv").write_text(edited)
+    bars, _ = authors_bars.read_authors_fig4(tmp_path)
+    assert bars.loc["alexnet", "parameters"] == 0.5
+    (tmp_path / "authors_plotted.csv").unlink()
+    with pytest.raises(ValueError, match=r"authors_plotted.csv"):
+        authors_bars.read_authors_fig4(tmp_path)

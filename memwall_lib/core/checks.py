@@ -4,6 +4,8 @@ AttributeError on None) or a silent default."""
 
 from __future__ import annotations
 
+import math
+import numbers
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -26,6 +28,39 @@ def check_int(name: str, value: Any, minimum: int | None = 1, maximum: int | Non
     if maximum is not None and value > maximum:
         raise ValueError(f"{name}: expected an integer <= {maximum}, got {value}")
     return value
+
+
+def check_number(
+    name: str, value: Any, minimum: float | None = None, maximum: float | None = None, strict_min: bool = False
+) -> float:
+    """``value`` as a finite float in [minimum, maximum] (``strict_min``: above ``minimum``);
+    TypeError for a non-number (bools included), ValueError for NaN, infinity or out of range,
+    each naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name}: expected a number, got {value!r:.60}")
+    number = float(value)
+    if not math.isfinite(number):
+        raise ValueError(f"{name}: expected a finite number, got {number!r}")
+    low_fails = minimum is not None and (number <= minimum if strict_min else number < minimum)
+    if low_fails or (maximum is not None and number > maximum):
+        low = "" if minimum is None else f"{'>' if strict_min else '>='} {minimum:g}"
+        high = "" if maximum is None else f"<= {maximum:g}"
+        raise ValueError(f"{name}: expected a number {' and '.join(b for b in (low, high) if b)}, got {number:g}")
+    return number
+
+
+def check_shapes(name: str, shapes: Any) -> list[tuple[int, ...]]:
+    """``shapes`` as a list of tensor shapes (sequences of non-negative ints); a lone string,
+    a non-sequence or a negative or non-integer dimension is a TypeError or ValueError naming
+    ``name`` and the item."""
+    if isinstance(shapes, (str, bytes)) or not isinstance(shapes, Iterable):
+        raise TypeError(f"{name}: expected a list of shapes (sequences of ints), got {shapes!r:.60}")
+    checked = []
+    for i, shape in enumerate(shapes):
+        if isinstance(shape, (str, bytes)) or not isinstance(shape, Iterable):
+            raise TypeError(f"{name}[{i}]: expected a shape (a sequence of ints), got {shape!r:.60}")
+        checked.append(tuple(check_int(f"{name}[{i}]", d, minimum=0) for d in shape))
+    return checked
 
 
 def check_module(name: str, model: Any) -> Any:

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import json
 import math
-import numbers
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from .checks import check_number
 from .figure_set import check_sets, folder_lock, repair, write_set
 from .output import default_file_mode
 from .paths import FIGURES_DIR, resolve
@@ -111,12 +111,11 @@ def growth_claim(
 ) -> Claim:
     """A growth-rate claim; it holds when ``paper`` lies inside the reproduced 95% CI.
     ``authors_points``: the same fit on the authors' plotted points, if known; ``kind`` and
-    ``cause`` as in :class:`Claim`. ValueError (naming the argument) for a ``paper`` or
-    ``reproduced`` that is not a finite number, or a ``ci95`` that is not two finite numbers,
+    ``cause`` as in :class:`Claim`. TypeError or ValueError (naming the argument) for a
+    ``paper`` or ``reproduced`` that is not a finite number, or a ``ci95`` that is not two finite numbers,
     low <= high."""
     for name, value in (("paper", paper), ("reproduced", reproduced)):
-        if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
-            raise ValueError(f"{name}: expected a finite number, got {value!r}")
+        check_number(name, value)
     try:
         bounds = [] if isinstance(ci95, (str, bytes)) else [float(v) for v in ci95]
     except (TypeError, ValueError):

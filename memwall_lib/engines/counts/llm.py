@@ -56,7 +56,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from ...core.checks import check_int
+from ...core.checks import check_int, check_number
 from . import specs
 from . import transformer as tfm
 from .llm_spec import (
@@ -86,7 +86,11 @@ def get_spec(model: Any) -> LLMSpec | tfm.TransformerSpec:
 # --------------------------------------------------------------------------- layers
 def expected_experts_touched(n_experts: int, top_k: int, tokens: float) -> float:
     """Expected distinct experts hit by ``tokens`` tokens, each routed to ``top_k`` distinct
-    experts uniformly and independently: ``E * (1 - (1 - k/E)**tokens)``."""
+    experts uniformly and independently: ``E * (1 - (1 - k/E)**tokens)``; 1 <= top_k <= E,
+    tokens >= 0 (an expected count may be fractional)."""
+    check_int("n_experts", n_experts)
+    check_int("top_k", top_k, maximum=n_experts)
+    check_number("tokens", tokens, minimum=0.0)
     return n_experts * (1.0 - (1.0 - top_k / n_experts) ** tokens)
 
 

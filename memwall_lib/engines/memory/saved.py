@@ -96,6 +96,10 @@ def storage_key(tensor: Any) -> int:
 
 def storage_nbytes(tensor: Any) -> int:
     """Bytes of ``tensor``'s whole storage (a view counts the storage it keeps alive)."""
+    import torch
+
+    if not isinstance(tensor, torch.Tensor):
+        raise TypeError(f"tensor: expected a torch.Tensor, got {type(tensor).__name__} {tensor!r:.60}")
     return int(tensor.untyped_storage().nbytes())
 
 

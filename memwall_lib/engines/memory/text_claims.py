@@ -27,7 +27,10 @@ Units: bytes; a parameter count ``psi`` is in elements.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
+
+from ...core.checks import check_int, check_number, check_shapes
 
 #: ZeRO's K: bytes of optimizer state per parameter for mixed-precision Adam.
 ZERO_K: int = 12
@@ -84,6 +87,13 @@ def kv_cache_values(
     layer holds min(tokens, W - 1) tokens, a full layer all ``tokens``. The new tokens' keys
     and values of a step in flight are not counted (they are the next step's cache).
     ``windows=None``: every layer is full."""
+    for name, value, low in (
+        ("layers", layers, 1),
+        ("tokens", tokens, 0),
+        ("kv_width", kv_width, 1),
+        ("batch", batch, 1),
+    ):
+        check_int(name, value, minimum=low)
     if windows is None:
         held = float(layers) * tokens
     else:
@@ -118,8 +128,9 @@ def inference_footprint_bytes(
     :func:`memwall_lib.engines.models.configs.kv_cache_layout`)."""
     if fmt not in FORMAT_BYTES:
         raise ValueError(f"fmt: expected one of {list(FORMAT_BYTES)}, got {fmt!r}")
-    if group < 1:
-        raise ValueError(f"group: expected a positive group size, got {group!r}")
+    check_number("parameters", parameters, minimum=0)
+    check_int("group", group, minimum=1)
+    check_int("hidden", hidden, minimum=1)
     if (n_kv_heads is None) != (head_dim is None):
         raise ValueError(f"n_kv_heads and head_dim: give both or neither, got {n_kv_heads!r} and {head_dim!r}")
     kv_width = hidden if n_kv_heads is None or head_dim is None else n_kv_heads * head_dim
@@ -130,37 +141,31 @@ def inference_footprint_bytes(
 
 def optimizer_state_elements(shapes: Iterable[Sequence[int]], method: str, max_dim: int = 1200) -> int:
     """Elements of optimizer state (persistent, plus AdaHessian's two per-step vectors) for
-    parameter tensors of ``shapes`` under ``method`` (see the module docstring)."""
+    parameter tensors of ``shapes`` under ``method`` (see the module docstring). ``max_dim``:
+    Shampoo's largest dimension that keeps a full statistic (larger ones keep a diagonal)."""
     if method not in OPTIMIZER_METHODS:
         raise ValueError(f"method: expected one of {list(OPTIMIZER_METHODS)}, got {method!r}")
+    check_int("max_dim", max_dim, minimum=1)
     total = 0
-    for shape in shapes:
-        n = 1
-        for d in shape:
-            n *= int(d)
-        if method == "sgd":
-            continue
+    for shape in check_shapes("shapes", shapes):
+        n = math.prod(shape)
         if method == "sgd_momentum":
             total += n
-        elif method in ("adam",):
+        elif method == "adam":
             total += 2 * n
         elif method == "adahessian":
             total += 2 * n + 2 * n  # exp_avg, exp_hessian_diag_sq; Rademacher v and Hv per step
-        else:  # shampoo: statistic + cached inverse root per dimension, and momentum
-            dims = [int(d) for d in shape] or [1]
-            total += n + sum(2 * (d * d if d <= max_dim else d) for d in dims)
+        elif method == "shampoo":  # statistic + cached inverse root per dimension, and momentum
+            total += n + sum(2 * (d * d if d <= max_dim else d) for d in shape or (1,))
     return total
 
 
 def memory_over_sgd(shapes: Sequence[Sequence[int]], method: str, max_dim: int = 1200) -> float:
     """(parameters + gradients + optimizer state) under ``method`` over the same for plain SGD
-    (parameters + gradients), all fp32: how many times SGD's memory the method needs."""
-    n = sum(_numel(s) for s in shapes)
-    return (2 * n + optimizer_state_elements(shapes, method, max_dim)) / (2 * n)
-
-
-def _numel(shape: Sequence[int]) -> int:
-    n = 1
-    for d in shape:
-        n *= int(d)
-    return n
+    (parameters + gradients), all fp32: how many times SGD's memory the method needs.
+    ValueError for shapes that hold no parameter (the ratio is undefined)."""
+    checked = check_shapes("shapes", shapes)
+    n = sum(math.prod(s) for s in checked)
+    if n == 0:
+        raise ValueError(f"shapes: expected parameter shapes holding at least one element, got {checked!r:.80}")
+    return (2 * n + optimizer_state_elements(checked, method, max_dim)) / (2 * n)

@@ -12,6 +12,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from ...core.checks import check_int
+from ..timing.clock import check_device
+
 #: BERT sizes: hidden size, layers, attention heads, FFN (intermediate) size.
 BERT_SIZES: dict[str, dict[str, int]] = {
     "bert-base": dict(hidden_size=768, num_hidden_layers=12, num_attention_heads=12, intermediate_size=3072),
@@ -41,6 +44,7 @@ def bert_config(name: str = "bert-base", max_positions: int = 512, attn_implemen
     from transformers import BertConfig
 
     _check_name(name, BERT_SIZES, "BERT size")
+    check_int("max_positions", max_positions)
     return BertConfig(
         **BERT_SIZES[name],
         max_position_embeddings=max(512, int(max_positions)),
@@ -53,6 +57,7 @@ def gpt2_config(name: str = "gpt2", max_positions: int = 1024, attn_implementati
     from transformers import GPT2Config
 
     _check_name(name, GPT2_SIZES, "GPT-2 size")
+    check_int("max_positions", max_positions)
     return GPT2Config(
         **GPT2_SIZES[name], n_positions=max(1024, int(max_positions)), attn_implementation=attn_implementation
     )
@@ -67,6 +72,12 @@ def transformer_config(name: str, max_positions: int = 512, attn_implementation:
     raise ValueError(f"unknown model {name!r}; expected one of {sorted(BERT_SIZES) + sorted(GPT2_SIZES)}")
 
 
+def check_build_device(device: str) -> str:
+    """``device`` if a model can be built there: ``"meta"`` (allocates nothing, for counting)
+    or a device this machine can use (:func:`memwall_lib.engines.timing.clock.check_device`)."""
+    return device if device == "meta" else check_device(device)
+
+
 def build_from_config(config: Any, device: str = "cpu", dtype: Any = None, lm_head: bool = True) -> Any:
     """Instantiate a ``transformers`` model from ``config`` in eval mode, random weights.
 
@@ -74,6 +85,7 @@ def build_from_config(config: Any, device: str = "cpu", dtype: Any = None, lm_he
     ``GPT2LMHeadModel`` when ``lm_head`` (needed for generation) else ``GPT2Model``.
     ``device="meta"`` allocates nothing (for counting).
     """
+    check_build_device(device)
     import torch
     from transformers import BertModel, GPT2LMHeadModel, GPT2Model
 
@@ -95,6 +107,7 @@ def build_torchvision(name: str, device: str = "cpu") -> Any:
     import torchvision
 
     _check_name(name, TORCHVISION_MODELS, "torchvision model")
+    check_build_device(device)
     with torch.device(device):
         return getattr(torchvision.models, name)(weights=None)
 

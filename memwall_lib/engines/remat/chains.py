@@ -11,7 +11,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ...core.checks import check_int
+from ...core.checks import check_int, check_number
+from ..models.builders import build_from_config, build_torchvision, check_build_device
 
 CHAINS: tuple[str, ...] = ("gpt2", "resnet152")
 
@@ -62,12 +63,14 @@ def gpt2_chain(
         ("vocab_size", vocab_size),
     ):
         check_int(arg, value)
+    check_number("dropout", dropout, minimum=0.0, maximum=1.0)
+    if dropout == 1.0:
+        raise ValueError("dropout: expected a probability below 1 (1 drops every activation), got 1")
+    check_build_device(device)
     if hidden % heads:
         raise ValueError(f"heads: expected a divisor of hidden ({hidden}), got {heads}")
     import torch
     from transformers import GPT2Config
-
-    from ..models.builders import build_from_config
 
     torch.manual_seed(seed)
     config = GPT2Config(
@@ -122,9 +125,8 @@ def resnet_chain(
     block, head (average pool, fully connected)]; loss: cross-entropy over 1000 classes."""
     check_int("image_size", image_size, minimum=32)
     check_int("batch_size", batch_size)
+    check_build_device(device)
     import torch
-
-    from ..models.builders import build_torchvision
 
     torch.manual_seed(seed)
     net = build_torchvision(name, device).train()

@@ -44,6 +44,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ...core.checks import check_int
 from .schedules import Schedule
 
 
@@ -311,7 +312,10 @@ class OpPlan:
 def segment_cost(
     profile: OpChainProfile, s: int, e: int, ckpt: bool, keep: frozenset = frozenset()
 ) -> tuple[int, int, float]:
-    """(held bytes, full bytes, recompute FLOPs) of segment s..e (see the module doc)."""
+    """(held bytes, full bytes, recompute FLOPs) of segment s..e (see the module doc): blocks
+    s to e inclusive, 0 <= s <= e < the profile's block count."""
+    if not 0 <= check_int("s", s, minimum=0) <= check_int("e", e, minimum=0) < len(profile):
+        raise ValueError(f"s, e: expected 0 <= s <= e < {len(profile)} (the profile's blocks), got s={s}, e={e}")
     if not ckpt:
         b = profile.saved_union(s, e, False)
         return b, b, 0.0

@@ -137,7 +137,7 @@ def analyse(params: Mapping[str, Any]) -> Result:
     variants = parse_variants(p["variants"])
     data_dir = resolve(p["data_dir"])
     hw = load_hardware(data_dir)
-    bars, steps = authors_bars.read_authors_fig4(data_dir / "authors_plotted.csv")
+    bars, steps = authors_bars.read_authors_fig4(data_dir)
     year = latest_gpu_year(hw.devices, p["gpu_date_rule"])
     results, infos = account_all(
         settings, sources, p["precision"], p["mask_target"], variants, p["gpt2_gelu"], p["seq_len"], year

@@ -9,7 +9,6 @@ nominal ("32GB" = 32 GiB), reported in GB.
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,8 @@ import pandas as pd
 
 from ...engines.memory.training import TrainingMemory
 from ...engines.models.paper_models import PAPER_MODELS
-from ...tables import GIB, device_dates, gpu_memory_by_year
+from ...tables import GIB, device_dates, gpu_memory_by_year, load_authors_plotted
+from ...tables.schemas import AUTHORS_PLOTTED
 
 #: The authors' bar labels (text before the comma) -> our model keys.
 AUTHORS_LABELS: dict[str, str] = {
@@ -50,47 +50,39 @@ TRAINED_ON: dict[str, str] = {
 EXPLAIN_ABOVE: float = 0.15
 
 
-def _model_key(label: str, path: Path, line: int) -> str:
+def _model_key(label: str, line: int) -> str:
     name = label.split(",")[0].strip()
     if name not in AUTHORS_LABELS:
         raise ValueError(
-            f"{path.name}: line {line}: column 'label': unknown Figure 4 model {name!r}; "
+            f"{AUTHORS_PLOTTED.name}: line {line}: column 'label': unknown Figure 4 model {name!r}; "
             f"expected one of {sorted(AUTHORS_LABELS)}"
         )
     return AUTHORS_LABELS[name]
 
 
-def read_authors_fig4(path: str | Path) -> tuple[pd.DataFrame, dict[str, float]]:
-    """The authors' Figure 4 from ``authors_plotted.csv``: bars (one row per model key, columns
+def read_authors_fig4(data_dir: str | Path) -> tuple[pd.DataFrame, dict[str, float]]:
+    """The authors' Figure 4 from ``data_dir``'s ``authors_plotted.csv`` (read and validated by
+    :func:`memwall_lib.tables.load_authors_plotted`): bars (one row per model key, columns
     ``parameters``, ``optimizer``, ``feature_maps``, ``total``, in the figure's unit) and the
     GPU step per model (the figure's unit, nominal GB). Rows of other figures are skipped;
-    a missing or bad value raises ValueError naming the file, line and column."""
-    p = Path(path)
+    an unknown model, series or a missing row raises ValueError naming the file, line and column."""
+    plotted = load_authors_plotted(data_dir)
     bars: dict[str, dict[str, float]] = {}
     steps: dict[str, float] = {}
-    with p.open(newline="") as f:
-        for line, row in enumerate(csv.DictReader(f), start=2):
-            if row.get("figure") != "fig4":
-                continue
-            try:
-                value = float(row["value"])
-            except (TypeError, ValueError):
+    for row in plotted[plotted["figure"] == "fig4"].itertuples():
+        if row.kind == "bar_segment":
+            if row.series not in SEGMENTS:
                 raise ValueError(
-                    f"{p.name}: line {line}: column 'value': expected a number, got {row.get('value')!r}"
-                ) from None
-            if row["kind"] == "bar_segment":
-                if row["series"] not in SEGMENTS:
-                    raise ValueError(
-                        f"{p.name}: line {line}: column 'series': expected one of "
-                        f"{list(SEGMENTS)}, got {row['series']!r}"
-                    )
-                bars.setdefault(_model_key(row["label"], p, line), {})[row["series"]] = value
-            elif row["kind"] == "step":
-                for label in row["label"].split(";"):
-                    steps[_model_key(label, p, line)] = value
+                    f"{AUTHORS_PLOTTED.name}: line {row.line}: column 'series': expected one of "
+                    f"{list(SEGMENTS)}, got {row.series!r}"
+                )
+            bars.setdefault(_model_key(row.label, row.line), {})[row.series] = float(row.value)
+        elif row.kind == "step":
+            for label in row.label.split(";"):
+                steps[_model_key(label, row.line)] = float(row.value)
     missing = [k for k in PAPER_MODELS if k not in bars or set(bars[k]) != set(SEGMENTS) or k not in steps]
     if missing:
-        raise ValueError(f"{p.name}: Figure 4 rows missing for {missing}")
+        raise ValueError(f"{AUTHORS_PLOTTED.name}: Figure 4 rows missing for {missing}")
     frame = pd.DataFrame.from_dict(bars, orient="index").loc[list(PAPER_MODELS), list(SEGMENTS)]
     frame["total"] = frame.sum(axis=1)
     return frame, {k: steps[k] for k in PAPER_MODELS}
@@ -117,7 +109,8 @@ def step_gpus(devices: pd.DataFrame, capacity_gib: float, year: int, key: str) -
     with: the model's own training GPU (:data:`TRAINED_ON`) where among them, else the earliest."""
     gpus = devices[(devices["device_type"] == "gpu") & (devices["memory_capacity_GiB"] == capacity_gib)].copy()
     gpus["date"] = device_dates(gpus)
-    gpus = gpus[[d.year <= year for d in gpus["date"]]].sort_values(["date", "name"])
+    dated = np.array([d.year <= year for d in gpus["date"]], dtype=bool)  # a bool mask even when empty
+    gpus = gpus[dated].sort_values(["date", "name"])
     names = [n for n in gpus["name"] if "dual-gpu" not in n.lower()]
     if not names:
         raise ValueError(f"devices: no GPU with {capacity_gib:g} GiB dated by {year} for the authors' step of {key}")
