@@ -57,6 +57,9 @@ def test_mistyped_name_is_caught_with_a_suggestion(tmp_path: Path) -> None:
         ("lengths", [128, -1], r"'lengths\[1\]': expected >= 1"),
         ("lengths", [], "at least 1 item"),
         ("ratio", "x", "'ratio': expected a number"),
+        ("lengths", {128, 256}, r"'lengths': expected a list .*got \{128, 256\}"),  # a YAML !!set, not 'missing'
+        ("lengths", {"a": 1}, r"'lengths': expected a list"),  # a YAML mapping
+        ("policy", {"a"}, r"'policy': expected a str"),
     ],
 )
 def test_bad_values_name_the_parameter(tmp_path: Path, name, value, match) -> None:

@@ -202,8 +202,9 @@ def _check_one(name: str, value: Any, spec: Param) -> Any:
     return value
 
 
-#: Types a papermill parameter can have (papermill writes Python literals).
-_PARAMETER_TYPES = (bool, int, float, str, list, tuple, type(None))
+#: Types a papermill parameter can have (papermill writes Python literals; a YAML ``!!set`` or
+#: mapping given with -y arrives as a set or dict, which the check then refuses or reads by name).
+_PARAMETER_TYPES = (bool, int, float, str, list, tuple, set, frozenset, dict, type(None))
 
 #: The first line of a parameters cell: the notebook's own ("# Parameters (papermill overrides
 #: these)...") and the cell papermill injects ("# Parameters") both start with it.
@@ -212,7 +213,7 @@ PARAMETERS_CELL_MARKER = "# Parameters"
 
 def user_names(namespace: Mapping[str, Any]) -> dict[str, Any]:
     """The parameter-like values in ``namespace``: names not starting with an underscore,
-    bound to a bool, number, string, list, tuple or None (papermill's literal types)."""
+    bound to a bool, number, string, list, tuple, set, dict or None (papermill's literal types)."""
     return {
         k: v
         for k, v in namespace.items()
