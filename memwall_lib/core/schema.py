@@ -103,6 +103,12 @@ class CellError:
     column: str | None
     message: str
 
+    @classmethod
+    def of(cls, file: str, record: Any, column: str | None, message: str) -> CellError:
+        """The error of ``column`` in ``record``, a row of a frame that :func:`read_table`
+        read (its ``row`` and ``line`` fields)."""
+        return cls(file, int(record.row), int(record.line), column, message)
+
     def __str__(self) -> str:
         where = self.file
         if self.row is not None:
@@ -420,10 +426,9 @@ def check_references(child: pd.DataFrame, child_col: str, parent: pd.DataFrame, 
     """Every ``child[child_col]`` must appear in ``parent[parent_col]`` (a foreign key)."""
     known = set(parent[parent_col])
     errors = [
-        CellError(
+        CellError.of(
             child.attrs.get("file", "?"),
-            int(r.row),
-            int(r.line),
+            r,
             child_col,
             f"expected a {parent_col} listed in {parent.attrs.get('file', '?')}, got {getattr(r, child_col)!r}",
         )

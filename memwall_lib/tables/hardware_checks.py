@@ -26,10 +26,9 @@ def check_dates(devices: pd.DataFrame, fname: str = COMPUTE_DEVICES.name) -> lis
     """``availability_date`` (where given) must not precede ``announce_date``; errors name
     file ``fname`` (the devices' rows and lines are in ``devices``)."""
     errors = [
-        CellError(
+        CellError.of(
             fname,
-            int(r.row),
-            int(r.line),
+            r,
             "availability_date",
             f"expected a date on or after announce_date {r.announce_date.isoformat()}, "
             f"got {r.availability_date.isoformat()}",
@@ -52,10 +51,9 @@ def check_sparse_is_twice_dense(
         d = dense.get((r.device, r.precision, r.unit))
         if r.sparsity == "sparse" and d is not None and abs(r.peak_TFLOPS - 2 * d) > rtol * 2 * d:
             errors.append(
-                CellError(
+                CellError.of(
                     fname,
-                    int(r.row),
-                    int(r.line),
+                    r,
                     "peak_TFLOPS",
                     f"expected the sparse peak = 2 x dense ({d:g}) = {2 * d:g} for "
                     f"{r.device} {r.precision} {r.unit}, got {r.peak_TFLOPS:g}",
@@ -108,7 +106,7 @@ def _bound_error(fname: str, r: Any, col: str, value: float, year: int, device_t
         )
     else:
         return None
-    return CellError(fname, int(r.row), int(r.line), col, text)
+    return CellError.of(fname, r, col, text)
 
 
 def check_year_ceilings(
@@ -176,10 +174,6 @@ WIDER_OVER_NARROWER_MAX = 4.0
 NARROWER_PER_BIT_MAX = 8.0
 
 
-def _peak_error(fname: str, r: Any, text: str) -> CellError:
-    return CellError(fname, int(r.row), int(r.line), "peak_TFLOPS", text)
-
-
 def check_tensor_over_vector(flops: pd.DataFrame, fname: str = COMPUTE_PEAK_FLOPS.name) -> list[CellError]:
     """A dense tensor peak is at most :data:`TENSOR_OVER_VECTOR_MAX` x the device's dense fp32
     vector peak x 32 / its bits (devices without an fp32 vector row are not checked)."""
@@ -195,7 +189,7 @@ def check_tensor_over_vector(flops: pd.DataFrame, fname: str = COMPUTE_PEAK_FLOP
                 f"expected a {r.precision} tensor peak of at most {bound:.4g} ({TENSOR_OVER_VECTOR_MAX:g} x the fp32 "
                 f"vector peak {vector[r.device]:g} x 32 / {PRECISION_BITS[r.precision]} bits), got {r.peak_TFLOPS:g}"
             )
-            errors.append(_peak_error(fname, r, text))
+            errors.append(CellError.of(fname, r, "peak_TFLOPS", text))
     return errors
 
 
@@ -215,7 +209,7 @@ def check_precision_ladder(flops: pd.DataFrame, fname: str = COMPUTE_PEAK_FLOPS.
                     continue  # r is the wider (or, at one width, the first) of the pair
                 text = _ladder_text(r, o, br, bo)
                 if text:
-                    errors.append(_peak_error(fname, r if "wider" in text else o, text))
+                    errors.append(CellError.of(fname, r if "wider" in text else o, "peak_TFLOPS", text))
     return errors
 
 
@@ -275,5 +269,5 @@ def check_generation_steps(
                 f"{d.vendor} {d.device_type} within {GENERATION_WINDOW_YEARS:g} years, = "
                 f"{GENERATION_STEP_MAX * ref:.4g}; got {peak[d.name].peak_TFLOPS:g}"
             )
-            errors.append(_peak_error(fname, peak[d.name], text))
+            errors.append(CellError.of(fname, peak[d.name], "peak_TFLOPS", text))
     return errors

@@ -15,7 +15,6 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Sequence
-from typing import Any
 
 import pandas as pd
 
@@ -42,10 +41,6 @@ PCIE_EFFICIENCY = (0.75, 1.0)
 PCIE_LANES = 16
 
 
-def _err(fname: str, r: Any, column: str, text: str) -> CellError:
-    return CellError(fname, int(r.row), int(r.line), column, text)
-
-
 def check_reference_devices(devices: pd.DataFrame, dram: pd.DataFrame, links: pd.DataFrame) -> list[CellError]:
     """Where a DRAM generation's or an interconnect's reference device is a row of
     ``compute_devices.csv``, that row has the generation's date (its announcement), bandwidth
@@ -59,14 +54,14 @@ def check_reference_devices(devices: pd.DataFrame, dram: pd.DataFrame, links: pd
         where = f"as {DRAM_TECHNOLOGIES.name} row {t.row} ({t.technology}, whose reference device this is) gives"
         if d.announce_date != t.date:
             text = f"expected {t.date.isoformat()} {where}; got {d.announce_date.isoformat()}"
-            errors.append(_err(COMPUTE_DEVICES.name, d, "announce_date", text))
+            errors.append(CellError.of(COMPUTE_DEVICES.name, d, "announce_date", text))
         bw = d.memory_bandwidth_GB_per_s
         if math.isnan(bw) or abs(bw - t.bandwidth_GB_per_s) > RTOL * t.bandwidth_GB_per_s:
             text = f"expected {t.bandwidth_GB_per_s:g} (within 2%) {where}; got {bw:g}"
-            errors.append(_err(COMPUTE_DEVICES.name, d, "memory_bandwidth_GB_per_s", text))
+            errors.append(CellError.of(COMPUTE_DEVICES.name, d, "memory_bandwidth_GB_per_s", text))
         if d.memory_type != t.technology:
             errors.append(
-                _err(
+                CellError.of(
                     COMPUTE_DEVICES.name, d, "memory_type", f"expected {t.technology!r} {where}; got {d.memory_type!r}"
                 )
             )
@@ -77,7 +72,7 @@ def check_reference_devices(devices: pd.DataFrame, dram: pd.DataFrame, links: pd
                 f"expected {t.date.isoformat()} as {INTERCONNECTS.name} row {t.row} ({t.standard}, whose reference "
                 f"device this is) gives; got {d.announce_date.isoformat()}"
             )
-            errors.append(_err(COMPUTE_DEVICES.name, d, "announce_date", text))
+            errors.append(CellError.of(COMPUTE_DEVICES.name, d, "announce_date", text))
     return errors
 
 
@@ -95,14 +90,14 @@ def check_memory_generations(devices: pd.DataFrame, dram: pd.DataFrame) -> list[
         first = f"{t.technology}'s first device ({t.reference_device}, {DRAM_TECHNOLOGIES.name} row {t.row})"
         if d.announce_date < t.date:
             text = f"expected a date on or after {t.date.isoformat()}, when {first} was announced; got {d.announce_date.isoformat()}"
-            errors.append(_err(COMPUTE_DEVICES.name, d, "announce_date", text))
+            errors.append(CellError.of(COMPUTE_DEVICES.name, d, "announce_date", text))
         bw, ref = d.memory_bandwidth_GB_per_s, t.bandwidth_GB_per_s
         if not math.isnan(bw) and not ref / low <= bw <= ref * high:
             text = (
                 f"expected a {t.technology} bandwidth in [{ref / low:.4g}, {ref * high:.4g}] GB/s (1/{low:g} to {high:g} x "
                 f"{first}: {ref:g}), got {bw:g}: a unit 1000x off, or a typo?"
             )
-            errors.append(_err(COMPUTE_DEVICES.name, d, "memory_bandwidth_GB_per_s", text))
+            errors.append(CellError.of(COMPUTE_DEVICES.name, d, "memory_bandwidth_GB_per_s", text))
     return errors
 
 
@@ -129,13 +124,13 @@ def check_lane_rates(links: pd.DataFrame, fname: str = INTERCONNECTS.name) -> li
                     f"[{lo:g}, {hi:g}], i.e. a lane rate in [{link * 8 / (hi * PCIE_LANES):.4g}, "
                     f"{link * 8 / (lo * PCIE_LANES):.4g}] GT/s for link_GB_per_s {link:g}; got {lane:g} (efficiency {eff:.3g})"
                 )
-                errors.append(_err(fname, r, "lane_rate_GT_per_s", text))
+                errors.append(CellError.of(fname, r, "lane_rate_GT_per_s", text))
         elif not _power_of_two_near(lanes := 8 * link / lane):
             text = (
                 f"expected 8 x link_GB_per_s ({link:g}) / lane rate to be a whole power of two of lanes per link "
                 f"(1, 2, 4, 8, 16, ...), got {lanes:.3g} lanes from lane rate {lane:g}: a typo (x10)?"
             )
-            errors.append(_err(fname, r, "lane_rate_GT_per_s", text))
+            errors.append(CellError.of(fname, r, "lane_rate_GT_per_s", text))
     return errors
 
 
@@ -146,7 +141,7 @@ def check_type_dates(devices: pd.DataFrame, fname: str = COMPUTE_DEVICES.name) -
         floor = TYPE_DATE_FLOORS.get(str(d.device_type))
         if floor is not None and d.announce_date < floor[0]:
             text = f"expected a {d.device_type} date on or after {floor[0].isoformat()} ({floor[1]}), got {d.announce_date.isoformat()}"
-            errors.append(_err(fname, d, "announce_date", text))
+            errors.append(CellError.of(fname, d, "announce_date", text))
     return errors
 
 
@@ -162,5 +157,5 @@ def check_not_future(
             value = getattr(r, col)
             if isinstance(value, dt.date) and value > today:
                 text = f"expected a date on or before today ({today.isoformat()}: a release that has happened), got {value.isoformat()}"
-                errors.append(_err(fname, r, col, text))
+                errors.append(CellError.of(fname, r, col, text))
     return errors

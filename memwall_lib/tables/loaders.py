@@ -86,10 +86,9 @@ def load_hardware(data_dir: str | Path = DATA_DIR) -> HardwareData:
     check_references(flops, "device", devices, "name")
     with_flops = set(flops["device"])
     orphans = [
-        CellError(
+        CellError.of(
             COMPUTE_DEVICES.name,
-            int(r.row),
-            int(r.line),
+            r,
             "name",
             f"device {r.name!r} has no row in {COMPUTE_PEAK_FLOPS.name}",
         )
@@ -129,10 +128,9 @@ def _check_interconnect_totals(links: pd.DataFrame, rtol: float = 0.02) -> list[
             expected = r.link_GB_per_s * r.links_per_device
             if abs(r.device_GB_per_s - expected) > rtol * expected:
                 errors.append(
-                    CellError(
+                    CellError.of(
                         INTERCONNECTS.name,
-                        int(r.row),
-                        int(r.line),
+                        r,
                         "device_GB_per_s",
                         f"expected link_GB_per_s x links_per_device = {expected:g}, got {r.device_GB_per_s:g}",
                     )
@@ -145,10 +143,9 @@ def load_models(data_dir: str | Path = DATA_DIR) -> pd.DataFrame:
     and dates and training compute must be plausible (:mod:`.model_checks`)."""
     frame = read_table(_data_dir(data_dir) / MODELS.name, MODELS)
     errors = [
-        CellError(
+        CellError.of(
             MODELS.name,
-            int(r.row),
-            int(r.line),
+            r,
             "parameters_active_billions",
             "expected the active parameter count for a mixture-of-experts (family moe) model",
         )
@@ -156,10 +153,9 @@ def load_models(data_dir: str | Path = DATA_DIR) -> pd.DataFrame:
         if r.family == "moe" and not (r.parameters_active_billions > 0)
     ]
     errors += [
-        CellError(
+        CellError.of(
             MODELS.name,
-            int(r.row),
-            int(r.line),
+            r,
             "parameters_active_billions",
             f"expected active <= total parameters ({r.parameters_total_billions}), got {r.parameters_active_billions}",
         )
@@ -199,10 +195,9 @@ def load_survey_latency(data_dir: str | Path = DATA_DIR) -> pd.DataFrame:
     lengths must be whole numbers of tokens (returned as ints)."""
     frame = read_table(_data_dir(data_dir) / SURVEY_CPU_LATENCY.name, SURVEY_CPU_LATENCY)
     errors = [
-        CellError(
+        CellError.of(
             SURVEY_CPU_LATENCY.name,
-            int(r.row),
-            int(r.line),
+            r,
             "seq_len_tokens",
             f"expected a whole number of tokens, got {r.seq_len_tokens}",
         )

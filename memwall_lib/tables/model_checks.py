@@ -21,7 +21,6 @@ import calendar
 import datetime as dt
 import math
 import re
-from typing import Any
 
 import pandas as pd
 
@@ -58,10 +57,6 @@ AUTHORS_COMPUTE_RATIO_MAX = 100.0
 AUTHORS_DATE_GAP_DAYS = 366
 
 
-def _err(r: Any, column: str, text: str, fname: str = MODELS.name) -> CellError:
-    return CellError(fname, int(r.row), int(r.line), column, text)
-
-
 def compute_ceiling(year: float) -> float:
     """The largest plausible training compute in FLOPs of a model released in ``year``."""
     base, at = COMPUTE_CEILING_FLOPS
@@ -92,7 +87,7 @@ def check_model_dates(models: pd.DataFrame, today: dt.date | None = None) -> lis
                 if months
                 else f"expected {want} (arXiv:YYMM.NNNNN) in source for date_rule arxiv; none found"
             )
-            errors.append(_err(r, "date" if months else "source", text))
+            errors.append(CellError.of(MODELS.name, r, "date" if months else "source", text))
         elif r.date_rule == "announcement" and months and (r.date.year, r.date.month) > months[-1]:
             y, m = months[-1]
             text = (
@@ -100,16 +95,21 @@ def check_model_dates(models: pd.DataFrame, today: dt.date | None = None) -> lis
                 f"{calendar.monthrange(y, m)[1]:02d}, the month of the latest arXiv identifier its source cites; "
                 f"got {r.date.isoformat()}"
             )
-            errors.append(_err(r, "date", text))
+            errors.append(CellError.of(MODELS.name, r, "date", text))
         if r.family in TRANSFORMER_FAMILIES and r.date < TRANSFORMER_DATE:
             text = (
                 f"expected a {r.family} date on or after {TRANSFORMER_DATE.isoformat()} (the Transformer's paper, "
                 f"arXiv:1706.03762), got {r.date.isoformat()}"
             )
-            errors.append(_err(r, "date", text))
+            errors.append(CellError.of(MODELS.name, r, "date", text))
         if r.date > today:
             errors.append(
-                _err(r, "date", f"expected a date on or before today ({today.isoformat()}), got {r.date.isoformat()}")
+                CellError.of(
+                    MODELS.name,
+                    r,
+                    "date",
+                    f"expected a date on or before today ({today.isoformat()}), got {r.date.isoformat()}",
+                )
             )
     return errors
 
@@ -133,14 +133,14 @@ def check_model_compute(models: pd.DataFrame) -> list[CellError]:
                 f"{flops:.3g} FLOPs / (6 N^2), C = 6 N D), got {per_parameter:.3g} with N = {n:.3g} from {col} = "
                 f"{getattr(r, col):g}: a count in millions, not billions?"
             )
-            errors.append(_err(r, col, text))
+            errors.append(CellError.of(MODELS.name, r, col, text))
         ceiling = compute_ceiling(float(fractional_year(r.date)[0]))
         if flops > ceiling:
             text = (
                 f"expected at most {ceiling / 1e15:.3g} PFLOPs for a model of {r.date.isoformat()} (plausibility "
                 f"ceiling: the largest runs' growth, arXiv:2202.05924), got {pf:g}: TFLOPs, not PFLOPs?"
             )
-            errors.append(_err(r, "training_compute_pflops", text))
+            errors.append(CellError.of(MODELS.name, r, "training_compute_pflops", text))
     return errors
 
 
@@ -163,12 +163,12 @@ def check_against_authors(authors: pd.DataFrame, models: pd.DataFrame) -> list[C
             value = getattr(m, col)
             if value > 0 and their > 0 and max(value / their, their / value) > limit:
                 text = f"expected within {limit:g}x of {their:g}, the value of {theirs}; got {value:g}"
-                errors.append(_err(m, col, text))
+                errors.append(CellError.of(MODELS.name, m, col, text))
         gap = abs((m.date - a.authors_date).days)
         if gap > AUTHORS_DATE_GAP_DAYS:
             text = (
                 f"expected within {AUTHORS_DATE_GAP_DAYS} days of {a.authors_date.isoformat()}, the date of {theirs}; "
                 f"got {m.date.isoformat()} ({gap} days off)"
             )
-            errors.append(_err(m, "date", text))
+            errors.append(CellError.of(MODELS.name, m, "date", text))
     return errors

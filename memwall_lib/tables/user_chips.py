@@ -120,7 +120,7 @@ def load_accelerators_file(path: str | Path, known: Iterable[str] = ()) -> UserC
     first = table.drop_duplicates("name")
     taken = {str(n).casefold(): "data/" + COMPUTE_DEVICES.name for n in known}
     errors = [
-        CellError(fname, int(r.row), int(r.line), "name", f"{r.name!r} is already a device of {holder}; rename it")
+        CellError.of(fname, r, "name", f"{r.name!r} is already a device of {holder}; rename it")
         for r in first.itertuples()
         if (holder := _taken(str(r.name), taken))
     ]
@@ -145,7 +145,7 @@ def _disagreements(table: pd.DataFrame, fname: str) -> list[CellError]:
             a, b = getattr(r, col), getattr(ref, col)
             if not (a == b or (_missing(a) and _missing(b))):
                 text = f"expected {b!r} as on row {ref.row}, the first row of {r.name!r}; got {a!r}"
-                errors.append(CellError(fname, int(r.row), int(r.line), col, text))
+                errors.append(CellError.of(fname, r, col, text))
     return errors
 
 
