@@ -11,8 +11,9 @@ window, Gemma 2 ...), counted by :mod:`.trace`:
   (it reads only the rows it gathers: a few elements per token);
 - **bytes**: ``fused=True`` of :mod:`.trace` (element-wise chains fused, the KV cache appended
   in place and read where it lies). On the survey's presets that convention gives the analytic
-  engine's matmul FLOPs exactly, FLOPs within 0.2% and bytes within 2% at 128 to 4,096 tokens
-  (tests/test_survey_workload.py), where every aten op as HF's eager code runs it
+  engine's matmul FLOPs exactly, all FLOPs exactly once the embedding lookups the workload keeps
+  and GPT-2's additive causal mask (one add per attention score) are added, and bytes within 2%
+  at 128 to 4,096 tokens (tests/test_survey_workload.py), where every aten op as HF's eager code runs it
   (``fused=False``) moves up to 1.6x the bytes (the cache's ``torch.cat`` copy at every step,
   the masked fill and scaling of the score matrices);
 - **decode steps**: a step's counts are affine in its context between the points where a
