@@ -26,12 +26,13 @@ from typing import Any, Literal
 
 from ...core.checks import check_int
 from . import llm, trace
-from .ops import Precision, ProfileError, as_precision
+from .ops import DTYPE_PRECISIONS, Precision, ProfileError, as_precision
 
 Method = Literal["analytic", "traced"]
 METHODS: tuple[str, ...] = ("auto", "analytic", "traced")
-#: Precisions the tracer can build a model in (a dtype; bytes per element follow from it).
-TRACED_DTYPES: dict[str, str] = {"fp32": "float32", "fp16": "float16", "bf16": "bfloat16"}
+#: Precisions the tracer can build a model in, by name, and their torch dtype (bytes per
+#: element follow from it): :data:`.trace.DTYPES` named as :data:`.ops.DTYPE_PRECISIONS` names them.
+TRACED_DTYPES: dict[str, str] = {DTYPE_PRECISIONS[d].name: d for d in trace.DTYPES}
 
 
 @dataclass(frozen=True)

@@ -42,8 +42,6 @@ from .ops import ProfileError
 #: Positions added past the longest length when a config's position table is enlarged:
 #: RoBERTa's learned positions start past its padding index.
 POSITION_MARGIN = 2
-#: The dtypes a model can be traced in.
-DTYPES: tuple[str, ...] = ("float32", "bfloat16", "float16")
 _KEYS = ("flops", "matmul_flops", "weight_bytes", "kv_bytes", "act_bytes")
 
 
@@ -150,8 +148,8 @@ def trace_survey_workload(
     lens = [check_int("seq_len", n, 1) for n in seq_lens]
     if not lens:
         raise ProfileError("seq_lens: expected at least one length")
-    if dtype not in DTYPES:
-        raise ProfileError(f"dtype: expected one of {list(DTYPES)}, got {dtype!r}")
+    if dtype not in trace.DTYPES:
+        raise ProfileError(f"dtype: expected one of {list(trace.DTYPES)}, got {dtype!r}")
     kind = model_kind(config)
     cfg = with_positions(config, max(lens))
     model = _survey_module(cfg, kind, dtype, label)

@@ -53,6 +53,8 @@ from typing import Any
 from ...core.checks import check_int
 from .ops import OpCount, ProfileError, merge, totals
 
+#: The torch dtypes a model can be built and traced in (names as in :data:`.ops.DTYPE_PRECISIONS`).
+DTYPES: tuple[str, ...] = ("float32", "bfloat16", "float16")
 #: FLOPs per output element of the element-wise ops (reductions: per input element).
 ELEMENTWISE_FLOPS: dict[str, float] = {
     **dict.fromkeys(
