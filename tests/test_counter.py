@@ -6,7 +6,8 @@ import pytest
 from transformers import AutoConfig
 
 from memwall_lib.engines.counts import llm, trace
-from memwall_lib.engines.counts.counter import ModelCounter
+from memwall_lib.engines.counts.counter import TRACED_DTYPES, ModelCounter
+from memwall_lib.engines.counts.ops import precision_for_dtype
 
 SMALL = dict(hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4, vocab_size=128)
 
@@ -48,3 +49,10 @@ def test_a_traced_prefill_is_affine_in_batch() -> None:
     direct = trace.trace_prefill(counter.model(), 3, 16, last_logits_only=True, fused=True).totals()
     via = counter.prefill(3, 16, logits="last").totals()
     assert via == pytest.approx(direct, rel=1e-12)
+
+
+def test_the_traced_precisions_are_the_tracers_dtypes() -> None:
+    """One source: each traced precision name is the Precision of a dtype the tracer builds in."""
+    assert sorted(TRACED_DTYPES.values()) == sorted(trace.DTYPES)
+    assert all(precision_for_dtype(d).name == name for name, d in TRACED_DTYPES.items())
+    assert set(TRACED_DTYPES) == {"fp32", "fp16", "bf16"}

@@ -9,9 +9,12 @@ meaning whichever method counts (units: FLOPs, bytes; conventions: :mod:`.ops`).
 
 Traced passes count bytes as an optimising runtime moves them (``fused=True`` of
 :mod:`.trace`: element-wise chains fused, the KV cache appended in place and read where it
-lies), the convention closest to the analytic one: on the dense presets weights and KV cache
-agree exactly and intensities within a few percent (tests/test_trace.py), where HF's eager
-code as run moves two to nineteen times the KV bytes (``torch.cat`` appends, ``repeat_kv``).
+lies), the convention closest to the analytic one: on the dense presets the KV cache agrees
+exactly, weights exactly once the named differences are added (the rotary ``inv_freq`` buffer,
+GPT-2's position rows gathered once for the batch), FLOPs exactly once the element-wise work
+HF spells out is added (the causal mask, rotary tables ...), and intensities within 20%
+(tests/test_trace.py), where HF's eager code as run moves two to nineteen times the KV bytes
+(``torch.cat`` appends, ``repeat_kv``).
 
 Traced passes are affine in the batch (weights are read once per pass; KV cache and
 activations grow with each sequence), so two traces (batch 1 and 2) give every batch
@@ -26,12 +29,13 @@ from typing import Any, Literal
 
 from ...core.checks import check_int
 from . import llm, trace
-from .ops import Precision, ProfileError, as_precision
+from .ops import DTYPE_PRECISIONS, Precision, ProfileError, as_precision
 
 Method = Literal["analytic", "traced"]
 METHODS: tuple[str, ...] = ("auto", "analytic", "traced")
-#: Precisions the tracer can build a model in (a dtype; bytes per element follow from it).
-TRACED_DTYPES: dict[str, str] = {"fp32": "float32", "fp16": "float16", "bf16": "bfloat16"}
+#: Precisions the tracer can build a model in, by name, and their torch dtype (bytes per
+#: element follow from it): :data:`.trace.DTYPES` named as :data:`.ops.DTYPE_PRECISIONS` names them.
+TRACED_DTYPES: dict[str, str] = {DTYPE_PRECISIONS[d].name: d for d in trace.DTYPES}
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,9 @@ window, Gemma 2 ...), counted by :mod:`.trace`:
   (it reads only the rows it gathers: a few elements per token);
 - **bytes**: ``fused=True`` of :mod:`.trace` (element-wise chains fused, the KV cache appended
   in place and read where it lies). On the survey's presets that convention gives the analytic
-  engine's matmul FLOPs exactly, FLOPs within 0.2% and bytes within 2% at 128 to 4,096 tokens
-  (tests/test_survey_workload.py), where every aten op as HF's eager code runs it
+  engine's matmul FLOPs exactly, all FLOPs exactly once the embedding lookups the workload keeps
+  and GPT-2's additive causal mask (one add per attention score) are added, and bytes within 2%
+  at 128 to 4,096 tokens (tests/test_survey_workload.py), where every aten op as HF's eager code runs it
   (``fused=False``) moves up to 1.6x the bytes (the cache's ``torch.cat`` copy at every step,
   the masked fill and scaling of the score matrices);
 - **decode steps**: a step's counts are affine in its context between the points where a
@@ -41,8 +42,6 @@ from .ops import ProfileError
 #: Positions added past the longest length when a config's position table is enlarged:
 #: RoBERTa's learned positions start past its padding index.
 POSITION_MARGIN = 2
-#: The dtypes a model can be traced in.
-DTYPES: tuple[str, ...] = ("float32", "bfloat16", "float16")
 _KEYS = ("flops", "matmul_flops", "weight_bytes", "kv_bytes", "act_bytes")
 
 
@@ -149,8 +148,8 @@ def trace_survey_workload(
     lens = [check_int("seq_len", n, 1) for n in seq_lens]
     if not lens:
         raise ProfileError("seq_lens: expected at least one length")
-    if dtype not in DTYPES:
-        raise ProfileError(f"dtype: expected one of {list(DTYPES)}, got {dtype!r}")
+    if dtype not in trace.DTYPES:
+        raise ProfileError(f"dtype: expected one of {list(trace.DTYPES)}, got {dtype!r}")
     kind = model_kind(config)
     cfg = with_positions(config, max(lens))
     model = _survey_module(cfg, kind, dtype, label)

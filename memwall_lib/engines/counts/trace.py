@@ -12,7 +12,9 @@ The tracer runs the real model (e.g. a Hugging Face model built with ``from_conf
   reduction ops cost :data:`ELEMENTWISE_FLOPS` per output element (reductions: per input
   element), chosen to match the analytic engines' conventions (:mod:`.transformer`: GELU
   8, layer norm 8; :mod:`.llm`: SiLU-and-multiply 5 = SiLU 4 + multiply 1; softmax 5 = the
-  scale 1 + softmax 4). Selection and data movement (views, copies, ``cat``, masks,
+  scale 1 + softmax 4). Arithmetic on integer or boolean tensors (position ids, cache
+  slots, expert indices) is bookkeeping, not floating-point work: 0 FLOPs, as the analytic
+  engines count it. Selection and data movement (views, copies, ``cat``, masks,
   ``where``) cost no FLOPs (:data:`ZERO_FLOP_OPS`). Any other op is listed in
   :attr:`Trace.unknown_ops` and the FLOP count is then partial.
 - **Bytes**, the survey's no-fusion convention (:mod:`.ops`): an op reads each input once
@@ -31,9 +33,14 @@ Phases (:func:`trace_prefill`, :func:`trace_decode`) follow Hugging Face generat
 prefill of ``T`` tokens at batch ``B``; a decode step of one token per sequence with a
 ``DynamicCache`` that a untraced prefill of ``C`` tokens filled, as ``generate`` does.
 
-Where the tracer and the analytic engines differ, the difference is the real model's
-implementation (e.g. HF eager attention's additive mask, rotary frequencies, the cache's
-``torch.cat``): :meth:`Trace.by_op` names every aten op and its share.
+Against the analytic engines (tests/test_trace.py, on every preset, prefill and decode):
+matmul FLOPs are equal; all FLOPs are equal once the element-wise work that HF's code spells
+out and the formulas leave out is added, each item by a formula of the config (the additive
+causal mask, RMSNorm's per-row ``+ eps`` and ``rsqrt``, the rotary tables, ``rotate_half``'s
+negation, the MoE router as HF runs it, DeepSeek's shared-expert add); BERT's FLOPs are equal
+with nothing added. Bytes differ where the real model's implementation moves other bytes
+(the cache's ``torch.cat``, casts, the mask): :meth:`Trace.by_op` names every aten op and
+its share.
 """
 
 from __future__ import annotations
@@ -46,6 +53,8 @@ from typing import Any
 from ...core.checks import check_int
 from .ops import OpCount, ProfileError, merge, totals
 
+#: The torch dtypes a model can be built and traced in (names as in :data:`.ops.DTYPE_PRECISIONS`).
+DTYPES: tuple[str, ...] = ("float32", "bfloat16", "float16")
 #: FLOPs per output element of the element-wise ops (reductions: per input element).
 ELEMENTWISE_FLOPS: dict[str, float] = {
     **dict.fromkeys(
@@ -219,8 +228,11 @@ def _flops(func: Any, name: str, args: tuple, kwargs: dict, out: Any) -> tuple[f
             q, k, v = args[:3]
             mm = float(flop_counter.sdpa_flop_count(q.shape, k.shape, v.shape))
         return mm, mm, True
+    if name in ELEMENTWISE_FLOPS or name in REDUCTION_OPS:
+        if not outs or not outs[0].is_floating_point():
+            return 0.0, 0.0, True  # index arithmetic (positions, cache slots): no floating-point op
     if name in ELEMENTWISE_FLOPS:
-        return ELEMENTWISE_FLOPS[name] * (outs[0].numel() if outs else 0), 0.0, True
+        return ELEMENTWISE_FLOPS[name] * outs[0].numel(), 0.0, True
     if name in REDUCTION_OPS:
         ins = _tensors(args)
         return float(ins[0].numel() if ins else 0), 0.0, True
