@@ -350,6 +350,30 @@ def test_calibration_never_runs_the_models(monkeypatch) -> None:
     assert p["predicted_s"] == pytest.approx(p["ops_s"] + p["overhead_s"])
 
 
+def test_attention_microbenchmark_runs_the_models_heads(monkeypatch) -> None:
+    """Issue 20: the attention microbenchmark's tensors have the model's size (every head at
+    every length, whatever the cache), and its seconds per FLOP are over one layer's FLOPs of
+    all heads."""
+    from memwall_lib.engines.timing import microbench
+
+    heads_seen: list[tuple[int, int]] = []
+
+    def attn(module, q, k, v, mask, scaling, **kw):
+        heads_seen.append((q.shape[1], q.shape[2]))
+        return q.transpose(1, 2), None
+
+    monkeypatch.setattr(microbench, "eager_attention", lambda model_type: attn)
+    monkeypatch.setattr(microbench, "time_per_call", lambda fn, *a: (fn(), 1.0)[1])
+    spec = tfm.get_spec("bert-large")
+    pts = microbench.attention_points(spec, [8, 32], tfm.FP32, "cpu", None, 1, "bert", {})
+    assert heads_seen == [(16, 8), (16, 32)]
+    for i, n in enumerate((8, 32)):
+        ops = microbench.reference_ops(spec, n, tfm.FP32)
+        per_layer = sum(ops[o].flops for o in microbench.ATTENTION_OPS) / spec.n_layers
+        for o in microbench.ATTENTION_OPS:
+            assert pts[f"attention:{o}"][i] == (n, pytest.approx(1.0 / per_layer, rel=1e-12))
+
+
 def test_cuda_class_roofline() -> None:
     import torch
 
