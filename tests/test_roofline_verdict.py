@@ -13,7 +13,7 @@ RUNTIME = {"runtime": {"device_name": "a CPU", "dtype": "float32", "threads": 1,
 
 def test_margin_and_spread_arithmetic() -> None:
     assert measured.margin(0.85) == pytest.approx(0.10) and measured.margin(1.30) == pytest.approx(-0.05)
-    # predicted 1 s; runs of 1 s and 2 s: the ratio moves from 1.0 to 0.5
+    # predicted 1 s; the fastest run 1 s, the median 2 s: the ratio moves from 1.0 to 0.5
     assert measured.ratio_spread(1.0, 1.0, 2.0) == pytest.approx(0.5)
     assert measured.ratio_spread(3.0, 2.0, 2.0) == 0.0
 
