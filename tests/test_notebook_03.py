@@ -182,6 +182,7 @@ def test_process_clock_needs_one_cpu_thread() -> None:
         "clock": "process",
         "flop_check_generate_len": 16,
         "scaling_threads": [],
+        "data_dir": "data",
         "output_dir": "build/x",
     }
     assert params.check_parameters(base, profiling.PARAMETERS, profiling.RELATIONS)["clock"] == "process"
@@ -291,6 +292,7 @@ def _checked(**overrides: object) -> dict:
         "clock": "wall",
         "flop_check_generate_len": 16,
         "scaling_threads": [],
+        "data_dir": "data",
         "output_dir": "build/x",
     }
     return params.check_parameters({**base, **overrides}, profiling.PARAMETERS, profiling.RELATIONS)
