@@ -255,8 +255,9 @@ def test_measure_sampled_rows_and_validation(tiny_configs, kind) -> None:
         assert x["sampled_s"] == r["median_s"] and x["ratio"] == pytest.approx(x["sampled_s"] / x["whole_s"])
 
 
-def test_encoders_warm_up_before_the_first_length_only(tiny_configs, monkeypatch) -> None:
-    """Warmup runs happen once per model, before its first length (sampled and whole runs)."""
+def test_encoders_warm_up_at_every_sampled_length_and_once_for_whole_runs(tiny_configs, monkeypatch) -> None:
+    """A sampled encoder's warmup runs come before every length (the first pass at a new long
+    length is slow on a VM); whole runs warm up once, before the first length."""
     from memwall_lib.engines.timing import latency as lat
 
     forwards: list[int] = []
@@ -273,7 +274,7 @@ def test_encoders_warm_up_before_the_first_length_only(tiny_configs, monkeypatch
 
     monkeypatch.setattr(lat, "workload", counting)
     lat.measure(tiny_configs["bert"], [4, 8, 12], repeats=2, warmup=2, threads=1)
-    assert forwards == [4, 4] + [4, 4, 8, 8, 12, 12]
+    assert forwards == [4, 4, 4, 4] + [8, 8, 8, 8] + [12, 12, 12, 12]
     forwards.clear()
     net = lat._build(tiny_configs["bert"], "cpu", "float32", 0)
     lat.whole_times(net, tfm.get_spec(tiny_configs["bert"]), [4, 8], repeats=1, warmup=1)

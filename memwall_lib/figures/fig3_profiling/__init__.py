@@ -74,7 +74,12 @@ PARAMETERS: dict[str, Param] = {
     ),
     "validation_repeats": Param(int, "whole runs per validation length (median)", minimum=1, maximum=20),
     "repeats": Param(int, "timed runs per latency (median reported, min-max as spread)", minimum=1, maximum=100),
-    "warmup": Param(int, "untimed runs before the first timed length of each model", minimum=0, maximum=10),
+    "warmup": Param(
+        int,
+        "untimed runs before each length of a sampled encoder, before the first length otherwise",
+        minimum=0,
+        maximum=10,
+    ),
     "threads": Param(
         int,
         "CPU threads for every measurement (0 = torch's default), at most the logical CPUs",
