@@ -255,8 +255,9 @@ def test_measure_sampled_rows_and_validation(tiny_configs, kind) -> None:
         assert x["sampled_s"] == r["median_s"] and x["ratio"] == pytest.approx(x["sampled_s"] / x["whole_s"])
 
 
-def test_encoders_warm_up_before_the_first_length_only(tiny_configs, monkeypatch) -> None:
-    """Warmup runs happen once per model, before its first length (sampled and whole runs)."""
+def test_encoders_warm_up_at_every_sampled_length_and_once_for_whole_runs(tiny_configs, monkeypatch) -> None:
+    """A sampled encoder's warmup runs come before every length (the first pass at a new long
+    length is slow on a VM); whole runs warm up once, before the first length."""
     from memwall_lib.engines.timing import latency as lat
 
     forwards: list[int] = []
@@ -273,7 +274,7 @@ def test_encoders_warm_up_before_the_first_length_only(tiny_configs, monkeypatch
 
     monkeypatch.setattr(lat, "workload", counting)
     lat.measure(tiny_configs["bert"], [4, 8, 12], repeats=2, warmup=2, threads=1)
-    assert forwards == [4, 4] + [4, 4, 8, 8, 12, 12]
+    assert forwards == [4, 4, 4, 4] + [8, 8, 8, 8] + [12, 12, 12, 12]
     forwards.clear()
     net = lat._build(tiny_configs["bert"], "cpu", "float32", 0)
     lat.whole_times(net, tfm.get_spec(tiny_configs["bert"]), [4, 8], repeats=1, warmup=1)
@@ -348,6 +349,30 @@ def test_calibration_never_runs_the_models(monkeypatch) -> None:
     assert all(r > 0 for per in rates.values() for c in per.values() for r in c["rate"])
     p = roof.predict("bert-base", tfm.get_spec("bert-base"), 16, tfm.FP32)
     assert p["predicted_s"] == pytest.approx(p["ops_s"] + p["overhead_s"])
+
+
+def test_attention_microbenchmark_runs_the_models_heads(monkeypatch) -> None:
+    """Issue 20: the attention microbenchmark's tensors have the model's size (every head at
+    every length, whatever the cache), and its seconds per FLOP are over one layer's FLOPs of
+    all heads."""
+    from memwall_lib.engines.timing import microbench
+
+    heads_seen: list[tuple[int, int]] = []
+
+    def attn(module, q, k, v, mask, scaling, **kw):
+        heads_seen.append((q.shape[1], q.shape[2]))
+        return q.transpose(1, 2), None
+
+    monkeypatch.setattr(microbench, "eager_attention", lambda model_type: attn)
+    monkeypatch.setattr(microbench, "time_per_call", lambda fn, *a: (fn(), 1.0)[1])
+    spec = tfm.get_spec("bert-large")
+    pts = microbench.attention_points(spec, [8, 32], tfm.FP32, "cpu", None, 1, "bert", {})
+    assert heads_seen == [(16, 8), (16, 32)]
+    for i, n in enumerate((8, 32)):
+        ops = microbench.reference_ops(spec, n, tfm.FP32)
+        per_layer = sum(ops[o].flops for o in microbench.ATTENTION_OPS) / spec.n_layers
+        for o in microbench.ATTENTION_OPS:
+            assert pts[f"attention:{o}"][i] == (n, pytest.approx(1.0 / per_layer, rel=1e-12))
 
 
 def test_cuda_class_roofline() -> None:

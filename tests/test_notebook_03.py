@@ -139,7 +139,15 @@ def test_claims_are_computed_from_the_data(notebook_run) -> None:
     roof_claim = _sidecar(notebook_run(NB, **QUICK), ROOF)["claims"][0]
     ratios = [r for v in preds.values() for r in v["ratio"]]
     assert roof_claim["reproduced"] == pytest.approx(max(ratios, key=lambda r: abs(r - 1)), rel=1e-12)
-    assert roof_claim["holds"] == all(abs(r - 1) <= fig3_measured.PREDICTION_TOLERANCE for r in ratios)
+    standings = [st for v in preds.values() for st in v["standing"]]
+    for v in preds.values():
+        for r, spread, st, fast, med in zip(
+            v["ratio"], v["ratio_spread"], v["standing"], v["measured_s"], v["median_s"]
+        ):
+            assert spread == pytest.approx(r - r * fast / med, rel=1e-9, abs=1e-12)
+            assert st == fig3_measured.standing(r, spread)
+    held = False if "outside" in standings else None if "marginal" in standings else True
+    assert roof_claim["holds"] is held
     for c in sc["claims"]:
         assert c["rule"], c["id"]
 
@@ -174,6 +182,7 @@ def test_process_clock_needs_one_cpu_thread() -> None:
         "clock": "process",
         "flop_check_generate_len": 16,
         "scaling_threads": [],
+        "data_dir": "data",
         "output_dir": "build/x",
     }
     assert params.check_parameters(base, profiling.PARAMETERS, profiling.RELATIONS)["clock"] == "process"
@@ -283,6 +292,7 @@ def _checked(**overrides: object) -> dict:
         "clock": "wall",
         "flop_check_generate_len": 16,
         "scaling_threads": [],
+        "data_dir": "data",
         "output_dir": "build/x",
     }
     return params.check_parameters({**base, **overrides}, profiling.PARAMETERS, profiling.RELATIONS)

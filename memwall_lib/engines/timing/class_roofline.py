@@ -14,8 +14,9 @@ model's shapes:
   stream issued in the model's order (distinct weights per layer, so they come from DRAM as
   in the model; GPT-2's fused Q/K/V ``Conv1D`` and its LM head included);
 - ``attention``: Q.K^T, softmax and scores.V over the whole sequence, the model's own eager
-  attention function at its head size, at each length (on a CPU, enough heads that the score
-  matrices exceed twice the last-level cache, or all; rate per head), as analytic FLOPs per second;
+  attention function on all its heads, at each length, as analytic FLOPs per second (every
+  tensor at the model's size, so its first touch and cache misses are the model's: see
+  :func:`.microbench.attention_points`);
 - ``kv_attention``: the same for one new token over a KV cache (the cache append included,
   as ``DynamicCache`` does it), every layer's cache, marginal bandwidth between two contexts;
 - ``elementwise``: layer norms, residual adds, the model's activation function, embeddings,
@@ -46,7 +47,7 @@ from typing import Any
 import numpy as np
 
 from ..counts import transformer as tfm
-from .clock import check_device, last_level_cache_bytes, measuring_latency, synchronize, torch_dtype
+from .clock import check_device, measuring_latency, synchronize, torch_dtype
 from .microbench import (
     ATTENTION_OPS,
     CLASSES,
@@ -153,13 +154,10 @@ def calibrate(
     repeats: int = 3,
     gemm_rows: Sequence[int] = (128, 512),
     machine: Any = None,
-    scores_bytes: float | None = None,
 ) -> ClassRoofline:
     """Calibrate every class for ``models`` (names) at ``lengths`` (tokens): see the module
     docstring. ``machine``: a :class:`memwall_lib.engines.timing.single_roof.Roofline` (GEMM peak, STREAM
-    bandwidth, call overheads) measured beforehand, or None to measure one here.
-    ``scores_bytes``: bytes of score matrices per attention microbenchmark (default: twice the
-    last-level cache on a CPU, all heads on a GPU)."""
+    bandwidth, call overheads) measured beforehand, or None to measure one here."""
     from ..models import builders
     from .clock import runtime_info
     from .single_roof import calibrate_roofline
@@ -170,9 +168,6 @@ def calibrate(
     with measuring_latency(threads):
         if machine is None:
             machine = calibrate_roofline(models, device=device, dtype=dtype, threads=threads)
-        # attention microbenchmarks: score matrices past twice the last-level cache (a GPU: all heads)
-        if scores_bytes is None:
-            scores_bytes = 2.0 * (last_level_cache_bytes() or 32 * 2**20) if device == "cpu" else math.inf
         roof = ClassRoofline(machine.peak_flops, machine.bandwidth, device, dict(machine.call_overhead_s))
         attn_cache: dict = {}
         for m in models:
@@ -180,11 +175,7 @@ def calibrate(
             pts: dict[str, list[tuple[float, float]]] = {}
             if spec.kind == "encoder":
                 pts.update(gemm_points(spec, [r for r in gemm_rows], prec, device, tdt, repeats))
-                pts.update(
-                    attention_points(
-                        spec, lengths, prec, device, tdt, repeats, scores_bytes, cfg.model_type, attn_cache
-                    )
-                )
+                pts.update(attention_points(spec, lengths, prec, device, tdt, repeats, cfg.model_type, attn_cache))
                 pts.update(elementwise_points(spec, cfg, lengths, prec, device, tdt, repeats))
             else:
                 pts.update(gemv_points(spec, prec, device, tdt, repeats))

@@ -124,8 +124,12 @@ def _sampled_encoder(
     net = _build(cfg, device, dtype, seed, n_layers=1)
     rows = []
     lengths = progress(seq_lens, f"{spec.name} sampled (tokens)", inner=True)
-    for i, n in enumerate(lengths):  # warmup before the first length only (see whole_times)
-        t = encoder_layer_times(net, spec, n, device=device, repeats=repeats, warmup=warmup if i == 0 else 0, seed=seed)
+    # warmup at every length: on a 2-core Intel Xeon VM the first pass of the one-layer twin at a
+    # new long length ran 2-3x slower than the next, idle or not (BERT-Large at 4,096 tokens:
+    # 185 s then 66 s and 69 s as the estimate), so two slow runs of three set the median; the
+    # extra passes cost one twin run per length (about 3 s for BERT-Large at 4,096 tokens)
+    for n in lengths:
+        t = encoder_layer_times(net, spec, n, device=device, repeats=repeats, warmup=warmup, seed=seed)
         runs = [tot + (spec.n_layers - 1) * lay for tot, lay in zip(t["total_s"], t["layer_s"])]
         rows.append(
             {

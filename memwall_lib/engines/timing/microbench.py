@@ -110,20 +110,29 @@ def attention_points(
     dev: str,
     tdt: Any,
     repeats: int,
-    scores_bytes: float,
     model_type: str,
     cache: dict,
 ) -> dict[str, list[tuple[float, float]]]:
-    """Seconds per analytic FLOP of the model's eager attention at each length, run on
-    enough heads that their score matrices fill ``scores_bytes`` (all heads if fewer): past
-    the last-level cache, as the model's are, so the rate per head is the model's."""
+    """Seconds per analytic FLOP of the model's eager attention at each length, run on all of
+    the model's heads, so every tensor it makes has the model's size (``n_heads x n^2``
+    scores: 1 GiB for BERT-Large at 4,096 tokens in float32).
+
+    Why all heads, rather than a subset past the last-level cache or an allocation class of its
+    own: a tensor's cost beyond its arithmetic (first touch of a fresh mapping, which is what
+    every tensor over the pinned 128 KiB mmap threshold is, cache and TLB misses) depends on its
+    size, and only the model's own sizes pay the model's. A subset sized by the cache depends on
+    the machine: on a 2-core AMD EPYC VM it gave one head at 4,096 tokens (64 MiB scores) and
+    under-predicted BERT-Large there by 30% (issue 20); on a 2-core Intel Xeon VM (480 MiB
+    cache reported) one head ran at 121 ms per head, all 16 at 130 ms. An allocation class
+    would not close such a gap: first touch of fresh mappings ran there at a flat 3.5-4.5 GB/s
+    from 1 MiB to 1 GiB, which a benchmark of the same bytes already pays, and charging it
+    again would count it twice. Cost: BERT-Large's 16 heads at 4,096 tokens take about 2 s a
+    call on one core."""
     import torch
 
-    attn, dh = eager_attention(model_type), spec.head_dim
-    esize = torch.tensor([], dtype=tdt).element_size()
+    attn, dh, heads = eager_attention(model_type), spec.head_dim, spec.n_heads
     out: dict[str, list[tuple[float, float]]] = {}
     for n in lengths:
-        heads = max(1, min(spec.n_heads, math.ceil(scores_bytes / (n * n * esize))))
         key = (dh, n, heads, model_type)
         if key not in cache:
             q, k, v = (torch.rand(1, n, heads, dh, device=dev, dtype=tdt).transpose(1, 2) for _ in range(3))
@@ -132,10 +141,10 @@ def attention_points(
                 o, _ = attn(EvalModule(), q, k, v, None, scaling=dh**-0.5, dropout=0.0)
                 return o.reshape(1, n, -1).contiguous()
 
-            t = time_per_call(run, dev, repeats, 1)
-            cache[key] = t / heads
+            cache[key] = time_per_call(run, dev, repeats, 1)
+            del q, k, v
         ops = reference_ops(spec, n, prec)
-        flops = sum(ops[o].flops for o in ATTENTION_OPS) / spec.n_layers / spec.n_heads  # one head, one layer
+        flops = sum(ops[o].flops for o in ATTENTION_OPS) / spec.n_layers  # all heads, one layer
         for o in ATTENTION_OPS:
             out.setdefault(f"attention:{o}", []).append((n, cache[key] / flops))
     return out

@@ -21,6 +21,7 @@ from typing import Any
 
 from ...core.claims import Claim
 from ...core.params import Param
+from ...core.paths import resolve
 from ...core.provenance import measuring
 from ...engines.timing import class_roofline, latency
 from ...engines.timing import clock as timing
@@ -73,8 +74,19 @@ PARAMETERS: dict[str, Param] = {
     ),
     "validation_repeats": Param(int, "whole runs per validation length (median)", minimum=1, maximum=20),
     "repeats": Param(int, "timed runs per latency (median reported, min-max as spread)", minimum=1, maximum=100),
-    "warmup": Param(int, "untimed runs before the first timed length of each model", minimum=0, maximum=10),
-    "threads": Param(int, "CPU threads for every measurement (0 = torch's default)", minimum=0, maximum=512),
+    "warmup": Param(
+        int,
+        "untimed runs before each length of a sampled encoder, before the first length otherwise",
+        minimum=0,
+        maximum=10,
+    ),
+    "threads": Param(
+        int,
+        "CPU threads for every measurement (0 = torch's default), at most the logical CPUs",
+        minimum=0,
+        maximum=512,
+        validate=measured.check_threads,
+    ),
     "scaling_threads": Param(
         list,
         "thread counts at which BERT-Base and GPT-2 are also timed at 128 tokens, beside the "
@@ -103,6 +115,7 @@ PARAMETERS: dict[str, Param] = {
         minimum=1,
         maximum=4096,
     ),
+    "data_dir": Param(str, "folder with survey_cpu_latency.csv (the survey's latencies)", path="dir"),
     "output_dir": Param(str, "folder the figures and sidecars are written to", path="out_dir"),
 }
 
@@ -137,6 +150,7 @@ def analyse(params: Mapping[str, Any]) -> Result:
     ``models`` as the paper profiles them, then the user's own models (:mod:`.user_models`).
     Raises AssertionError if the analytic FLOPs differ from FlopCounterMode's anywhere."""
     p = dict(params)
+    survey_table = load_survey_latency(resolve(p["data_dir"]))  # read before any timing: a bad file fails first
     survey_models, sources = user_models.split_models(p["models"])
     analytic = counted.analytic_data(survey_models, p["analytic_lengths"], p["dtype"])
     breakdown = counted.breakdown_table(survey_models, p["breakdown_lengths"])
@@ -182,7 +196,7 @@ def analyse(params: Mapping[str, Any]) -> Result:
         )
     predicted = measured.predictions(roof, machine, latencies, p["dtype"])
     normalized = measured.normalized_latency(latencies)
-    survey = measured.survey_comparison(normalized, load_survey_latency())
+    survey = measured.survey_comparison(normalized, survey_table)
     return Result(
         p,
         analytic,

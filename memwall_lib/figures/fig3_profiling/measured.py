@@ -30,6 +30,8 @@ LABELS: dict[str, str] = {
 }
 #: Roofline predictions count as good within this relative error of the measured latency.
 PREDICTION_TOLERANCE = 0.25
+#: Where a prediction stands against :data:`PREDICTION_TOLERANCE` (:func:`standing`).
+STANDINGS: tuple[str, ...] = ("within", "marginal", "outside")
 REFERENCE = ("bert-base", 128)
 
 
@@ -38,6 +40,20 @@ def label(m: str) -> str:
 
 
 # --------------------------------------------------------------------------- measuring
+def check_threads(value: int, name: str = "threads") -> int:
+    """The validator of ``threads``: at most the logical CPUs (0: torch's default). More
+    threads than CPUs take turns on the cores, so every timing and the roofline verdict would
+    measure the oversubscription, not the machine (512 threads on 2 cores flipped the verdict).
+    Raises ValueError naming ``name``."""
+    cpus = os.cpu_count() or 1
+    if value > cpus:
+        raise ValueError(
+            f"{name}: {value} exceeds this machine's {cpus} logical CPU(s): the threads would take turns on the "
+            f"cores; use at most {cpus} (0: torch's default)"
+        )
+    return value
+
+
 def measure_models(
     models: Sequence[str],
     seq_lens: Sequence[int],
@@ -190,13 +206,41 @@ def survey_comparison(normalized: Mapping[str, Any], survey: pd.DataFrame) -> di
 
 
 # --------------------------------------------------------------------------- predicting
+def ratio_spread(predicted_s: float, fastest_s: float, median_s: float) -> float:
+    """How far the predicted / measured ratio moves from run to run: ``predicted_s`` over the
+    fastest run less over the median run (seconds in, a ratio out; 0 for one run). The median,
+    not the slowest: the verdict reads the fastest run, which is as trustworthy as the runs
+    beside it agree with it, and one run slowed by another process (a shared 2-core VM slowed
+    one of three runs of BERT-Large at 4,096 tokens 2.3x) would otherwise make every verdict
+    marginal; the slowest run is kept beside it in the sidecar (``max_s``)."""
+    return predicted_s / fastest_s - predicted_s / median_s
+
+
+def margin(ratio: float, tolerance: float = PREDICTION_TOLERANCE) -> float:
+    """Distance of ``ratio`` (predicted / measured) inside the bound ``|ratio - 1| <=
+    tolerance``: positive within it, negative outside (0.85 at 25%: 0.10; 0.70: -0.05)."""
+    return tolerance - abs(ratio - 1)
+
+
+def standing(ratio: float, spread: float, tolerance: float = PREDICTION_TOLERANCE) -> str:
+    """``"within"`` or ``"outside"`` the bound ``|ratio - 1| <= tolerance`` when the ratio lies
+    farther from it than its run-to-run ``spread`` (:func:`ratio_spread`); ``"marginal"``
+    when the bound lies within that spread, so that another run could land on either side."""
+    m = margin(ratio, tolerance)
+    if abs(m) <= spread:
+        return "marginal"
+    return "within" if m > 0 else "outside"
+
+
 def predictions(roof: ClassRoofline, machine: Roofline, measured: Mapping[str, Any], dtype: str) -> dict[str, Any]:
     """Per model and length: measured and predicted latency (the class roofline), the
     predicted seconds per class and of the per-call overhead, the class that bounds it, the
     single-roof prediction (GEMM peak, STREAM) for comparison, and the profile's totals.
     ``measured_s`` is the fastest run, as the calibration's microbenchmarks take theirs: a
     roofline models the machine, not what else ran on it (a shared VM slowed single runs of
-    BERT at 4,096 tokens 2x); the median and the ratio to it are kept beside."""
+    BERT at 4,096 tokens 2x); the median and the ratio to it are kept beside, and every run
+    (``runs_s``, the slowest ``max_s``) with the ratio's run-to-run ``ratio_spread``, its
+    ``margin`` to the bound and its ``standing`` (:func:`standing`)."""
     prec = tfm.precision_for_dtype(dtype)
     out: dict[str, Any] = {}
     for m, rows in measured.items():
@@ -212,6 +256,11 @@ def predictions(roof: ClassRoofline, machine: Roofline, measured: Mapping[str, A
                 "ratio",
                 "median_s",
                 "ratio_to_median",
+                "runs_s",
+                "max_s",
+                "ratio_spread",
+                "margin",
+                "standing",
                 "overhead_s",
                 *(f"{c}_s" for c in class_roofline.CLASSES),
                 "bound_by",
@@ -223,8 +272,11 @@ def predictions(roof: ClassRoofline, machine: Roofline, measured: Mapping[str, A
                 "attained_gflops_per_s",
             )
         }
-        for n, t, med in zip(rows["seq_len"], rows["min_s"], rows["median_s"]):
+        for n, t, med, slow, runs in zip(
+            rows["seq_len"], rows["min_s"], rows["median_s"], rows["max_s"], rows["runs_s"]
+        ):
             p = roof.predict(m, spec, n, prec)
+            spread = ratio_spread(p["predicted_s"], t, med)
             prof = workload_profile(spec, n, prec)
             single = machine.predict(prof, m)["predicted_s"]
             vals = {
@@ -234,6 +286,11 @@ def predictions(roof: ClassRoofline, machine: Roofline, measured: Mapping[str, A
                 "ratio": p["predicted_s"] / t,
                 "median_s": med,
                 "ratio_to_median": p["predicted_s"] / med,
+                "runs_s": list(runs),
+                "max_s": slow,
+                "ratio_spread": spread,
+                "margin": margin(p["predicted_s"] / t),
+                "standing": standing(p["predicted_s"] / t, spread),
                 "overhead_s": p["overhead_s"],
                 "bound_by": p["bound_by"],
                 "single_roof_s": single,

@@ -91,13 +91,18 @@ class Result:
 
     def predictions_table(self) -> pd.DataFrame:
         """Measured against predicted latency (seconds) per model and length: the class
-        roofline, its seconds per class, the class that bounds it, and one roof's prediction."""
+        roofline, the ratio's run-to-run spread, margin to the 25% bound and standing
+        (:func:`.measured.standing`), its seconds per class, the class that bounds it, and one
+        roof's prediction."""
         cols = [
             "seq_len",
             "measured_s",
             "predicted_s",
             "ratio",
             "ratio_to_median",
+            "ratio_spread",
+            "margin",
+            "standing",
             "bound_by",
             "overhead_s",
             *(f"{c}_s" for c in class_roofline.CLASSES),
