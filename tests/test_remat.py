@@ -54,12 +54,18 @@ def test_study_measures_both_levels_policies_and_claims(gpt2_study: ChainStudy) 
     assert {"none", "every block", "every k", "sqrt(n)", "block frontier", "operator frontier", *POLICIES} <= kinds
     assert all(p.m.grads_equal for p in s.points)
     for p in s.points:
-        assert p.m.extra_flops == pytest.approx(p.m.predicted_extra_flops, rel=1e-9, abs=0.5), p.m.label
+        measured = p.m.extra_full_flops if p.kind == "operator frontier, full count" else p.m.extra_flops
+        assert measured == pytest.approx(p.m.predicted_extra_flops, rel=1e-9, abs=0.5), p.m.label
         assert p.m.peak_bytes == pytest.approx(p.m.predicted_peak_bytes, rel=0.15), p.m.label
-        assert p.level == ("operator" if p.kind in ("operator frontier", *POLICIES) else "block")
+        full_kind = p.kind == "operator frontier, full count"
+        assert p.level == ("operator" if p.kind in ("operator frontier", *POLICIES) or full_kind else "block")
         assert p.timed == (
-            p.kind != "none" and (p is s.best("block", 0.2)[1] or (p.level == "operator" and p.m.overhead <= 0.2))
+            p.kind != "none"
+            and (
+                p is s.best("block", 0.2)[1] or (p.level == "operator" and min(p.m.overhead, p.m.full_overhead) <= 0.2)
+            )
         )
+        assert p.m.full_overhead >= 0 and p.m.step_full_flops > p.m.step_flops
     assert s.points[0].kind == "none" and s.points[0].m.peak_bytes == s.ref_peak_bytes
     # the frontiers are exact: operator level is never worse than block level at any FLOP budget
     for peak, extra in s.frontiers["block"]:
@@ -82,6 +88,16 @@ def test_study_measures_both_levels_policies_and_claims(gpt2_study: ChainStudy) 
     data = fig4b_summary.sidecar_data([s], 0.2)
     assert "5.1x" in data["checkmate"] and "20%" in data["claim_reading"]
     assert data["gpt2"]["compile_anchor"]["points"] == [] and data["gpt2"]["compile_anchor"]["note"] == "not run"
+    assert "full count" in claims["fig4b.operator_at_20pct_flops.gpt2"].note
+    assert {"best_operator_by_full", "best_block_by_full"} <= set(data["gpt2"])
+
+
+def test_threads_above_the_logical_cpus_are_refused(tmp_path) -> None:
+    ns = {**NB05, "output_dir": str(tmp_path)}
+    check = lambda t: check_parameters({**ns, "threads": t}, fig4b_remat.PARAMETERS, fig4b_remat.RELATIONS)  # noqa: E731
+    assert check(fig4b_chains.LOGICAL_CPUS)["threads"] == fig4b_chains.LOGICAL_CPUS
+    with pytest.raises(ParameterError, match="threads.*logical CPUs"):
+        check(fig4b_chains.LOGICAL_CPUS + 1)
 
 
 def test_policy_plans_keep_only_the_named_matmuls() -> None:

@@ -348,3 +348,64 @@ def test_distinct_blocks_restores_batch_norm_statistics() -> None:
     assert all(torch.equal(v, before[k]) for k, v in blocks.state_dict().items())
     assert [(i, c) for i, c, _ in groups] == [(0, 1), (1, 1)]  # block 0's input needs no gradient
     assert block_signature(ConvBlock(4), groups[1][2]) != block_signature(ConvBlock(5), groups[1][2])
+
+
+def test_anchor_labels_a_fresh_mask_by_cause_and_replayed_masks_give_eager_gradients() -> None:
+    """GPT-2 with dropout: at a low budget the backward graph re-draws dropout; the plain check
+    differs (our harness), the replayed one equals eager; with dropout off the plain check holds."""
+    from memwall_lib.engines.remat.chains import without_dropout
+    from memwall_lib.engines.remat.compile_anchor import compile_anchor
+
+    chain = remat.gpt2_chain(layers=1, hidden=32, heads=2, tokens=8, batch_size=2, vocab_size=64)
+    ref = reference_run(chain, profile_chain_ops(chain))
+    hi, lo = compile_anchor(chain, [1.0, 0.1], ref)
+    assert hi.cause == "ok" and hi.recomputed_random == 0 and hi.mask_bytes > 0
+    assert lo.cause == "fresh mask" and lo.grads_equal and lo.wrong_blocks == [] and lo.recomputed_random > 0
+    assert lo.fresh_mask_blocks == [1]  # the transformer block, not the embedding's lone dropout
+    off = without_dropout(chain)
+    assert off is not None and without_dropout(off) is None
+    off_pts = compile_anchor(off, [1.0, 0.1], reference_run(off, profile_chain_ops(off)))
+    assert all(p.cause == "ok" and p.grads_equal and p.recomputed_random == 0 and p.mask_bytes == 0 for p in off_pts)
+    assert all(
+        p.extra_full_flops == pytest.approx(p.full_flops - reference_run(off, profile_chain_ops(off))[3])
+        for p in off_pts
+    )
+
+
+def test_a_real_mismatch_is_labelled_mismatch() -> None:
+    from memwall_lib.engines.remat.compile_anchor import AnchorPoint
+
+    p = AnchorPoint(0.5, 10, 1.0, 0.0, False, wrong_blocks=[1], fresh_mask_blocks=[])
+    assert p.cause == "mismatch"
+    assert AnchorPoint(0.5, 10, 1.0, 0.0, True, fresh_mask_blocks=[1]).cause == "fresh mask"
+    assert AnchorPoint(0.5, 0, 1.0, 0.0, False, error="x").cause == "failed"
+
+
+def test_full_count_adds_elementwise_flops_at_the_counts_conventions() -> None:
+    from memwall_lib.engines.counts.trace import ELEMENTWISE_FLOPS
+    from memwall_lib.engines.remat.flops import op_flops
+    from memwall_lib.engines.remat.profile import full_count
+
+    x, w, b = torch.randn(4, 8), torch.randn(8, 3), torch.randn(3)
+    aten = torch.ops.aten
+    assert op_flops(aten.addmm.default, (b, x, w), {}, aten.addmm(b, x, w)) == (2 * 4 * 8 * 3, 2 * 4 * 8 * 3 + 12, True)
+    ln = aten.native_layer_norm.default
+    out = ln(x, [8], None, None, 1e-5)
+    assert op_flops(ln, (x, [8], None, None, 1e-5), {}, out) == (0.0, ELEMENTWISE_FLOPS["native_layer_norm"] * 32, True)
+    assert op_flops(aten.sum.default, (x,), {}, x.sum()) == (0.0, 32.0, True)
+    assert op_flops(aten.view.default, (x, [32]), {}, x.view(32))[1:] == (0.0, True)
+    chain = remat.gpt2_chain(layers=2, hidden=32, heads=2, tokens=8, batch_size=2, vocab_size=64)
+    prof = profile_chain_ops(chain)
+    full = full_count(prof)
+    ops, fops = [o for b_ in prof.blocks for o in b_.ops], [o for b_ in full.blocks for o in b_.ops]
+    assert sum(o.flops for o in fops) > sum(o.flops for o in ops) > 0  # element-wise FLOPs now count
+    assert all(
+        f.flops >= o.flops and (f.cacheable or not o.cacheable) and not (f.random and f.cacheable)
+        for o, f in zip(ops, fops)
+    )
+    ref = reference_run(chain, prof)
+    assert ref[3] > ref[1]
+    plan = remat.OpPlan.from_schedule(remat.schedule_every_k(len(prof), 1))
+    m = measure_plan(chain, plan, full, ref)
+    assert m.grads_equal and m.extra_full_flops == pytest.approx(m.predicted_extra_flops, rel=1e-6)
+    assert m.full_overhead == pytest.approx(m.extra_full_flops / ref[3])

@@ -210,8 +210,12 @@ class _Event:
     writes: Moves
 
 
-def _flops(func: Any, name: str, args: tuple, kwargs: dict, out: Any) -> tuple[float, float, bool]:
-    """(FLOPs, matmul FLOPs, known) of one aten call."""
+def op_flops(func: Any, name: str, args: tuple, kwargs: dict, out: Any) -> tuple[float, float, bool]:
+    """(FLOPs, matmul FLOPs, known) of one aten call ``func`` whose tables entry is ``name``
+    (its overload packet's name, or the op it is counted as): matrix products by torch's
+    ``flop_registry`` plus :data:`EXTRA_MATMUL_OPS`, a fused bias 1 per output element,
+    :data:`ELEMENTWISE_FLOPS` per output element, :data:`REDUCTION_OPS` 1 per input element,
+    integer arithmetic and :data:`ZERO_FLOP_OPS` free; ``known`` False for any other op."""
     from torch.utils import flop_counter
 
     packet = func.overloadpacket
@@ -258,7 +262,7 @@ class _Recorder:
 
     def record(self, func: Any, args: tuple, kwargs: dict, out: Any) -> None:
         name = func.overloadpacket.__name__
-        flops, mm, known = _flops(func, name, args, kwargs, out)
+        flops, mm, known = op_flops(func, name, args, kwargs, out)
         if not known:
             self.unknown[f"aten.{name}"] = self.unknown.get(f"aten.{name}", 0) + 1
         ins, outs = _tensors((args, kwargs)), _tensors(out)

@@ -157,3 +157,24 @@ def segment(blocks: Sequence[Any], s: int, e: int) -> Callable[[Any], Any]:
         return h
 
     return fn
+
+
+def without_dropout(chain: Chain) -> Chain | None:
+    """A copy of ``chain`` (its own parameters, equal to the chain's; same input and loss) with
+    every dropout probability set to 0: ``torch.nn.Dropout`` modules and the float
+    ``attention_dropout`` of Hugging Face attention modules; None if the chain has no dropout
+    above 0."""
+    import copy
+
+    import torch
+
+    module = copy.deepcopy(chain.module)
+    changed = 0
+    for m in module.modules():
+        if isinstance(m, torch.nn.Dropout) and m.p > 0:
+            m.p, changed = 0.0, changed + 1
+        if isinstance(getattr(m, "attention_dropout", None), float) and m.attention_dropout > 0:
+            m.attention_dropout, changed = 0.0, changed + 1
+    if not changed:
+        return None
+    return Chain(chain.name, module, chain.make_input, chain.loss, f"{chain.description}, dropout off")

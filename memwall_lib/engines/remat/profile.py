@@ -4,7 +4,8 @@ checkpointed segment, which operator outputs to keep (the rest recomputed).
 Profile (:func:`profile_blocks`): each block of a chain runs once under a
 ``TorchDispatchMode``; every aten op (those selective checkpointing sees, in call order)
 is recorded with the bytes of the storages it creates, its FLOPs (the formulas of
-``torch.utils.flop_counter``; a multiply-accumulate is 2 FLOPs), whether it is random
+``torch.utils.flop_counter``, matrix products only; a multiply-accumulate is 2 FLOPs), its
+FLOPs in the full count (:mod:`.flops`: element-wise ops too), whether it is random
 (``Tag.nondeterministic_seeded``: dropout, bernoulli, rand...; never cached) and whether an
 in-place op later writes its output (not cacheable: selective checkpointing forbids
 mutating a cached tensor). Saved-tensor hooks give the storages autograd saves and the
@@ -41,20 +42,23 @@ block also saves counts twice.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ...core.checks import check_int
+from .flops import op_flops
 from .schedules import Schedule
 
 
 # --------------------------------------------------------------------------- profile
 @dataclass(frozen=True)
 class OpRecord:
-    """One aten op of a block's forward: ``name``; ``flops``; ``out_bytes`` of the
-    storages it creates (views and in-place results create none) and their local ids
-    ``out_keys``; ``random`` (never cached); ``cacheable`` (creates a storage, has FLOPs,
-    not random, its output is not later written in place)."""
+    """One aten op of a block's forward: ``name``; ``flops`` (the count the planner
+    minimises: matrix products, or in a :func:`full_count` profile element-wise ops too);
+    ``out_bytes`` of the storages it creates (views and in-place results create none) and
+    their local ids ``out_keys``; ``random`` (never cached); ``cacheable`` (creates a storage,
+    has FLOPs, not random, its output is not later written in place: not ``written``);
+    ``full_flops``: its FLOPs in the full count (:mod:`.flops`)."""
 
     name: str
     flops: float
@@ -62,6 +66,8 @@ class OpRecord:
     out_keys: tuple[int, ...]
     random: bool
     cacheable: bool
+    full_flops: float = 0.0
+    written: bool = False
 
 
 @dataclass(frozen=True)
@@ -158,7 +164,6 @@ def profile_block(block: Any, x: Any, excluded: set[int]) -> tuple[BlockOps, Any
     ``excluded``: storage keys of parameters and buffers."""
     import torch
     from torch.utils._pytree import tree_leaves
-    from torch.utils.flop_counter import flop_registry
 
     from ..memory.saved import storage_key, storage_nbytes
 
@@ -187,12 +192,12 @@ def profile_block(block: Any, x: Any, excluded: set[int]) -> tuple[BlockOps, Any
                 keep.append(t)
                 keys.append(local[k])
                 nbytes += storage_nbytes(t)
-        packet = func.overloadpacket
-        fl = float(flop_registry[packet](*args, **kwargs, out_val=out)) if packet in flop_registry else 0.0
+        fl, full, _ = op_flops(func, args, kwargs, out)
         ops.append(
             {
                 "name": str(func),
                 "flops": fl,
+                "full_flops": full,
                 "out_bytes": nbytes,
                 "out_keys": tuple(keys),
                 "random": torch.Tag.nondeterministic_seeded in func.tags,
@@ -217,6 +222,8 @@ def profile_block(block: Any, x: Any, excluded: set[int]) -> tuple[BlockOps, Any
             o["out_keys"],
             o["random"],
             bool(o["out_keys"]) and o["flops"] > 0 and not o["random"] and not (set(o["out_keys"]) & mutated),
+            o["full_flops"],
+            bool(set(o["out_keys"]) & mutated),
         )
         for o in ops
     )
@@ -275,6 +282,28 @@ def profile_blocks(
             loss(h)
         tail = sum(tail_keys.values())
     return OpChainProfile(out, tail)
+
+
+def full_count(profile: OpChainProfile) -> OpChainProfile:
+    """``profile`` with every op's ``flops`` set to its full count (element-wise ops too,
+    :mod:`.flops`), so that the planner minimises recompute in that count; an op is cacheable
+    as before, with its full FLOPs in place of its matrix-product FLOPs (keeping an
+    element-wise output now saves FLOPs)."""
+    blocks = [
+        replace(
+            b,
+            ops=tuple(
+                replace(
+                    o,
+                    flops=o.full_flops,
+                    cacheable=bool(o.out_keys) and o.full_flops > 0 and not o.random and not o.written,
+                )
+                for o in b.ops
+            ),
+        )
+        for b in profile.blocks
+    ]
+    return OpChainProfile(blocks, profile.tail_bytes)
 
 
 # --------------------------------------------------------------------------- plans

@@ -15,9 +15,11 @@ created under the mode, counted until it is freed). It is a ``TorchDispatchMode`
 saved-tensors hook: the outputs selective checkpointing caches are allocated through the
 dispatcher below its caching mode, so the tracker sees them and counts them until the
 cache drops them (saved-tensors-hook trackers miss them). FLOPs: counted in the same step by
-the same mode with ``torch.utils.flop_counter``'s formulas (what ``FlopCounterMode`` counts,
-without its module tracking, which keeps recomputed tensors alive); recompute FLOPs are the
-step's minus the reference step's (cached ops are not re-dispatched, so not counted). Wall
+the same mode, two ways (:mod:`.flops`): with ``torch.utils.flop_counter``'s formulas (what
+``FlopCounterMode`` counts, matrix products only, without its module tracking, which keeps
+recomputed tensors alive) and in full (element-wise ops too, at the per-element FLOPs of
+:mod:`memwall_lib.engines.counts`); recompute FLOPs are the step's minus the reference
+step's (cached ops are not re-dispatched, so not counted). Wall
 time: median of repeats interleaved with the reference (:func:`time_plans`: several plans
 round-robin with one reference).
 """
@@ -33,6 +35,7 @@ from typing import Any
 
 from ..memory.live import LiveTracker
 from .chains import segment
+from .flops import op_flops
 from .profile import OpChainProfile, OpPlan, predict_plan, sac_ignored, segment_cost
 
 
@@ -96,7 +99,9 @@ class PlanMeasurement:
     """One plan measured on real steps. Bytes: ``peak_bytes`` (live activations, the
     tracker), ``predicted_peak_bytes``; FLOPs: ``extra_flops`` (step minus reference step),
     ``predicted_extra_flops``, ``step_flops`` (reference step: forward + backward);
-    ``overhead`` = extra / reference step FLOPs; seconds: ``wall_s`` and ``ref_wall_s``
+    ``overhead`` = extra / reference step FLOPs (matrix products only, FlopCounterMode's count);
+    the same in the full count (:mod:`.flops`: element-wise ops too): ``extra_full_flops``,
+    ``step_full_flops``, ``full_overhead``; seconds: ``wall_s`` and ``ref_wall_s``
     (medians of interleaved repeats), ``time_overhead`` = wall_s / ref_wall_s - 1;
     ``grads_equal``: ``torch.allclose`` with the reference gradients for every parameter."""
 
@@ -111,10 +116,16 @@ class PlanMeasurement:
     grads_equal: bool = True
     max_grad_diff: float = 0.0
     n_kept: int = 0
+    extra_full_flops: float = 0.0
+    step_full_flops: float = 0.0
 
     @property
     def overhead(self) -> float:
         return self.extra_flops / self.step_flops
+
+    @property
+    def full_overhead(self) -> float:
+        return self.extra_full_flops / self.step_full_flops if self.step_full_flops else 0.0
 
     @property
     def time_overhead(self) -> float:
@@ -134,37 +145,42 @@ def _grads(chain: Any) -> list[Any]:
 
 
 class CountingTracker(LiveTracker):
-    """A :class:`~memwall_lib.engines.memory.live.LiveTracker` that also sums FLOPs (``flops``;
-    ``torch.utils.flop_counter`` formulas, a multiply-accumulate is 2 FLOPs)."""
+    """A :class:`~memwall_lib.engines.memory.live.LiveTracker` that also sums FLOPs, both
+    counts of :func:`.flops.op_flops` (``flops``: matrix products, ``full_flops``: element-wise
+    ops too; a multiply-accumulate is 2 FLOPs), and names the ops the full count does not know
+    (``unknown_ops``, counted 0)."""
 
     def __init__(self, exclude: Iterable[Any] = ()) -> None:
         super().__init__(exclude)
         self.flops = 0.0
+        self.full_flops = 0.0
+        self.unknown_ops: set[str] = set()
 
     def observe(self, func: Any, args: Any, kwargs: Any, out: Any) -> None:
-        from torch.utils.flop_counter import flop_registry
-
         super().observe(func, args, kwargs, out)
-        f = flop_registry.get(func.overloadpacket)
-        if f is not None:
-            self.flops += float(f(*args, **kwargs, out_val=out))
+        mm, full, known = op_flops(func, args, kwargs, out)
+        self.flops += mm
+        self.full_flops += full
+        if not known:
+            self.unknown_ops.add(str(func.overloadpacket))
 
 
-def reference_run(chain: Any, profile: OpChainProfile, seed: int = 0) -> tuple[int, float, list[Any]]:
-    """(peak activation bytes, step FLOPs, gradients) without checkpointing."""
+def reference_run(chain: Any, profile: OpChainProfile, seed: int = 0) -> tuple[int, float, list[Any], float]:
+    """(peak activation bytes, step FLOPs, gradients, step FLOPs in the full count) without
+    checkpointing (FLOPs: :class:`CountingTracker`)."""
     from .plan import plan_none
 
     tracker = CountingTracker([*chain.module.parameters(), *chain.module.buffers()])
     with tracker:
         _step(chain, plan_none(profile), profile, seed)
-    return tracker.peak_activation_bytes, tracker.flops, _grads(chain)
+    return tracker.peak_activation_bytes, tracker.flops, _grads(chain), tracker.full_flops
 
 
 def measure_plan(
     chain: Any,
     plan: OpPlan,
     profile: OpChainProfile,
-    reference: tuple[int, float, list[Any]],
+    reference: tuple[int, float, list[Any], float],
     *,
     timing_repeats: int = 0,
     seed: int = 0,
@@ -176,7 +192,7 @@ def measure_plan(
     interleaved, timed."""
     import torch
 
-    _, ref_flops, ref_grads = reference
+    _, ref_flops, ref_grads, ref_full = reference
     tracker = CountingTracker([*chain.module.parameters(), *chain.module.buffers()])
     with tracker:
         _step(chain, plan, profile, seed)
@@ -199,6 +215,8 @@ def measure_plan(
         grads_equal=bool(equal),
         max_grad_diff=diff,
         n_kept=plan.n_kept,
+        extra_full_flops=tracker.full_flops - ref_full,
+        step_full_flops=ref_full,
     )
     if timing_repeats > 0:
         time_plans(chain, [m], [plan], profile, timing_repeats, seed)

@@ -9,16 +9,24 @@ activation bytes, FLOPs, gradients against no checkpointing):
 - a subset of each frontier (:func:`frontier_subset`: the best plan within the overhead
   limit, the next one above it, and a few spread over the frontier) or every plan (a plan
   predicted exactly like one already measured, e.g. none or every block, is not rerun);
+  the frontiers are those of recompute counted in matrix-product FLOPs (FlopCounterMode's
+  count), and at operator level also in the full count (element-wise ops too,
+  :mod:`.flops`; :func:`.profile.full_count`), whose plans may keep element-wise outputs;
 - the fixed operator policies people use (:data:`POLICIES`): every block checkpointed,
   the outputs of all matmuls kept, or of the matmuls with a weight operand only;
 - optionally PyTorch's anchor (:func:`.compile_anchor.compile_anchor`: each distinct
-  block compiled once per budget, bytes and FLOPs times the number of identical blocks).
+  block compiled once per budget, bytes and FLOPs times the number of identical blocks,
+  gradients checked with the masks of recomputed random ops replayed), on the chain and,
+  if it has dropout, on a copy with dropout off (:func:`.chains.without_dropout`: no mask
+  to re-draw, so even the plain gradient check is valid; its memory holds no masks), with
+  that copy's own operator-level frontier.
 
-Wall time (seconds, medians) is measured round-robin with the reference for the
-operator-level plans (frontier and policies) measured within the FLOP limit and the best
-block-level plan within it: the candidates for "within the limit in wall time" (recomputed
-pointwise ops cost time but no FLOPs, so a plan's wall-time overhead exceeds its FLOP
-overhead in every measurement here).
+A plan is timed (seconds, medians) round-robin with the reference when it is an
+operator-level plan (frontier and policies) measured within the overhead limit in either
+FLOP count, or the best block-level plan within it: the candidates for "within the limit
+in wall time" (recomputed pointwise ops cost time but no matrix-product FLOPs, so a plan's
+wall-time overhead exceeds its matrix-product FLOP overhead in every measurement here).
+
 Units: bytes, FLOPs (a multiply-accumulate is 2 FLOPs), seconds.
 """
 
@@ -31,9 +39,9 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from ..timing.clock import using_threads
-from .chains import Chain
+from .chains import Chain, without_dropout
 from .plan import frontier, plan_none, recomputed_ops
-from .profile import OpChainProfile, OpPlan, predict_plan
+from .profile import OpChainProfile, OpPlan, full_count, predict_plan
 from .run import PlanMeasurement, measure_plan, profile_chain_ops, reference_run, time_plans
 from .schedules import schedule_every_k, schedule_sqrt_n
 
@@ -54,6 +62,8 @@ MATMUL_OPS: frozenset[str] = frozenset(
 #: The matrix products with a weight operand in these chains (linear layers, convolutions);
 #: ``bmm``/attention products of two activations are left out.
 WEIGHT_MATMUL_OPS: frozenset[str] = frozenset({"aten.mm", "aten.addmm", "aten.convolution"})
+#: The kind of the operator-level frontier plans planned in the full FLOP count.
+FULL_COUNT_KIND: str = "operator frontier, full count"
 #: Fixed operator policies: every block checkpointed, these ops' outputs kept.
 POLICIES: dict[str, frozenset[str]] = {"save all matmuls": MATMUL_OPS, "save weight matmuls": WEIGHT_MATMUL_OPS}
 
@@ -99,8 +109,9 @@ def frontier_subset(points: Sequence[tuple[int, float, Any]], limit_flops: float
 @dataclass
 class StudyPoint:
     """One measured plan: ``kind`` (``none``, ``every block``, ``every k``, ``sqrt(n)``,
-    ``block frontier``, ``operator frontier`` or a policy of :data:`POLICIES`), whether it
-    was ``timed``, and the measurement."""
+    ``block frontier``, ``operator frontier``, :data:`FULL_COUNT_KIND` or a policy of
+    :data:`POLICIES`), whether it was ``timed``, and the measurement (of a
+    :data:`FULL_COUNT_KIND` plan, ``predicted_extra_flops`` is in the full count)."""
 
     kind: str
     m: PlanMeasurement
@@ -109,7 +120,7 @@ class StudyPoint:
     @property
     def level(self) -> str:
         """``operator`` (ops kept inside checkpointed segments) or ``block``."""
-        return "operator" if self.kind == "operator frontier" or self.kind in POLICIES else "block"
+        return "operator" if self.kind in ("operator frontier", FULL_COUNT_KIND) or self.kind in POLICIES else "block"
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self.m)
@@ -118,17 +129,35 @@ class StudyPoint:
             level=self.level,
             timed=self.timed,
             overhead=self.m.overhead,
+            full_overhead=self.m.full_overhead,
             time_overhead=self.m.time_overhead if self.timed else None,
         )
         return d
 
 
 @dataclass
+class DropoutOff:
+    """PyTorch's anchor on the chain's copy with dropout off (:func:`.chains.without_dropout`):
+    its ``points`` (:class:`.compile_anchor.AnchorPoint`), that copy's ``ref_peak_bytes``
+    and ``step_flops`` (matrix products) without checkpointing, and its operator-level
+    ``frontier`` (predicted ``(peak bytes, recompute FLOPs)``, matrix products)."""
+
+    points: list[Any]
+    ref_peak_bytes: int
+    step_flops: float
+    frontier: list[tuple[int, float]]
+
+
+@dataclass
 class ChainStudy:
     """A chain studied at both granularities (see the module doc). Bytes, FLOPs, seconds;
-    ``frontiers``: level -> predicted ``(peak bytes, recompute FLOPs)`` of every frontier
-    plan; ``anchor``: PyTorch's sweep (:class:`.compile_anchor.AnchorPoint`), empty if not
-    run, with ``anchor_note`` saying why or how it went."""
+    ``frontiers``: ``block``, ``operator`` (recompute in matrix-product FLOPs) and
+    ``operator, full count`` (in the full count, :mod:`.flops`) -> predicted ``(peak bytes,
+    recompute FLOPs)`` of every frontier plan; ``step_full_flops``: the step without
+    checkpointing in the full count; ``anchor``: PyTorch's sweep
+    (:class:`.compile_anchor.AnchorPoint`), empty if not run, with ``anchor_note`` saying why
+    or how it went, and ``dropout_off`` the sweep on the chain's copy with dropout off (None
+    if not run or the chain has no dropout)."""
 
     chain: str
     description: str
@@ -140,39 +169,61 @@ class ChainStudy:
     planning_s: dict[str, float]
     anchor: list[Any] = field(default_factory=list)
     anchor_note: str = "not run"
+    step_full_flops: float = 0.0
+    dropout_off: DropoutOff | None = None
 
     def best(self, level: str, max_overhead: float, by: str = "flops") -> tuple[float, StudyPoint]:
         """The largest measured reduction (no checkpointing / plan, peak activation bytes)
-        among plans of ``level`` (``block``, ``operator`` or ``any``) whose FLOP overhead
-        (``by="flops"``) or wall-time overhead (``by="time"``, timed plans only) is <=
-        ``max_overhead``; the reference counts as a plan of every level."""
-        if by not in ("flops", "time"):
-            raise ValueError(f"by: expected 'flops' or 'time', got {by!r}")
+        among plans of ``level`` (``block``, ``operator`` or ``any``) whose overhead is <=
+        ``max_overhead``: in matrix-product FLOPs (``by="flops"``), in the full FLOP count
+        (``by="full"``) or in wall time (``by="time"``, timed plans only); the reference
+        counts as a plan of every level."""
+        if by not in ("flops", "full", "time"):
+            raise ValueError(f"by: expected 'flops', 'full' or 'time', got {by!r}")
+
+        def overhead(p: StudyPoint) -> float:
+            if by == "time":
+                return p.m.time_overhead if p.timed else math.inf
+            return p.m.overhead if by == "flops" else p.m.full_overhead
+
         ok = [
             p
             for p in self.points
-            if (p.kind == "none" or level in ("any", p.level))
-            and (
-                p.kind == "none"
-                or (p.m.overhead if by == "flops" else (p.m.time_overhead if p.timed else math.inf))
-                <= max_overhead + 1e-12
-            )
+            if p.kind == "none" or (level in ("any", p.level) and overhead(p) <= max_overhead + 1e-12)
         ]
         best = min(ok, key=lambda p: (p.m.peak_bytes, p.m.overhead))
         return self.ref_peak_bytes / best.m.peak_bytes, best
 
     def to_dict(self) -> dict[str, Any]:
+        off = self.dropout_off
         return {
             "chain": self.chain,
             "description": self.description,
             "n_blocks": self.n_blocks,
             "reference_peak_bytes": self.ref_peak_bytes,
             "step_flops": self.step_flops,
+            "step_full_flops": self.step_full_flops,
             "planning_s": self.planning_s,
             "frontiers": {k: [list(p) for p in v] for k, v in self.frontiers.items()},
             "measurements": [p.to_dict() for p in self.points],
-            "compile_anchor": {"note": self.anchor_note, "points": [asdict(a) for a in self.anchor]},
+            "compile_anchor": {
+                "note": self.anchor_note,
+                "points": [_anchor_dict(a) for a in self.anchor],
+                "dropout_off": None
+                if off is None
+                else {
+                    "reference_peak_bytes": off.ref_peak_bytes,
+                    "step_flops": off.step_flops,
+                    "operator_frontier": [list(p) for p in off.frontier],
+                    "points": [_anchor_dict(a) for a in off.points],
+                },
+            },
         }
+
+
+def _anchor_dict(a: Any) -> dict[str, Any]:
+    """An anchor point's fields and its ``cause``."""
+    return {**asdict(a), "cause": a.cause}
 
 
 def study_chain(
@@ -201,6 +252,20 @@ def study_chain(
         )
 
 
+#: The frontiers of a study: name -> (profile count, operator level).
+_FRONTIERS: dict[str, tuple[str, bool]] = {
+    "block": ("matmul", False),
+    "operator": ("matmul", True),
+    "operator, full count": ("full", True),
+}
+#: The kind of measured plan of each frontier.
+_FRONTIER_KIND: dict[str, str] = {
+    "block": "block frontier",
+    "operator": "operator frontier",
+    "operator, full count": FULL_COUNT_KIND,
+}
+
+
 def _study(
     chain: Chain,
     max_overhead: float,
@@ -213,14 +278,14 @@ def _study(
     seed: int,
 ) -> ChainStudy:
     prof = profile_chain_ops(chain)
+    profs = {"matmul": prof, "full": full_count(prof)}  # the full profile runs every plan (its keeps are a superset)
     ref = reference_run(chain, prof, seed)
     n = len(prof)
-    limit = max_overhead * ref[1]
     fronts, planning = {}, {}
-    for level in ("block", "operator"):
+    for name, (count, op_level) in _FRONTIERS.items():
         t0 = time.perf_counter()
-        fronts[level] = frontier(prof, resolution=resolution, operator_level=level == "operator")
-        planning[level] = time.perf_counter() - t0
+        fronts[name] = frontier(profs[count], resolution=resolution, operator_level=op_level)
+        planning[name] = time.perf_counter() - t0
     todo: list[tuple[str, OpPlan]] = [
         ("none", plan_none(prof)),
         ("every block", OpPlan.from_schedule(schedule_every_k(n, 1))),
@@ -228,17 +293,28 @@ def _study(
     todo += [("every k", OpPlan.from_schedule(schedule_every_k(n, k))) for k in every_k if 1 < k < n]
     todo.append(("sqrt(n)", OpPlan.from_schedule(schedule_sqrt_n(n))))
     seen = {predict_plan(prof, plan) for _, plan in todo}
-    for level in ("block", "operator"):
-        pts = fronts[level]
+    for name, (count, _) in _FRONTIERS.items():
+        pts = fronts[name]
+        limit = max_overhead * (ref[1] if count == "matmul" else ref[3])
         idx = range(len(pts)) if measure_all else frontier_subset(pts, limit, n_spread)
-        for i in idx:  # a frontier plan predicted like one already queued (none, every block) is not rerun
-            if (pts[i][0], pts[i][1]) not in seen:
+        for i in idx:  # a plan predicted like one already queued (none, every block), or queued, is not rerun
+            if count == "full":
+                if not _queued(todo, pts[i][2]):
+                    todo.append((FULL_COUNT_KIND, pts[i][2]))
+            elif (pts[i][0], pts[i][1]) not in seen:
                 seen.add((pts[i][0], pts[i][1]))
-                todo.append((f"{level} frontier", pts[i][2]))
+                todo.append((_FRONTIER_KIND[name], pts[i][2]))
     todo += [(name, policy_plan(prof, ops, name)) for name, ops in POLICIES.items()]
-    none = PlanMeasurement("none", ref[0], predict_plan(prof, todo[0][1])[0], 0.0, 0.0, ref[1])  # the reference
+    none = PlanMeasurement(
+        "none", ref[0], predict_plan(prof, todo[0][1])[0], 0.0, 0.0, ref[1], step_full_flops=ref[3]
+    )  # the reference
     points = [StudyPoint("none", none)]
-    points += [StudyPoint(kind, measure_plan(chain, plan, prof, ref, seed=seed)) for kind, plan in todo[1:]]
+    points += [
+        StudyPoint(
+            kind, measure_plan(chain, plan, profs["full" if kind == FULL_COUNT_KIND else "matmul"], ref, seed=seed)
+        )
+        for kind, plan in todo[1:]
+    ]
     bad = [f"{p.kind}: {p.m.label}" for p in points if not p.m.grads_equal]
     if bad:
         raise AssertionError(f"{chain.name}: gradients differ from no checkpointing under {bad}")
@@ -251,42 +327,84 @@ def _study(
         {k: [(int(p), float(f)) for p, f, _ in v] for k, v in fronts.items()},
         points,
         planning,
+        step_full_flops=ref[3],
     )
     if timing_repeats > 0:
-        _, best_block = study.best("block", max_overhead)
-        timed = [
-            i
-            for i, p in enumerate(points)
-            if p.kind != "none"
-            and (p is best_block or (p.level == "operator" and p.m.overhead <= max_overhead + 1e-12))
-        ]
-        time_plans(chain, [points[i].m for i in timed], [todo[i][1] for i in timed], prof, timing_repeats, seed)
-        for i in timed:
-            points[i].timed = True
+        _time(study, chain, [plan for _, plan in todo], profs["full"], max_overhead, timing_repeats, seed)
     if compile_budgets:
-        study.anchor, study.anchor_note = _anchor(chain, compile_budgets, ref, seed)
+        study.anchor, study.anchor_note, study.dropout_off = _anchor(chain, compile_budgets, ref, resolution, seed)
     return study
 
 
-def _anchor(chain: Chain, budgets: Sequence[float], ref: tuple, seed: int) -> tuple[list[Any], str]:
-    """PyTorch's sweep, or a note saying why it could not run."""
+def _queued(todo: Sequence[tuple[str, OpPlan]], plan: OpPlan) -> bool:
+    """Whether a plan with the same segments is already queued."""
+    return any(q.segments == plan.segments for _, q in todo)
+
+
+def _time(
+    study: ChainStudy,
+    chain: Chain,
+    plans: Sequence[OpPlan],
+    profile: OpChainProfile,
+    max_overhead: float,
+    repeats: int,
+    seed: int,
+) -> None:
+    """Time (see the module doc) the operator-level plans of ``study`` within ``max_overhead``
+    in either FLOP count and its best block-level plan; ``plans[i]`` is point i's plan."""
+    _, best_block = study.best("block", max_overhead)
+    lim = max_overhead + 1e-12
+    timed = [
+        i
+        for i, p in enumerate(study.points)
+        if p.kind != "none"
+        and (p is best_block or (p.level == "operator" and min(p.m.overhead, p.m.full_overhead) <= lim))
+    ]
+    time_plans(chain, [study.points[i].m for i in timed], [plans[i] for i in timed], profile, repeats, seed)
+    for i in timed:
+        study.points[i].timed = True
+
+
+def _anchor(
+    chain: Chain, budgets: Sequence[float], ref: tuple, resolution: int, seed: int
+) -> tuple[list[Any], str, DropoutOff | None]:
+    """PyTorch's sweep on the chain and on its copy with dropout off (None without dropout),
+    or a note saying why it could not run."""
     try:
         from .compile_anchor import compile_anchor
 
         t0 = time.perf_counter()
         pts = compile_anchor(chain, list(budgets), ref, seed=seed)
+        off_chain = without_dropout(chain)
+        off = None
+        if off_chain is not None:
+            off_prof = profile_chain_ops(off_chain)
+            off_ref = reference_run(off_chain, off_prof, seed)
+            off_front = [(int(b), float(f)) for b, f, _ in frontier(off_prof, resolution=resolution)]
+            off = DropoutOff(
+                compile_anchor(off_chain, list(budgets), off_ref, seed=seed), off_ref[0], off_ref[1], off_front
+            )
     except Exception as err:  # noqa: BLE001 - torch.compile unavailable here: say so, skip the anchor
-        return [], f"torch.compile could not run here: {type(err).__name__}: {str(err).splitlines()[0][:200]}"
-    wrong = [p.budget for p in pts if not p.error and not p.grads_equal]
-    failed = [p.budget for p in pts if p.error]
+        return [], f"torch.compile could not run here: {type(err).__name__}: {str(err).splitlines()[0][:200]}", None
+    return pts, _anchor_note(chain, pts, off, time.perf_counter() - t0), off
+
+
+def _anchor_note(chain: Chain, pts: Sequence[Any], off: DropoutOff | None, seconds: float) -> str:
+    """How the sweep went: blocks compiled, and each budget's gradient check by cause."""
     note = (
-        f"ran {len(pts)} budgets in {time.perf_counter() - t0:.0f} s, compiling the "
+        f"ran {len(pts)} budgets in {seconds:.0f} s{' (and again with dropout off)' if off else ''}, compiling the "
         f"{pts[0].n_compiled if pts else 0} distinct blocks of {len(chain)} once per budget "
-        "(bytes and FLOPs times the number of identical blocks; gradients checked per distinct block)"
+        "(bytes and FLOPs times the number of identical blocks; gradients checked per distinct block, "
+        "with the masks of recomputed random ops replayed)"
     )
-    if wrong:
-        where = {p.budget: p.wrong_blocks for p in pts if not p.error and not p.grads_equal}
-        note += f"; WRONG gradients (not allclose to eager) at budgets {wrong} (budget: distinct blocks {where})"
-    if failed:
-        note += f"; the compiled step FAILED at budgets {failed}"
-    return pts, note
+    for label, group in (("", pts), ("dropout off: ", off.points if off else [])):
+        for cause, say in (
+            ("fresh mask", "the plain check differs only through the mask our harness re-draws in backward "
+             "(equal with the masks replayed)"),
+            ("mismatch", "gradients DIFFER from eager even with the masks replayed"),
+            ("failed", "the compiled step FAILED"),
+        ):  # fmt: skip
+            at = [p.budget for p in group if p.cause == cause]
+            if at:
+                note += f"; {label}{say} at budgets {at}"
+    return note
