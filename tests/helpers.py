@@ -25,6 +25,31 @@ from memwall_lib.engines.remat.profile import OpChainProfile, OpPlan, predict_pl
 
 
 # --------------------------------------------------------------------------- sidecars
+def fig3_parameters(**overrides: object) -> dict[str, Any]:
+    """Notebook 03's parameters at tiny sizes (one model, 16 tokens, no timing repeats), with
+    ``overrides``: a namespace for :func:`memwall_lib.core.params.check_parameters`."""
+    base = {
+        "models": ["bert-base"],
+        "analytic_lengths": [16],
+        "breakdown_lengths": [16],
+        "measured_lengths": [16],
+        "latency_method": "sampled",
+        "validation_lengths": [],
+        "validation_repeats": 1,
+        "repeats": 1,
+        "warmup": 0,
+        "threads": 1,
+        "device": "cpu",
+        "dtype": "float32",
+        "clock": "wall",
+        "flop_check_generate_len": 16,
+        "scaling_threads": [],
+        "data_dir": "data",
+        "output_dir": "build/x",
+    }
+    return {**base, **overrides}
+
+
 def committed_sidecar(figure: str) -> dict[str, Any]:
     """The sidecar committed in ``figures/`` for ``figure``."""
     return json.loads((FIGURES_DIR / f"{figure}.json").read_text())

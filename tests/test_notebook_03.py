@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
-from helpers import assert_figure_files, assert_numbers_close, committed_sidecar, sidecar
+from helpers import assert_figure_files, assert_numbers_close, committed_sidecar, fig3_parameters, sidecar
 from papermill.exceptions import PapermillExecutionError
 
 from memwall_lib.core.paths import NOTEBOOKS_DIR
@@ -276,26 +276,7 @@ def test_your_config_is_counted_and_timed_beside_the_presets(notebook_run, tiny_
 def _checked(**overrides: object) -> dict:
     from memwall_lib.core import params
 
-    base = {
-        "models": ["bert-base"],
-        "analytic_lengths": [16],
-        "breakdown_lengths": [16],
-        "measured_lengths": [16],
-        "latency_method": "sampled",
-        "validation_lengths": [],
-        "validation_repeats": 1,
-        "repeats": 1,
-        "warmup": 0,
-        "threads": 1,
-        "device": "cpu",
-        "dtype": "float32",
-        "clock": "wall",
-        "flop_check_generate_len": 16,
-        "scaling_threads": [],
-        "data_dir": "data",
-        "output_dir": "build/x",
-    }
-    return params.check_parameters({**base, **overrides}, profiling.PARAMETERS, profiling.RELATIONS)
+    return params.check_parameters(fig3_parameters(**overrides), profiling.PARAMETERS, profiling.RELATIONS)
 
 
 def test_a_bad_model_is_one_line_before_any_work(tmp_path: Path) -> None:

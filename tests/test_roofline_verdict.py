@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from helpers import fig3_parameters
 
 from memwall_lib.core import params
 from memwall_lib.figures import fig3_profiling as profiling
@@ -64,36 +65,16 @@ def test_roofline_claim_holds_is_marginal_or_fails_by_the_spread() -> None:
     assert miss.holds is False and miss.to_dict()["cause"] == "machine" and "1 of 2 within 25%" in miss.note
 
 
-def _base(**overrides: object) -> dict:
-    base = {
-        "models": ["bert-base"],
-        "analytic_lengths": [16],
-        "breakdown_lengths": [16],
-        "measured_lengths": [16],
-        "latency_method": "sampled",
-        "validation_lengths": [],
-        "validation_repeats": 1,
-        "repeats": 1,
-        "warmup": 0,
-        "threads": 1,
-        "device": "cpu",
-        "dtype": "float32",
-        "clock": "wall",
-        "flop_check_generate_len": 16,
-        "scaling_threads": [],
-        "data_dir": "data",
-        "output_dir": "build/x",
-    }
-    return {**base, **overrides}
-
-
 def test_threads_above_the_logical_cpus_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     """Issue 22: ``threads 512`` on 2 cores was accepted without a word."""
     monkeypatch.setattr(measured.os, "cpu_count", lambda: 2)
     with pytest.raises(params.ParameterError, match=r"parameter 'threads': 512 exceeds this machine's 2 logical"):
-        params.check_parameters(_base(threads=512), profiling.PARAMETERS, profiling.RELATIONS)
+        params.check_parameters(fig3_parameters(threads=512), profiling.PARAMETERS, profiling.RELATIONS)
     for ok in (0, 2):
-        assert params.check_parameters(_base(threads=ok), profiling.PARAMETERS, profiling.RELATIONS)["threads"] == ok
+        assert (
+            params.check_parameters(fig3_parameters(threads=ok), profiling.PARAMETERS, profiling.RELATIONS)["threads"]
+            == ok
+        )
 
 
 def test_the_survey_latencies_come_from_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -109,7 +90,9 @@ def test_the_survey_latencies_come_from_data_dir(tmp_path: Path, monkeypatch: py
 
     monkeypatch.setattr(profiling, "load_survey_latency", load)
     monkeypatch.setattr(profiling.measured, "measure_models", lambda *a, **k: pytest.fail("timed before reading"))
-    checked = params.check_parameters(_base(data_dir=str(tmp_path)), profiling.PARAMETERS, profiling.RELATIONS)
+    checked = params.check_parameters(
+        fig3_parameters(data_dir=str(tmp_path)), profiling.PARAMETERS, profiling.RELATIONS
+    )
     with pytest.raises(Stop):
         profiling.analyse(checked)
     assert read == [tmp_path]
