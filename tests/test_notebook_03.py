@@ -166,25 +166,7 @@ def test_bad_parameter_is_named(tmp_path: Path) -> None:
 def test_process_clock_needs_one_cpu_thread() -> None:
     from memwall_lib.core import params
 
-    base = {
-        "models": ["gpt2"],
-        "analytic_lengths": [128],
-        "breakdown_lengths": [128],
-        "measured_lengths": [16],
-        "latency_method": "sampled",
-        "validation_lengths": [],
-        "validation_repeats": 1,
-        "repeats": 1,
-        "warmup": 0,
-        "threads": 1,
-        "device": "cpu",
-        "dtype": "float32",
-        "clock": "process",
-        "flop_check_generate_len": 16,
-        "scaling_threads": [],
-        "data_dir": "data",
-        "output_dir": "build/x",
-    }
+    base = fig3_parameters(models=["gpt2"], analytic_lengths=[128], breakdown_lengths=[128], clock="process")
     assert params.check_parameters(base, profiling.PARAMETERS, profiling.RELATIONS)["clock"] == "process"
     with pytest.raises(params.ParameterError, match="scaling_threads"):
         params.check_parameters({**base, "scaling_threads": [0]}, profiling.PARAMETERS, profiling.RELATIONS)
