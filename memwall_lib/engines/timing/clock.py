@@ -58,6 +58,20 @@ def check_device(device: str) -> str:
     return device
 
 
+def check_threads(value: int, name: str = "threads") -> int:
+    """The validator of a ``threads`` parameter: at most the logical CPUs (0: torch's default). More
+    threads than CPUs take turns on the cores, so every timing and the roofline verdict would
+    measure the oversubscription, not the machine (512 threads on 2 cores flipped the verdict).
+    Raises ValueError naming ``name``."""
+    cpus = os.cpu_count() or 1
+    if value > cpus:
+        raise ValueError(
+            f"{name}: {value} exceeds this machine's {cpus} logical CPUs: the threads would take turns on the "
+            f"cores; use at most {cpus} (0: torch's default)"
+        )
+    return value
+
+
 def device_available(device: str) -> bool:
     """True if ``device`` (one of :data:`DEVICES`) can be used on this machine."""
     if device not in DEVICES:

@@ -85,7 +85,7 @@ PARAMETERS: dict[str, Param] = {
         "CPU threads for every measurement (0 = torch's default), at most the logical CPUs",
         minimum=0,
         maximum=512,
-        validate=measured.check_threads,
+        validate=timing.check_threads,
     ),
     "scaling_threads": Param(
         list,

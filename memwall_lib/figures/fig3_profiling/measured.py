@@ -40,20 +40,6 @@ def label(m: str) -> str:
 
 
 # --------------------------------------------------------------------------- measuring
-def check_threads(value: int, name: str = "threads") -> int:
-    """The validator of ``threads``: at most the logical CPUs (0: torch's default). More
-    threads than CPUs take turns on the cores, so every timing and the roofline verdict would
-    measure the oversubscription, not the machine (512 threads on 2 cores flipped the verdict).
-    Raises ValueError naming ``name``."""
-    cpus = os.cpu_count() or 1
-    if value > cpus:
-        raise ValueError(
-            f"{name}: {value} exceeds this machine's {cpus} logical CPU(s): the threads would take turns on the "
-            f"cores; use at most {cpus} (0: torch's default)"
-        )
-    return value
-
-
 def measure_models(
     models: Sequence[str],
     seq_lens: Sequence[int],

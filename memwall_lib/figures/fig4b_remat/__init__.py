@@ -21,10 +21,9 @@ from ...core.progress import progress
 from ...core.provenance import measuring
 from ...engines.remat import CHAINS
 from ...engines.remat.study import study_chain
-from ...engines.timing.clock import DEVICES, device_available
+from ...engines.timing.clock import DEVICES, check_threads, device_available
 from . import draw
 from .chains import (
-    LOGICAL_CPUS,
     MEMORY_LIMIT,
     build_chain,
     config_bytes,
@@ -104,9 +103,7 @@ PARAMETERS: dict[str, Param] = {
         "torch CPU threads for the runs (1: stable timings on a shared machine), at most the logical CPUs",
         minimum=1,
         maximum=256,
-        check=lambda t: t <= LOGICAL_CPUS,
-        check_message=f"expected at most this machine's {LOGICAL_CPUS} logical CPUs (more threads than CPUs "
-        "oversubscribe the cores and make the wall times meaningless)",
+        validate=check_threads,
     ),
     "max_overhead": Param(
         float, "recompute overhead (fraction of a training step) of the paper's claim", minimum=0.0, maximum=2.0

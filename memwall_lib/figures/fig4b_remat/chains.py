@@ -13,7 +13,6 @@ Units: bytes.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from typing import Any
 
@@ -90,8 +89,6 @@ def build_chain(name: str, P: dict[str, Any]) -> Chain:
     raise ParameterError(f"parameter 'chains': expected items from {list(CHAINS)}, got {name!r}")
 
 
-#: The logical CPUs of this machine: the most torch threads the runs may ask for.
-LOGICAL_CPUS: int = os.cpu_count() or 1
 #: The memory the size checks compare against, for their messages.
 MEMORY_LIMIT = f"{machine_memory_bytes() / 2**30:.0f} GiB: the smaller of RAM and the container's memory limit"
 
