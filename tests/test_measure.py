@@ -257,8 +257,12 @@ def test_measure_sampled_rows_and_validation(tiny_configs, kind) -> None:
 
 def test_encoders_warm_up_at_every_sampled_length_and_once_for_whole_runs(tiny_configs, monkeypatch) -> None:
     """A sampled encoder's warmup runs come before every length (the first pass at a new long
-    length is slow on a VM); whole runs warm up once, before the first length."""
+    length is slow on a VM); whole runs warm up once, before the first length. (With the
+    warm-up's floor in seconds off: :func:`test_warm_up_lasts_its_floor` checks it.)"""
+    from memwall_lib.engines.timing import clock
     from memwall_lib.engines.timing import latency as lat
+
+    monkeypatch.setattr(clock, "MIN_WARMUP_S", 0.0)
 
     forwards: list[int] = []
     real_workload = lat.workload
@@ -279,6 +283,32 @@ def test_encoders_warm_up_at_every_sampled_length_and_once_for_whole_runs(tiny_c
     net = lat._build(tiny_configs["bert"], "cpu", "float32", 0)
     lat.whole_times(net, tfm.get_spec(tiny_configs["bert"]), [4, 8], repeats=1, warmup=1)
     assert forwards == [4, 4, 8]
+
+
+def test_warm_up_lasts_its_floor(monkeypatch) -> None:
+    """A warm-up runs its passes, then more until it has lasted MIN_WARMUP_S; none when asked
+    for none; a bad count is refused by name."""
+    import time
+
+    from memwall_lib.engines.timing import clock
+
+    calls: list[int] = []
+
+    def slow() -> None:
+        calls.append(1)
+        time.sleep(0.02)
+
+    monkeypatch.setattr(clock, "MIN_WARMUP_S", 0.1)
+    clock.warm_up(slow, 1)
+    assert len(calls) >= 5  # each call sleeps at least 0.02 s
+    calls.clear()
+    clock.warm_up(slow, 0)
+    assert calls == []
+    monkeypatch.setattr(clock, "MIN_WARMUP_S", 0.0)
+    clock.warm_up(slow, 3)
+    assert len(calls) == 3
+    with pytest.raises(ValueError, match="warmup"):
+        clock.warm_up(slow, -1)
 
 
 def test_whole_decoder_is_read_at_every_length(tiny_configs) -> None:

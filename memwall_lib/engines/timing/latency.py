@@ -43,7 +43,16 @@ import numpy as np
 from ...core.progress import progress
 from ..counts import transformer as tfm
 from ..counts.survey_workload import with_positions
-from .clock import Clock, MeasureError, check_device, check_runs, measuring_latency, synchronize, torch_dtype
+from .clock import (
+    Clock,
+    MeasureError,
+    check_device,
+    check_runs,
+    measuring_latency,
+    synchronize,
+    torch_dtype,
+    warm_up,
+)
 from .workloads import WorkloadShape, check_lengths, config_for, greedy_generate, start_ids, workload
 
 METHODS: tuple[str, ...] = ("sampled", "whole")
@@ -83,8 +92,10 @@ def encoder_layer_times(
     warmup: int = 1,
     seed: int = 0,
 ) -> dict[str, list[float]]:
-    """Time a one-layer encoder ``net`` over ``seq_len`` tokens: per run, the whole forward
-    (``total_s``) and its layer alone (``layer_s``, between hooks on the layer)."""
+    """Time a one-layer encoder ``net`` over ``seq_len`` tokens after its warm-up
+    (:func:`~.clock.warm_up`: ``warmup`` passes, at least :data:`~.clock.MIN_WARMUP_S`): per
+    run, the whole forward (``total_s``) and its layer alone (``layer_s``, between hooks on the
+    layer)."""
     clock = Clock(device)
     layer = net.encoder.layer[0]
     marks: dict[str, Any] = {}
@@ -95,8 +106,7 @@ def encoder_layer_times(
     fn = workload(net, spec, seq_len, device, seed=seed)
     out: dict[str, list[float]] = {"total_s": [], "layer_s": []}
     try:
-        for _ in range(warmup):
-            fn()
+        warm_up(fn, warmup, device)
         for _ in range(repeats):
             synchronize(device)
             t0 = clock.mark()

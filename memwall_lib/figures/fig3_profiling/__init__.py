@@ -76,7 +76,8 @@ PARAMETERS: dict[str, Param] = {
     "repeats": Param(int, "timed runs per latency (median reported, min-max as spread)", minimum=1, maximum=100),
     "warmup": Param(
         int,
-        "untimed runs before each length of a sampled encoder, before the first length otherwise",
+        "untimed runs before each length of a sampled encoder (and more until they last "
+        "engines.timing.clock.MIN_WARMUP_S), before the first length otherwise",
         minimum=0,
         maximum=10,
     ),
