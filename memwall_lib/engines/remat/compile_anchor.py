@@ -49,6 +49,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .flops import op_flops
+from .run import grad_match
 
 
 @dataclass
@@ -280,8 +281,7 @@ def _run_block(blk: Any, x: Any, seed: int, rtol: float, atol: float) -> BlockRu
 
     def equal(got: list[Any]) -> bool:
         return all(
-            (g is None) == (g0 is None) and (g is None or torch.allclose(g, g0, rtol=rtol, atol=atol))
-            for g, g0 in zip(got, ref)
+            (g is None) == (g0 is None) and (g is None or grad_match(g, g0, rtol, atol)[0]) for g, g0 in zip(got, ref)
         )
 
     ref = step(eager, list(eager.parameters()))

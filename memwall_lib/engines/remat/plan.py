@@ -119,21 +119,18 @@ def plan_for_budget(
             V, c = sweeps[e]
             V, dc = _sweep(profile, i, e, V, unit, operator_level)
             sweeps[e] = (V, c + dc)
-            for ckpt in (False, True):
-                cand = np.full(cap + 1, _INF)
+            for ckpt in (False, True):  # candidates for m <= top (none above: they do not fit)
                 if ckpt:
-                    full = _units(profile.saved_union(i, e, True), unit)
-                    top = min(cap - full, cap - inp)
-                    if top >= 0:
-                        cand[: top + 1] = c + dc + V[inp : inp + top + 1]
+                    top = cap - max(_units(profile.saved_union(i, e, True), unit), inp)
+                    cand = c + dc + V[inp : inp + top + 1] if top >= 0 else None
                 else:
                     held = _units(profile.saved_union(i, e, False), unit)
                     top = cap - held
-                    if top >= 0:
-                        cand[: top + 1] = f[e + 1, held : held + top + 1]
-                better = cand < best
-                best[better] = cand[better]
-                arg[better] = 2 * e + int(ckpt)
+                    cand = f[e + 1, held : held + top + 1] if top >= 0 else None
+                if cand is not None:
+                    better = cand < best[: top + 1]
+                    best[: top + 1][better] = cand[better]
+                    arg[: top + 1][better] = 2 * e + int(ckpt)
         f[i], choice[i] = best, arg
     if not np.isfinite(f[0, 0]):
         return None

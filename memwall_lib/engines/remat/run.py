@@ -103,7 +103,8 @@ class PlanMeasurement:
     the same in the full count (:mod:`.flops`: element-wise ops too): ``extra_full_flops``,
     ``step_full_flops``, ``full_overhead``; seconds: ``wall_s`` and ``ref_wall_s``
     (medians of interleaved repeats), ``time_overhead`` = wall_s / ref_wall_s - 1;
-    ``grads_equal``: ``torch.allclose`` with the reference gradients for every parameter."""
+    ``grads_equal``: close to the reference gradients for every parameter, as ``torch.allclose``
+    (:func:`grad_match`)."""
 
     label: str
     peak_bytes: int
@@ -141,7 +142,20 @@ def _step(chain: Any, plan: OpPlan, profile: OpChainProfile, seed: int) -> None:
 
 
 def _grads(chain: Any) -> list[Any]:
-    return [None if p.grad is None else p.grad.detach().clone() for p in chain.module.parameters()]
+    """The parameters' gradients after a step. No copy: every step starts from
+    ``zero_grad(set_to_none=True)``, so the next backward writes new tensors, not these."""
+    return [None if p.grad is None else p.grad.detach() for p in chain.module.parameters()]
+
+
+def grad_match(g: Any, g0: Any, rtol: float, atol: float) -> tuple[bool, float]:
+    """``(torch.allclose(g, g0, rtol, atol), max |g - g0|)`` in one pass over the difference:
+    for GPT-2's 50,257 x 256 embedding gradient 0.09 s instead of 0.28 s (one thread), which
+    every measured plan pays."""
+    import torch
+
+    diff = (g - g0).abs_()
+    bound = g0.abs().mul_(rtol).add_(atol)
+    return bool(torch.le(diff, bound).all()), float(diff.max())
 
 
 class CountingTracker(LiveTracker):
@@ -190,20 +204,19 @@ def measure_plan(
     """Measure ``plan`` on ``chain`` against ``reference`` (:func:`reference_run`): see
     :class:`PlanMeasurement`. ``timing_repeats`` > 0: that many reference and plan steps,
     interleaved, timed."""
-    import torch
 
     _, ref_flops, ref_grads, ref_full = reference
     tracker = CountingTracker([*chain.module.parameters(), *chain.module.buffers()])
     with tracker:
         _step(chain, plan, profile, seed)
-    grads = _grads(chain)
     equal, diff = True, 0.0
-    for g, g0 in zip(grads, ref_grads):
+    for g, g0 in zip(_grads(chain), ref_grads):
         if g is None or g0 is None:
             equal &= g is None and g0 is None
             continue
-        equal &= bool(torch.allclose(g, g0, rtol=rtol, atol=atol))
-        diff = max(diff, float((g - g0).abs().max()))
+        close, d = grad_match(g, g0, rtol, atol)
+        equal &= close
+        diff = max(diff, d)
     pred_peak, pred_extra = predict_plan(profile, plan)
     m = PlanMeasurement(
         plan.label,
