@@ -405,6 +405,44 @@ def test_attention_microbenchmark_runs_the_models_heads(monkeypatch) -> None:
             assert pts[f"attention:{o}"][i] == (n, pytest.approx(1.0 / per_layer, rel=1e-12))
 
 
+def test_gemm_microbenchmark_streams_every_layers_weights(monkeypatch) -> None:
+    """Issue 20: the GEMM microbenchmark runs the model's weight stream (a weight of its own
+    for each linear layer of each layer, in the model's order), and its seconds per FLOP are
+    over every layer's FLOPs of that op."""
+    import dataclasses
+    import itertools
+
+    import torch
+
+    from memwall_lib.engines.timing import microbench
+
+    seen: list[tuple[int, tuple[int, ...]]] = []
+    monkeypatch.setattr(torch.nn.functional, "linear", lambda x, w, b=None: seen.append((w.data_ptr(), tuple(w.shape))))
+    ticks = itertools.count()
+
+    class OneSecondPerMark:  # every op lasts 1 s
+        def __init__(self, device: str) -> None: ...
+
+        def mark(self) -> int:
+            return next(ticks)
+
+        def seconds(self, a: int, b: int) -> float:
+            return float(b - a)
+
+    monkeypatch.setattr(microbench, "Clock", OneSecondPerMark)
+    spec = tfm.get_spec("bert-base")
+    small = dataclasses.replace(spec, n_layers=3, d_model=16, d_ff=64, n_heads=2)
+    pts = microbench.gemm_points(small, [4, 8], tfm.FP32, "cpu", torch.float32, 2)
+    per_pass = 6 * small.n_layers
+    assert len(seen) == 2 * 3 * per_pass  # 2 row counts x (warm-up + 2 passes)
+    assert len({ptr for ptr, _ in seen[:per_pass]}) == per_pass  # a weight of its own per op and layer
+    assert [shape for _, shape in seen[:6]] == [(16, 16)] * 4 + [(64, 16), (16, 64)]
+    for i, r in enumerate((4, 8)):
+        for op, (din, dout) in {"q_proj": (16, 16), "ffn1": (16, 64), "ffn2": (64, 16)}.items():
+            flops = small.n_layers * (2 * r * din * dout + r * dout)
+            assert pts[f"gemm:{op}"][i] == (r, pytest.approx(small.n_layers / flops, rel=1e-12))
+
+
 def test_cuda_class_roofline() -> None:
     import torch
 

@@ -8,8 +8,10 @@ attributed to a class (:func:`op_class`) and timed at the rate its class attains
 model's shapes:
 
 - ``gemm``: linear layers over many rows (encoders), FLOP rate of ``F.linear`` at the layer's
-  weight shape, at a few row counts (interpolated in log rows, clamped at the ends), under
-  the STREAM roof for the op's bytes (few rows stream the weights);
+  weight shape over the model's weight stream (every layer's own weights, in the model's
+  order, so they come from memory as in the model: :func:`.microbench.gemm_points`), at a few
+  row counts (interpolated in log rows, clamped at the ends), under the STREAM roof for the
+  op's bytes (few rows stream the weights);
 - ``gemv``: linear layers over one row (decoding), bandwidth of the model's whole weight
   stream issued in the model's order (distinct weights per layer, so they come from DRAM as
   in the model; GPT-2's fused Q/K/V ``Conv1D`` and its LM head included);
