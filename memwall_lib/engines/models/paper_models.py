@@ -6,11 +6,13 @@ default: nothing is allocated), each with its training forward ``forward(model) 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any
 
 from ...core.checks import check_gpt2_config, check_int
+from ..memory.live import measure_peak
+from ..memory.saved import mask_bytes_for
 from ..memory.training import (
     GELU_VARIANTS,
     MASK_TARGETS,
@@ -188,7 +190,13 @@ def _counted(
     peak: bool,
 ) -> TrainingMemory:
     """:func:`paper_model_memory` with every setting given (checked by it), counted once per
-    distinct settings (the result is frozen: sharing it is safe; a few dozen are kept)."""
+    distinct settings (the result is frozen: sharing it is safe; a few dozen are kept). A peak
+    is measured on its own model and added to the (cached) count without it."""
+    saved = (
+        _counted(key, batch_size, input_size, optimizer, precision, device, mask_target, variant, gelu, False)
+        if peak
+        else None
+    )
     model, forward = build_paper_model(
         key,
         batch_size=batch_size,
@@ -198,6 +206,8 @@ def _counted(
         variant=variant,
         gelu=gelu,
     )
+    if saved is not None:
+        return replace(saved, peak=measure_peak(model, forward, mask_bytes_for(mask_target)))
     return account(
         model,
         forward,
@@ -206,7 +216,6 @@ def _counted(
         name=key,
         batch_size=batch_size,
         mask_target=mask_target,
-        peak=peak,
     )
 
 
