@@ -205,6 +205,25 @@ def test_transformer_big_variants_by_hand() -> None:
         assert tm.parameter_count(model)[0] == n, variant
 
 
+def test_paper_model_memory_counts_each_setting_once() -> None:
+    """The same settings, defaults spelled out or not, give the one (cached) count, equal to a
+    fresh account(); other settings their own; a peak is the count without it plus measure_peak."""
+    from dataclasses import replace
+
+    from memwall_lib.engines.memory.live import measure_peak
+
+    memory = paper_models.paper_model_memory("transformer_big", input_size=16)
+    assert paper_models.paper_model_memory("transformer_big", batch_size=6, input_size=16, optimizer="adam") is memory
+    model, forward = paper_models.build_paper_model("transformer_big", input_size=16)
+    assert tm.account(model, forward, optimizer="adam", name="transformer_big", batch_size=6) == memory
+    four_byte_masks = paper_models.paper_model_memory("transformer_big", input_size=16, mask_target="cpu")
+    assert four_byte_masks.activation_bytes > memory.activation_bytes
+    peak = paper_models.paper_model_memory("transformer_big", input_size=16, peak=True)
+    assert replace(peak, peak=None) == memory
+    model, forward = paper_models.build_paper_model("transformer_big", input_size=16)
+    assert peak.peak == measure_peak(model, forward, 1)
+
+
 def _devices() -> pd.DataFrame:
     d = dt.date
     rows = [

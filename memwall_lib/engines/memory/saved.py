@@ -146,14 +146,18 @@ def _counted_nbytes(t: Any, masks: dict[int, Any], key: int, dropout_mask_bytes:
 
 
 def measure_activations(
-    model: Any, forward: Callable[[Any], Any], dropout_mask_bytes: int | None = None
+    model: Any,
+    forward: Callable[[Any], Any],
+    dropout_mask_bytes: int | None = None,
+    on_saved: Callable[[Any], None] | None = None,
 ) -> ActivationCount:
     """Run ``forward(model)`` (the forward pass and the loss) and count what autograd saves.
 
     Works on any device; on ``meta`` nothing is allocated. Storages are identified with
     :func:`storage_key`; every counted tensor is referenced until the count ends, so a
     storage address cannot be reused by another tensor meanwhile. Dropout masks count
-    ``dropout_mask_bytes`` per element (``None``: as stored; 1: as on CUDA).
+    ``dropout_mask_bytes`` per element (``None``: as stored; 1: as on CUDA). ``on_saved``,
+    if given, is also called with every tensor autograd saves (parameters included).
     """
     import torch
 
@@ -167,6 +171,8 @@ def measure_activations(
     masks: dict[int, Any] = {}
 
     def pack(t: Any) -> Any:
+        if on_saved is not None:
+            on_saved(t)
         key = storage_key(t)
         if key in excluded:
             counts["params"] += 1
@@ -245,33 +251,36 @@ class CrossCheck:
         }
 
 
-def _saved_bytes_by_data_ptr(model: Any, forward: Callable[[Any], Any], dropout_mask_bytes: int | None = None) -> int:
-    import torch
+def _data_ptr(t: Any) -> int:
+    return int(t.untyped_storage().data_ptr())
 
-    def ptr(t: Any) -> int:
-        return t.untyped_storage().data_ptr()
 
-    excluded = {ptr(t) for t in [*model.parameters(), *model.buffers()]}
+def _data_ptr_counter(
+    model: Any, dropout_mask_bytes: int | None = None
+) -> tuple[Callable[[Any], None], dict[int, Any], dict[int, tuple[int, Any]]]:
+    """``(on_saved, masks, seen)`` to recount a real run's saved tensors by the data pointer of
+    their storages: ``on_saved`` (for :func:`measure_activations`) records each one, parameters
+    and buffers excluded, in ``seen`` (pointer -> (bytes, tensor)); fill ``masks`` with
+    :func:`recording_dropout_masks` keyed by the data pointer."""
+    excluded = {_data_ptr(t) for t in [*model.parameters(), *model.buffers()]}
     seen: dict[int, tuple[int, Any]] = {}
     masks: dict[int, Any] = {}
 
-    def pack(t: Any) -> Any:
-        p = ptr(t)
+    def on_saved(t: Any) -> None:
+        p = _data_ptr(t)
         if p not in excluded:
             # zero-size storages have no address: key them by object so each counts (0 bytes)
             seen.setdefault(p or -id(t), (_counted_nbytes(t, masks, p, dropout_mask_bytes), t))
-        return t
 
-    with recording_dropout_masks(ptr, masks), torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-        forward(model)
-    return sum(b for b, _ in seen.values())
+    return on_saved, masks, seen
 
 
 def cross_check_meta_vs_real(
     build: Callable[[str], tuple[Any, Callable[[Any], Any]]], name: str = "", dropout_mask_bytes: int | None = None
 ) -> CrossCheck:
     """Count the activations of ``build(device) -> (model, forward)`` on meta and on CPU
-    (dropout masks at ``dropout_mask_bytes`` per element in all three counts)."""
+    (dropout masks at ``dropout_mask_bytes`` per element in all three counts; the CPU run is
+    counted by storage and by data pointer at once)."""
     import torch
 
     torch.manual_seed(0)
@@ -279,6 +288,7 @@ def cross_check_meta_vs_real(
     meta = measure_activations(model, forward, dropout_mask_bytes)
     with using_threads(1):
         model, forward = build("cpu")
-        real = measure_activations(model, forward, dropout_mask_bytes)
-        by_ptr = _saved_bytes_by_data_ptr(model, forward, dropout_mask_bytes)
-    return CrossCheck(name, meta, real, by_ptr)
+        on_saved, masks, seen = _data_ptr_counter(model, dropout_mask_bytes)
+        with recording_dropout_masks(_data_ptr, masks):
+            real = measure_activations(model, forward, dropout_mask_bytes, on_saved)
+    return CrossCheck(name, meta, real, sum(b for b, _ in seen.values()))

@@ -42,7 +42,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ...core.checks import check_callable, check_int, check_module
-from .live import PeakCount, measure_peak
+from .live import PeakCount
 from .saved import DROPOUT_MASK_BYTES, ActivationCount, mask_bytes_for, measure_activations
 
 #: 1 GB = 1e9 bytes (the unit of every ``*_gb`` value).
@@ -116,8 +116,9 @@ class TrainingMemory:
     layer outputs of the paper's convention (measured); ``parameters`` is the element count of
     the trainable parameters. Frozen ones (``requires_grad=False``: no gradient, no optimizer
     state) are reported apart, in ``frozen_parameters`` (elements) and
-    ``frozen_parameter_bytes``, and are not in the totals. ``peak`` (when asked for): the
-    bytes alive during a forward, loss and backward (:func:`.live.measure_peak`).
+    ``frozen_parameter_bytes``, and are not in the totals. ``peak`` (when asked for, e.g.
+    by :func:`~memwall_lib.engines.models.paper_models.paper_model_memory`): the bytes alive
+    during a forward, loss and backward (:func:`.live.measure_peak`).
     """
 
     name: str
@@ -167,14 +168,12 @@ def account(
     name: str = "",
     batch_size: int = 0,
     mask_target: str = "cuda",
-    peak: bool = False,
 ) -> TrainingMemory:
     """The training memory of ``model`` for one step of ``forward(model)`` (forward + loss)
     with ``optimizer`` at ``precision``, dropout masks counted as ``mask_target`` ("cuda":
     1 byte each; "cpu": as stored) keeps them. Build the model and inputs on ``meta`` to
     allocate nothing; under ``mixed`` the model must already be in 16-bit (the forward pass
-    then saves 16-bit activations). ``batch_size`` (0: not given) is only recorded. ``peak``:
-    also run the backward pass and record the bytes alive at its peak (``.peak``)."""
+    then saves 16-bit activations). ``batch_size`` (0: not given) is only recorded."""
     check_module("model", model)
     check_callable("forward", forward)
     check_int("batch_size", batch_size, minimum=0)
@@ -189,10 +188,7 @@ def account(
             "(fp32: model.float(); mixed: model.half() or .bfloat16()) or pass the matching precision"
         )
     frozen = [p for p in model.parameters() if not p.requires_grad]
-    if not isinstance(peak, bool):
-        raise TypeError(f"peak: expected a bool, got {peak!r}")
     acts = measure_activations(model, forward, mask_bytes_for(mask_target))
-    peak_count = measure_peak(model, forward, mask_bytes_for(mask_target)) if peak else None
     return TrainingMemory(
         name=name,
         optimizer=optimizer,
@@ -207,5 +203,4 @@ def account(
         activations=acts,
         frozen_parameters=sum(p.numel() for p in frozen),
         frozen_parameter_bytes=sum(p.numel() * p.element_size() for p in frozen),
-        peak=peak_count,
     )

@@ -6,11 +6,22 @@ default: nothing is allocated), each with its training forward ``forward(model) 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import lru_cache
 from typing import Any
 
 from ...core.checks import check_gpt2_config, check_int
-from ..memory.training import GELU_VARIANTS, PRECISIONS, TrainingMemory, account, check_choice
+from ..memory.live import measure_peak
+from ..memory.saved import mask_bytes_for
+from ..memory.training import (
+    GELU_VARIANTS,
+    MASK_TARGETS,
+    OPTIMIZERS,
+    PRECISIONS,
+    TrainingMemory,
+    account,
+    check_choice,
+)
 
 
 @dataclass(frozen=True)
@@ -66,6 +77,23 @@ MODEL_VARIANTS: dict[str, dict[str, dict[str, Any]]] = {
 }
 
 
+def paper_settings(
+    key: str, batch_size: int | None, input_size: int | None, precision: str, variant: str, gelu: str
+) -> tuple[PaperModel, int, int]:
+    """The :class:`PaperModel` of ``key`` with its batch size and input size (``None``: the
+    paper's), every setting of :func:`build_paper_model` checked (ValueError or TypeError)."""
+    check_choice("model", key, list(PAPER_MODELS))
+    check_choice("precision", precision, PRECISIONS)
+    if batch_size is not None:
+        check_int("batch_size", batch_size)
+    if input_size is not None:
+        check_int("input_size", input_size)
+    check_choice("gelu", gelu, list(GELU_VARIANTS))
+    check_choice(f"variant of {key}", variant, ("", *MODEL_VARIANTS.get(key, {})))
+    spec = PAPER_MODELS[key]
+    return spec, int(batch_size or spec.batch_size), int(input_size or spec.input_size)
+
+
 def build_paper_model(
     key: str,
     *,
@@ -86,17 +114,7 @@ def build_paper_model(
 
     from . import builders
 
-    check_choice("model", key, list(PAPER_MODELS))
-    check_choice("precision", precision, PRECISIONS)
-    if batch_size is not None:
-        check_int("batch_size", batch_size)
-    if input_size is not None:
-        check_int("input_size", input_size)
-    check_choice("gelu", gelu, list(GELU_VARIANTS))
-    check_choice(f"variant of {key}", variant, ("", *MODEL_VARIANTS.get(key, {})))
-    spec = PAPER_MODELS[key]
-    b = int(batch_size or spec.batch_size)
-    n = int(input_size or spec.input_size)
+    spec, b, n = paper_settings(key, batch_size, input_size, precision, variant, gelu)
     half = torch.bfloat16 if precision == "mixed" else None
     fdtype = half or torch.float32
     f = torch.nn.functional
@@ -148,10 +166,37 @@ def paper_model_memory(
 ) -> TrainingMemory:
     """:func:`account` for a model of Figure 4 (defaults: the paper's settings, on meta, dropout
     masks as CUDA keeps them; ``variant`` and ``gelu`` as in :func:`build_paper_model`;
-    ``peak``: also measure the bytes alive at the peak of forward and backward)."""
-    spec = PAPER_MODELS.get(key)
-    if spec is None:
-        raise ValueError(f"model: expected one of {list(PAPER_MODELS)}, got {key!r}")
+    ``peak``: also measure the bytes alive at the peak of forward and backward). The counts
+    are cached by their settings: asked again for the same, nothing is rebuilt or rerun."""
+    spec, b, n = paper_settings(key, batch_size, input_size, precision, variant, gelu)
+    check_choice("optimizer", optimizer or spec.optimizer, OPTIMIZERS)
+    check_choice("mask_target", mask_target, MASK_TARGETS)
+    if not isinstance(peak, bool):
+        raise TypeError(f"peak: expected a bool, got {peak!r}")
+    return _counted(key, b, n, optimizer or spec.optimizer, precision, device, mask_target, variant, gelu, peak)
+
+
+@lru_cache(maxsize=64)
+def _counted(
+    key: str,
+    batch_size: int,
+    input_size: int,
+    optimizer: str,
+    precision: str,
+    device: str,
+    mask_target: str,
+    variant: str,
+    gelu: str,
+    peak: bool,
+) -> TrainingMemory:
+    """:func:`paper_model_memory` with every setting given (checked by it), counted once per
+    distinct settings (the result is frozen: sharing it is safe; a few dozen are kept). A peak
+    is measured on its own model and added to the (cached) count without it."""
+    saved = (
+        _counted(key, batch_size, input_size, optimizer, precision, device, mask_target, variant, gelu, False)
+        if peak
+        else None
+    )
     model, forward = build_paper_model(
         key,
         batch_size=batch_size,
@@ -161,15 +206,16 @@ def paper_model_memory(
         variant=variant,
         gelu=gelu,
     )
+    if saved is not None:
+        return replace(saved, peak=measure_peak(model, forward, mask_bytes_for(mask_target)))
     return account(
         model,
         forward,
-        optimizer=optimizer or spec.optimizer,
+        optimizer=optimizer,
         precision=precision,
         name=key,
-        batch_size=int(batch_size or spec.batch_size),
+        batch_size=batch_size,
         mask_target=mask_target,
-        peak=peak,
     )
 
 
